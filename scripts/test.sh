@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Run the whole test suite on every database backend.
+#
+#   bash scripts/test.sh                  # SQLite, then PostgreSQL
+#   bash scripts/test.sh -k invitations   # extra arguments go to pytest
+#   FRONTDESK_TEST_BACKENDS=sqlite bash scripts/test.sh
+#
+# Settings:
+#   FRONTDESK_TEST_BACKENDS   backends to run, in order (default "sqlite postgres")
+#   FRONTDESK_BROWSER_TESTS   "0" skips installing Chromium for tests/browser
+#   FRONTDESK_PG_PORT, FRONTDESK_PG_DATA   passed on to scripts/pg.sh
+#
+# PostgreSQL is a throwaway cluster from scripts/pg.sh. It is stopped at the
+# end only when this script started it; a cluster that was already running
+# is reused and left running.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTEST=.venv/bin/pytest
+BACKENDS="${FRONTDESK_TEST_BACKENDS:-sqlite postgres}"
+STARTED_PG=0
+
+die() { echo "test.sh: $*" >&2; exit 2; }
+
+header() {
+    printf '\n==================== Frontdesk tests: %s ====================\n' "$1"
+}
+
+# Chromium for the browser tests (Playwright drives Debian's build).
+ensure_chromium() {
+    [[ -x /usr/bin/chromium ]] && return 0
+    [[ "$(id -u)" == 0 ]] || die "/usr/bin/chromium is missing; install it with: apt-get install -y chromium"
+    echo "test.sh: installing Chromium with apt-get..." >&2
+    local log
+    log="$(mktemp)"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq chromium; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        die "apt-get install chromium failed"
+    fi
+    rm -f "$log"
+    [[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium after installing"
+}
+
+cleanup() {
+    if [[ "$STARTED_PG" == 1 ]]; then
+        echo "test.sh: stopping PostgreSQL" >&2
+        bash scripts/pg.sh stop || echo "test.sh: could not stop PostgreSQL" >&2
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_postgres() {
+    if bash scripts/pg.sh status >/dev/null 2>&1; then
+        echo "test.sh: reusing the running PostgreSQL; it stays up afterwards" >&2
+    else
+        STARTED_PG=1   # set first: a half-started cluster is cleaned up too
+    fi
+    bash scripts/pg.sh start
+}
+
+# Validate everything before the first (slow) run.
+[[ -x "$PYTEST" ]] || die "$PYTEST not found; run 'make venv' first"
+read -r -a backends <<<"$BACKENDS"
+((${#backends[@]} > 0)) || die "FRONTDESK_TEST_BACKENDS is empty"
+for backend in "${backends[@]}"; do
+    case "$backend" in
+        sqlite | postgres) ;;
+        *) die "unknown backend '$backend' in FRONTDESK_TEST_BACKENDS (use sqlite and/or postgres)" ;;
+    esac
+done
+
+if [[ "${FRONTDESK_BROWSER_TESTS:-1}" != "0" && -d tests/browser ]]; then
+    ensure_chromium
+fi
+
+summary=()
+failed=0
+for backend in "${backends[@]}"; do
+    header "$backend"
+    started=$SECONDS
+    rc=0
+    case "$backend" in
+        sqlite)
+            env -u FRONTDESK_TEST_DATABASE_URL "$PYTEST" -q "$@" || rc=$?
+            ;;
+        postgres)
+            start_postgres
+            FRONTDESK_TEST_DATABASE_URL="$(bash scripts/pg.sh url)" "$PYTEST" -q "$@" || rc=$?
+            ;;
+    esac
+    elapsed=$((SECONDS - started))
+    if ((rc == 0)); then
+        summary+=("$backend passed (${elapsed}s)")
+    else
+        summary+=("$backend FAILED (pytest exit $rc, ${elapsed}s)")
+        failed=1
+    fi
+done
+
+joined="$(printf '%s; ' "${summary[@]}")"
+joined="${joined%; }"
+printf '\n'
+if ((failed)); then
+    echo "test.sh: FAILED: $joined"
+    exit 1
+fi
+echo "test.sh: all passed: $joined"

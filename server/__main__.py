@@ -1,0 +1,162 @@
+"""The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from server import db
+from server.settings import get_settings
+
+logger = logging.getLogger("frontdesk")
+
+
+def _with_database(work: Callable[[], Awaitable[None]]) -> None:
+    async def run() -> None:
+        await db.init_db(get_settings().database_url)
+        try:
+            await work()
+        finally:
+            await db.close_db()
+
+    asyncio.run(run())
+
+
+def generated_password() -> str:
+    # 4 groups of 5 from an unambiguous alphabet: ~100 bits, easy to type.
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    print(f"Frontdesk on http://{host}:{port}/  (public URL {settings.public_url})")
+    print(f"  GraphQL API   http://{host}:{port}/graphql" + ("  (GraphiQL in a browser)" if settings.graphiql else ""))
+    print(f"  Admin app     http://{host}:{port}/admin/")
+    print(f"  Health        http://{host}:{port}/healthz")
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from server.mail.worker import MailWorker
+
+    async def work() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logger.info("Mail worker running; Ctrl+C to stop.")
+        await MailWorker(get_settings()).run_forever(stop)
+
+    _with_database(work)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    async def run() -> None:
+        try:
+            await db.migrate(get_settings().database_url)
+        finally:
+            await db.close_db()
+
+    asyncio.run(run())
+    print("Database migrated.")
+
+
+def cmd_create_admin(args: argparse.Namespace) -> None:
+    from server.seed import create_admin
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else generated_password()
+
+    async def work() -> None:
+        email = await create_admin(
+            email=args.email, password=password, organisation_name=args.organisation
+        )
+        print(f"Owner {email} of the provider organisation created.")
+        if not args.password_stdin:
+            print(f"Password: {password}")
+
+    _with_database(work)
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> None:
+    from server.seed import DEMO_OWNER, seed_demo
+
+    password = generated_password()
+
+    async def work() -> None:
+        created = await seed_demo(password)
+        settings = get_settings()
+        print("Demo data " + ("created." if created else "already present; demo passwords renewed."))
+        print(f"  Sign in at {settings.public_url}/admin/ or {settings.public_url}/graphql")
+        print(f"  Demo owner: {DEMO_OWNER}")
+        print(f"  Password:   {password}   (every demo user has this password)")
+
+    _with_database(work)
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from server.schema import printed_schema
+
+    Path(args.output).write_text(printed_schema())
+    print(f"Wrote {args.output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API, GraphiQL and the admin app")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.set_defaults(run=cmd_serve)
+
+    commands.add_parser("worker", help="send queued mail").set_defaults(run=cmd_worker)
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        run=cmd_migrate
+    )
+
+    admin = commands.add_parser("create-admin", help="create the provider and its first owner")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--organisation", default="Provider", help="provider name if none exists")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    admin.set_defaults(run=cmd_create_admin)
+
+    commands.add_parser("seed-demo", help="load demo organisations and users").set_defaults(
+        run=cmd_seed_demo
+    )
+
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("--output", default="schema.graphql")
+    export.set_defaults(run=cmd_export_schema)
+
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

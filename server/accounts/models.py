@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from tortoise import fields
+from tortoise.models import Model
+
+from server.core.permissions import Role, TicketAccess
+from server.organisations.models import Organisation
+
+
+@strawberry.enum
+class UserStatus(Enum):
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+@strawberry.enum
+class MembershipStatus(Enum):
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+class User(Model):
+    """One person. The email is the log-in name, stored normalised."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    first_name = fields.CharField(max_length=100, default="")
+    last_name = fields.CharField(max_length=100, default="")
+    title = fields.CharField(max_length=100, default="")
+    office_phone = fields.CharField(max_length=32, default="")
+    mobile_phone = fields.CharField(max_length=32, default="")
+    fax = fields.CharField(max_length=32, default="")
+    password_hash = fields.CharField(max_length=255, null=True)
+    must_change_password = fields.BooleanField(default=False)
+    status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.INVITED)
+    last_login_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "user"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+
+class Membership(Model):
+    """A user's place in one organisation: exactly one role plus feature grants."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16)
+    status = fields.CharEnumField(MembershipStatus, max_length=16, default=MembershipStatus.INVITED)
+    ticket_access = fields.CharEnumField(TicketAccess, max_length=16, default=TicketAccess.NONE)
+    can_impersonate = fields.BooleanField(default=False)
+    restrict_recording_deletion = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    organisation_id: int
+    user_id: int
+
+    class Meta:
+        table = "membership"
+        unique_together = (("organisation", "user"),)
+        indexes = (("organisation", "status", "role"),)

@@ -1,0 +1,174 @@
+"""Members: listing, roles, feature grants, disable / enable / remove / delete, profiles."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from server.accounts import service
+from server.accounts.models import MembershipStatus
+from server.accounts.types import MembershipConnection, MembershipType, UserType
+from server.core.context import Info
+from server.core.guard import authenticated, decode_id, membership, organisation, requires
+from server.core.errors import Payload
+from server.core.pagination import paginate
+from server.core.permissions import Permission, Role, TicketAccess
+
+
+def _membership_id(value: relay.GlobalID) -> int:
+    return decode_id(value, "Membership")  # the guard has already checked it
+
+
+@strawberry.input
+class MembershipInput:
+    membership_id: relay.GlobalID
+
+
+@strawberry.input
+class ChangeRoleInput:
+    membership_id: relay.GlobalID
+    role: Role
+
+
+@strawberry.input(description="Only the fields given change.")
+class SetFeatureAccessInput:
+    membership_id: relay.GlobalID
+    ticket_access: TicketAccess | None = None
+    can_impersonate: bool | None = None
+    restrict_recording_deletion: bool | None = None
+
+
+@strawberry.input(description="Only the fields given change; an empty string clears one.")
+class UpdateProfileInput:
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    office_phone: str | None = strawberry.UNSET
+    mobile_phone: str | None = strawberry.UNSET
+    fax: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class MembershipPayload(Payload):
+    membership: MembershipType | None = None
+
+
+@strawberry.type
+class RemovedPayload(Payload):
+    removed_membership_id: relay.GlobalID | None = None
+
+
+@strawberry.type
+class UserPayload(Payload):
+    user: UserType | None = None
+
+
+MEMBERS_MANAGE_ON_MEMBERSHIP = [
+    requires(Permission.MEMBERS_MANAGE, on=membership("input.membership_id"))
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Members of an organisation; with includeDescendants, of every "
+        "organisation below it the viewer administers too (each with its organisation).",
+        extensions=[requires(Permission.MEMBERS_VIEW, on=organisation("organisation_id"))],
+    )
+    async def members(
+        self,
+        info: Info,
+        organisation_id: relay.GlobalID,
+        search: str | None = None,
+        role: Role | None = None,
+        status: MembershipStatus | None = None,
+        include_descendants: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> MembershipConnection:
+        target = await info.context.loaders.organisation.load(decode_id(organisation_id, "Organisation"))
+        members = service.members_visible_to(
+            info.context.require_actor(),
+            organisation=target,  # type: ignore[arg-type]
+            include_descendants=include_descendants,
+            search=search,
+            role=role,
+            status=status,
+        )
+        return await paginate(members, first=first, after=after)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Give a member another role; it replaces the previous one.",
+        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+    )
+    async def change_role(self, info: Info, input: ChangeRoleInput) -> MembershipPayload:
+        result = await service.change_role(
+            actor=info.context.require_actor(),
+            membership_id=_membership_id(input.membership_id),
+            role=input.role,
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Ticket access and feature flags; only for members who have logged in.",
+        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+    )
+    async def set_feature_access(self, info: Info, input: SetFeatureAccessInput) -> MembershipPayload:
+        result = await service.set_feature_access(
+            actor=info.context.require_actor(),
+            membership_id=_membership_id(input.membership_id),
+            ticket_access=input.ticket_access,
+            can_impersonate=input.can_impersonate,
+            restrict_recording_deletion=input.restrict_recording_deletion,
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Keep the member listed but end their sessions and refuse their log-ins here.",
+        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+    )
+    async def disable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
+        result = await service.disable_member(
+            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Re-enable a disabled member.", extensions=MEMBERS_MANAGE_ON_MEMBERSHIP)
+    async def enable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
+        result = await service.enable_member(
+            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Unlink a member from the organisation; the audit trail keeps what happened.",
+        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+    )
+    async def remove_member(self, info: Info, input: MembershipInput) -> RemovedPayload:
+        await service.remove_member(
+            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+        )
+        return RemovedPayload(removed_membership_id=input.membership_id)
+
+    @strawberry.mutation(
+        description="Erase a person whose only membership this is; audit entries are pseudonymised.",
+        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+    )
+    async def delete_user(self, info: Info, input: MembershipInput) -> RemovedPayload:
+        await service.delete_user(
+            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+        )
+        return RemovedPayload(removed_membership_id=input.membership_id)
+
+    @strawberry.mutation(description="Change one's own name, title and phone numbers.", extensions=[authenticated()])
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UserPayload:
+        changes = {
+            name: value
+            for name, value in vars(input).items()
+            if value is not strawberry.UNSET
+        }
+        user = await service.update_profile(actor=info.context.require_actor(), changes=changes)
+        return UserPayload(user=user)  # type: ignore[arg-type]

@@ -1,0 +1,337 @@
+"""Members: roles, feature grants, disable / enable / remove / delete, profiles.
+
+Every function takes the acting `Actor` explicitly; the field guard has
+already checked the permission in the membership's organisation, so these
+enforce the rules between people: rank, the last owner, grants one holds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.audit import service as audit
+from server.auth.sessions import end_sessions
+from server.core.actor import Actor
+from server.core.errors import DomainError, ErrorCode, graphql_name
+from server.core.permissions import Permission, Role, TicketAccess
+from server.core.validation import clean_phone, clean_text
+from server.organisations.models import Organisation, OrganisationStatus
+
+
+async def usable_memberships(user_id: int) -> list[Membership]:
+    """Active memberships whose organisation and its ancestors are all active."""
+    memberships = await Membership.filter(
+        user_id=user_id, status=MembershipStatus.ACTIVE
+    ).select_related("organisation")
+    ancestor_ids = {i for m in memberships for i in m.organisation.ancestor_ids}
+    suspended = set(
+        await Organisation.filter(
+            id__in=ancestor_ids, status=OrganisationStatus.SUSPENDED
+        ).values_list("id", flat=True)
+    )
+    return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]
+
+
+def members_visible_to(
+    actor: Actor,
+    *,
+    organisation: Organisation,
+    include_descendants: bool = False,
+    search: str | None = None,
+    role: Role | None = None,
+    status: MembershipStatus | None = None,
+) -> QuerySet[Membership]:
+    if include_descendants:
+        members = Membership.filter(
+            actor.organisations_with(Permission.MEMBERS_VIEW, prefix="organisation__"),
+            organisation__path__startswith=organisation.path,
+        )
+    else:
+        members = Membership.filter(organisation_id=organisation.id)
+    if role is not None:
+        members = members.filter(role=role)
+    if status is not None:
+        members = members.filter(status=status)
+    if search:
+        term = clean_text(search, field="search")
+        members = members.filter(
+            Q(user__email__istartswith=term)
+            | Q(user__first_name__istartswith=term)
+            | Q(user__last_name__istartswith=term)
+        )
+    return members
+
+
+# --- the rules between people -------------------------------------------------
+
+
+def _check_rank(actor: Actor, membership: Membership, organisation: Organisation) -> None:
+    """Nobody acts on someone who ranks above them (an ADMIN on an OWNER)."""
+    if membership.role.rank > actor.rank_in(organisation):
+        raise DomainError(
+            ErrorCode.HIGHER_ROLE, "You cannot change a member whose role is above yours."
+        )
+
+
+def _check_not_self(actor: Actor, membership: Membership) -> None:
+    if membership.user_id == actor.user.id:
+        raise DomainError(ErrorCode.SELF_ACTION, "You cannot do this to your own membership.")
+
+
+async def _lock_members(membership_id: int) -> tuple[Membership, Organisation]:
+    """Re-read the membership inside the transaction, its organisation row locked
+    (on PostgreSQL) so concurrent changes to the same organisation's owners queue."""
+    membership = await Membership.get_or_none(id=membership_id)
+    if membership is None:
+        raise DomainError(ErrorCode.NOT_FOUND, "Member not found.", "membershipId")
+    organisation = await Organisation.select_for_update().get(id=membership.organisation_id)
+    membership = await Membership.get(id=membership_id)
+    return membership, organisation
+
+
+async def _check_keeps_an_owner(membership: Membership) -> None:
+    if membership.role is not Role.OWNER or membership.status is not MembershipStatus.ACTIVE:
+        return
+    others = await (
+        Membership.filter(
+            organisation_id=membership.organisation_id,
+            role=Role.OWNER,
+            status=MembershipStatus.ACTIVE,
+        )
+        .exclude(id=membership.id)
+        .count()
+    )
+    if others == 0:
+        raise DomainError(
+            ErrorCode.LAST_OWNER, "An organisation must keep at least one active owner."
+        )
+
+
+def _held_grants(actor: Actor, organisation: Organisation) -> tuple[TicketAccess, bool]:
+    """The ticket access and impersonation right the actor holds there."""
+    own = actor.membership_in(organisation.id)
+    if actor.rank_in(organisation) == Role.OWNER.rank:
+        return TicketAccess.ADMIN, True
+    if own is None:
+        return TicketAccess.NONE, False
+    return own.ticket_access, own.can_impersonate
+
+
+# --- operations -----------------------------------------------------------------
+
+
+async def change_role(*, actor: Actor, membership_id: int, role: Role) -> Membership:
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_rank(actor, membership, organisation)
+        if role.rank > actor.rank_in(organisation):
+            raise DomainError(
+                ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
+            )
+        if role is membership.role:
+            return membership
+        if role is not Role.OWNER:
+            await _check_keeps_an_owner(membership)
+        before = membership.role
+        membership.role = role
+        if role.rank < Role.ADMIN.rank:
+            membership.can_impersonate = False
+        await membership.save(update_fields=["role", "can_impersonate", "updated_at"])
+        await audit.record(
+            "member.role_changed",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            subject_user_id=membership.user_id,
+            details={"before": {"role": before.value}, "after": {"role": role.value}},
+        )
+    return membership
+
+
+async def set_feature_access(
+    *,
+    actor: Actor,
+    membership_id: int,
+    ticket_access: TicketAccess | None = None,
+    can_impersonate: bool | None = None,
+    restrict_recording_deletion: bool | None = None,
+) -> Membership:
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_rank(actor, membership, organisation)
+        user = await User.get(id=membership.user_id)
+        if user.last_login_at is None:
+            raise DomainError(
+                ErrorCode.NEVER_LOGGED_IN,
+                "Feature access can be given once the user has logged in at least once.",
+            )
+        held_tickets, held_impersonate = _held_grants(actor, organisation)
+        changes: dict[str, Any] = {}
+        if ticket_access is not None:
+            if held_tickets is not TicketAccess.ADMIN:
+                raise DomainError(
+                    ErrorCode.OUT_OF_SCOPE_PERMISSION,
+                    "Only ticket administrators set other members' ticket access.",
+                    "ticketAccess",
+                )
+            changes["ticket_access"] = ticket_access
+        if can_impersonate is not None:
+            if can_impersonate and not held_impersonate:
+                raise DomainError(
+                    ErrorCode.OUT_OF_SCOPE_PERMISSION,
+                    "You cannot grant a permission you do not hold.",
+                    "canImpersonate",
+                )
+            if can_impersonate and membership.role.rank < Role.ADMIN.rank:
+                raise DomainError(
+                    ErrorCode.INVALID,
+                    "Only admins and owners may open members' portals.",
+                    "canImpersonate",
+                )
+            changes["can_impersonate"] = can_impersonate
+        if restrict_recording_deletion is not None:
+            changes["restrict_recording_deletion"] = restrict_recording_deletion
+        before = {name: _plain(getattr(membership, name)) for name in changes}
+        for name, value in changes.items():
+            setattr(membership, name, value)
+        if changes:
+            await membership.save(update_fields=[*changes, "updated_at"])
+            await audit.record(
+                "member.feature_access_changed",
+                actor=actor,
+                organisation_id=organisation.id,
+                target=membership,
+                subject_user_id=membership.user_id,
+                details={"before": before, "after": {k: _plain(v) for k, v in changes.items()}},
+            )
+    return membership
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+async def disable_member(*, actor: Actor, membership_id: int) -> Membership:
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_not_self(actor, membership)
+        _check_rank(actor, membership, organisation)
+        if membership.status is not MembershipStatus.ACTIVE:
+            raise DomainError(ErrorCode.INVALID_STATE, "Only active members can be disabled.")
+        await _check_keeps_an_owner(membership)
+        membership.status = MembershipStatus.DISABLED
+        await membership.save(update_fields=["status", "updated_at"])
+        await end_sessions(membership.user_id)
+        await audit.record(
+            "member.disabled",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            subject_user_id=membership.user_id,
+            details={"before": {"status": "ACTIVE"}, "after": {"status": "DISABLED"}},
+        )
+    return membership
+
+
+async def enable_member(*, actor: Actor, membership_id: int) -> Membership:
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_rank(actor, membership, organisation)
+        if membership.status is not MembershipStatus.DISABLED:
+            raise DomainError(ErrorCode.INVALID_STATE, "Only disabled members can be enabled.")
+        membership.status = MembershipStatus.ACTIVE
+        await membership.save(update_fields=["status", "updated_at"])
+        await audit.record(
+            "member.enabled",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            subject_user_id=membership.user_id,
+            details={"before": {"status": "DISABLED"}, "after": {"status": "ACTIVE"}},
+        )
+    return membership
+
+
+async def remove_member(*, actor: Actor, membership_id: int) -> int:
+    """Unlink a member; returns the user's id. The audit trail keeps what happened."""
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_not_self(actor, membership)
+        _check_rank(actor, membership, organisation)
+        await _check_keeps_an_owner(membership)
+        user = await User.get(id=membership.user_id)
+        await audit.record(
+            "member.removed",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            target_label=user.email,
+            subject_user_id=user.id,
+            details={"role": membership.role.value, "status": membership.status.value},
+        )
+        await membership.delete()
+        await end_sessions(user.id)
+        if user.status is UserStatus.INVITED and not await Membership.exists(user_id=user.id):
+            # Never signed up: nothing of theirs is worth keeping.
+            await audit.pseudonymise_user(user.id)
+            await user.delete()
+    return user.id
+
+
+async def delete_user(*, actor: Actor, membership_id: int) -> int:
+    """Remove the member and erase the person, if this was their last membership."""
+    async with in_transaction():
+        membership, organisation = await _lock_members(membership_id)
+        _check_not_self(actor, membership)
+        _check_rank(actor, membership, organisation)
+        if await Membership.filter(user_id=membership.user_id).exclude(id=membership.id).exists():
+            raise DomainError(
+                ErrorCode.HAS_MEMBERSHIPS,
+                "This person belongs to other organisations; remove them from here instead.",
+            )
+        await _check_keeps_an_owner(membership)
+        user_id = membership.user_id
+        await audit.record(
+            "user.deleted",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            subject_user_id=user_id,
+        )
+        await audit.pseudonymise_user(user_id)
+        await User.filter(id=user_id).delete()
+    return user_id
+
+
+PROFILE_TEXT_FIELDS = ("first_name", "last_name", "title")
+PROFILE_PHONE_FIELDS = ("office_phone", "mobile_phone", "fax")
+
+
+async def update_profile(*, actor: Actor, changes: dict[str, str | None]) -> User:
+    user = actor.user
+    cleaned: dict[str, str] = {}
+    for name, value in changes.items():
+        field = graphql_name(name)
+        if name in PROFILE_TEXT_FIELDS:
+            cleaned[name] = clean_text(value, field=field)
+        elif name in PROFILE_PHONE_FIELDS:
+            cleaned[name] = clean_phone(value, field=field)
+    before = {name: getattr(user, name) for name in cleaned}
+    async with in_transaction():
+        for name, value in cleaned.items():
+            setattr(user, name, value)
+        if cleaned:
+            await user.save(update_fields=[*cleaned, "updated_at"])
+            await audit.record(
+                "user.profile_updated",
+                actor=actor,
+                target=user,
+                subject_user_id=user.id,
+                details={"before": before, "after": cleaned},
+            )
+    return user

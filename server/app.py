@@ -1,0 +1,223 @@
+"""The ASGI application: /graphql, the admin SPA under /admin/, /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from tortoise import connections
+
+from server import db
+from server.auth.actor import actor_from_token
+from server.core.actor import RequestMeta
+from server.core.context import Context
+from server.mail.worker import MailWorker
+from server.schema import build_schema
+from server.settings import Settings, get_settings
+
+logger = logging.getLogger("frontdesk")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
+_ADMIN_CSP = (
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class FrontdeskGraphQL(GraphQL):
+    """Strawberry's ASGI view with our context: who is asking, from where."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+        )
+        self.settings = settings
+        self.own_origin = origin_of(settings.public_url)
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
+
+    def _session_token(self, request: Request) -> tuple[str | None, bool]:
+        authorization = request.headers.get("authorization", "")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "bearer" and credentials.strip():
+            return credentials.strip(), False
+        cookie = request.cookies.get(self.settings.session_cookie_name)
+        # CSRF: the cookie counts only for requests from our own pages.
+        if cookie and request.headers.get("origin") == self.own_origin:
+            return cookie, True
+        return None, False
+
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+        meta = RequestMeta(
+            client_ip=request.client.host if request.client else "",
+            request_id=request.state.request_id,
+            user_agent=request.headers.get("user-agent", "")[:255],
+        )
+        token, via_cookie = self._session_token(request)
+        actor = await actor_from_token(token, meta) if token else None
+        return Context(
+            request=request,
+            response=response,
+            settings=self.settings,
+            meta=meta,
+            actor=actor,
+            session_token=token if actor else None,
+            via_cookie=via_cookie,
+        )
+
+
+class RequestGuard:
+    """Per request: an id for logs and audit, a body-size limit, JSON-only
+    POSTs to /graphql, and security headers on every response."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_body = settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        path = scope["path"]
+
+        refusal = self._refusal(scope["method"], path, headers)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise HTTPException(413, "Request body too large.")
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if path.startswith("/admin"):
+                    extra.append((b"content-security-policy", _ADMIN_CSP.encode()))
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        await self.app(scope, limited_receive, send_with_headers)
+
+    def _refusal(self, method: str, path: str, headers: dict[str, str]) -> Response | None:
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_body:
+            return PlainTextResponse("Request body too large.", status_code=413)
+        if path == "/graphql" and method == "POST":
+            content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                return PlainTextResponse(
+                    "Send GraphQL requests as application/json.", status_code=415
+                )
+        return None
+
+
+class AdminFiles(StaticFiles):
+    """The admin SPA: unknown paths under /admin/ get index.html (client-side routes)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as error:
+            if error.status_code != 404:
+                raise
+            return await super().get_response("index.html", scope)
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        logger.exception("Health check: database unreachable")
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    """The application. `manage_database=False` leaves database set-up and the
+    mail worker to the caller (tests)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage_database:
+            yield
+            return
+        await db.init_db(settings.database_url)
+        stop = asyncio.Event()
+        worker: asyncio.Task[Any] | None = None
+        if settings.run_worker_in_server:
+            worker = asyncio.create_task(MailWorker(settings).run_forever(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            await db.close_db()
+
+    static_dir = _STATIC_DIR if _STATIC_DIR.is_dir() else Path("static/admin")
+    graphql = FrontdeskGraphQL(settings)
+    routes = [
+        Route("/", lambda request: RedirectResponse("/admin/")),
+        Route("/healthz", healthz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
+    ]
+    middleware = [
+        Middleware(RequestGuard, settings=settings),
+        # Other origins may call the API with bearer tokens, never with our cookie.
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_credentials=False,
+            max_age=600,
+        ),
+    ]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

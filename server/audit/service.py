@@ -1,0 +1,92 @@
+"""Writing and reading the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from server.core import clock
+from server.core.actor import Actor, RequestMeta
+from server.core.permissions import Permission
+from server.organisations.models import Organisation
+from server.audit.models import AuditEvent
+
+
+def _label(target: Model | None) -> str:
+    if target is None:
+        return ""
+    for attribute in ("email", "name"):
+        value = getattr(target, attribute, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+async def record(
+    action: str,
+    *,
+    actor: Actor | None = None,
+    meta: RequestMeta | None = None,
+    organisation_id: int | None = None,
+    target: Model | None = None,
+    target_label: str = "",
+    subject_user_id: int | None = None,
+    details: dict[str, Any] | None = None,
+    actor_user_id: int | None = None,
+    actor_label: str = "",
+) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it describes."""
+    meta = meta or (actor.meta if actor else RequestMeta())
+    return await AuditEvent.create(
+        created_at=clock.now(),
+        organisation_id=organisation_id,
+        actor_id=actor.user.id if actor else actor_user_id,
+        actor_label=actor.user.email if actor else actor_label,
+        action=action,
+        target_type=type(target).__name__ if target is not None else "",
+        target_id=target.pk if target is not None else None,
+        target_label=target_label or _label(target),
+        subject_user_id=subject_user_id,
+        client_ip=meta.client_ip,
+        request_id=meta.request_id,
+        details=details or {},
+    )
+
+
+def events_visible_to(
+    actor: Actor,
+    *,
+    organisation: Organisation,
+    include_descendants: bool,
+    action: str | None = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Events of an organisation (and, for delegated admins, its descendants)."""
+    if include_descendants:
+        ids = Organisation.filter(
+            actor.organisations_with(Permission.AUDIT_VIEW), path__startswith=organisation.path
+        ).values_list("id", flat=True)
+        events = AuditEvent.filter(organisation_id__in=ids)
+    else:
+        events = AuditEvent.filter(organisation_id=organisation.id)
+    if action:
+        events = events.filter(action=action)
+    if actor_id is not None:
+        events = events.filter(actor_id=actor_id)
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    return events
+
+
+async def pseudonymise_user(user_id: int) -> None:
+    """Deleting a person keeps what happened, not who they were."""
+    pseudonym = f"deleted-user-{user_id}"
+    await AuditEvent.filter(actor_id=user_id).update(actor_label=pseudonym)
+    await AuditEvent.filter(subject_user_id=user_id).update(target_label=pseudonym)

@@ -1,0 +1,160 @@
+"""Signing in and out, and passwords: change, forgotten-password reset.
+
+Answers never tell whether an email is registered: unknown, disabled and
+wrong-password log-ins get the same error after the same work (a dummy hash
+verify), and a reset request always "succeeds".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import User, UserStatus
+from server.accounts.service import usable_memberships
+from server.audit import service as audit
+from server.auth.models import PasswordReset, Session
+from server.auth.sessions import create_session, end_session, end_sessions
+from server.core import clock
+from server.core.actor import Actor, RequestMeta
+from server.core.errors import DomainError, ErrorCode
+from server.core.passwords import check_policy, hash_password, verify_password
+from server.core.tokens import hash_token, new_token
+from server.core.validation import normalise_email
+from server.mail.outbox import queue_mail
+from server.settings import get_settings
+
+RESET_PREFIX = "fdr_"
+
+
+def _invalid_credentials() -> DomainError:
+    return DomainError(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
+
+
+async def login(*, email: str, password: str, meta: RequestMeta) -> tuple[str, Session]:
+    """Check the credentials and open a new session; returns (raw token, session)."""
+    try:
+        address = normalise_email(email)
+    except DomainError:
+        address = ""
+    user = await User.get_or_none(email=address) if address else None
+    matches, needs_rehash = await verify_password(user.password_hash if user else None, password)
+    if user is None or not matches or user.status is not UserStatus.ACTIVE:
+        await audit.record(
+            "auth.login_failed",
+            meta=meta,
+            actor_user_id=user.id if user else None,
+            subject_user_id=user.id if user else None,
+            details={"reason": "credentials" if user is None or not matches else "status"},
+        )
+        raise _invalid_credentials()
+    if not await usable_memberships(user.id):
+        # Disabled everywhere, or every organisation suspended: as if unknown.
+        await audit.record(
+            "auth.login_failed",
+            meta=meta,
+            actor_user_id=user.id,
+            subject_user_id=user.id,
+            details={"reason": "no_active_membership"},
+        )
+        raise _invalid_credentials()
+    async with in_transaction():
+        if needs_rehash:
+            user.password_hash = await hash_password(password)
+        user.last_login_at = clock.now()
+        await user.save(update_fields=["password_hash", "last_login_at", "updated_at"])
+        raw, session = await create_session(user, meta)
+        await audit.record(
+            "auth.login", meta=meta, actor_user_id=user.id, actor_label=user.email,
+            subject_user_id=user.id,
+        )
+    return raw, session
+
+
+async def logout(*, actor: Actor, raw_token: str | None) -> None:
+    if raw_token:
+        await end_session(raw_token)
+    await audit.record("auth.logout", actor=actor, subject_user_id=actor.user.id)
+
+
+async def change_password(*, actor: Actor, current_password: str, new_password: str) -> User:
+    """Change one's own password; every other session of the user ends."""
+    user = actor.user
+    matches, _ = await verify_password(user.password_hash, current_password)
+    if not matches:
+        raise DomainError(
+            ErrorCode.WRONG_PASSWORD, "The current password is incorrect.", "currentPassword"
+        )
+    check_policy(new_password, field="newPassword")
+    if new_password == current_password:
+        raise DomainError(
+            ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword"
+        )
+    new_hash = await hash_password(new_password)
+    async with in_transaction():
+        user.password_hash = new_hash
+        user.must_change_password = False
+        await user.save(update_fields=["password_hash", "must_change_password", "updated_at"])
+        await end_sessions(user.id, except_session_id=actor.session.id if actor.session else None)
+        await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
+        await audit.record("auth.password_changed", actor=actor, subject_user_id=user.id)
+    return user
+
+
+async def request_password_reset(*, email: str, meta: RequestMeta) -> None:
+    """Mail a reset link if the address belongs to an active user; say nothing either way."""
+    address = normalise_email(email)
+    user = await User.get_or_none(email=address, status=UserStatus.ACTIVE)
+    if user is None:
+        return
+    settings = get_settings()
+    raw, digest = new_token(RESET_PREFIX)
+    async with in_transaction():
+        # Only the latest link works.
+        await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=clock.now())
+        await PasswordReset.create(
+            user=user,
+            token_hash=digest,
+            expires_at=clock.now() + timedelta(minutes=settings.password_reset_minutes),
+        )
+        await queue_mail(
+            kind="password_reset",
+            recipient=user.email,
+            link=f"{settings.public_url}/admin/reset-password#token={raw}",
+            minutes=settings.password_reset_minutes,
+        )
+        await audit.record(
+            "auth.password_reset_requested", meta=meta, subject_user_id=user.id,
+            target=user,
+        )
+
+
+async def reset_password(*, token: str, new_password: str, meta: RequestMeta) -> User:
+    """Set a new password with an emailed token: single use, expiring; ends every session."""
+    check_policy(new_password, field="newPassword")
+    invalid = DomainError(
+        ErrorCode.TOKEN_INVALID, "This reset link is invalid or has expired.", "token"
+    )
+    reset = await PasswordReset.get_or_none(token_hash=hash_token(token))
+    if reset is None or reset.used_at is not None or reset.expires_at <= clock.now():
+        raise invalid
+    new_hash = await hash_password(new_password)
+    async with in_transaction():
+        # The conditional update is the single-use check: of concurrent uses, one wins.
+        claimed = await PasswordReset.filter(id=reset.id, used_at=None).update(used_at=clock.now())
+        if claimed != 1:
+            raise invalid
+        user = await User.get(id=reset.user_id)
+        if user.status is not UserStatus.ACTIVE:
+            raise invalid
+        user.password_hash = new_hash
+        user.must_change_password = False
+        await user.save(update_fields=["password_hash", "must_change_password", "updated_at"])
+        await end_sessions(user.id)
+        await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
+        await audit.record(
+            "auth.password_reset", meta=meta, actor_user_id=user.id, actor_label=user.email,
+            subject_user_id=user.id, target=user,
+        )
+    return user

@@ -1,0 +1,61 @@
+"""Server-side sessions: opaque random tokens, only their SHA-256 stored,
+with idle and absolute timeouts. Deleting the row ends the session at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from server.accounts.models import User, UserStatus
+from server.auth.models import Session
+from server.core import clock
+from server.core.actor import RequestMeta
+from server.core.tokens import hash_token, new_token
+from server.settings import get_settings
+
+SESSION_PREFIX = "fds_"
+# Write last_seen_at at most this often: a write per request would cost more than it tells.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+async def create_session(user: User, meta: RequestMeta) -> tuple[str, Session]:
+    settings = get_settings()
+    raw, digest = new_token(SESSION_PREFIX)
+    now = clock.now()
+    session = await Session.create(
+        token_hash=digest,
+        user=user,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        client_ip=meta.client_ip[:64],
+        user_agent=meta.user_agent[:255],
+    )
+    return raw, session
+
+
+async def find_session(raw: str) -> Session | None:
+    """The live session for a token (its user loaded), or None."""
+    session = await Session.get_or_none(token_hash=hash_token(raw)).select_related("user")
+    if session is None:
+        return None
+    now = clock.now()
+    idle_limit = session.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
+    if now >= session.expires_at or now >= idle_limit or session.user.status is not UserStatus.ACTIVE:
+        await session.delete()
+        return None
+    if now - session.last_seen_at >= _TOUCH_EVERY:
+        session.last_seen_at = now
+        await Session.filter(id=session.id).update(last_seen_at=now)
+    return session
+
+
+async def end_session(raw: str) -> None:
+    await Session.filter(token_hash=hash_token(raw)).delete()
+
+
+async def end_sessions(user_id: int, *, except_session_id: int | None = None) -> None:
+    sessions = Session.filter(user_id=user_id)
+    if except_session_id is not None:
+        sessions = sessions.exclude(id=except_session_id)
+    await sessions.delete()
+

@@ -1,0 +1,35 @@
+"""The typed per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry.types import Info as StrawberryInfo
+
+from server.core.actor import Actor, RequestMeta
+from server.core.errors import Unauthenticated
+from server.core.loaders import Loaders
+from server.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    settings: Settings
+    meta: RequestMeta
+    actor: Actor | None = None
+    # The raw session token of this request (for logout), and how it came.
+    session_token: str | None = None
+    via_cookie: bool = False
+    loaders: Loaders = field(default_factory=Loaders)
+
+    def require_actor(self) -> Actor:
+        if self.actor is None:
+            raise Unauthenticated()
+        return self.actor
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,114 @@
+"""Expected failures and how they reach the client.
+
+Expected outcomes of a mutation (a rule refused it, input was invalid, the
+object does not exist or is out of scope) are `DomainError`s: services raise
+them, and the mutation returns them in its payload's `errors` list with a
+stable `code`. Missing authentication or permission is a GraphQL error with
+`extensions.code` set. Anything else is a bug: masked and logged.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+
+
+@strawberry.enum
+class ErrorCode(Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    PASSWORD_TOO_SHORT = "PASSWORD_TOO_SHORT"
+    PASSWORD_TOO_LONG = "PASSWORD_TOO_LONG"
+    PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON"
+    WRONG_PASSWORD = "WRONG_PASSWORD"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    PASSWORD_CHANGE_REQUIRED = "PASSWORD_CHANGE_REQUIRED"
+    NOT_FOUND = "NOT_FOUND"
+    LAST_OWNER = "LAST_OWNER"
+    OUT_OF_SCOPE_ROLE = "OUT_OF_SCOPE_ROLE"
+    OUT_OF_SCOPE_PERMISSION = "OUT_OF_SCOPE_PERMISSION"
+    HIGHER_ROLE = "HIGHER_ROLE"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    INVITE_PENDING = "INVITE_PENDING"
+    INVITE_EXPIRED = "INVITE_EXPIRED"
+    INVITE_INVALID = "INVITE_INVALID"
+    INVITE_EMAIL_MISMATCH = "INVITE_EMAIL_MISMATCH"
+    TOKEN_INVALID = "TOKEN_INVALID"
+    NEVER_LOGGED_IN = "NEVER_LOGGED_IN"
+    NOT_RESELLER = "NOT_RESELLER"
+    SELF_ACTION = "SELF_ACTION"
+    HAS_MEMBERSHIPS = "HAS_MEMBERSHIPS"
+    INVALID_STATE = "INVALID_STATE"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+
+
+@strawberry.type(description="An expected failure of a mutation: nothing was changed.")
+class UserError:
+    field: str | None = strawberry.field(description="The input field concerned, if any.")
+    code: ErrorCode
+    message: str
+
+
+@strawberry.type(description="What every mutation returns: its result fields, or why nothing changed.")
+class Payload:
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Expected failures; empty when the mutation succeeded."
+    )
+
+    @classmethod
+    def failed(cls, error: DomainError) -> Payload:
+        return cls(errors=[error.as_user_error()])
+
+
+class DomainError(Exception):
+    """A rule refused the operation. Raised by services, returned in payloads."""
+
+    def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def as_user_error(self) -> UserError:
+        return UserError(field=self.field, code=self.code, message=self.message)
+
+
+def graphql_name(name: str) -> str:
+    """The camelCase name a Python field has in the schema."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def not_found(field: str | None = None, what: str = "Object") -> DomainError:
+    # A foreign object and a missing one get exactly this same answer.
+    return DomainError(ErrorCode.NOT_FOUND, f"{what} not found.", field)
+
+
+class Unauthenticated(GraphQLError):
+    def __init__(self, message: str = "You must be signed in.") -> None:
+        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class Forbidden(GraphQLError):
+    def __init__(self, message: str = "You do not have permission to do this.") -> None:
+        super().__init__(message, extensions={"code": "FORBIDDEN"})
+
+
+class BadRequest(GraphQLError):
+    """A DomainError raised while answering a query (an invalid filter or cursor)."""
+
+    def __init__(self, error: DomainError) -> None:
+        extensions = {"code": error.code.value}
+        if error.field:
+            extensions["field"] = error.field
+        super().__init__(error.message, extensions=extensions)
+
+
+class NotFoundError(GraphQLError):
+    def __init__(self, message: str = "Not found.") -> None:
+        super().__init__(message, extensions={"code": "NOT_FOUND"})

@@ -1,0 +1,81 @@
+"""Relay cursor connections over Tortoise querysets, paged by keyset on id
+(stable under inserts, one indexed query per page, plus one COUNT)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Generic, TypeVar
+
+import strawberry
+from tortoise.queryset import QuerySet
+
+from server.core.errors import DomainError, ErrorCode
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+NodeType = TypeVar("NodeType")
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[NodeType]):
+    cursor: str
+    node: NodeType
+
+
+@strawberry.type
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field
+    def nodes(self) -> list[NodeType]:
+        return [edge.node for edge in self.edges]
+
+
+def encode_cursor(row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"c:{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind != "c":
+            raise ValueError(cursor)
+        return int(value)
+    except (ValueError, UnicodeError):
+        raise DomainError(ErrorCode.INVALID, "Invalid cursor.", "after") from None
+
+
+async def paginate(
+    queryset: QuerySet, *, first: int | None, after: str | None, id_field: str = "id"
+) -> Connection:
+    size = DEFAULT_PAGE if first is None else first
+    if size < 0 or size > MAX_PAGE:
+        raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
+    total = await queryset.count()
+    page = queryset.order_by(id_field)
+    if after is not None:
+        page = page.filter(**{f"{id_field}__gt": decode_cursor(after)})
+    rows = await page.limit(size + 1)
+    has_next = len(rows) > size
+    rows = rows[:size]
+    edges = [Edge(cursor=encode_cursor(getattr(row, id_field)), node=row) for row in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )

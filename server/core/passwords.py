@@ -1,0 +1,87 @@
+"""argon2id password hashing off the event loop, and the password policy.
+
+Hashing takes tens of milliseconds of CPU and releases the GIL, so it runs in
+a small dedicated thread pool: a burst of log-ins queues there instead of
+blocking the loop or exhausting memory (each hash takes 19 MiB).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from server.core.errors import DomainError, ErrorCode
+from server.settings import get_settings
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+_COMMON = frozenset(FREQUENCY_LISTS["passwords"])
+
+
+@lru_cache(maxsize=1)
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher().hash("frontdesk-dummy-password")
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(get_settings().hash_concurrency, thread_name_prefix="argon2")
+
+
+async def _in_pool(func, *args):  # type: ignore[no-untyped-def]
+    return await asyncio.get_running_loop().run_in_executor(_pool(), func, *args)
+
+
+def check_policy(password: str, *, field: str = "password") -> None:
+    """NIST 800-63B: length and a blocklist, no composition rules."""
+    if len(password) < MIN_LENGTH:
+        raise DomainError(
+            ErrorCode.PASSWORD_TOO_SHORT, f"Use at least {MIN_LENGTH} characters.", field
+        )
+    if len(password) > MAX_LENGTH:
+        raise DomainError(
+            ErrorCode.PASSWORD_TOO_LONG, f"Use at most {MAX_LENGTH} characters.", field
+        )
+    if "\x00" in password:
+        raise DomainError(ErrorCode.INVALID, "Control characters are not allowed.", field)
+    if password.lower() in _COMMON:
+        raise DomainError(
+            ErrorCode.PASSWORD_TOO_COMMON, "This password is too common; choose another.", field
+        )
+
+
+async def hash_password(password: str) -> str:
+    return await _in_pool(_hasher().hash, password)
+
+
+def _verify(password_hash: str, password: str) -> tuple[bool, bool]:
+    hasher = _hasher()
+    try:
+        hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False, False
+    return True, hasher.check_needs_rehash(password_hash)
+
+
+async def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
+    """Return (matches, needs_rehash). A missing hash still costs one verify,
+    so unknown accounts take as long as known ones."""
+    if password_hash is None:
+        await _in_pool(_verify, _dummy_hash(), password)
+        return False, False
+    return await _in_pool(_verify, password_hash, password)

@@ -1,0 +1,86 @@
+"""The permission vocabulary: roles, feature grants and what each allows.
+
+Roles are ordered (OWNER highest). A membership's effective permissions are
+its role's permissions; members of an ancestor organisation who hold
+CUSTOMERS_MANAGE administer every descendant with an owner's permissions
+(delegated administration), never ancestors or siblings.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="A member's role in one organisation; one role per membership.")
+class Role(Enum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    MEMBER = "MEMBER"
+    VIEWER = "VIEWER"
+    SUPPORT_ONLY = "SUPPORT_ONLY"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Role.OWNER: 5, Role.ADMIN: 4, Role.MEMBER: 3, Role.VIEWER: 2, Role.SUPPORT_ONLY: 1}
+
+
+@strawberry.enum(description="Which support tickets a member may see and handle.")
+class TicketAccess(Enum):
+    NONE = "NONE"
+    OWN = "OWN"
+    ACCOUNT = "ACCOUNT"
+    ADMIN = "ADMIN"
+
+    @property
+    def rank(self) -> int:
+        return list(TicketAccess).index(self)
+
+
+@strawberry.enum(description="What a member may do in an organisation.")
+class Permission(Enum):
+    ORGANISATION_VIEW = "ORGANISATION_VIEW"
+    ORGANISATION_MANAGE = "ORGANISATION_MANAGE"
+    MEMBERS_VIEW = "MEMBERS_VIEW"
+    MEMBERS_MANAGE = "MEMBERS_MANAGE"
+    CUSTOMERS_MANAGE = "CUSTOMERS_MANAGE"
+    AUDIT_VIEW = "AUDIT_VIEW"
+    BILLING_MANAGE = "BILLING_MANAGE"
+    OWNERSHIP_MANAGE = "OWNERSHIP_MANAGE"
+
+
+_ADMIN = frozenset(
+    {
+        Permission.ORGANISATION_VIEW,
+        Permission.ORGANISATION_MANAGE,
+        Permission.MEMBERS_VIEW,
+        Permission.MEMBERS_MANAGE,
+        Permission.CUSTOMERS_MANAGE,
+        Permission.AUDIT_VIEW,
+        Permission.BILLING_MANAGE,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OWNER: frozenset(Permission),
+    Role.ADMIN: _ADMIN,
+    Role.MEMBER: frozenset({Permission.ORGANISATION_VIEW}),
+    Role.VIEWER: frozenset({Permission.ORGANISATION_VIEW, Permission.MEMBERS_VIEW}),
+    Role.SUPPORT_ONLY: frozenset(),
+}
+
+# What a delegated administrator holds in every descendant organisation.
+DELEGATED_PERMISSIONS = ROLE_PERMISSIONS[Role.OWNER]
+DELEGATED_RANK = Role.OWNER.rank
+
+DEFAULT_TICKET_ACCESS = {
+    Role.OWNER: TicketAccess.ADMIN,
+    Role.ADMIN: TicketAccess.ADMIN,
+    Role.MEMBER: TicketAccess.OWN,
+    Role.VIEWER: TicketAccess.NONE,
+    Role.SUPPORT_ONLY: TicketAccess.OWN,
+}

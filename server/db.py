@@ -1,0 +1,54 @@
+"""Tortoise ORM configuration: one app holding every domain's models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+
+MODEL_MODULES = [
+    "server.organisations.models",
+    "server.accounts.models",
+    "server.invitations.models",
+    "server.auth.models",
+    "server.audit.models",
+    "server.mail.models",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "server.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith(("postgres://", "postgresql://", "asyncpg://"))
+
+
+async def init_db(database_url: str) -> None:
+    # Global fallback: uvicorn serves requests outside the context that ran init.
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def migrate(database_url: str) -> None:
+    from tortoise.migrations.api import migrate as run_migrations
+
+    await run_migrations(config=tortoise_config(database_url))
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+# For the `tortoise` CLI (makemigrations): pyproject.toml points here.
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

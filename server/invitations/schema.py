@@ -1,0 +1,180 @@
+"""Invitations: invite, resend, revoke, list, confirm; users with an initial password."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from server.accounts.types import MembershipType
+from server.auth.actor import actor_for
+from server.auth.schema import SessionDelivery, Viewer, deliver_session, viewer_of
+from server.core.context import Info
+from server.core.errors import Payload
+from server.core.guard import decode_id, invitation, organisation, public, requires
+from server.core.pagination import paginate
+from server.core.permissions import Permission, Role
+from server.invitations import service
+from server.invitations.types import InvitationConnection, InvitationType
+from server.organisations.models import Organisation
+
+
+async def _organisation(info: Info, value: relay.GlobalID, type_name: str = "Organisation") -> Organisation:
+    # The guard has already checked the id and the actor's rights.
+    if type_name == "Invitation":
+        found = await info.context.loaders.invitation.load(decode_id(value, type_name))
+        return await info.context.loaders.organisation.load(found.organisation_id)  # type: ignore[union-attr,return-value]
+    return await info.context.loaders.organisation.load(decode_id(value, type_name))  # type: ignore[return-value]
+
+
+@strawberry.input
+class InviteUserInput:
+    organisation_id: relay.GlobalID
+    email: str
+    role: Role
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@strawberry.input
+class InvitationInput:
+    invitation_id: relay.GlobalID
+
+
+@strawberry.input
+class ConfirmInvitationInput:
+    token: str = strawberry.field(description="The token from the invitation link.")
+    password: str | None = strawberry.field(
+        default=None,
+        description="New people choose their password; existing users not signed in give theirs.",
+    )
+    first_name: str | None = None
+    last_name: str | None = None
+    session: SessionDelivery = SessionDelivery.TOKEN
+
+
+@strawberry.input
+class CreateUserInput:
+    organisation_id: relay.GlobalID
+    email: str
+    role: Role
+    password: str = strawberry.field(description="Initial password; it must be changed at first log-in.")
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@strawberry.type
+class InvitationPayload(Payload):
+    invitation: InvitationType | None = None
+
+
+@strawberry.type
+class ConfirmInvitationPayload(Payload):
+    membership: MembershipType | None = None
+    token: str | None = strawberry.field(
+        default=None, description="A new session token (TOKEN delivery, when not signed in)."
+    )
+    viewer: Viewer | None = None
+
+
+@strawberry.type
+class CreateUserPayload(Payload):
+    membership: MembershipType | None = None
+
+
+MEMBERS_MANAGE_ON_INVITATION = [
+    requires(Permission.MEMBERS_MANAGE, on=invitation("input.invitation_id"))
+]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Open invitations of an organisation (pending and expired).",
+        extensions=[requires(Permission.MEMBERS_MANAGE, on=organisation("organisation_id"))],
+    )
+    async def invitations(
+        self,
+        info: Info,
+        organisation_id: relay.GlobalID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> InvitationConnection:
+        target = await _organisation(info, organisation_id)
+        return await paginate(service.open_invitations(target), first=first, after=after)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Invite a person by email; the membership waits as INVITED until they confirm.",
+        extensions=[requires(Permission.MEMBERS_MANAGE, on=organisation("input.organisation_id"))],
+    )
+    async def invite_user(self, info: Info, input: InviteUserInput) -> InvitationPayload:
+        created = await service.invite_user(
+            actor=info.context.require_actor(),
+            organisation=await _organisation(info, input.organisation_id),
+            email=input.email,
+            role=input.role,
+            first_name=input.first_name,
+            last_name=input.last_name,
+        )
+        return InvitationPayload(invitation=created)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Send a fresh link; the previous one stops working.",
+        extensions=MEMBERS_MANAGE_ON_INVITATION,
+    )
+    async def resend_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
+        resent = await service.resend_invitation(
+            actor=info.context.require_actor(),
+            organisation=await _organisation(info, input.invitation_id, "Invitation"),
+            invitation_id=decode_id(input.invitation_id, "Invitation"),
+        )
+        return InvitationPayload(invitation=resent)  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Withdraw an invitation.", extensions=MEMBERS_MANAGE_ON_INVITATION)
+    async def revoke_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
+        revoked = await service.revoke_invitation(
+            actor=info.context.require_actor(),
+            organisation=await _organisation(info, input.invitation_id, "Invitation"),
+            invitation_id=decode_id(input.invitation_id, "Invitation"),
+        )
+        return InvitationPayload(invitation=revoked)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Accept an invitation with the token from its link (single use).",
+        extensions=[public()],
+    )
+    async def confirm_invitation(self, info: Info, input: ConfirmInvitationInput) -> ConfirmInvitationPayload:
+        accepted, raw, session = await service.confirm_invitation(
+            token=input.token,
+            actor=info.context.actor,
+            meta=info.context.meta,
+            password=input.password,
+            first_name=input.first_name,
+            last_name=input.last_name,
+        )
+        token = None
+        if raw is not None and session is not None:
+            token = deliver_session(info, raw, session, input.session)
+            info.context.session_token = raw
+        if info.context.actor is not None or session is not None:
+            info.context.actor = await actor_for(session or info.context.actor.session, info.context.meta)  # type: ignore[union-attr,arg-type]
+        membership = await info.context.loaders.membership.load(accepted.membership_id)  # type: ignore[arg-type]
+        return ConfirmInvitationPayload(membership=membership, token=token, viewer=viewer_of(info))  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Create an active user with an initial password, to be changed at first log-in.",
+        extensions=[requires(Permission.MEMBERS_MANAGE, on=organisation("input.organisation_id"))],
+    )
+    async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
+        membership = await service.create_user(
+            actor=info.context.require_actor(),
+            organisation=await _organisation(info, input.organisation_id),
+            email=input.email,
+            role=input.role,
+            password=input.password,
+            first_name=input.first_name,
+            last_name=input.last_name,
+        )
+        return CreateUserPayload(membership=membership)  # type: ignore[arg-type]

@@ -1,0 +1,260 @@
+"""Inviting people: invitations by email, confirmation, and users created
+with an initial password.
+
+The invitation link carries the token in the URL fragment, which browsers
+never send to a server: a mail scanner following the link consumes nothing;
+only the `confirmInvitation` mutation does, once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.audit import service as audit
+from server.auth.models import Session
+from server.auth.sessions import create_session
+from server.core import clock
+from server.core.actor import Actor, RequestMeta
+from server.core.errors import DomainError, ErrorCode
+from server.core.passwords import check_policy, hash_password, verify_password
+from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
+from server.core.tokens import hash_token, new_token
+from server.core.validation import clean_text, normalise_email
+from server.invitations.models import Invitation, InvitationStatus
+from server.mail.outbox import queue_mail
+from server.organisations.models import Organisation
+from server.settings import get_settings
+
+INVITATION_PREFIX = "fdi_"
+
+
+def _check_role_in_reach(actor: Actor, organisation: Organisation, role: Role) -> None:
+    if role.rank > actor.rank_in(organisation):
+        raise DomainError(
+            ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
+        )
+
+
+async def _send(invitation: Invitation, organisation: Organisation, actor: Actor, raw: str) -> None:
+    settings = get_settings()
+    await queue_mail(
+        kind="invitation",
+        recipient=invitation.email,
+        organisation_id=organisation.id,
+        inviter_name=actor.user.display_name,
+        organisation_name=organisation.name,
+        link=f"{settings.public_url}/admin/accept-invitation#token={raw}",
+        expires_at=invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _expiry() -> timedelta:
+    return timedelta(days=get_settings().invitation_days)
+
+
+async def invite_user(
+    *, actor: Actor, organisation: Organisation, email: str, role: Role,
+    first_name: str | None = None, last_name: str | None = None,
+) -> Invitation:
+    address = normalise_email(email)
+    _check_role_in_reach(actor, organisation, role)
+    names = {
+        "first_name": clean_text(first_name, field="firstName"),
+        "last_name": clean_text(last_name, field="lastName"),
+    }
+    raw, digest = new_token(INVITATION_PREFIX)
+    async with in_transaction():
+        user = await User.get_or_none(email=address)
+        if user is None:
+            user = await User.create(email=address, status=UserStatus.INVITED, **names)
+        membership = await Membership.get_or_none(organisation_id=organisation.id, user_id=user.id)
+        if membership is not None and membership.status is not MembershipStatus.INVITED:
+            raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "email")
+        if membership is None:
+            membership = await Membership.create(
+                organisation=organisation, user=user, role=role,
+                status=MembershipStatus.INVITED, ticket_access=DEFAULT_TICKET_ACCESS[role],
+            )
+        else:
+            open_invitations = Invitation.filter(
+                membership_id=membership.id, accepted_at=None, revoked_at=None
+            )
+            if await open_invitations.filter(expires_at__gt=clock.now()).exists():
+                raise DomainError(
+                    ErrorCode.INVITE_PENDING,
+                    "An invitation is already pending; resend or revoke it.",
+                    "email",
+                )
+            await open_invitations.update(revoked_at=clock.now())
+            membership.role = role
+            membership.ticket_access = DEFAULT_TICKET_ACCESS[role]
+            await membership.save(update_fields=["role", "ticket_access", "updated_at"])
+        invitation = await Invitation.create(
+            organisation=organisation, membership=membership, email=address,
+            token_hash=digest, invited_by=actor.user, expires_at=clock.now() + _expiry(),
+        )
+        await _send(invitation, organisation, actor, raw)
+        await audit.record(
+            "invitation.created", actor=actor, organisation_id=organisation.id,
+            target=invitation, subject_user_id=user.id, details={"role": role.value},
+        )
+    return invitation
+
+
+async def _open_invitation(invitation_id: int) -> tuple[Invitation, Membership]:
+    invitation = await Invitation.get(id=invitation_id)
+    if invitation.status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
+        raise DomainError(
+            ErrorCode.INVALID_STATE, "This invitation was already accepted or revoked."
+        )
+    membership = await Membership.get(id=invitation.membership_id)
+    return invitation, membership
+
+
+async def resend_invitation(*, actor: Actor, organisation: Organisation, invitation_id: int) -> Invitation:
+    """A fresh token and expiry; the old link stops working."""
+    async with in_transaction():
+        invitation, membership = await _open_invitation(invitation_id)
+        _check_role_in_reach(actor, organisation, membership.role)
+        raw, digest = new_token(INVITATION_PREFIX)
+        invitation.token_hash = digest
+        invitation.expires_at = clock.now() + _expiry()
+        await invitation.save(update_fields=["token_hash", "expires_at"])
+        await _send(invitation, organisation, actor, raw)
+        await audit.record(
+            "invitation.resent", actor=actor, organisation_id=organisation.id,
+            target=invitation, subject_user_id=membership.user_id,
+        )
+    return invitation
+
+
+async def revoke_invitation(*, actor: Actor, organisation: Organisation, invitation_id: int) -> Invitation:
+    async with in_transaction():
+        invitation, membership = await _open_invitation(invitation_id)
+        _check_role_in_reach(actor, organisation, membership.role)
+        invitation.revoked_at = clock.now()
+        await invitation.save(update_fields=["revoked_at"])
+        user = await User.get(id=membership.user_id)
+        await membership.delete()
+        await audit.record(
+            "invitation.revoked", actor=actor, organisation_id=organisation.id,
+            target=invitation, subject_user_id=user.id,
+        )
+        if user.status is UserStatus.INVITED and not await Membership.exists(user_id=user.id):
+            await audit.pseudonymise_user(user.id)
+            await user.delete()
+    return invitation
+
+
+def open_invitations(organisation: Organisation) -> QuerySet[Invitation]:
+    """Invitations not yet accepted or revoked (expired ones included, to resend)."""
+    return Invitation.filter(organisation_id=organisation.id, accepted_at=None, revoked_at=None)
+
+
+async def confirm_invitation(
+    *, token: str, actor: Actor | None, meta: RequestMeta, password: str | None = None,
+    first_name: str | None = None, last_name: str | None = None,
+) -> tuple[Invitation, str | None, Session | None]:
+    """Accept an invitation. A new person sets a password; an existing user
+    proves who they are by being signed in as the invited address or by their
+    password. Returns the invitation and, unless already signed in, a new session."""
+    invalid = DomainError(ErrorCode.INVITE_INVALID, "This invitation link is not valid.", "token")
+    invitation = await Invitation.get_or_none(token_hash=hash_token(token))
+    if invitation is None or invitation.status in (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED):
+        raise invalid
+    if invitation.status is InvitationStatus.EXPIRED:
+        raise DomainError(
+            ErrorCode.INVITE_EXPIRED, "This invitation has expired; ask for a new one.", "token"
+        )
+    membership = await Membership.get(id=invitation.membership_id)
+    user = await User.get(id=membership.user_id)
+    if actor is not None and actor.user.id != user.id:
+        raise DomainError(
+            ErrorCode.INVITE_EMAIL_MISMATCH,
+            "This invitation was sent to another email address; sign out and try again.",
+            "token",
+        )
+    new_person = user.status is UserStatus.INVITED
+    changes: dict[str, object] = {}
+    if new_person:
+        if not password:
+            raise DomainError(ErrorCode.REQUIRED, "Choose a password.", "password")
+        check_policy(password)
+        changes["first_name"] = clean_text(first_name, field="firstName") or user.first_name
+        changes["last_name"] = clean_text(last_name, field="lastName") or user.last_name
+        changes["password_hash"] = await hash_password(password)
+        changes["status"] = UserStatus.ACTIVE
+    elif actor is None:
+        matches, _ = await verify_password(user.password_hash, password or "")
+        if not matches or user.status is not UserStatus.ACTIVE:
+            raise DomainError(
+                ErrorCode.WRONG_PASSWORD,
+                "Sign in, or enter the password of your existing account, to join.",
+                "password",
+            )
+    raw: str | None = None
+    session: Session | None = None
+    async with in_transaction():
+        # The conditional update is the single-use check: of concurrent accepts, one wins.
+        now = clock.now()
+        accepted = await Invitation.filter(
+            id=invitation.id, token_hash=invitation.token_hash, accepted_at=None, revoked_at=None
+        ).update(accepted_at=now)
+        if accepted != 1:
+            raise invalid
+        if changes:
+            await User.filter(id=user.id).update(**changes)
+            user = await User.get(id=user.id)
+        await Membership.filter(id=membership.id).update(status=MembershipStatus.ACTIVE)
+        if actor is None:
+            user.last_login_at = now
+            await user.save(update_fields=["last_login_at"])
+            raw, session = await create_session(user, meta)
+        await audit.record(
+            "invitation.accepted", meta=meta, actor_user_id=user.id, actor_label=user.email,
+            organisation_id=invitation.organisation_id, target=invitation,
+            subject_user_id=user.id, details={"newUser": new_person},
+        )
+    invitation.accepted_at = now
+    return invitation, raw, session
+
+
+async def create_user(
+    *, actor: Actor, organisation: Organisation, email: str, role: Role, password: str,
+    first_name: str | None = None, last_name: str | None = None,
+) -> Membership:
+    """An active user with an initial password they must change at first log-in."""
+    address = normalise_email(email)
+    _check_role_in_reach(actor, organisation, role)
+    first = clean_text(first_name, field="firstName")
+    last = clean_text(last_name, field="lastName")
+    check_policy(password)
+    password_hash = await hash_password(password)
+    async with in_transaction():
+        if await User.exists(email=address):
+            raise DomainError(
+                ErrorCode.EMAIL_TAKEN,
+                "This address already has an account: invite it instead.",
+                "email",
+            )
+        user = await User.create(
+            email=address, first_name=first, last_name=last, password_hash=password_hash,
+            must_change_password=True, status=UserStatus.ACTIVE,
+        )
+        membership = await Membership.create(
+            organisation=organisation, user=user, role=role, status=MembershipStatus.ACTIVE,
+            ticket_access=DEFAULT_TICKET_ACCESS[role],
+        )
+        await queue_mail(
+            kind="welcome", recipient=address, organisation_id=organisation.id,
+            name=user.display_name, link=f"{get_settings().public_url}/admin/",
+        )
+        await audit.record(
+            "user.created", actor=actor, organisation_id=organisation.id, target=membership,
+            target_label=address, subject_user_id=user.id, details={"role": role.value},
+        )
+    return membership

@@ -1,0 +1,87 @@
+"""Enqueue mails in the caller's transaction (transactional outbox).
+
+``queue_mail`` does exactly one INSERT: call it inside the service's
+``in_transaction()`` block so the business change and the mail commit or roll
+back together. The worker (``server.mail.worker``) sends it later.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from email.utils import parseaddr
+from typing import Any
+
+from server.core import clock
+from server.mail.models import MailStatus, OutboxMail
+from server.mail.templates import render
+from server.settings import get_settings
+
+# One bare address: no spaces, no display name, no list separators, no quoting.
+_ADDRESS = re.compile(r"^[^\s@<>,;:\"()\[\]\\]+@[^\s@<>,;:\"()\[\]\\]+$")
+_DEFAULT_DOMAIN = "frontdesk.local"
+
+
+def has_control_characters(value: str) -> bool:
+    """CR, LF, NUL and every other control character (header injection)."""
+    return any(unicodedata.category(char) == "Cc" for char in value)
+
+
+def check_recipient(recipient: str) -> str:
+    if has_control_characters(recipient):
+        raise ValueError("Mail recipient contains control characters.")
+    if len(recipient) > 254 or not _ADDRESS.match(recipient):
+        raise ValueError("Mail recipient is not a single bare address.")
+    return recipient
+
+
+def check_subject(subject: str) -> str:
+    if has_control_characters(subject):
+        raise ValueError("Mail subject contains control characters.")
+    if len(subject) > 255:
+        raise ValueError("Mail subject is too long.")
+    return subject
+
+
+def message_id_domain(mail_from: str) -> str:
+    address = parseaddr(mail_from)[1]
+    domain = address.rpartition("@")[2].strip().lower()
+    if not domain or not re.fullmatch(r"[a-z0-9.-]+", domain):
+        return _DEFAULT_DOMAIN
+    return domain
+
+
+def new_message_id(mail_from: str) -> str:
+    return f"<{uuid.uuid4().hex}@{message_id_domain(mail_from)}>"
+
+
+async def queue_mail(
+    *,
+    kind: str,
+    recipient: str,
+    organisation_id: int | None = None,
+    **context: Any,
+) -> OutboxMail:
+    """Render ``kind`` and insert one pending outbox row (one INSERT, no commit)."""
+    check_recipient(recipient)
+    rendered = render(kind, **context)
+    check_subject(rendered.subject)
+    if "\x00" in rendered.text or "\x00" in rendered.html:
+        raise ValueError("Mail body contains a NUL byte.")
+    now = clock.now()
+    return await OutboxMail.create(
+        organisation_id=organisation_id,
+        kind=kind,
+        message_id=new_message_id(get_settings().mail_from),
+        recipient=recipient,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        status=MailStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        claimed_until=None,
+        last_error="",
+        created_at=now,
+    )

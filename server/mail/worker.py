@@ -1,0 +1,208 @@
+"""Outbox worker: claims due mails, sends a batch over one connection, records the outcome.
+
+Claims are leases (status ``sending`` until ``claimed_until``): a crashed worker's
+claim expires and another worker sends the mail. Every state change after the
+claim is conditional on our lease, so a worker whose lease was taken over
+cannot overwrite the new owner's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.core import clock
+from server.db import is_postgres
+from server.mail.models import MailStatus, OutboxMail
+from server.mail.transport import (
+    MailTransport,
+    PermanentMailError,
+    TemporaryMailError,
+    build_message,
+    transport_for,
+)
+from server.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BASE_DELAY_SECONDS = 30
+MAX_DELAY_SECONDS = 3600
+JITTER = 0.25
+MAX_ERROR_LENGTH = 1000
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff (30 s, 60 s, ... capped at 1 h) with ±25 % jitter so
+    mails that failed together do not all retry in the same second."""
+    seconds = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0))
+    return timedelta(seconds=seconds * random.uniform(1 - JITTER, 1 + JITTER))
+
+
+def _due(now: datetime) -> Q:
+    # Pending and due, or claimed by a worker whose lease has run out.
+    return Q(status=MailStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=MailStatus.SENDING, claimed_until__lt=now
+    )
+
+
+class MailWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        transport_factory: Callable[[Settings], MailTransport] = transport_for,
+    ) -> None:
+        self.settings = settings
+        self.transport_factory = transport_factory
+        # The lease must outlast the batch, or another worker would resend it; as a
+        # backstop, sending stops while one slow send (several SMTP round trips) still fits.
+        timeout = timedelta(seconds=settings.smtp_timeout)
+        self.lease = timedelta(minutes=5) + settings.mail_batch_size * timeout
+        self.lease_margin = 5 * timeout
+
+    async def run_once(self) -> int:
+        """Send one batch of due mails; returns how many were sent."""
+        now = clock.now()
+        lease_end = now + self.lease
+        batch = await self._claim(now, lease_end)
+        if not batch:
+            return 0
+        sent = 0
+        remaining = list(batch)
+        try:
+            async with self.transport_factory(self.settings) as transport:
+                while remaining and clock.now() < lease_end - self.lease_margin:
+                    mail = remaining.pop(0)
+                    try:
+                        await transport.send(build_message(mail, self.settings))
+                    except TemporaryMailError as exc:
+                        await self._retry_later(mail, lease_end, str(exc))
+                        if exc.connection_lost:
+                            break  # the rest goes back to pending below
+                    except (PermanentMailError, ValueError) as exc:
+                        await self._finish(mail, lease_end, MailStatus.DEAD, str(exc))
+                    else:
+                        await self._finish(mail, lease_end, MailStatus.SENT)
+                        sent += 1
+        except TemporaryMailError as exc:
+            # Could not connect (server down, STARTTLS missing): not the mails' fault,
+            # so no attempt is counted, but wait before hammering the server again.
+            logger.warning("Mail transport unavailable: %s", self._redact(str(exc)))
+            for mail in remaining:
+                await self._release(mail, lease_end, str(exc), delay=True)
+            return sent
+        for mail in remaining:  # connection lost or lease running out: due again at once
+            await self._release(mail, lease_end, "batch interrupted", delay=False)
+        return sent
+
+    async def _claim(self, now: datetime, lease_end: datetime) -> list[OutboxMail]:
+        limit = self.settings.mail_batch_size
+        if is_postgres(self.settings.database_url):
+            # Row locks make concurrent workers skip each other's candidates.
+            async with in_transaction() as conn:
+                rows = (
+                    await OutboxMail.filter(_due(now))
+                    .order_by("next_attempt_at", "id")
+                    .limit(limit)
+                    .select_for_update(skip_locked=True)
+                    .using_db(conn)
+                )
+                ids = [row.id for row in rows]
+                if ids:
+                    await (
+                        OutboxMail.filter(id__in=ids)
+                        .using_db(conn)
+                        .update(status=MailStatus.SENDING, claimed_until=lease_end)
+                    )
+        else:
+            # SQLite ignores FOR UPDATE: a conditional UPDATE per row, the winner
+            # is whoever changes it (row count 1).
+            candidates = (
+                await OutboxMail.filter(_due(now)).order_by("next_attempt_at", "id").limit(limit)
+            )
+            rows = []
+            for row in candidates:
+                claimed = await OutboxMail.filter(_due(now), id=row.id).update(
+                    status=MailStatus.SENDING, claimed_until=lease_end
+                )
+                if claimed == 1:
+                    rows.append(row)
+        for row in rows:
+            row.status, row.claimed_until = MailStatus.SENDING, lease_end
+        return list(rows)
+
+    def _ours(self, mail: OutboxMail, lease_end: datetime) -> QuerySet[OutboxMail]:
+        return OutboxMail.filter(id=mail.id, status=MailStatus.SENDING, claimed_until=lease_end)
+
+    async def _finish(
+        self,
+        mail: OutboxMail,
+        lease_end: datetime,
+        status: MailStatus,
+        error: str = "",
+        **extra: object,
+    ) -> None:
+        changes: dict[str, object] = {"status": status, "claimed_until": None, **extra}
+        if status == MailStatus.SENT:
+            changes["sent_at"] = clock.now()
+        else:
+            changes["last_error"] = self._redact(error)
+            logger.error("Mail %s dead: %s", mail.id, changes["last_error"])
+        if await self._ours(mail, lease_end).update(**changes) != 1:
+            logger.warning("Mail %s: lease lost before recording %s", mail.id, status.value)
+
+    async def _retry_later(self, mail: OutboxMail, lease_end: datetime, error: str) -> None:
+        attempts = mail.attempts + 1
+        if attempts >= self.settings.mail_max_attempts:
+            await self._finish(mail, lease_end, MailStatus.DEAD, error, attempts=attempts)
+            return
+        await self._ours(mail, lease_end).update(
+            status=MailStatus.PENDING,
+            attempts=attempts,
+            next_attempt_at=clock.now() + retry_delay(attempts),
+            claimed_until=None,
+            last_error=self._redact(error),
+        )
+
+    async def _release(
+        self, mail: OutboxMail, lease_end: datetime, error: str, *, delay: bool
+    ) -> None:
+        next_attempt = clock.now() + retry_delay(mail.attempts) if delay else mail.next_attempt_at
+        await self._ours(mail, lease_end).update(
+            status=MailStatus.PENDING,
+            next_attempt_at=next_attempt,
+            claimed_until=None,
+            last_error=self._redact(error),
+        )
+
+    def _redact(self, text: str) -> str:
+        # Server replies and exception texts may echo the login: never store it.
+        for secret in (self.settings.smtp_password, self.settings.smtp_username):
+            if secret:
+                text = text.replace(secret, "***")
+        return text[:MAX_ERROR_LENGTH]
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                # A database hiccup must not kill the worker; claims expire on their own.
+                logger.exception("Mail worker iteration failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.mail_poll_seconds)
+
+    async def queue_depth(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in MailStatus}
+        rows = await OutboxMail.annotate(n=Count("id")).group_by("status").values("status", "n")
+        for row in rows:
+            counts[MailStatus(row["status"]).value] = row["n"]
+        return counts

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from tortoise import fields
+from tortoise.models import Model
+
+
+@strawberry.enum
+class OrganisationKind(Enum):
+    PROVIDER = "PROVIDER"
+    RESELLER = "RESELLER"
+    CUSTOMER = "CUSTOMER"
+
+
+@strawberry.enum
+class OrganisationStatus(Enum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class Organisation(Model):
+    """A node of the provider → reseller → customer tree.
+
+    `path` lists the ids from the root down to this organisation ("/1/4/9/"),
+    so "every descendant of X" is one indexed prefix query and "is X an
+    ancestor of Y" needs no query at all.
+    """
+
+    id = fields.IntField(primary_key=True)
+    parent: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", null=True, related_name="children", on_delete=fields.RESTRICT
+    )
+    path = fields.CharField(max_length=255, db_index=True, default="")
+    kind = fields.CharEnumField(OrganisationKind, max_length=16)
+    name = fields.CharField(max_length=100)
+    status = fields.CharEnumField(OrganisationStatus, max_length=16, default=OrganisationStatus.ACTIVE)
+    require_two_factor = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    parent_id: int | None
+
+    class Meta:
+        table = "organisation"
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to and including this organisation."""
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def is_within(self, other_path: str) -> bool:
+        """True if this organisation is `other_path`'s organisation or below it."""
+        return self.path.startswith(other_path)

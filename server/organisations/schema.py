@@ -1,0 +1,127 @@
+"""Organisations: lookup, the administered list, customers, settings, suspension."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from server.core.context import Info
+from server.core.errors import Payload
+from server.core.guard import authenticated, decode_id, organisation, requires
+from server.core.pagination import paginate
+from server.core.permissions import Permission
+from server.organisations import service
+from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from server.organisations.types import OrganisationConnection, OrganisationType
+
+
+async def _load(info: Info, value: relay.GlobalID) -> Organisation:
+    # The guard has already checked the id and the actor's rights.
+    return await info.context.loaders.organisation.load(decode_id(value, "Organisation"))  # type: ignore[return-value]
+
+
+@strawberry.input
+class CreateOrganisationInput:
+    parent_id: relay.GlobalID = strawberry.field(description="A reseller (or the provider).")
+    name: str
+    kind: OrganisationKind = OrganisationKind.CUSTOMER
+    require_two_factor: bool = False
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateOrganisationInput:
+    organisation_id: relay.GlobalID
+    name: str | None = None
+    require_two_factor: bool | None = None
+
+
+@strawberry.input
+class OrganisationInput:
+    organisation_id: relay.GlobalID
+
+
+@strawberry.type
+class OrganisationPayload(Payload):
+    organisation: OrganisationType | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="One organisation; null when it does not exist or is out of reach.",
+        extensions=[requires(Permission.ORGANISATION_VIEW, on=organisation("id"))],
+    )
+    async def organisation(self, info: Info, id: relay.GlobalID) -> OrganisationType | None:
+        return await _load(info, id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Every organisation the viewer may view, the descendants they administer included.",
+        extensions=[authenticated()],
+    )
+    async def organisations(
+        self,
+        info: Info,
+        search: str | None = None,
+        kind: OrganisationKind | None = None,
+        status: OrganisationStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> OrganisationConnection:
+        organisations = service.administered_by(
+            info.context.require_actor(), search=search, kind=kind, status=status
+        )
+        return await paginate(organisations, first=first, after=after)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Create a customer (or, under the provider, a reseller) below a parent.",
+        extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.parent_id"))],
+    )
+    async def create_organisation(self, info: Info, input: CreateOrganisationInput) -> OrganisationPayload:
+        created = await service.create_child(
+            actor=info.context.require_actor(),
+            parent=await _load(info, input.parent_id),
+            name=input.name,
+            kind=input.kind,
+            require_two_factor=input.require_two_factor,
+        )
+        return OrganisationPayload(organisation=created)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Change an organisation's name or settings.",
+        extensions=[requires(Permission.ORGANISATION_MANAGE, on=organisation("input.organisation_id"))],
+    )
+    async def update_organisation(self, info: Info, input: UpdateOrganisationInput) -> OrganisationPayload:
+        updated = await service.update(
+            actor=info.context.require_actor(),
+            organisation=await _load(info, input.organisation_id),
+            name=input.name,
+            require_two_factor=input.require_two_factor,
+        )
+        return OrganisationPayload(organisation=updated)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Suspend a sub-organisation: nobody in it or below it can sign in; nothing is deleted.",
+        extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))],
+    )
+    async def suspend_organisation(self, info: Info, input: OrganisationInput) -> OrganisationPayload:
+        changed = await service.set_status(
+            actor=info.context.require_actor(),
+            organisation=await _load(info, input.organisation_id),
+            status=OrganisationStatus.SUSPENDED,
+        )
+        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Reactivate a suspended sub-organisation.",
+        extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))],
+    )
+    async def reactivate_organisation(self, info: Info, input: OrganisationInput) -> OrganisationPayload:
+        changed = await service.set_status(
+            actor=info.context.require_actor(),
+            organisation=await _load(info, input.organisation_id),
+            status=OrganisationStatus.ACTIVE,
+        )
+        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]

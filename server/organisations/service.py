@@ -1,0 +1,124 @@
+"""The organisation tree: creating customers, settings, suspension."""
+
+from __future__ import annotations
+
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.audit import service as audit
+from server.core.actor import Actor
+from server.core.errors import DomainError, ErrorCode
+from server.core.permissions import Permission
+from server.core.validation import clean_text
+from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+
+# Who may create which kind of organisation under which parent.
+CHILD_KINDS = {
+    OrganisationKind.PROVIDER: {OrganisationKind.RESELLER, OrganisationKind.CUSTOMER},
+    OrganisationKind.RESELLER: {OrganisationKind.CUSTOMER},
+    OrganisationKind.CUSTOMER: set(),
+}
+
+
+def administered_by(
+    actor: Actor, *, search: str | None = None, kind: OrganisationKind | None = None,
+    status: OrganisationStatus | None = None,
+) -> QuerySet[Organisation]:
+    """Every organisation the actor may view, descendants of delegating ones included."""
+    organisations = Organisation.filter(actor.organisations_with(Permission.ORGANISATION_VIEW))
+    if search:
+        organisations = organisations.filter(name__icontains=clean_text(search, field="search"))
+    if kind is not None:
+        organisations = organisations.filter(kind=kind)
+    if status is not None:
+        organisations = organisations.filter(status=status)
+    return organisations
+
+
+async def create_root(name: str, kind: OrganisationKind = OrganisationKind.PROVIDER) -> Organisation:
+    """The provider at the root of the tree (command line only)."""
+    async with in_transaction():
+        organisation = await Organisation.create(name=clean_text(name, field="name", required=True), kind=kind)
+        organisation.path = f"/{organisation.id}/"
+        await organisation.save(update_fields=["path"])
+    return organisation
+
+
+async def create_child(
+    *, actor: Actor | None, parent: Organisation, name: str, kind: OrganisationKind,
+    require_two_factor: bool = False,
+) -> Organisation:
+    name = clean_text(name, field="name", required=True)
+    if kind not in CHILD_KINDS[parent.kind]:
+        raise DomainError(
+            ErrorCode.NOT_RESELLER,
+            f"A {parent.kind.value.lower()} cannot have {kind.value.lower()} organisations below it.",
+            "kind",
+        )
+    async with in_transaction():
+        organisation = await Organisation.create(
+            parent=parent, kind=kind, name=name, require_two_factor=require_two_factor
+        )
+        organisation.path = f"{parent.path}{organisation.id}/"
+        await organisation.save(update_fields=["path"])
+        if actor is not None:
+            await audit.record(
+                "organisation.created", actor=actor, organisation_id=organisation.id,
+                target=organisation, details={"parentId": parent.id, "kind": kind.value},
+            )
+    return organisation
+
+
+async def update(
+    *, actor: Actor, organisation: Organisation, name: str | None = None,
+    require_two_factor: bool | None = None,
+) -> Organisation:
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = clean_text(name, field="name", required=True)
+    if require_two_factor is not None:
+        changes["require_two_factor"] = require_two_factor
+    changes = {k: v for k, v in changes.items() if getattr(organisation, k) != v}
+    if not changes:
+        return organisation
+    before = {k: getattr(organisation, k) for k in changes}
+    async with in_transaction():
+        for key, value in changes.items():
+            setattr(organisation, key, value)
+        await organisation.save(update_fields=[*changes, "updated_at"])
+        await audit.record(
+            "organisation.updated", actor=actor, organisation_id=organisation.id,
+            target=organisation, details={"before": before, "after": changes},
+        )
+    return organisation
+
+
+def _check_from_above(actor: Actor, organisation: Organisation) -> None:
+    # Suspension is the parent's decision: members cannot suspend or revive themselves.
+    if not actor.administers_from_above(organisation):
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "Only an administrator of a parent organisation can suspend or reactivate it.",
+        )
+
+
+async def set_status(
+    *, actor: Actor, organisation: Organisation, status: OrganisationStatus
+) -> Organisation:
+    _check_from_above(actor, organisation)
+    if organisation.status is status:
+        raise DomainError(
+            ErrorCode.INVALID_STATE, f"The organisation is already {status.value.lower()}."
+        )
+    # The actor is re-read on every request from usable memberships only, so
+    # members of the subtree lose access with their next request.
+    async with in_transaction():
+        organisation.status = status
+        await organisation.save(update_fields=["status", "updated_at"])
+        await audit.record(
+            "organisation.suspended" if status is OrganisationStatus.SUSPENDED
+            else "organisation.reactivated",
+            actor=actor, organisation_id=organisation.id, target=organisation,
+        )
+    return organisation
+

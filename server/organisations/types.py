@@ -1,0 +1,122 @@
+"""GraphQL types of the organisation tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from server.core.context import Info
+from server.core.guard import requires, source_organisation
+from server.core.nodes import load_visible
+from server.core.pagination import Connection, paginate
+from server.core.permissions import Permission, Role
+from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+
+if TYPE_CHECKING:
+    from server.accounts.types import MembershipType
+    from server.audit.types import AuditEventType
+    from server.invitations.types import InvitationType
+
+from server.accounts.models import MembershipStatus
+
+MembershipRef = Annotated["MembershipType", strawberry.lazy("server.accounts.types")]
+InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.types")]
+AuditEventRef = Annotated["AuditEventType", strawberry.lazy("server.audit.types")]
+
+
+@strawberry.type(name="Organisation", description="A provider, reseller or customer organisation.")
+class OrganisationType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    kind: OrganisationKind
+    status: OrganisationStatus
+    require_two_factor: bool = strawberry.field(
+        description="Members must enrol a second factor before they can use the account."
+    )
+    created_at: datetime
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, Organisation)
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        async def visible(organisation: Organisation) -> bool:
+            return info.context.actor.can_see(organisation)  # type: ignore[union-attr]
+
+        return await load_visible(info, info.context.loaders.organisation, node_ids, visible)
+
+    @strawberry.field(description="The parent organisation, when the viewer may see it.")
+    async def parent(self, info: Info) -> OrganisationType | None:
+        root: Organisation = self  # type: ignore[assignment]
+        if root.parent_id is None:
+            return None
+        parent = await info.context.loaders.organisation.load(root.parent_id)
+        actor = info.context.actor
+        return parent if parent is not None and actor and actor.can_see(parent) else None  # type: ignore[return-value]
+
+    @strawberry.field(description="What the viewer may do here, delegated rights included.")
+    def viewer_permissions(self, info: Info) -> list[Permission]:
+        actor = info.context.actor
+        if actor is None:
+            return []
+        granted = actor.permissions_in(self)  # type: ignore[arg-type]
+        return [p for p in Permission if p in granted]
+
+    @strawberry.field(
+        description="Members of this organisation (50 per page by default).",
+        extensions=[requires(Permission.MEMBERS_VIEW, on=source_organisation)],
+    )
+    async def members(
+        self,
+        info: Info,
+        search: str | None = None,
+        role: Role | None = None,
+        status: MembershipStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[MembershipRef]:
+        from server.accounts.service import members_visible_to
+
+        members = members_visible_to(
+            info.context.actor,  # type: ignore[arg-type]
+            organisation=self,  # type: ignore[arg-type]
+            search=search,
+            role=role,
+            status=status,
+        )
+        return await paginate(members, first=first, after=after)
+
+    @strawberry.field(
+        description="Invitations not yet accepted or revoked, expired ones included.",
+        extensions=[requires(Permission.MEMBERS_MANAGE, on=source_organisation)],
+    )
+    async def invitations(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[InvitationRef]:
+        from server.invitations.service import open_invitations
+
+        return await paginate(open_invitations(self), first=first, after=after)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="Organisations directly below this one.",
+        extensions=[requires(Permission.ORGANISATION_VIEW, on=source_organisation)],
+    )
+    async def children(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[OrganisationType]:
+        root: Organisation = self  # type: ignore[assignment]
+        actor = info.context.actor
+        children = Organisation.filter(parent_id=root.id).filter(
+            actor.visible_organisations()  # type: ignore[union-attr]
+        )
+        return await paginate(children, first=first, after=after)
+
+
+OrganisationConnection = Connection[OrganisationType]

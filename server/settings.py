@@ -1,0 +1,115 @@
+"""Configuration, read once from environment variables (all prefixed FRONTDESK_)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"FRONTDESK_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name).strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str) -> list[str]:
+    return [part.strip() for part in _env(name).split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    # "development" serves GraphiQL and introspection; "production" does not.
+    environment: str = "development"
+    database_url: str = "sqlite://frontdesk.sqlite3"
+    # Links in mails are built from this, never from the request's Host header.
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Origins whose browser code may call the API with bearer tokens (CORS).
+    cors_origins: list[str] = field(default_factory=list)
+    session_cookie_name: str = "__Host-frontdesk_session"
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    invitation_days: int = 7
+    password_reset_minutes: int = 30
+    # argon2id parameters: OWASP's minimum profile (t=2, 19 MiB, p=1).
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19456
+    argon2_parallelism: int = 1
+    hash_concurrency: int = 2
+    # Mail: with no SMTP host, mails are written as .eml files to mail_dir.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    # "starttls" (default), "tls" (implicit TLS) or "none" (plain, only for local sinks).
+    smtp_security: str = "starttls"
+    smtp_timeout: float = 10.0
+    mail_from: str = "Frontdesk <no-reply@frontdesk.local>"
+    mail_dir: str = "var/mail"
+    mail_max_attempts: int = 6
+    mail_batch_size: int = 50
+    mail_poll_seconds: float = 1.0
+    run_worker_in_server: bool = True
+    max_body_bytes: int = 1_000_000
+    # Both default to on in development and off in production.
+    introspection: bool = True
+    graphiql: bool = True
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def mail_path(self) -> Path:
+        return Path(self.mail_dir)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    environment = _env("ENV", "development")
+    development = environment != "production"
+    return Settings(
+        environment=environment,
+        database_url=_env("DATABASE_URL", Settings.database_url),
+        public_url=_env("PUBLIC_URL", Settings.public_url).rstrip("/"),
+        host=_env("HOST", Settings.host),
+        port=_env_int("PORT", Settings.port),
+        cors_origins=_env_list("CORS_ORIGINS"),
+        session_cookie_name=_env("SESSION_COOKIE", Settings.session_cookie_name),
+        session_idle_minutes=_env_int("SESSION_IDLE_MINUTES", Settings.session_idle_minutes),
+        session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", Settings.session_absolute_hours),
+        invitation_days=_env_int("INVITATION_DAYS", Settings.invitation_days),
+        password_reset_minutes=_env_int("PASSWORD_RESET_MINUTES", Settings.password_reset_minutes),
+        argon2_time_cost=_env_int("ARGON2_TIME_COST", Settings.argon2_time_cost),
+        argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", Settings.argon2_memory_kib),
+        argon2_parallelism=_env_int("ARGON2_PARALLELISM", Settings.argon2_parallelism),
+        hash_concurrency=_env_int("HASH_CONCURRENCY", Settings.hash_concurrency),
+        smtp_host=_env("SMTP_HOST"),
+        smtp_port=_env_int("SMTP_PORT", Settings.smtp_port),
+        smtp_username=_env("SMTP_USERNAME"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_security=_env("SMTP_SECURITY", Settings.smtp_security),
+        smtp_timeout=float(_env("SMTP_TIMEOUT", str(Settings.smtp_timeout))),
+        mail_from=_env("MAIL_FROM", Settings.mail_from),
+        mail_dir=_env("MAIL_DIR", Settings.mail_dir),
+        mail_max_attempts=_env_int("MAIL_MAX_ATTEMPTS", Settings.mail_max_attempts),
+        mail_batch_size=_env_int("MAIL_BATCH_SIZE", Settings.mail_batch_size),
+        mail_poll_seconds=float(_env("MAIL_POLL_SECONDS", str(Settings.mail_poll_seconds))),
+        run_worker_in_server=_env_bool("RUN_WORKER", True),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", Settings.max_body_bytes),
+        introspection=_env_bool("INTROSPECTION", development),
+        graphiql=_env_bool("GRAPHIQL", development),
+    )
