@@ -129,7 +129,8 @@ start() {
         >"$PGDATA.initdb.log" 2>&1 || { cat "$PGDATA.initdb.log" >&2; die "initdb failed"; }
     rm -f "$PGDATA.initdb.log"
     as_pg touch "$PGDATA/$MARKER"
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 \
+    # 9>&-: the server must not inherit the lock, or it would hold it while it runs.
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -t 60 9>&- \
         -o "-p $PORT -c listen_addresses=127.0.0.1 -k $PGDATA -c fsync=off \
 -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
         start >/dev/null || { cat "$PGDATA/server.log" >&2; die "pg_ctl start failed"; }

@@ -40,7 +40,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
     print(f"Frontdesk on http://{host}:{port}/  (public URL {settings.public_url})")
-    print(f"  GraphQL API   http://{host}:{port}/graphql" + ("  (GraphiQL in a browser)" if settings.graphiql else ""))
+    print(
+        f"  GraphQL API   http://{host}:{port}/graphql"
+        + ("  (GraphiQL in a browser)" if settings.graphiql else "")
+    )
     print(f"  Admin app     http://{host}:{port}/admin/")
     print(f"  Health        http://{host}:{port}/healthz")
     uvicorn.run(
@@ -104,7 +107,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
     async def work() -> None:
         created = await seed_demo(password)
         settings = get_settings()
-        print("Demo data " + ("created." if created else "already present; demo passwords renewed."))
+        print(
+            "Demo data " + ("created." if created else "already present; demo passwords renewed.")
+        )
         print(f"  Sign in at {settings.public_url}/admin/ or {settings.public_url}/graphql")
         print(f"  Demo owner: {DEMO_OWNER}")
         print(f"  Password:   {password}   (every demo user has this password)")
@@ -120,7 +125,9 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -138,9 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     admin = commands.add_parser("create-admin", help="create the provider and its first owner")
     admin.add_argument("--email", required=True)
     admin.add_argument("--organisation", default="Provider", help="provider name if none exists")
-    admin.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin"
-    )
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     admin.set_defaults(run=cmd_create_admin)
 
     commands.add_parser("seed-demo", help="load demo organisations and users").set_defaults(

@@ -22,19 +22,23 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from graphql import ExecutionResult
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from cross_web import HTTPException as StrawberryHTTPException
 from tortoise import connections
 
 from server import db
 from server.auth.actor import actor_from_token
 from server.core.actor import RequestMeta
-from server.core.context import Context
+from server.core.context import Context, current_request_id
 from server.mail.worker import MailWorker
 from server.schema import build_schema
 from server.settings import Settings, get_settings
 
 logger = logging.getLogger("frontdesk")
 
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 _ADMIN_CSP = (
@@ -53,7 +57,7 @@ class FrontdeskGraphQL(GraphQL):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
-            build_schema(settings),
+            build_schema(),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
             multipart_uploads_enabled=False,
@@ -63,6 +67,19 @@ class FrontdeskGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict | list):  # lists: refused as batches later
+            raise StrawberryHTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+        for error in result.errors or []:
+            # graphql-core suggests names for misspelled arguments, types and
+            # values too; with introspection off that would map the schema.
+            error.message = _SUGGESTION.sub("", error.message)
+        return await super().process_result(request, result)
 
     def _session_token(self, request: Request) -> tuple[str | None, bool]:
         authorization = request.headers.get("authorization", "")
@@ -81,6 +98,7 @@ class FrontdeskGraphQL(GraphQL):
             request_id=request.state.request_id,
             user_agent=request.headers.get("user-agent", "")[:255],
         )
+        current_request_id.set(meta.request_id)
         token, via_cookie = self._session_token(request)
         actor = await actor_from_token(token, meta) if token else None
         return Context(

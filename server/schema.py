@@ -8,14 +8,14 @@ from functools import lru_cache
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
     AddValidationRules,
-    DisableIntrospection,
     MaskErrors,
     MaxTokensLimiter,
     ParserCache,
-        ValidationCache,
+    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
@@ -23,13 +23,18 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from server.accounts import schema as accounts
+from server.accounts.types import MembershipType, UserType
+from server.audit.types import AuditEventType
+from server.invitations.types import InvitationType
+from server.organisations.types import OrganisationType
 from server.audit import schema as audit
 from server.auth import schema as auth
+from server.core.context import Info, current_request_id
 from server.core.errors import ErrorCode, UserError
 from server.core.guard import AuthenticatedDirective, RequiresDirective
 from server.invitations import schema as invitations
 from server.organisations import schema as organisations
-from server.settings import Settings
+from server.settings import get_settings
 
 logger = logging.getLogger("frontdesk.graphql")
 
@@ -39,13 +44,31 @@ MAX_TOKENS = 2000
 
 # Built once: rule classes made per request would defeat the validation cache.
 LIMIT_RULES = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+
+
+NODE_TYPES: dict[str, type[relay.Node]] = {
+    "Organisation": OrganisationType,
+    "User": UserType,
+    "Membership": MembershipType,
+    "Invitation": InvitationType,
+    "AuditEvent": AuditEventType,
+}
 
 
 @strawberry.type
 class NodeQuery:
-    node: relay.Node | None = relay.node(
-        description="Any object by its global id; null when missing or out of reach."
-    )
+    @strawberry.field(description="Any object by its global id; null when missing or out of reach.")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        try:
+            global_id = relay.GlobalID.from_id(id)
+        except ValueError:
+            return None
+        node_type = NODE_TYPES.get(global_id.type_name)
+        if node_type is None:
+            return None
+        [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        return found
 
 
 Query = merge_types(
@@ -65,7 +88,10 @@ def is_unexpected(error: GraphQLError) -> bool:
     if original is None or isinstance(original, GraphQLError):
         return False
     logger.error(
-        "Unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original
+        "Unexpected error in %s (request %s)",
+        ".".join(map(str, error.path or [])),
+        current_request_id.get(),
+        exc_info=original,
     )
     return True
 
@@ -77,16 +103,23 @@ class FrontdeskSchema(strawberry.Schema):
         return None
 
 
-def build_schema(settings: Settings) -> strawberry.Schema:
+def _validation_rules() -> AddValidationRules:
+    if get_settings().introspection:
+        return AddValidationRules(LIMIT_RULES)
+    return AddValidationRules(NO_INTROSPECTION_RULES)
+
+
+@lru_cache(maxsize=1)
+def build_schema() -> strawberry.Schema:
+    """The schema, built once per process (field extensions are not re-entrant).
+    Whether introspection is allowed is read from the settings per request."""
     extensions: list = [
-        lambda: AddValidationRules(LIMIT_RULES),
+        _validation_rules,
         lambda: MaxTokensLimiter(MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: MaskErrors(should_mask_error=is_unexpected),
     ]
-    if not settings.introspection:
-        extensions.append(DisableIntrospection)
     return FrontdeskSchema(
         query=Query,
         mutation=Mutation,
@@ -100,7 +133,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 @lru_cache
 def printed_schema() -> str:
     """The SDL checked in as schema.graphql (introspection settings do not change it)."""
-    return str(build_schema(Settings())) + "\n"
+    return str(build_schema()) + "\n"
 
 
 __all__ = ["ErrorCode", "build_schema", "printed_schema"]

@@ -17,26 +17,54 @@ DEMO_OWNER = "owner@provider.example.com"
 
 # (organisation, kind, parent, [(email, role)])
 DEMO_TREE = [
-    ("Frontdesk Cloud", OrganisationKind.PROVIDER, None, [
-        (DEMO_OWNER, Role.OWNER), ("support@provider.example.com", Role.ADMIN),
-    ]),
-    ("Northwind Hosting", OrganisationKind.RESELLER, "Frontdesk Cloud", [
-        ("owner@northwind.example.com", Role.OWNER), ("admin@northwind.example.com", Role.ADMIN),
-        ("member@northwind.example.com", Role.MEMBER),
-    ]),
-    ("Acme Ltd", OrganisationKind.CUSTOMER, "Northwind Hosting", [
-        ("owner@acme.example.com", Role.OWNER), ("admin@acme.example.com", Role.ADMIN),
-        ("alice@acme.example.com", Role.MEMBER), ("bob@acme.example.com", Role.MEMBER),
-        ("viewer@acme.example.com", Role.VIEWER),
-    ]),
-    ("Globex GmbH", OrganisationKind.CUSTOMER, "Northwind Hosting", [
-        ("owner@globex.example.com", Role.OWNER), ("admin@globex.example.com", Role.ADMIN),
-        ("carol@globex.example.com", Role.MEMBER), ("dave@globex.example.com", Role.SUPPORT_ONLY),
-    ]),
+    (
+        "Frontdesk Cloud",
+        OrganisationKind.PROVIDER,
+        None,
+        [
+            (DEMO_OWNER, Role.OWNER),
+            ("support@provider.example.com", Role.ADMIN),
+        ],
+    ),
+    (
+        "Northwind Hosting",
+        OrganisationKind.RESELLER,
+        "Frontdesk Cloud",
+        [
+            ("owner@northwind.example.com", Role.OWNER),
+            ("admin@northwind.example.com", Role.ADMIN),
+            ("member@northwind.example.com", Role.MEMBER),
+        ],
+    ),
+    (
+        "Acme Ltd",
+        OrganisationKind.CUSTOMER,
+        "Northwind Hosting",
+        [
+            ("owner@acme.example.com", Role.OWNER),
+            ("admin@acme.example.com", Role.ADMIN),
+            ("alice@acme.example.com", Role.MEMBER),
+            ("bob@acme.example.com", Role.MEMBER),
+            ("viewer@acme.example.com", Role.VIEWER),
+        ],
+    ),
+    (
+        "Globex GmbH",
+        OrganisationKind.CUSTOMER,
+        "Northwind Hosting",
+        [
+            ("owner@globex.example.com", Role.OWNER),
+            ("admin@globex.example.com", Role.ADMIN),
+            ("carol@globex.example.com", Role.MEMBER),
+            ("dave@globex.example.com", Role.SUPPORT_ONLY),
+        ],
+    ),
 ]
 
 
-async def _add_member(organisation: Organisation, email: str, role: Role, password_hash: str) -> None:
+async def _add_member(
+    organisation: Organisation, email: str, role: Role, password_hash: str
+) -> None:
     local = email.split("@")[0]
     user, _ = await User.get_or_create(
         email=email,
@@ -97,9 +125,14 @@ async def create_admin(*, email: str, password: str, organisation_name: str) -> 
             root = await organisations.create_root(organisation_name)
         if await User.exists(email=address):
             raise SystemExit(f"create-admin: {address} already exists.")
-        user = await User.create(email=address, status=UserStatus.ACTIVE, password_hash=password_hash)
+        user = await User.create(
+            email=address, status=UserStatus.ACTIVE, password_hash=password_hash
+        )
         await Membership.create(
-            organisation=root, user=user, role=Role.OWNER, status=MembershipStatus.ACTIVE,
+            organisation=root,
+            user=user,
+            role=Role.OWNER,
+            status=MembershipStatus.ACTIVE,
             ticket_access=DEFAULT_TICKET_ACCESS[Role.OWNER],
         )
     return address

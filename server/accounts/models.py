@@ -74,4 +74,4 @@ class Membership(Model):
     class Meta:
         table = "membership"
         unique_together = (("organisation", "user"),)
-        indexes = (("organisation", "status", "role"),)
+        indexes = (("organisation_id", "status", "role"),)

@@ -63,9 +63,9 @@ class UserPayload(Payload):
     user: UserType | None = None
 
 
-MEMBERS_MANAGE_ON_MEMBERSHIP = [
-    requires(Permission.MEMBERS_MANAGE, on=membership("input.membership_id"))
-]
+def members_manage_on_membership() -> list:
+    # A new guard per field: an extension instance belongs to one field.
+    return [requires(Permission.MEMBERS_MANAGE, on=membership("input.membership_id"))]
 
 
 @strawberry.type
@@ -86,7 +86,9 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> MembershipConnection:
-        target = await info.context.loaders.organisation.load(decode_id(organisation_id, "Organisation"))
+        target = await info.context.loaders.organisation.load(
+            decode_id(organisation_id, "Organisation")
+        )
         members = service.members_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -102,7 +104,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Give a member another role; it replaces the previous one.",
-        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+        extensions=members_manage_on_membership(),
     )
     async def change_role(self, info: Info, input: ChangeRoleInput) -> MembershipPayload:
         result = await service.change_role(
@@ -114,9 +116,11 @@ class Mutation:
 
     @strawberry.mutation(
         description="Ticket access and feature flags; only for members who have logged in.",
-        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+        extensions=members_manage_on_membership(),
     )
-    async def set_feature_access(self, info: Info, input: SetFeatureAccessInput) -> MembershipPayload:
+    async def set_feature_access(
+        self, info: Info, input: SetFeatureAccessInput
+    ) -> MembershipPayload:
         result = await service.set_feature_access(
             actor=info.context.require_actor(),
             membership_id=_membership_id(input.membership_id),
@@ -128,7 +132,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Keep the member listed but end their sessions and refuse their log-ins here.",
-        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+        extensions=members_manage_on_membership(),
     )
     async def disable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.disable_member(
@@ -136,7 +140,9 @@ class Mutation:
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="Re-enable a disabled member.", extensions=MEMBERS_MANAGE_ON_MEMBERSHIP)
+    @strawberry.mutation(
+        description="Re-enable a disabled member.", extensions=members_manage_on_membership()
+    )
     async def enable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.enable_member(
             actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
@@ -145,7 +151,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Unlink a member from the organisation; the audit trail keeps what happened.",
-        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+        extensions=members_manage_on_membership(),
     )
     async def remove_member(self, info: Info, input: MembershipInput) -> RemovedPayload:
         await service.remove_member(
@@ -155,7 +161,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Erase a person whose only membership this is; audit entries are pseudonymised.",
-        extensions=MEMBERS_MANAGE_ON_MEMBERSHIP,
+        extensions=members_manage_on_membership(),
     )
     async def delete_user(self, info: Info, input: MembershipInput) -> RemovedPayload:
         await service.delete_user(
@@ -163,12 +169,12 @@ class Mutation:
         )
         return RemovedPayload(removed_membership_id=input.membership_id)
 
-    @strawberry.mutation(description="Change one's own name, title and phone numbers.", extensions=[authenticated()])
+    @strawberry.mutation(
+        description="Change one's own name, title and phone numbers.", extensions=[authenticated()]
+    )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UserPayload:
         changes = {
-            name: value
-            for name, value in vars(input).items()
-            if value is not strawberry.UNSET
+            name: value for name, value in vars(input).items() if value is not strawberry.UNSET
         }
         user = await service.update_profile(actor=info.context.require_actor(), changes=changes)
         return UserPayload(user=user)  # type: ignore[arg-type]

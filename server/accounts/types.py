@@ -69,9 +69,7 @@ class UserType(relay.Node):
             return []
         if actor.user.id == self.id:
             return memberships  # type: ignore[return-value]
-        return [
-            m for m in memberships if actor.can(Permission.MEMBERS_VIEW, m.organisation)
-        ]  # type: ignore[misc]
+        return [m for m in memberships if actor.can(Permission.MEMBERS_VIEW, m.organisation)]  # type: ignore[misc]
 
 
 @strawberry.type(

@@ -34,7 +34,9 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventType]:
-        target = await info.context.loaders.organisation.load(decode_id(organisation_id, "Organisation"))
+        target = await info.context.loaders.organisation.load(
+            decode_id(organisation_id, "Organisation")
+        )
         events = service.events_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from tortoise.queryset import QuerySet
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
+from server.core.validation import clean_text
 from server.organisations.models import Organisation
 from server.audit.models import AuditEvent
 
@@ -75,7 +76,7 @@ def events_visible_to(
     else:
         events = AuditEvent.filter(organisation_id=organisation.id)
     if action:
-        events = events.filter(action=action)
+        events = events.filter(action=clean_text(action, field="action", max_length=64))
     if actor_id is not None:
         events = events.filter(actor_id=actor_id)
     if since is not None:

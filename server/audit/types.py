@@ -49,4 +49,8 @@ class AuditEventType(relay.Node):
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType | None:
         organisation_id = self.organisation_id  # type: ignore[attr-defined]
-        return await info.context.loaders.organisation.load(organisation_id) if organisation_id else None
+        return (
+            await info.context.loaders.organisation.load(organisation_id)
+            if organisation_id
+            else None
+        )

@@ -18,7 +18,9 @@ from server.core.guard import authenticated, public
 
 @strawberry.enum(description="How a new session reaches the client.")
 class SessionDelivery(Enum):
-    TOKEN = strawberry.enum_value("TOKEN", description="In the payload, for `Authorization: Bearer`.")
+    TOKEN = strawberry.enum_value(
+        "TOKEN", description="In the payload, for `Authorization: Bearer`."
+    )
     COOKIE = strawberry.enum_value(
         "COOKIE", description="As an HttpOnly, Secure, SameSite cookie (the admin SPA)."
     )
@@ -49,7 +51,9 @@ def viewer_of(info: Info) -> Viewer | None:
     )
 
 
-def deliver_session(info: Info, raw: str, session: Session, delivery: SessionDelivery) -> str | None:
+def deliver_session(
+    info: Info, raw: str, session: Session, delivery: SessionDelivery
+) -> str | None:
     """Set the session cookie, or hand the token back for a Bearer header."""
     if delivery is SessionDelivery.TOKEN:
         return raw
@@ -133,10 +137,15 @@ class Mutation:
 
     @strawberry.mutation(description="End this session.", extensions=[authenticated()])
     async def logout(self, info: Info) -> OkPayload:
-        await service.logout(actor=info.context.require_actor(), raw_token=info.context.session_token)
+        await service.logout(
+            actor=info.context.require_actor(), raw_token=info.context.session_token
+        )
         if info.context.via_cookie:
             info.context.response.delete_cookie(
-                info.context.settings.session_cookie_name, path="/", secure=True, httponly=True,
+                info.context.settings.session_cookie_name,
+                path="/",
+                secure=True,
+                httponly=True,
                 samesite="strict",
             )
         return OkPayload(ok=True)
@@ -145,7 +154,9 @@ class Mutation:
         description="Change one's own password; every other session ends.",
         extensions=[authenticated()],
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordPayload:
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> ChangePasswordPayload:
         await service.change_password(
             actor=info.context.require_actor(),
             current_password=input.current_password,
@@ -158,7 +169,9 @@ class Mutation:
         description="Mail a reset link. The answer is the same whether or not the address is known.",
         extensions=[public()],
     )
-    async def request_password_reset(self, info: Info, input: RequestPasswordResetInput) -> OkPayload:
+    async def request_password_reset(
+        self, info: Info, input: RequestPasswordResetInput
+    ) -> OkPayload:
         await service.request_password_reset(email=input.email, meta=info.context.meta)
         return OkPayload(ok=True)
 

@@ -66,7 +66,10 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> tuple[str, S
         await user.save(update_fields=["password_hash", "last_login_at", "updated_at"])
         raw, session = await create_session(user, meta)
         await audit.record(
-            "auth.login", meta=meta, actor_user_id=user.id, actor_label=user.email,
+            "auth.login",
+            meta=meta,
+            actor_user_id=user.id,
+            actor_label=user.email,
             subject_user_id=user.id,
         )
     return raw, session
@@ -125,7 +128,9 @@ async def request_password_reset(*, email: str, meta: RequestMeta) -> None:
             minutes=settings.password_reset_minutes,
         )
         await audit.record(
-            "auth.password_reset_requested", meta=meta, subject_user_id=user.id,
+            "auth.password_reset_requested",
+            meta=meta,
+            subject_user_id=user.id,
             target=user,
         )
 
@@ -154,7 +159,11 @@ async def reset_password(*, token: str, new_password: str, meta: RequestMeta) ->
         await end_sessions(user.id)
         await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
         await audit.record(
-            "auth.password_reset", meta=meta, actor_user_id=user.id, actor_label=user.email,
-            subject_user_id=user.id, target=user,
+            "auth.password_reset",
+            meta=meta,
+            actor_user_id=user.id,
+            actor_label=user.email,
+            subject_user_id=user.id,
+            target=user,
         )
     return user

@@ -40,7 +40,11 @@ async def find_session(raw: str) -> Session | None:
         return None
     now = clock.now()
     idle_limit = session.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
-    if now >= session.expires_at or now >= idle_limit or session.user.status is not UserStatus.ACTIVE:
+    if (
+        now >= session.expires_at
+        or now >= idle_limit
+        or session.user.status is not UserStatus.ACTIVE
+    ):
         await session.delete()
         return None
     if now - session.last_seen_at >= _TOUCH_EVERY:
@@ -58,4 +62,3 @@ async def end_sessions(user_id: int, *, except_session_id: int | None = None) ->
     if except_session_id is not None:
         sessions = sessions.exclude(id=except_session_id)
     await sessions.delete()
-

@@ -88,7 +88,9 @@ class Actor:
 
     def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
         """Filter for every organisation where this actor holds `permission`."""
-        ids = [m.organisation_id for m in self.memberships if permission in ROLE_PERMISSIONS[m.role]]
+        ids = [
+            m.organisation_id for m in self.memberships if permission in ROLE_PERMISSIONS[m.role]
+        ]
         query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
         if permission in DELEGATED_PERMISSIONS:
             for m in self._delegating:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -12,6 +13,10 @@ from server.core.actor import Actor, RequestMeta
 from server.core.errors import Unauthenticated
 from server.core.loaders import Loaders
 from server.settings import Settings
+
+
+# For log lines written far from the request (masked errors).
+current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
 
 
 @dataclass

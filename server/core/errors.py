@@ -54,7 +54,9 @@ class UserError:
     message: str
 
 
-@strawberry.type(description="What every mutation returns: its result fields, or why nothing changed.")
+@strawberry.type(
+    description="What every mutation returns: its result fields, or why nothing changed."
+)
 class Payload:
     errors: list[UserError] = strawberry.field(
         default_factory=list, description="Expected failures; empty when the mutation succeeded."

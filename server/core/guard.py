@@ -34,6 +34,7 @@ from server.core.errors import (
     graphql_name,
     not_found,
 )
+from server.core.nodes import parse_id
 from server.core.permissions import Permission
 from server.organisations.models import Organisation
 
@@ -60,7 +61,11 @@ class AuthenticatedDirective:
 
 class _NotFound(DomainError):
     def __init__(self, argument: str | None) -> None:
-        super().__init__(ErrorCode.NOT_FOUND, "Object not found.", graphql_name(argument.rsplit(".", 1)[-1]) if argument else None)
+        super().__init__(
+            ErrorCode.NOT_FOUND,
+            "Object not found.",
+            graphql_name(argument.rsplit(".", 1)[-1]) if argument else None,
+        )
         self.argument = argument
 
 
@@ -80,10 +85,10 @@ def decode_id(value: Any, type_name: str, argument: str | None = None) -> int:
             raise _NotFound(argument) from None
     if not isinstance(value, GlobalID) or value.type_name != type_name:
         raise _NotFound(argument)
-    try:
-        return int(value.node_id)
-    except ValueError:
-        raise _NotFound(argument) from None
+    pk = parse_id(value.node_id)
+    if pk is None:
+        raise _NotFound(argument)
+    return pk
 
 
 def organisation(path: str) -> OrganisationLookup:

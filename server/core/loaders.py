@@ -27,7 +27,9 @@ def _by_id(model: type[Model]) -> DataLoader[int, Any]:
 
 async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
     grouped: dict[int, list[Membership]] = defaultdict(list)
-    rows = Membership.filter(user_id__in=list(user_ids)).select_related("organisation").order_by("id")
+    rows = (
+        Membership.filter(user_id__in=list(user_ids)).select_related("organisation").order_by("id")
+    )
     for membership in await rows:
         grouped[membership.user_id].append(membership)
     return [grouped[i] for i in user_ids]
@@ -39,9 +41,15 @@ class Loaders:
         default_factory=lambda: _by_id(Organisation)
     )
     user: DataLoader[int, User | None] = field(default_factory=lambda: _by_id(User))
-    membership: DataLoader[int, Membership | None] = field(default_factory=lambda: _by_id(Membership))
-    invitation: DataLoader[int, Invitation | None] = field(default_factory=lambda: _by_id(Invitation))
-    audit_event: DataLoader[int, AuditEvent | None] = field(default_factory=lambda: _by_id(AuditEvent))
+    membership: DataLoader[int, Membership | None] = field(
+        default_factory=lambda: _by_id(Membership)
+    )
+    invitation: DataLoader[int, Invitation | None] = field(
+        default_factory=lambda: _by_id(Invitation)
+    )
+    audit_event: DataLoader[int, AuditEvent | None] = field(
+        default_factory=lambda: _by_id(AuditEvent)
+    )
     memberships_of_user: DataLoader[int, list[Membership]] = field(
         default_factory=lambda: DataLoader(load_fn=_memberships_by_user)
     )

@@ -10,14 +10,20 @@ from strawberry.dataloader import DataLoader
 from server.core.context import Info
 
 
+# Ids beyond the database's integer range are simply not found.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(node_id: str) -> int | None:
+    try:
+        value = int(node_id)
+    except ValueError:
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
 def parse_ids(node_ids: Iterable[str]) -> list[int | None]:
-    ids: list[int | None] = []
-    for node_id in node_ids:
-        try:
-            ids.append(int(node_id))
-        except ValueError:
-            ids.append(None)
-    return ids
+    return [parse_id(node_id) for node_id in node_ids]
 
 
 async def load_visible(

@@ -10,6 +10,7 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 from server.core.errors import DomainError, ErrorCode
+from server.core.nodes import MAX_ID
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -48,9 +49,10 @@ def encode_cursor(row_id: int) -> str:
 def decode_cursor(cursor: str) -> int:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind != "c":
+        row_id = int(value)
+        if kind != "c" or not 0 < row_id <= MAX_ID:
             raise ValueError(cursor)
-        return int(value)
+        return row_id
     except (ValueError, UnicodeError):
         raise DomainError(ErrorCode.INVALID, "Invalid cursor.", "after") from None
 

@@ -57,7 +57,7 @@ def check_policy(password: str, *, field: str = "password") -> None:
         raise DomainError(
             ErrorCode.PASSWORD_TOO_LONG, f"Use at most {MAX_LENGTH} characters.", field
         )
-    if "\x00" in password:
+    if "\x00" in password or not _encodable(password):
         raise DomainError(ErrorCode.INVALID, "Control characters are not allowed.", field)
     if password.lower() in _COMMON:
         raise DomainError(
@@ -69,8 +69,19 @@ async def hash_password(password: str) -> str:
     return await _in_pool(_hasher().hash, password)
 
 
+def _encodable(password: str) -> bool:
+    # JSON may carry lone surrogates ("\ud800"), which have no UTF-8 form.
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _verify(password_hash: str, password: str) -> tuple[bool, bool]:
     hasher = _hasher()
+    if not _encodable(password):
+        password, password_hash = "", _dummy_hash()  # same work, never a match
     try:
         hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

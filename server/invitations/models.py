@@ -45,7 +45,7 @@ class Invitation(Model):
 
     class Meta:
         table = "invitation"
-        indexes = (("organisation", "accepted_at", "revoked_at"),)
+        indexes = (("organisation_id", "accepted_at", "revoked_at"),)
 
     @property
     def status(self) -> InvitationStatus:

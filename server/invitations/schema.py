@@ -18,7 +18,9 @@ from server.invitations.types import InvitationConnection, InvitationType
 from server.organisations.models import Organisation
 
 
-async def _organisation(info: Info, value: relay.GlobalID, type_name: str = "Organisation") -> Organisation:
+async def _organisation(
+    info: Info, value: relay.GlobalID, type_name: str = "Organisation"
+) -> Organisation:
     # The guard has already checked the id and the actor's rights.
     if type_name == "Invitation":
         found = await info.context.loaders.invitation.load(decode_id(value, type_name))
@@ -57,7 +59,9 @@ class CreateUserInput:
     organisation_id: relay.GlobalID
     email: str
     role: Role
-    password: str = strawberry.field(description="Initial password; it must be changed at first log-in.")
+    password: str = strawberry.field(
+        description="Initial password; it must be changed at first log-in."
+    )
     first_name: str | None = None
     last_name: str | None = None
 
@@ -81,9 +85,9 @@ class CreateUserPayload(Payload):
     membership: MembershipType | None = None
 
 
-MEMBERS_MANAGE_ON_INVITATION = [
-    requires(Permission.MEMBERS_MANAGE, on=invitation("input.invitation_id"))
-]
+def members_manage_on_invitation() -> list:
+    # A new guard per field: an extension instance belongs to one field.
+    return [requires(Permission.MEMBERS_MANAGE, on=invitation("input.invitation_id"))]
 
 
 @strawberry.type
@@ -122,7 +126,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Send a fresh link; the previous one stops working.",
-        extensions=MEMBERS_MANAGE_ON_INVITATION,
+        extensions=members_manage_on_invitation(),
     )
     async def resend_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         resent = await service.resend_invitation(
@@ -132,7 +136,9 @@ class Mutation:
         )
         return InvitationPayload(invitation=resent)  # type: ignore[arg-type]
 
-    @strawberry.mutation(description="Withdraw an invitation.", extensions=MEMBERS_MANAGE_ON_INVITATION)
+    @strawberry.mutation(
+        description="Withdraw an invitation.", extensions=members_manage_on_invitation()
+    )
     async def revoke_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         revoked = await service.revoke_invitation(
             actor=info.context.require_actor(),
@@ -145,7 +151,9 @@ class Mutation:
         description="Accept an invitation with the token from its link (single use).",
         extensions=[public()],
     )
-    async def confirm_invitation(self, info: Info, input: ConfirmInvitationInput) -> ConfirmInvitationPayload:
+    async def confirm_invitation(
+        self, info: Info, input: ConfirmInvitationInput
+    ) -> ConfirmInvitationPayload:
         accepted, raw, session = await service.confirm_invitation(
             token=input.token,
             actor=info.context.actor,
@@ -159,7 +167,9 @@ class Mutation:
             token = deliver_session(info, raw, session, input.session)
             info.context.session_token = raw
         if info.context.actor is not None or session is not None:
-            info.context.actor = await actor_for(session or info.context.actor.session, info.context.meta)  # type: ignore[union-attr,arg-type]
+            info.context.actor = await actor_for(
+                session or info.context.actor.session, info.context.meta
+            )  # type: ignore[union-attr,arg-type]
         membership = await info.context.loaders.membership.load(accepted.membership_id)  # type: ignore[arg-type]
         return ConfirmInvitationPayload(membership=membership, token=token, viewer=viewer_of(info))  # type: ignore[arg-type]
 

@@ -57,8 +57,13 @@ def _expiry() -> timedelta:
 
 
 async def invite_user(
-    *, actor: Actor, organisation: Organisation, email: str, role: Role,
-    first_name: str | None = None, last_name: str | None = None,
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    email: str,
+    role: Role,
+    first_name: str | None = None,
+    last_name: str | None = None,
 ) -> Invitation:
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
@@ -76,8 +81,11 @@ async def invite_user(
             raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "email")
         if membership is None:
             membership = await Membership.create(
-                organisation=organisation, user=user, role=role,
-                status=MembershipStatus.INVITED, ticket_access=DEFAULT_TICKET_ACCESS[role],
+                organisation=organisation,
+                user=user,
+                role=role,
+                status=MembershipStatus.INVITED,
+                ticket_access=DEFAULT_TICKET_ACCESS[role],
             )
         else:
             open_invitations = Invitation.filter(
@@ -94,13 +102,21 @@ async def invite_user(
             membership.ticket_access = DEFAULT_TICKET_ACCESS[role]
             await membership.save(update_fields=["role", "ticket_access", "updated_at"])
         invitation = await Invitation.create(
-            organisation=organisation, membership=membership, email=address,
-            token_hash=digest, invited_by=actor.user, expires_at=clock.now() + _expiry(),
+            organisation=organisation,
+            membership=membership,
+            email=address,
+            token_hash=digest,
+            invited_by=actor.user,
+            expires_at=clock.now() + _expiry(),
         )
         await _send(invitation, organisation, actor, raw)
         await audit.record(
-            "invitation.created", actor=actor, organisation_id=organisation.id,
-            target=invitation, subject_user_id=user.id, details={"role": role.value},
+            "invitation.created",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=invitation,
+            subject_user_id=user.id,
+            details={"role": role.value},
         )
     return invitation
 
@@ -115,7 +131,9 @@ async def _open_invitation(invitation_id: int) -> tuple[Invitation, Membership]:
     return invitation, membership
 
 
-async def resend_invitation(*, actor: Actor, organisation: Organisation, invitation_id: int) -> Invitation:
+async def resend_invitation(
+    *, actor: Actor, organisation: Organisation, invitation_id: int
+) -> Invitation:
     """A fresh token and expiry; the old link stops working."""
     async with in_transaction():
         invitation, membership = await _open_invitation(invitation_id)
@@ -126,13 +144,18 @@ async def resend_invitation(*, actor: Actor, organisation: Organisation, invitat
         await invitation.save(update_fields=["token_hash", "expires_at"])
         await _send(invitation, organisation, actor, raw)
         await audit.record(
-            "invitation.resent", actor=actor, organisation_id=organisation.id,
-            target=invitation, subject_user_id=membership.user_id,
+            "invitation.resent",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=invitation,
+            subject_user_id=membership.user_id,
         )
     return invitation
 
 
-async def revoke_invitation(*, actor: Actor, organisation: Organisation, invitation_id: int) -> Invitation:
+async def revoke_invitation(
+    *, actor: Actor, organisation: Organisation, invitation_id: int
+) -> Invitation:
     async with in_transaction():
         invitation, membership = await _open_invitation(invitation_id)
         _check_role_in_reach(actor, organisation, membership.role)
@@ -141,8 +164,11 @@ async def revoke_invitation(*, actor: Actor, organisation: Organisation, invitat
         user = await User.get(id=membership.user_id)
         await membership.delete()
         await audit.record(
-            "invitation.revoked", actor=actor, organisation_id=organisation.id,
-            target=invitation, subject_user_id=user.id,
+            "invitation.revoked",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=invitation,
+            subject_user_id=user.id,
         )
         if user.status is UserStatus.INVITED and not await Membership.exists(user_id=user.id):
             await audit.pseudonymise_user(user.id)
@@ -156,15 +182,23 @@ def open_invitations(organisation: Organisation) -> QuerySet[Invitation]:
 
 
 async def confirm_invitation(
-    *, token: str, actor: Actor | None, meta: RequestMeta, password: str | None = None,
-    first_name: str | None = None, last_name: str | None = None,
+    *,
+    token: str,
+    actor: Actor | None,
+    meta: RequestMeta,
+    password: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
 ) -> tuple[Invitation, str | None, Session | None]:
     """Accept an invitation. A new person sets a password; an existing user
     proves who they are by being signed in as the invited address or by their
     password. Returns the invitation and, unless already signed in, a new session."""
     invalid = DomainError(ErrorCode.INVITE_INVALID, "This invitation link is not valid.", "token")
     invitation = await Invitation.get_or_none(token_hash=hash_token(token))
-    if invitation is None or invitation.status in (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED):
+    if invitation is None or invitation.status in (
+        InvitationStatus.ACCEPTED,
+        InvitationStatus.REVOKED,
+    ):
         raise invalid
     if invitation.status is InvitationStatus.EXPIRED:
         raise DomainError(
@@ -215,17 +249,28 @@ async def confirm_invitation(
             await user.save(update_fields=["last_login_at"])
             raw, session = await create_session(user, meta)
         await audit.record(
-            "invitation.accepted", meta=meta, actor_user_id=user.id, actor_label=user.email,
-            organisation_id=invitation.organisation_id, target=invitation,
-            subject_user_id=user.id, details={"newUser": new_person},
+            "invitation.accepted",
+            meta=meta,
+            actor_user_id=user.id,
+            actor_label=user.email,
+            organisation_id=invitation.organisation_id,
+            target=invitation,
+            subject_user_id=user.id,
+            details={"newUser": new_person},
         )
     invitation.accepted_at = now
     return invitation, raw, session
 
 
 async def create_user(
-    *, actor: Actor, organisation: Organisation, email: str, role: Role, password: str,
-    first_name: str | None = None, last_name: str | None = None,
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    email: str,
+    role: Role,
+    password: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
 ) -> Membership:
     """An active user with an initial password they must change at first log-in."""
     address = normalise_email(email)
@@ -242,19 +287,34 @@ async def create_user(
                 "email",
             )
         user = await User.create(
-            email=address, first_name=first, last_name=last, password_hash=password_hash,
-            must_change_password=True, status=UserStatus.ACTIVE,
+            email=address,
+            first_name=first,
+            last_name=last,
+            password_hash=password_hash,
+            must_change_password=True,
+            status=UserStatus.ACTIVE,
         )
         membership = await Membership.create(
-            organisation=organisation, user=user, role=role, status=MembershipStatus.ACTIVE,
+            organisation=organisation,
+            user=user,
+            role=role,
+            status=MembershipStatus.ACTIVE,
             ticket_access=DEFAULT_TICKET_ACCESS[role],
         )
         await queue_mail(
-            kind="welcome", recipient=address, organisation_id=organisation.id,
-            name=user.display_name, link=f"{get_settings().public_url}/admin/",
+            kind="welcome",
+            recipient=address,
+            organisation_id=organisation.id,
+            name=user.display_name,
+            link=f"{get_settings().public_url}/admin/",
         )
         await audit.record(
-            "user.created", actor=actor, organisation_id=organisation.id, target=membership,
-            target_label=address, subject_user_id=user.id, details={"role": role.value},
+            "user.created",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=membership,
+            target_label=address,
+            subject_user_id=user.id,
+            details={"role": role.value},
         )
     return membership

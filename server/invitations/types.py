@@ -56,7 +56,10 @@ class InvitationType(relay.Node):
 
     @strawberry.field(description="The role the invited person will hold.")
     async def role(self, info: Info) -> Role | None:
-        membership = await self.membership(info)  # type: ignore[misc]
+        membership_id = self.membership_id  # type: ignore[attr-defined]
+        membership = (
+            await info.context.loaders.membership.load(membership_id) if membership_id else None
+        )
         return membership.role if membership else None
 
     @strawberry.field

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from tortoise import fields
 from tortoise.models import Model
 
 
-class MailStatus(str, Enum):
+class MailStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"

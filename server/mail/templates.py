@@ -70,8 +70,7 @@ _TEMPLATES: dict[str, _Template] = {
         "Hello,\n\n"
         "Someone asked to reset the password of your " + PRODUCT + " account. "
         "To choose a new password, open this link within $minutes minutes:\n$link\n\n"
-        "If this was not you, ignore this mail: your password stays unchanged.\n"
-        + _SIGNATURE_TEXT,
+        "If this was not you, ignore this mail: your password stays unchanged.\n" + _SIGNATURE_TEXT,
         "<p>Hello,</p>"
         "<p>Someone asked to reset the password of your " + PRODUCT + " account. "
         "To choose a new password, open this link within $minutes minutes:</p>"

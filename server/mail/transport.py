@@ -134,8 +134,10 @@ class SMTPTransport:
         security = settings.smtp_security
         if security not in SECURITY_MODES:
             raise ValueError(f"Unknown SMTP security mode {security!r}.")
-        if security == "none" and settings.smtp_username and (
-            settings.smtp_host not in _LOOPBACK_HOSTS
+        if (
+            security == "none"
+            and settings.smtp_username
+            and (settings.smtp_host not in _LOOPBACK_HOSTS)
         ):
             raise ValueError("Refusing to send SMTP credentials without TLS.")
         self.settings = settings

@@ -70,6 +70,8 @@ class MailWorker:
 
     async def run_once(self) -> int:
         """Send one batch of due mails; returns how many were sent."""
+        # Built first: a configuration error must not leave claimed rows behind.
+        transport = self.transport_factory(self.settings)
         now = clock.now()
         lease_end = now + self.lease
         batch = await self._claim(now, lease_end)
@@ -78,7 +80,7 @@ class MailWorker:
         sent = 0
         remaining = list(batch)
         try:
-            async with self.transport_factory(self.settings) as transport:
+            async with transport:
                 while remaining and clock.now() < lease_end - self.lease_margin:
                     mail = remaining.pop(0)
                     try:

@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'membership', 'app': 'models', 'unique_together': (('organisation', 'user'),), 'indexes': [Index(fields=['organisation', 'status', 'role'])], 'pk_attr': 'id', 'table_description': "A user's place in one organisation: exactly one role plus feature grants."},
+            options={'table': 'membership', 'app': 'models', 'unique_together': (('organisation', 'user'),), 'indexes': [Index(fields=['organisation_id', 'status', 'role'])], 'pk_attr': 'id', 'table_description': "A user's place in one organisation: exactly one role plus feature grants."},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -124,7 +124,7 @@ class Migration(migrations.Migration):
                 ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'invitation', 'app': 'models', 'indexes': [Index(fields=['organisation', 'accepted_at', 'revoked_at'])], 'pk_attr': 'id', 'table_description': "A single-use invitation to one membership. Only the token's hash is kept."},
+            options={'table': 'invitation', 'app': 'models', 'indexes': [Index(fields=['organisation_id', 'accepted_at', 'revoked_at'])], 'pk_attr': 'id', 'table_description': "A single-use invitation to one membership. Only the token's hash is kept."},
             bases=['Model'],
         ),
         ops.CreateModel(

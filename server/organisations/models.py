@@ -35,7 +35,9 @@ class Organisation(Model):
     path = fields.CharField(max_length=255, db_index=True, default="")
     kind = fields.CharEnumField(OrganisationKind, max_length=16)
     name = fields.CharField(max_length=100)
-    status = fields.CharEnumField(OrganisationStatus, max_length=16, default=OrganisationStatus.ACTIVE)
+    status = fields.CharEnumField(
+        OrganisationStatus, max_length=16, default=OrganisationStatus.ACTIVE
+    )
     require_two_factor = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -79,7 +79,9 @@ class Mutation:
         description="Create a customer (or, under the provider, a reseller) below a parent.",
         extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.parent_id"))],
     )
-    async def create_organisation(self, info: Info, input: CreateOrganisationInput) -> OrganisationPayload:
+    async def create_organisation(
+        self, info: Info, input: CreateOrganisationInput
+    ) -> OrganisationPayload:
         created = await service.create_child(
             actor=info.context.require_actor(),
             parent=await _load(info, input.parent_id),
@@ -91,9 +93,13 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change an organisation's name or settings.",
-        extensions=[requires(Permission.ORGANISATION_MANAGE, on=organisation("input.organisation_id"))],
+        extensions=[
+            requires(Permission.ORGANISATION_MANAGE, on=organisation("input.organisation_id"))
+        ],
     )
-    async def update_organisation(self, info: Info, input: UpdateOrganisationInput) -> OrganisationPayload:
+    async def update_organisation(
+        self, info: Info, input: UpdateOrganisationInput
+    ) -> OrganisationPayload:
         updated = await service.update(
             actor=info.context.require_actor(),
             organisation=await _load(info, input.organisation_id),
@@ -104,9 +110,13 @@ class Mutation:
 
     @strawberry.mutation(
         description="Suspend a sub-organisation: nobody in it or below it can sign in; nothing is deleted.",
-        extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))],
+        extensions=[
+            requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))
+        ],
     )
-    async def suspend_organisation(self, info: Info, input: OrganisationInput) -> OrganisationPayload:
+    async def suspend_organisation(
+        self, info: Info, input: OrganisationInput
+    ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
             organisation=await _load(info, input.organisation_id),
@@ -116,9 +126,13 @@ class Mutation:
 
     @strawberry.mutation(
         description="Reactivate a suspended sub-organisation.",
-        extensions=[requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))],
+        extensions=[
+            requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))
+        ],
     )
-    async def reactivate_organisation(self, info: Info, input: OrganisationInput) -> OrganisationPayload:
+    async def reactivate_organisation(
+        self, info: Info, input: OrganisationInput
+    ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
             organisation=await _load(info, input.organisation_id),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.accounts.models import Membership
 from server.audit import service as audit
+from server.auth.models import Session
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
@@ -21,7 +23,10 @@ CHILD_KINDS = {
 
 
 def administered_by(
-    actor: Actor, *, search: str | None = None, kind: OrganisationKind | None = None,
+    actor: Actor,
+    *,
+    search: str | None = None,
+    kind: OrganisationKind | None = None,
     status: OrganisationStatus | None = None,
 ) -> QuerySet[Organisation]:
     """Every organisation the actor may view, descendants of delegating ones included."""
@@ -35,17 +40,25 @@ def administered_by(
     return organisations
 
 
-async def create_root(name: str, kind: OrganisationKind = OrganisationKind.PROVIDER) -> Organisation:
+async def create_root(
+    name: str, kind: OrganisationKind = OrganisationKind.PROVIDER
+) -> Organisation:
     """The provider at the root of the tree (command line only)."""
     async with in_transaction():
-        organisation = await Organisation.create(name=clean_text(name, field="name", required=True), kind=kind)
+        organisation = await Organisation.create(
+            name=clean_text(name, field="name", required=True), kind=kind
+        )
         organisation.path = f"/{organisation.id}/"
         await organisation.save(update_fields=["path"])
     return organisation
 
 
 async def create_child(
-    *, actor: Actor | None, parent: Organisation, name: str, kind: OrganisationKind,
+    *,
+    actor: Actor | None,
+    parent: Organisation,
+    name: str,
+    kind: OrganisationKind,
     require_two_factor: bool = False,
 ) -> Organisation:
     name = clean_text(name, field="name", required=True)
@@ -63,14 +76,20 @@ async def create_child(
         await organisation.save(update_fields=["path"])
         if actor is not None:
             await audit.record(
-                "organisation.created", actor=actor, organisation_id=organisation.id,
-                target=organisation, details={"parentId": parent.id, "kind": kind.value},
+                "organisation.created",
+                actor=actor,
+                organisation_id=organisation.id,
+                target=organisation,
+                details={"parentId": parent.id, "kind": kind.value},
             )
     return organisation
 
 
 async def update(
-    *, actor: Actor, organisation: Organisation, name: str | None = None,
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    name: str | None = None,
     require_two_factor: bool | None = None,
 ) -> Organisation:
     changes: dict[str, object] = {}
@@ -87,8 +106,11 @@ async def update(
             setattr(organisation, key, value)
         await organisation.save(update_fields=[*changes, "updated_at"])
         await audit.record(
-            "organisation.updated", actor=actor, organisation_id=organisation.id,
-            target=organisation, details={"before": before, "after": changes},
+            "organisation.updated",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=organisation,
+            details={"before": before, "after": changes},
         )
     return organisation
 
@@ -110,15 +132,21 @@ async def set_status(
         raise DomainError(
             ErrorCode.INVALID_STATE, f"The organisation is already {status.value.lower()}."
         )
-    # The actor is re-read on every request from usable memberships only, so
-    # members of the subtree lose access with their next request.
     async with in_transaction():
         organisation.status = status
         await organisation.save(update_fields=["status", "updated_at"])
+        if status is OrganisationStatus.SUSPENDED:
+            # Everyone in the subtree is signed out, so reactivation revives no old session.
+            user_ids = await Membership.filter(
+                organisation__path__startswith=organisation.path
+            ).values_list("user_id", flat=True)
+            await Session.filter(user_id__in=set(user_ids)).delete()
         await audit.record(
-            "organisation.suspended" if status is OrganisationStatus.SUSPENDED
+            "organisation.suspended"
+            if status is OrganisationStatus.SUSPENDED
             else "organisation.reactivated",
-            actor=actor, organisation_id=organisation.id, target=organisation,
+            actor=actor,
+            organisation_id=organisation.id,
+            target=organisation,
         )
     return organisation
-

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email
+import email.policy
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from server.core import clock
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.outbox import queue_mail
-from server.mail.transport import TemporaryMailError
+from server.mail.transport import TemporaryMailError, transport_for
 from server.mail.worker import MailWorker, retry_delay
 from server.settings import get_settings
 from tests.helpers.smtp import SMTPServer, deliver_outbox, free_port, links_in
@@ -175,8 +177,10 @@ async def test_file_transport_writes_eml(tmp_path: Path) -> None:
     assert await deliver_outbox(settings) == 1
 
     [written] = list(tmp_path.glob("*.eml"))  # noqa: ASYNC240 - test, tiny directory
-    assert mail.message_id.strip("<>") in written.name
-    assert b"Subject: " + mail.subject.encode() in written.read_bytes()
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)  # noqa: ASYNC240
+    assert message["Message-ID"] == mail.message_id
+    assert message["Subject"] == mail.subject
+    assert message["To"] == "ada@example.test"
     assert (await _reload(mail)).status == MailStatus.SENT
 
 
@@ -193,10 +197,8 @@ async def test_header_injection_is_refused(recipient: str) -> None:
 async def test_starttls_required_fails_closed(smtp_server: SMTPServer) -> None:
     mail = await _queue()
 
-    with pytest.raises(TemporaryMailError):
-        async with MailWorker(smtp_server.settings()).transport_factory(
-            smtp_server.settings(smtp_security="starttls")
-        ):
+    with pytest.raises(TemporaryMailError, match="STARTTLS"):
+        async with transport_for(smtp_server.settings(smtp_security="starttls")):
             pass
     assert await smtp_server.deliver(smtp_security="starttls") == []
 
@@ -231,6 +233,19 @@ async def test_last_error_never_holds_credentials() -> None:
     assert "s3cr3t-pw" not in row.last_error
     assert "mailer" not in row.last_error
     assert row.attempts == 1
+
+
+async def test_configuration_error_claims_nothing() -> None:
+    mail = await _queue()
+    # Credentials over plain SMTP to a remote host: the transport refuses to exist.
+    settings = dataclasses.replace(
+        get_settings(), smtp_host="smtp.example.test", smtp_security="none", smtp_username="mailer"
+    )
+
+    with pytest.raises(ValueError, match="without TLS"):
+        await MailWorker(settings).run_once()
+
+    assert (await _reload(mail)).status == MailStatus.PENDING
 
 
 async def test_run_forever_stops_promptly(smtp_server: SMTPServer) -> None:
