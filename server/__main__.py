@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import secrets
 import signal
@@ -157,10 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     export.set_defaults(run=cmd_export_schema)
 
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         args.run(args)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
+from cross_web import HTTPException as StrawberryHTTPException
+from graphql import ExecutionResult
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -22,10 +24,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from graphql import ExecutionResult
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from cross_web import HTTPException as StrawberryHTTPException
 from tortoise import connections
 
 from server import db
@@ -74,7 +74,9 @@ class FrontdeskGraphQL(GraphQL):
             raise StrawberryHTTPException(400, "The request body must be a JSON object.")
         return parsed
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:  # type: ignore[override]
         for error in result.errors or []:
             # graphql-core suggests names for misspelled arguments, types and
             # values too; with introspection off that would map the schema.

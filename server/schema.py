@@ -24,16 +24,16 @@ from strawberry.tools import merge_types
 
 from server.accounts import schema as accounts
 from server.accounts.types import MembershipType, UserType
-from server.audit.types import AuditEventType
-from server.invitations.types import InvitationType
-from server.organisations.types import OrganisationType
 from server.audit import schema as audit
+from server.audit.types import AuditEventType
 from server.auth import schema as auth
 from server.core.context import Info, current_request_id
 from server.core.errors import ErrorCode, UserError
 from server.core.guard import AuthenticatedDirective, RequiresDirective
 from server.invitations import schema as invitations
+from server.invitations.types import InvitationType
 from server.organisations import schema as organisations
+from server.organisations.types import OrganisationType
 from server.settings import get_settings
 
 logger = logging.getLogger("frontdesk.graphql")

@@ -9,8 +9,8 @@ from server.accounts import service
 from server.accounts.models import MembershipStatus
 from server.accounts.types import MembershipConnection, MembershipType, UserType
 from server.core.context import Info
-from server.core.guard import authenticated, decode_id, membership, organisation, requires
 from server.core.errors import Payload
+from server.core.guard import authenticated, decode_id, membership, organisation, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 

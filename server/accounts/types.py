@@ -27,6 +27,17 @@ async def _may_view_member(info: Info, membership: Membership) -> bool:
     return organisation is not None and actor.can(Permission.MEMBERS_VIEW, organisation)
 
 
+async def may_view_user(info: Info, user: User) -> bool:
+    """Oneself, or someone with a membership the viewer may list."""
+    actor = info.context.actor
+    if actor is None:
+        return False
+    if actor.user.id == user.id:
+        return True
+    memberships = await info.context.loaders.memberships_of_user.load(user.id)
+    return any(actor.can(Permission.MEMBERS_VIEW, m.organisation) for m in memberships)
+
+
 @strawberry.type(name="User", description="A person who can sign in. The email is the log-in name.")
 class UserType(relay.Node):
     id: relay.NodeID[int]
@@ -54,10 +65,7 @@ class UserType(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         async def visible(user: User) -> bool:
-            memberships = await info.context.loaders.memberships_of_user.load(user.id)
-            return info.context.actor.user.id == user.id or any(  # type: ignore[union-attr]
-                [await _may_view_member(info, m) for m in memberships]
-            )
+            return await may_view_user(info, user)
 
         return await load_visible(info, info.context.loaders.user, node_ids, visible)
 

@@ -8,12 +8,12 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
-from server.audit.models import AuditEvent
 
 
 def _label(target: Model | None) -> str:

@@ -9,8 +9,8 @@ import strawberry
 
 from server.accounts.types import MembershipType, UserType
 from server.auth import service
-from server.auth.models import Session
 from server.auth.actor import actor_for
+from server.auth.models import Session
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import authenticated, public

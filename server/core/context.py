@@ -14,7 +14,6 @@ from server.core.errors import Unauthenticated
 from server.core.loaders import Loaders
 from server.settings import Settings
 
-
 # For log lines written far from the request (masked errors).
 current_request_id: ContextVar[str] = ContextVar("current_request_id", default="")
 

@@ -9,7 +9,6 @@ from strawberry.dataloader import DataLoader
 
 from server.core.context import Info
 
-
 # Ids beyond the database's integer range are simply not found.
 MAX_ID = 2**31 - 1
 

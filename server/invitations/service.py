@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -72,6 +73,29 @@ async def invite_user(
         "last_name": clean_text(last_name, field="lastName"),
     }
     raw, digest = new_token(INVITATION_PREFIX)
+    try:
+        invitation = await _create_invitation(
+            actor, organisation, address, role, names, raw, digest
+        )
+    except IntegrityError:
+        # A concurrent invitation of the same person won the race.
+        raise DomainError(
+            ErrorCode.INVITE_PENDING,
+            "An invitation is already pending; resend or revoke it.",
+            "email",
+        ) from None
+    return invitation
+
+
+async def _create_invitation(
+    actor: Actor,
+    organisation: Organisation,
+    address: str,
+    role: Role,
+    names: dict[str, str],
+    raw: str,
+    digest: str,
+) -> Invitation:
     async with in_transaction():
         user = await User.get_or_none(email=address)
         if user is None:
@@ -279,13 +303,30 @@ async def create_user(
     last = clean_text(last_name, field="lastName")
     check_policy(password)
     password_hash = await hash_password(password)
+    taken = DomainError(
+        ErrorCode.EMAIL_TAKEN, "This address already has an account: invite it instead.", "email"
+    )
+    try:
+        return await _create_user(
+            actor, organisation, address, role, password_hash, first, last, taken
+        )
+    except IntegrityError:
+        raise taken from None  # a concurrent request created the same address
+
+
+async def _create_user(
+    actor: Actor,
+    organisation: Organisation,
+    address: str,
+    role: Role,
+    password_hash: str,
+    first: str,
+    last: str,
+    taken: DomainError,
+) -> Membership:
     async with in_transaction():
         if await User.exists(email=address):
-            raise DomainError(
-                ErrorCode.EMAIL_TAKEN,
-                "This address already has an account: invite it instead.",
-                "email",
-            )
+            raise taken
         user = await User.create(
             email=address,
             first_name=first,

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 from strawberry import relay
 
-from server.accounts.types import MembershipType, UserType
+from server.accounts.types import MembershipType, UserType, may_view_user
 from server.core.context import Info
 from server.core.nodes import load_visible
 from server.core.pagination import Connection
@@ -62,10 +62,12 @@ class InvitationType(relay.Node):
         )
         return membership.role if membership else None
 
-    @strawberry.field
+    @strawberry.field(description="Who sent it, when the viewer may see that person.")
     async def invited_by(self, info: Info) -> UserType | None:
         inviter_id = self.invited_by_id  # type: ignore[attr-defined]
-        return await info.context.loaders.user.load(inviter_id) if inviter_id else None
+        inviter = await info.context.loaders.user.load(inviter_id) if inviter_id else None
+        # A reseller's admin who invited someone stays hidden from the customer.
+        return inviter if inviter and await may_view_user(info, inviter) else None  # type: ignore[return-value]
 
 
 InvitationConnection = Connection[InvitationType]

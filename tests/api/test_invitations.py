@@ -54,7 +54,9 @@ def token_from(link: str) -> str:
     return fragment.removeprefix("token=")
 
 
-async def invite(admin: GraphQLClient, organisation_id: int, email: str, role: str = "MEMBER") -> dict:
+async def invite(
+    admin: GraphQLClient, organisation_id: int, email: str, role: str = "MEMBER"
+) -> dict:
     payload = await admin.ok(
         INVITE, {"org": gid("Organisation", organisation_id), "email": email, "role": role}
     )
@@ -79,10 +81,19 @@ async def test_invite_mail_confirm_and_log_in(tree, sign_in, anonymous, http, sm
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert (await Invitation.get(email="nina.new@example.com")).accepted_at is None
 
-    confirmed = await anonymous.ok(CONFIRM, {"token": token_from(link), "password": "a new long passphrase"})
-    assert confirmed["membership"] == {"role": "MEMBER", "status": "ACTIVE", "organisation": {"name": "Acme"}}
+    confirmed = await anonymous.ok(
+        CONFIRM, {"token": token_from(link), "password": "a new long passphrase"}
+    )
+    assert confirmed["membership"] == {
+        "role": "MEMBER",
+        "status": "ACTIVE",
+        "organisation": {"name": "Acme"},
+    }
     assert confirmed["viewer"]["user"] == {
-        "email": "nina.new@example.com", "firstName": "Nina", "lastName": "Neu", "status": "ACTIVE",
+        "email": "nina.new@example.com",
+        "firstName": "Nina",
+        "lastName": "Neu",
+        "status": "ACTIVE",
     }
     assert confirmed["token"]
 
@@ -109,14 +120,20 @@ async def test_existing_user_joins_a_second_organisation(tree, sign_in, smtp_ser
     assert await Membership.filter(user_id=bob.user.id).count() == 2
 
 
-async def test_existing_user_not_signed_in_confirms_with_password(tree, sign_in, anonymous, smtp_server):
+async def test_existing_user_not_signed_in_confirms_with_password(
+    tree, sign_in, anonymous, smtp_server
+):
     bob = tree["globex.member"]
     admin = await sign_in(tree["acme.admin"].email)
     await invite(admin, tree.acme.id, bob.email)
     token = token_from(links_in((await smtp_server.deliver())[0])[0])
 
-    assert await anonymous.refused(CONFIRM, {"token": token, "password": "not my password"}) == ["WRONG_PASSWORD"]
-    assert (await Membership.get(organisation_id=tree.acme.id, user_id=bob.user.id)).status is MembershipStatus.INVITED
+    assert await anonymous.refused(CONFIRM, {"token": token, "password": "not my password"}) == [
+        "WRONG_PASSWORD"
+    ]
+    assert (
+        await Membership.get(organisation_id=tree.acme.id, user_id=bob.user.id)
+    ).status is MembershipStatus.INVITED
     joined = await anonymous.ok(CONFIRM, {"token": token, "password": PASSWORD})
     assert joined["token"]
 
@@ -133,15 +150,22 @@ async def test_invitation_to_someone_else_is_refused(tree, sign_in, smtp_server)
 async def test_already_member_and_pending(tree, sign_in):
     admin = await sign_in(tree["acme.admin"].email)
     org = gid("Organisation", tree.acme.id)
-    assert await admin.refused(INVITE, {"org": org, "email": tree["acme.member"].email, "role": "MEMBER"}) == ["ALREADY_MEMBER"]
+    assert await admin.refused(
+        INVITE, {"org": org, "email": tree["acme.member"].email, "role": "MEMBER"}
+    ) == ["ALREADY_MEMBER"]
     await invite(admin, tree.acme.id, "twice@example.com")
-    assert await admin.refused(INVITE, {"org": org, "email": "twice@example.com", "role": "MEMBER"}) == ["INVITE_PENDING"]
+    assert await admin.refused(
+        INVITE, {"org": org, "email": "twice@example.com", "role": "MEMBER"}
+    ) == ["INVITE_PENDING"]
     assert await Invitation.filter(email="twice@example.com").count() == 1
 
 
 async def test_nobody_invites_above_their_role(tree, sign_in):
     admin = await sign_in(tree["acme.admin"].email)
-    codes = await admin.refused(INVITE, {"org": gid("Organisation", tree.acme.id), "email": "boss@example.com", "role": "OWNER"})
+    codes = await admin.refused(
+        INVITE,
+        {"org": gid("Organisation", tree.acme.id), "email": "boss@example.com", "role": "OWNER"},
+    )
     assert codes == ["OUT_OF_SCOPE_ROLE"]
     assert not await User.exists(email="boss@example.com")
 
@@ -153,7 +177,9 @@ async def test_resend_kills_the_old_link(tree, sign_in, anonymous, smtp_server):
     await admin.ok(RESEND, {"id": invitation["id"]})
     new = token_from(links_in((await smtp_server.deliver())[0])[0])
     assert new != old
-    assert await anonymous.refused(CONFIRM, {"token": old, "password": "a new long passphrase"}) == ["INVITE_INVALID"]
+    assert await anonymous.refused(
+        CONFIRM, {"token": old, "password": "a new long passphrase"}
+    ) == ["INVITE_INVALID"]
     await anonymous.ok(CONFIRM, {"token": new, "password": "a new long passphrase"})
 
 
@@ -163,7 +189,10 @@ async def test_revoke_and_list_pending(tree, sign_in, anonymous, smtp_server):
     gone = await invite(admin, tree.acme.id, "gone@example.com", "VIEWER")
     pending = (await admin.data(PENDING, {"org": gid("Organisation", tree.acme.id)}))["invitations"]
     assert pending["totalCount"] == 2
-    assert {n["email"]: n["role"] for n in pending["nodes"]} == {"keep@example.com": "MEMBER", "gone@example.com": "VIEWER"}
+    assert {n["email"]: n["role"] for n in pending["nodes"]} == {
+        "keep@example.com": "MEMBER",
+        "gone@example.com": "VIEWER",
+    }
     assert pending["nodes"][0]["invitedBy"]["email"] == tree["acme.admin"].email
 
     messages = await smtp_server.deliver()
@@ -171,7 +200,9 @@ async def test_revoke_and_list_pending(tree, sign_in, anonymous, smtp_server):
     revoked = await admin.ok(REVOKE, {"id": gone["id"]})
     assert revoked["invitation"]["status"] == "REVOKED"
     assert not await User.exists(email="gone@example.com")  # never signed up: nothing kept
-    assert await anonymous.refused(CONFIRM, {"token": gone_token, "password": "a new long passphrase"}) == ["INVITE_INVALID"]
+    assert await anonymous.refused(
+        CONFIRM, {"token": gone_token, "password": "a new long passphrase"}
+    ) == ["INVITE_INVALID"]
     assert await admin.refused(REVOKE, {"id": gone["id"]}) == ["INVALID_STATE"]
     pending = (await admin.data(PENDING, {"org": gid("Organisation", tree.acme.id)}))["invitations"]
     assert [n["email"] for n in pending["nodes"]] == [keep["email"]]
@@ -182,7 +213,9 @@ async def test_expired_invitation(tree, sign_in, anonymous, smtp_server):
     invitation = await invite(admin, tree.acme.id, "late@example.com")
     token = token_from(links_in((await smtp_server.deliver())[0])[0])
     clock.advance(timedelta(days=7, seconds=1))
-    assert await anonymous.refused(CONFIRM, {"token": token, "password": "a new long passphrase"}) == ["INVITE_EXPIRED"]
+    assert await anonymous.refused(
+        CONFIRM, {"token": token, "password": "a new long passphrase"}
+    ) == ["INVITE_EXPIRED"]
     assert (await User.get(email="late@example.com")).status is UserStatus.INVITED
     # An expired invitation may be sent again, with a fresh week.
     admin = await sign_in(tree["acme.admin"].email)
@@ -224,7 +257,14 @@ mutation Change($current: String!, $new: String!) {
 
 async def test_create_user_must_change_password_first(tree, sign_in, smtp_server):
     admin = await sign_in(tree["acme.admin"].email)
-    created = await admin.ok(CREATE_USER, {"org": gid("Organisation", tree.acme.id), "email": "init@example.com", "password": "initial password 1"})
+    created = await admin.ok(
+        CREATE_USER,
+        {
+            "org": gid("Organisation", tree.acme.id),
+            "email": "init@example.com",
+            "password": "initial password 1",
+        },
+    )
     assert created["membership"]["status"] == "ACTIVE"
     [welcome] = await smtp_server.deliver()
     assert welcome["To"] == "init@example.com"
@@ -233,9 +273,24 @@ async def test_create_user_must_change_password_first(tree, sign_in, smtp_server
     user = await sign_in("init@example.com", "initial password 1")
     viewer = (await user.data("{ viewer { mustChangePassword memberships { id } } }"))["viewer"]
     assert viewer == {"mustChangePassword": True, "memberships": []}
-    assert await user.error_code("query($o: ID!) { members(organisationId: $o) { totalCount } }", {"o": gid("Organisation", tree.acme.id)}) == "NOT_FOUND"
+    assert (
+        await user.error_code(
+            "query($o: ID!) { members(organisationId: $o) { totalCount } }",
+            {"o": gid("Organisation", tree.acme.id)},
+        )
+        == "NOT_FOUND"
+    )
 
-    changed = await user.ok(CHANGE_PASSWORD, {"current": "initial password 1", "new": "my own secret phrase"})
+    changed = await user.ok(
+        CHANGE_PASSWORD, {"current": "initial password 1", "new": "my own secret phrase"}
+    )
     assert changed["viewer"]["mustChangePassword"] is False
     assert changed["viewer"]["memberships"] == [{"organisation": {"name": "Acme"}}]
-    assert await admin.refused(CREATE_USER, {"org": gid("Organisation", tree.acme.id), "email": "init@example.com", "password": "initial password 1"}) == ["EMAIL_TAKEN"]
+    assert await admin.refused(
+        CREATE_USER,
+        {
+            "org": gid("Organisation", tree.acme.id),
+            "email": "init@example.com",
+            "password": "initial password 1",
+        },
+    ) == ["EMAIL_TAKEN"]

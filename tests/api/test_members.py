@@ -51,10 +51,14 @@ async def test_role_change_replaces_the_previous_role(tree, sign_in):
 async def test_admin_cannot_touch_an_owner_or_grant_above_itself(tree, sign_in):
     admin = await sign_in(tree["acme.admin"].email)
     owner = tree["acme.owner"]
-    assert await admin.refused(CHANGE_ROLE, {"id": owner.membership_id, "role": "MEMBER"}) == ["HIGHER_ROLE"]
+    assert await admin.refused(CHANGE_ROLE, {"id": owner.membership_id, "role": "MEMBER"}) == [
+        "HIGHER_ROLE"
+    ]
     assert await admin.refused(DISABLE, {"id": owner.membership_id}) == ["HIGHER_ROLE"]
     assert await admin.refused(REMOVE, {"id": owner.membership_id}) == ["HIGHER_ROLE"]
-    assert await admin.refused(CHANGE_ROLE, {"id": tree["acme.member"].membership_id, "role": "OWNER"}) == ["OUT_OF_SCOPE_ROLE"]
+    assert await admin.refused(
+        CHANGE_ROLE, {"id": tree["acme.member"].membership_id, "role": "OWNER"}
+    ) == ["OUT_OF_SCOPE_ROLE"]
     assert (await Membership.get(id=owner.membership.id)).status is MembershipStatus.ACTIVE
     assert not await AuditEvent.filter(action__startswith="member.").exists()
 
@@ -69,7 +73,9 @@ async def test_member_role_cannot_manage(tree, sign_in):
 async def test_last_owner_is_kept(tree, sign_in):
     owner_person = tree["acme.owner"]
     owner = await sign_in(owner_person.email)
-    assert await owner.refused(CHANGE_ROLE, {"id": owner_person.membership_id, "role": "ADMIN"}) == ["LAST_OWNER"]
+    assert await owner.refused(
+        CHANGE_ROLE, {"id": owner_person.membership_id, "role": "ADMIN"}
+    ) == ["LAST_OWNER"]
     # An owner acting from above (reseller) cannot leave the customer ownerless either.
     reseller = await sign_in(tree["reseller.admin"].email)
     assert await reseller.refused(DISABLE, {"id": owner_person.membership_id}) == ["LAST_OWNER"]
@@ -113,7 +119,9 @@ async def test_disable_and_enable(tree, sign_in, anonymous):
     assert (await victim.data(VIEWER))["viewer"]["user"]["email"] == target.email
     admin = await sign_in(tree["acme.admin"].email)
 
-    assert (await admin.ok(DISABLE, {"id": target.membership_id}))["membership"]["status"] == "DISABLED"
+    assert (await admin.ok(DISABLE, {"id": target.membership_id}))["membership"][
+        "status"
+    ] == "DISABLED"
     # The live session stops working at once; log-in is refused with the generic error.
     assert (await victim.data(VIEWER))["viewer"] is None
     login = await anonymous.refused(
@@ -122,11 +130,17 @@ async def test_disable_and_enable(tree, sign_in, anonymous):
     )
     assert login == ["INVALID_CREDENTIALS"]
     # Still listed.
-    listed = await admin.data(MEMBERS, {"org": gid("Organisation", tree.acme.id), "status": "DISABLED"})
-    assert listed["members"]["nodes"] == [{"status": "DISABLED", "role": "MEMBER", "user": {"email": target.email}}]
+    listed = await admin.data(
+        MEMBERS, {"org": gid("Organisation", tree.acme.id), "status": "DISABLED"}
+    )
+    assert listed["members"]["nodes"] == [
+        {"status": "DISABLED", "role": "MEMBER", "user": {"email": target.email}}
+    ]
     assert await admin.refused(DISABLE, {"id": target.membership_id}) == ["INVALID_STATE"]
 
-    assert (await admin.ok(ENABLE, {"id": target.membership_id}))["membership"]["status"] == "ACTIVE"
+    assert (await admin.ok(ENABLE, {"id": target.membership_id}))["membership"][
+        "status"
+    ] == "ACTIVE"
     # Reactivation does not revive the old session.
     assert (await victim.data(VIEWER))["viewer"] is None
     again = await sign_in(target.email)
@@ -140,7 +154,12 @@ async def test_disabled_in_one_organisation_still_works_in_another(tree, sign_in
     admin = await sign_in(tree["acme.admin"].email)
     await admin.ok(DISABLE, {"id": gid("Membership", acme_membership.id)})
     person = await sign_in(both.email)
-    names = [m["organisation"]["name"] for m in (await person.data("{ viewer { memberships { organisation { name } } } }"))["viewer"]["memberships"]]
+    names = [
+        m["organisation"]["name"]
+        for m in (await person.data("{ viewer { memberships { organisation { name } } } }"))[
+            "viewer"
+        ]["memberships"]
+    ]
     assert names == ["Globex"]
 
 
@@ -169,7 +188,9 @@ async def test_remove_unlinks_and_ends_sessions(tree, sign_in):
 async def test_delete_erases_the_person_and_pseudonymises_audit(tree, sign_in):
     target = tree["acme.member"]
     person = await sign_in(target.email)
-    await person.ok('mutation { updateProfile(input: {title: "Engineer"}) { user { title } errors { code } } }')
+    await person.ok(
+        'mutation { updateProfile(input: {title: "Engineer"}) { user { title } errors { code } } }'
+    )
     admin = await sign_in(tree["acme.admin"].email)
     await admin.ok(DELETE, {"id": target.membership_id})
     assert not await User.exists(id=target.user.id)
@@ -190,23 +211,39 @@ async def test_delete_refused_while_other_memberships_remain(tree, sign_in):
 async def test_feature_access(tree, sign_in):
     owner = await sign_in(tree["acme.owner"].email)
     admin_person = tree["acme.admin"]
-    payload = await owner.ok(FEATURES, {"id": admin_person.membership_id, "tickets": "ACCOUNT", "imp": True, "rec": True})
-    assert payload["membership"] == {"ticketAccess": "ACCOUNT", "canImpersonate": True, "restrictRecordingDeletion": True}
+    payload = await owner.ok(
+        FEATURES, {"id": admin_person.membership_id, "tickets": "ACCOUNT", "imp": True, "rec": True}
+    )
+    assert payload["membership"] == {
+        "ticketAccess": "ACCOUNT",
+        "canImpersonate": True,
+        "restrictRecordingDeletion": True,
+    }
     # Only what is given changes.
     payload = await owner.ok(FEATURES, {"id": admin_person.membership_id, "rec": False})
-    assert payload["membership"] == {"ticketAccess": "ACCOUNT", "canImpersonate": True, "restrictRecordingDeletion": False}
+    assert payload["membership"] == {
+        "ticketAccess": "ACCOUNT",
+        "canImpersonate": True,
+        "restrictRecordingDeletion": False,
+    }
     # A MEMBER cannot be given impersonation.
-    assert await owner.refused(FEATURES, {"id": tree["acme.member"].membership_id, "imp": True}) == ["INVALID"]
+    assert await owner.refused(
+        FEATURES, {"id": tree["acme.member"].membership_id, "imp": True}
+    ) == ["INVALID"]
 
 
 async def test_feature_access_needs_a_first_log_in_and_held_grants(tree, sign_in):
     never = await add_person(tree.acme, "never@acme.example.com", Role.MEMBER, logged_in=False)
     owner = await sign_in(tree["acme.owner"].email)
-    assert await owner.refused(FEATURES, {"id": never.membership_id, "tickets": "OWN"}) == ["NEVER_LOGGED_IN"]
+    assert await owner.refused(FEATURES, {"id": never.membership_id, "tickets": "OWN"}) == [
+        "NEVER_LOGGED_IN"
+    ]
     # An admin without the impersonation right cannot hand it out.
     admin = await sign_in(tree["acme.admin"].email)
     other_admin = await add_person(tree.acme, "admin2@acme.example.com", Role.ADMIN)
-    assert await admin.refused(FEATURES, {"id": other_admin.membership_id, "imp": True}) == ["OUT_OF_SCOPE_PERMISSION"]
+    assert await admin.refused(FEATURES, {"id": other_admin.membership_id, "imp": True}) == [
+        "OUT_OF_SCOPE_PERMISSION"
+    ]
     assert not (await Membership.get(id=other_admin.membership.id)).can_impersonate
 
 
@@ -216,7 +253,12 @@ async def test_update_profile(tree, sign_in):
         'mutation { updateProfile(input: {firstName: "Ann", officePhone: "+44 20 7946 0000", fax: ""}) '
         "{ user { firstName lastName officePhone fax } errors { code } } }"
     )
-    assert payload["user"] == {"firstName": "Ann", "lastName": "Test", "officePhone": "+44 20 7946 0000", "fax": ""}
+    assert payload["user"] == {
+        "firstName": "Ann",
+        "lastName": "Test",
+        "officePhone": "+44 20 7946 0000",
+        "fax": "",
+    }
 
 
 async def test_password_change_ends_other_sessions(tree, sign_in, smtp_server):
@@ -245,4 +287,7 @@ async def test_role_change_takes_effect_on_the_next_request(tree, sign_in):
 
 
 async def test_unauthenticated(anonymous: GraphQLClient, tree):
-    assert await anonymous.error_code(DISABLE, {"id": tree["acme.member"].membership_id}) == "UNAUTHENTICATED"
+    assert (
+        await anonymous.error_code(DISABLE, {"id": tree["acme.member"].membership_id})
+        == "UNAUTHENTICATED"
+    )

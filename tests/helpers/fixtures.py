@@ -35,13 +35,19 @@ class GraphQLClient:
         self.http = http
         self.token = token
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> httpx.Response:
         sent = {"content-type": "application/json", **headers}
         if self.token:
             sent.setdefault("authorization", f"Bearer {self.token}")
-        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=sent)
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
+        )
 
-    async def __call__(self, query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, **headers: str
+    ) -> dict[str, Any]:
         response = await self.post(query, variables, **headers)
         assert response.status_code == 200, response.text
         return response.json()
@@ -110,18 +116,28 @@ class Tree:
 
 
 async def add_person(
-    organisation: Organisation, email: str, role: Role, *, logged_in: bool = True,
+    organisation: Organisation,
+    email: str,
+    role: Role,
+    *,
+    logged_in: bool = True,
     status: MembershipStatus = MembershipStatus.ACTIVE,
 ) -> Person:
     user = await User.get_or_none(email=email)
     if user is None:
         user = await User.create(
-            email=email, first_name=email.split("@")[0].title(), last_name="Test",
-            status=UserStatus.ACTIVE, password_hash=await hash_password(PASSWORD),
+            email=email,
+            first_name=email.split("@")[0].title(),
+            last_name="Test",
+            status=UserStatus.ACTIVE,
+            password_hash=await hash_password(PASSWORD),
             last_login_at=clock.now() if logged_in else None,
         )
     membership = await Membership.create(
-        organisation=organisation, user=user, role=role, status=status,
+        organisation=organisation,
+        user=user,
+        role=role,
+        status=status,
         ticket_access=DEFAULT_TICKET_ACCESS[role],
     )
     return Person(user, membership)
@@ -140,10 +156,17 @@ async def tree() -> Tree:
         actor=None, parent=reseller, name="Globex", kind=OrganisationKind.CUSTOMER
     )
     result = Tree(provider, reseller, acme, globex)
-    for prefix, organisation in [("provider", provider), ("reseller", reseller), ("acme", acme), ("globex", globex)]:
+    for prefix, organisation in [
+        ("provider", provider),
+        ("reseller", reseller),
+        ("acme", acme),
+        ("globex", globex),
+    ]:
         for role in (Role.OWNER, Role.ADMIN, Role.MEMBER):
             key = f"{prefix}.{role.value.lower()}"
-            result.people[key] = await add_person(organisation, f"{role.value.lower()}@{prefix}.example.com", role)
+            result.people[key] = await add_person(
+                organisation, f"{role.value.lower()}@{prefix}.example.com", role
+            )
     return result
 
 
@@ -151,7 +174,9 @@ async def tree() -> Tree:
 async def http(database: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(get_settings(), manage_database=False)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"origin": ORIGIN}) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=ORIGIN, headers={"origin": ORIGIN}
+    ) as client:
         yield client
 
 

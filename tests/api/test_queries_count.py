@@ -1,0 +1,153 @@
+"""No N+1: a page of members with nested users, memberships and organisations
+costs the same number of SQL statements whether it holds 5 rows or 50.
+
+Statements are counted where Tortoise hands them to the database driver (the
+`execute_*` methods of every loaded Tortoise client class, transaction wrappers
+included, for SQLite and asyncpg alike); on SQLite, sqlite3's trace callback
+counts what the engine itself ran as a cross-check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from server.core.permissions import Role
+from tests.helpers.fixtures import add_person, gid
+
+MEMBERS = """
+query($org: ID!, $first: Int!) {
+  members(organisationId: $org, includeDescendants: true, first: $first) {
+    totalCount
+    nodes {
+      role
+      user { email memberships { role organisation { name } } }
+      organisation { name parent { name } }
+    }
+  }
+}"""
+
+_EXECUTE_METHODS = (
+    "execute_insert",
+    "execute_query",
+    "execute_query_dict",
+    "execute_query_dict_with_affected",
+    "execute_many",
+    "execute_script",
+)
+# Set while one statement runs, so that an execute_* calling another counts once.
+_inside = contextvars.ContextVar("_inside", default=False)
+
+
+def _client_classes() -> list[type[BaseDBAsyncClient]]:
+    found: list[type[BaseDBAsyncClient]] = []
+    pending: list[type[BaseDBAsyncClient]] = [BaseDBAsyncClient]
+    while pending:
+        cls = pending.pop()
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return found
+
+
+class StatementLog:
+    def __init__(self) -> None:
+        self.recording = False
+        self.statements: list[str] = []
+        self.traced: list[str] = []
+
+    def wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        async def counted(client: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            if not self.recording or _inside.get():
+                return await original(client, query, *args, **kwargs)
+            token = _inside.set(True)
+            try:
+                self.statements.append(query)
+                return await original(client, query, *args, **kwargs)
+            finally:
+                _inside.reset(token)
+
+        return counted
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        for cls in _client_classes():
+            for name in _EXECUTE_METHODS:
+                if name in vars(cls):
+                    monkeypatch.setattr(cls, name, self.wrap(vars(cls)[name]))
+
+    @contextlib.asynccontextmanager
+    async def recording_one_request(self) -> Any:
+        self.statements, self.traced = [], []
+        sqlite = _sqlite_connection()
+        if sqlite is not None:
+            await sqlite.set_trace_callback(self.traced.append)
+        self.recording = True
+        try:
+            yield self
+        finally:
+            self.recording = False
+            if sqlite is not None:
+                await sqlite.set_trace_callback(None)
+
+
+def _sqlite_connection() -> Any:
+    """The aiosqlite connection under the default Tortoise client, if SQLite."""
+    from tortoise.backends.sqlite.client import SqliteClient
+
+    client = connections.get("default")
+    if isinstance(client, SqliteClient):
+        return client._connection
+    return None
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[StatementLog]:
+    log = StatementLog()
+    log.install(monkeypatch)
+    yield log
+
+
+async def test_member_list_costs_the_same_for_5_and_50_rows(tree, sign_in, statements):
+    # 60 more people, spread over Acme and Globex; every third one is in both.
+    for i in range(60):
+        home, other = (tree.acme, tree.globex) if i % 2 else (tree.globex, tree.acme)
+        role = (Role.MEMBER, Role.ADMIN, Role.VIEWER, Role.SUPPORT_ONLY)[i % 4]
+        person = await add_person(home, f"person{i:02d}@example.com", role)
+        if i % 3 == 0:
+            await add_person(other, person.email, Role.MEMBER)
+    admin = await sign_in(tree["reseller.admin"].email)
+    org = gid("Organisation", tree.reseller.id)
+    await admin.data(MEMBERS, {"org": org, "first": 1})  # warm-up: parser and validation caches
+
+    counts: dict[int, int] = {}
+    traced: dict[int, int] = {}
+    for first in (5, 50):
+        async with statements.recording_one_request():
+            data = await admin.data(MEMBERS, {"org": org, "first": first})
+        nodes = data["members"]["nodes"]
+        assert len(nodes) == first
+        # The reseller's 3 plus Acme's and Globex's 3 each, plus 60 people with 20 second homes.
+        assert data["members"]["totalCount"] == 3 + 3 + 3 + 60 + 20
+        assert {n["organisation"]["name"] for n in nodes} <= {"Reseller", "Acme", "Globex"}
+        assert all(n["user"]["memberships"] for n in nodes)
+        counts[first] = len(statements.statements)
+        traced[first] = len(statements.traced)
+        print(f"\nfirst={first}: {counts[first]} statements via Tortoise")
+        for sql in statements.statements:
+            print("   ", " ".join(sql.split())[:160])
+        if _sqlite_connection() is not None:
+            print(f"first={first}: {traced[first]} statements traced by sqlite3")
+
+    assert counts[5] == counts[50], counts
+    assert counts[5] > 0  # the counter does see the queries
+    if _sqlite_connection() is not None:
+        assert traced[5] == traced[50], traced
+        assert traced[5] >= counts[5], (traced, counts)
