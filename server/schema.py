@@ -28,8 +28,9 @@ from server.audit import schema as audit
 from server.audit.types import AuditEventType
 from server.auth import schema as auth
 from server.core.context import Info, current_request_id
+from server.core.cost import create_cost_rule
 from server.core.errors import ErrorCode, UserError
-from server.core.guard import AuthenticatedDirective, RequiresDirective
+from server.core.guard import AuthenticatedDirective, RequiresDirective, RequiresRecentAuthDirective
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
 from server.organisations import schema as organisations
@@ -41,9 +42,14 @@ logger = logging.getLogger("frontdesk.graphql")
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
+MAX_COST = 10_000  # see server/core/cost.py; a full page of 100 with ~100 fields per item
 
 # Built once: rule classes made per request would defeat the validation cache.
-LIMIT_RULES = [max_depth_rule(MAX_DEPTH, None), max_aliases_rule(MAX_ALIASES)]
+LIMIT_RULES = [
+    max_depth_rule(MAX_DEPTH, None),
+    max_aliases_rule(MAX_ALIASES),
+    create_cost_rule(MAX_COST),
+]
 NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
 
 
@@ -125,7 +131,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         types=[UserError],
-        schema_directives=[RequiresDirective, AuthenticatedDirective],
+        schema_directives=[RequiresDirective, AuthenticatedDirective, RequiresRecentAuthDirective],
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
     )
 

@@ -64,6 +64,16 @@ class Settings:
     mail_poll_seconds: float = 1.0
     run_worker_in_server: bool = True
     max_body_bytes: int = 1_000_000
+    # Fernet key (urlsafe base64 of 32 bytes) encrypting TOTP secrets at rest.
+    # Required in production; development keeps one in var/secret.key.
+    secret_key: str = ""
+    # Proxies whose X-Forwarded-For is believed (exact addresses).
+    trusted_proxies: list[str] = field(default_factory=list)
+    # Brute-force defence: free attempts per account / per client address,
+    # then locks doubling from 1 s up to the maximum.
+    throttle_account_attempts: int = 5
+    throttle_address_attempts: int = 30
+    throttle_max_lock_seconds: int = 900
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
@@ -110,6 +120,17 @@ def get_settings() -> Settings:
         mail_poll_seconds=float(_env("MAIL_POLL_SECONDS", str(Settings.mail_poll_seconds))),
         run_worker_in_server=_env_bool("RUN_WORKER", True),
         max_body_bytes=_env_int("MAX_BODY_BYTES", Settings.max_body_bytes),
+        secret_key=_env("SECRET_KEY"),
+        trusted_proxies=_env_list("TRUSTED_PROXIES"),
+        throttle_account_attempts=_env_int(
+            "THROTTLE_ACCOUNT_ATTEMPTS", Settings.throttle_account_attempts
+        ),
+        throttle_address_attempts=_env_int(
+            "THROTTLE_ADDRESS_ATTEMPTS", Settings.throttle_address_attempts
+        ),
+        throttle_max_lock_seconds=_env_int(
+            "THROTTLE_MAX_LOCK_SECONDS", Settings.throttle_max_lock_seconds
+        ),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
     )

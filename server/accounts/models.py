@@ -37,6 +37,14 @@ class User(Model):
     fax = fields.CharField(max_length=32, default="")
     password_hash = fields.CharField(max_length=255, null=True)
     must_change_password = fields.BooleanField(default=False)
+    # Two-factor settings. The TOTP seed is encrypted at rest (server.core.encryption);
+    # a pending seed waits for its first code before it replaces the active one.
+    totp_secret = fields.TextField(null=True)
+    totp_pending_secret = fields.TextField(null=True)
+    totp_confirmed_at = fields.DatetimeField(null=True)
+    # The last accepted time step: each code works once (pyotp does not track it).
+    totp_last_step = fields.BigIntField(default=0)
+    email_two_factor = fields.BooleanField(default=False)
     status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.INVITED)
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -44,6 +52,14 @@ class User(Model):
 
     class Meta:
         table = "user"
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.has_totp or self.email_two_factor
 
     @property
     def display_name(self) -> str:

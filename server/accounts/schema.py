@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry import relay
 
@@ -10,7 +12,14 @@ from server.accounts.models import MembershipStatus
 from server.accounts.types import MembershipConnection, MembershipType, UserType
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import authenticated, decode_id, membership, organisation, requires
+from server.core.guard import (
+    STEP_UP_SECONDS,
+    authenticated,
+    decode_id,
+    membership,
+    organisation,
+    requires,
+)
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 
@@ -63,9 +72,27 @@ class UserPayload(Payload):
     user: UserType | None = None
 
 
-def members_manage_on_membership() -> list:
+def members_manage_on_membership(recent_auth: int | None = None, when: Any = None) -> list:
     # A new guard per field: an extension instance belongs to one field.
-    return [requires(Permission.MEMBERS_MANAGE, on=membership("input.membership_id"))]
+    return [
+        requires(
+            Permission.MEMBERS_MANAGE,
+            on=membership("input.membership_id"),
+            recent_auth=recent_auth,
+            when=when,
+        )
+    ]
+
+
+def _grants_administration(info: Info, arguments: dict[str, Any]) -> bool:
+    # Step-up for making someone an owner or admin.
+    return arguments["input"].role in (Role.OWNER, Role.ADMIN)
+
+
+def _administers_access(info: Info, arguments: dict[str, Any]) -> bool:
+    # Step-up for ticket-access administration and handing out impersonation.
+    given = arguments["input"]
+    return given.ticket_access is not None or given.can_impersonate is True
 
 
 @strawberry.type
@@ -104,7 +131,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Give a member another role; it replaces the previous one.",
-        extensions=members_manage_on_membership(),
+        extensions=members_manage_on_membership(STEP_UP_SECONDS, _grants_administration),
     )
     async def change_role(self, info: Info, input: ChangeRoleInput) -> MembershipPayload:
         result = await service.change_role(
@@ -116,7 +143,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Ticket access and feature flags; only for members who have logged in.",
-        extensions=members_manage_on_membership(),
+        extensions=members_manage_on_membership(STEP_UP_SECONDS, _administers_access),
     )
     async def set_feature_access(
         self, info: Info, input: SetFeatureAccessInput

@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.audit import service as audit
+from server.auth import two_factor
 from server.auth.sessions import end_sessions
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
@@ -306,6 +307,16 @@ async def delete_user(*, actor: Actor, membership_id: int) -> int:
         await audit.pseudonymise_user(user_id)
         await User.filter(id=user_id).delete()
     return user_id
+
+
+async def reset_two_factor(*, actor: Actor, membership_id: int) -> Membership:
+    membership = await Membership.get(id=membership_id)
+    organisation = await Organisation.get(id=membership.organisation_id)
+    _check_not_self(actor, membership)
+    _check_rank(actor, membership, organisation)
+    user = await User.get(id=membership.user_id)
+    await two_factor.reset_two_factor(actor, user, organisation.id)
+    return membership
 
 
 PROFILE_TEXT_FIELDS = ("first_name", "last_name", "title")

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
-from server.accounts.models import User
+from server.accounts.models import Membership, User
 from server.accounts.service import usable_memberships
 from server.auth.models import Session
 from server.auth.sessions import find_session
 from server.core.actor import Actor, RequestMeta
+from server.core.permissions import Role
+
+
+def satisfies_two_factor_policy(membership: Membership, second_factor: str | None) -> bool:
+    """Does a session signed in with `second_factor` meet the organisation's policy?"""
+    organisation = membership.organisation
+    if second_factor == "email" and not organisation.allow_email_codes:
+        second_factor = None
+    if organisation.require_two_factor and second_factor is None:
+        return False
+    admin = membership.role.rank >= Role.ADMIN.rank
+    return not (
+        organisation.require_totp_for_admins and admin and second_factor not in ("totp", "recovery")
+    )
 
 
 async def actor_for(session: Session, meta: RequestMeta) -> Actor:
     """The actor of a live session. Until a required password change is done,
-    the user can use no organisation at all."""
+    the user can use no organisation at all; memberships whose organisation
+    wants a second factor this session lacks wait for it."""
     user = session.user if isinstance(session.user, User) else await User.get(id=session.user_id)
     memberships = [] if user.must_change_password else await usable_memberships(user.id)
-    return Actor(user=user, memberships=memberships, session=session, meta=meta)
+    usable, waiting = [], []
+    for membership in memberships:
+        ok = satisfies_two_factor_policy(membership, session.second_factor)
+        (usable if ok else waiting).append(membership)
+    return Actor(
+        user=user, memberships=usable, session=session, meta=meta, awaiting_two_factor=waiting
+    )
 
 
 async def actor_from_token(raw: str, meta: RequestMeta) -> Actor | None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -17,6 +19,11 @@ class Session(Model):
     created_at = fields.DatetimeField()
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(description="Absolute timeout.")
+    # Last password (and second factor) check: log-in or re-authentication.
+    authenticated_at = fields.DatetimeField()
+    # The second factor of that check ("totp", "email", "recovery"), or None:
+    # organisations' two-factor policies are checked against it.
+    second_factor = fields.CharField(max_length=16, null=True)
     client_ip = fields.CharField(max_length=64, default="")
     user_agent = fields.CharField(max_length=255, default="")
 
@@ -40,3 +47,61 @@ class PasswordReset(Model):
 
     class Meta:
         table = "password_reset"
+
+
+class ChallengePurpose(StrEnum):
+    LOGIN = "login"
+    REAUTH = "reauth"
+
+
+class LoginChallenge(Model):
+    """The second step of a log-in (or a re-authentication): short-lived, single use.
+    An emailed code is bound to its challenge; only the latest code is valid."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="login_challenges", on_delete=fields.CASCADE
+    )
+    purpose = fields.CharEnumField(ChallengePurpose, max_length=16, default=ChallengePurpose.LOGIN)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    completed_at = fields.DatetimeField(null=True)
+    email_code_hash = fields.CharField(max_length=64, null=True)
+    email_code_expires_at = fields.DatetimeField(null=True)
+    email_code_attempts = fields.IntField(default=0)
+
+    user_id: int
+
+    class Meta:
+        table = "login_challenge"
+
+
+class RecoveryCode(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="recovery_codes", on_delete=fields.CASCADE
+    )
+    code_hash = fields.CharField(max_length=64)
+    used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    user_id: int
+
+    class Meta:
+        table = "recovery_code"
+        unique_together = (("user", "code_hash"),)
+
+
+class LoginThrottle(Model):
+    """Attempts per account (email) or client address, and the lock they earned.
+    Keyed by a hash, so unknown emails are throttled exactly like known ones."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=80, unique=True)
+    attempts = fields.IntField(default=0)
+    locked_until = fields.DatetimeField(null=True)
+    last_attempt_at = fields.DatetimeField()
+
+    class Meta:
+        table = "login_throttle"

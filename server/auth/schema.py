@@ -1,73 +1,32 @@
-"""Sign-in: viewer, log-in and out, passwords."""
+"""Signing in: viewer, log-in with a second factor, sessions, passwords,
+two-factor enrolment and re-authentication (step-up)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum
+from typing import Any
 
 import strawberry
+from strawberry import relay
 
-from server.accounts.types import MembershipType, UserType
-from server.auth import service
+from server.auth import service, two_factor
 from server.auth.actor import actor_for
 from server.auth.models import Session
+from server.auth.types import (
+    LoginChallengeType,
+    SessionDelivery,
+    SessionType,
+    Viewer,
+    sign_in,
+    viewer_of,
+)
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import authenticated, public
+from server.core.guard import STEP_UP_SECONDS, authenticated, decode_id, public
 
 
-@strawberry.enum(description="How a new session reaches the client.")
-class SessionDelivery(Enum):
-    TOKEN = strawberry.enum_value(
-        "TOKEN", description="In the payload, for `Authorization: Bearer`."
-    )
-    COOKIE = strawberry.enum_value(
-        "COOKIE", description="As an HttpOnly, Secure, SameSite cookie (the admin SPA)."
-    )
-
-
-@strawberry.type(description="The signed-in person and what they may do.")
-class Viewer:
-    user: UserType
-    must_change_password: bool = strawberry.field(
-        description="Until the password is changed, no organisation can be used."
-    )
-    session_expires_at: datetime | None
-    memberships: list[MembershipType] = strawberry.field(
-        description="Usable memberships (active, in active organisations); "
-        "`organisation.viewerPermissions` gives the effective permissions there."
-    )
-
-
-def viewer_of(info: Info) -> Viewer | None:
-    actor = info.context.actor
-    if actor is None:
-        return None
-    return Viewer(
-        user=actor.user,  # type: ignore[arg-type]
-        must_change_password=actor.user.must_change_password,
-        session_expires_at=actor.session.expires_at if actor.session else None,
-        memberships=actor.memberships,  # type: ignore[arg-type]
-    )
-
-
-def deliver_session(
-    info: Info, raw: str, session: Session, delivery: SessionDelivery
-) -> str | None:
-    """Set the session cookie, or hand the token back for a Bearer header."""
-    if delivery is SessionDelivery.TOKEN:
-        return raw
-    settings = info.context.settings
-    info.context.response.set_cookie(
-        settings.session_cookie_name,
-        raw,
-        max_age=settings.session_absolute_hours * 3600,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
-    return None
+def _has_second_factor(info: Info, arguments: dict[str, Any]) -> bool:
+    # Enrolling a first factor needs no step-up; replacing one does.
+    return info.context.require_actor().user.has_second_factor
 
 
 @strawberry.input
@@ -82,7 +41,25 @@ class LoginPayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="The session token (TOKEN delivery only). Shown once."
     )
+    challenge: LoginChallengeType | None = strawberry.field(
+        default=None,
+        description="Set when a second factor is needed: no session yet, call `verifyTwoFactor`.",
+    )
     viewer: Viewer | None = None
+
+
+@strawberry.input
+class VerifyTwoFactorInput:
+    challenge: str
+    code: str = strawberry.field(
+        description="From the authenticator app, the email, or a recovery code (xxxxx-xxxxx)."
+    )
+    session: SessionDelivery = SessionDelivery.TOKEN
+
+
+@strawberry.input
+class ChallengeInput:
+    challenge: str
 
 
 @strawberry.type
@@ -90,15 +67,15 @@ class OkPayload(Payload):
     ok: bool = False
 
 
+@strawberry.type
+class ViewerPayload(Payload):
+    viewer: Viewer | None = None
+
+
 @strawberry.input
 class ChangePasswordInput:
     current_password: str
     new_password: str
-
-
-@strawberry.type
-class ChangePasswordPayload(Payload):
-    viewer: Viewer | None = None
 
 
 @strawberry.input
@@ -112,28 +89,110 @@ class ResetPasswordInput:
     new_password: str
 
 
+@strawberry.input
+class ReauthenticateInput:
+    password: str
+    code: str | None = strawberry.field(
+        default=None,
+        description="Second factor, if enrolled. Users with emailed codes only: leave it "
+        "out to have a code sent, then call again with it.",
+    )
+
+
+@strawberry.type
+class ReauthenticatePayload(Payload):
+    token: str | None = strawberry.field(
+        default=None, description="The new session token (bearer sessions). Shown once."
+    )
+    code_sent: bool = strawberry.field(default=False, description="An emailed code is on its way.")
+    viewer: Viewer | None = None
+
+
+@strawberry.type
+class TotpEnrolmentPayload(Payload):
+    secret: str | None = strawberry.field(default=None, description="For typing in by hand.")
+    uri: str | None = strawberry.field(default=None, description="The otpauth:// URI.")
+    qr_svg: str | None = strawberry.field(default=None, description="The URI as an SVG QR code.")
+
+
+@strawberry.input
+class CodeInput:
+    code: str
+
+
+@strawberry.type
+class RecoveryCodesPayload(Payload):
+    recovery_codes: list[str] | None = strawberry.field(
+        default=None, description="Ten single-use codes. Shown once: store them safely."
+    )
+    viewer: Viewer | None = None
+
+
+@strawberry.input
+class EmailTwoFactorInput:
+    enabled: bool
+
+
+@strawberry.input
+class SessionInput:
+    session_id: relay.GlobalID
+
+
+def _delivery(info: Info) -> SessionDelivery:
+    return SessionDelivery.COOKIE if info.context.via_cookie else SessionDelivery.TOKEN
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in person; null when not signed in.")
     def viewer(self, info: Info) -> Viewer | None:
         return viewer_of(info)
 
+    @strawberry.field(
+        description="The viewer's live sessions, newest first.", extensions=[authenticated()]
+    )
+    async def sessions(self, info: Info) -> list[SessionType]:
+        user_id = info.context.require_actor().user.id
+        return await Session.filter(user_id=user_id).order_by("-last_seen_at", "-id")  # type: ignore[return-value]
+
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
-        description="Sign in. Wrong, unknown and disabled accounts get the same error.",
+        description="Sign in. Wrong, unknown, locked and disabled accounts get the same error. "
+        "With a second factor the answer is a `challenge` for `verifyTwoFactor`.",
         extensions=[public()],
     )
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
-        raw, session = await service.login(
+        result = await service.login(
             email=input.email, password=input.password, meta=info.context.meta
         )
-        info.context.actor = await actor_for(session, info.context.meta)
-        info.context.session_token = raw
-        return LoginPayload(
-            token=deliver_session(info, raw, session, input.session), viewer=viewer_of(info)
-        )
+        if result.challenge is not None:
+            challenge = LoginChallengeType(
+                token=result.challenge_token,  # type: ignore[arg-type]
+                expires_at=result.challenge.expires_at,
+                methods=result.methods,
+            )
+            return LoginPayload(challenge=challenge)
+        token = await sign_in(info, result.token, result.session, input.session)  # type: ignore[arg-type]
+        return LoginPayload(token=token, viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="Complete a log-in with a code from the app, the email or a recovery code.",
+        extensions=[public()],
+    )
+    async def verify_two_factor(self, info: Info, input: VerifyTwoFactorInput) -> LoginPayload:
+        raw, session = await two_factor.verify_login(input.challenge, input.code, info.context.meta)
+        token = await sign_in(info, raw, session, input.session)
+        return LoginPayload(token=token, viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="Send a new emailed code for a log-in challenge (the previous one dies).",
+        extensions=[public()],
+    )
+    async def send_two_factor_email(self, info: Info, input: ChallengeInput) -> OkPayload:
+        await two_factor.resend_email_code(input.challenge)
+        return OkPayload(ok=True)
 
     @strawberry.mutation(description="End this session.", extensions=[authenticated()])
     async def logout(self, info: Info) -> OkPayload:
@@ -151,22 +210,51 @@ class Mutation:
         return OkPayload(ok=True)
 
     @strawberry.mutation(
+        description="End one of the viewer's sessions.", extensions=[authenticated()]
+    )
+    async def revoke_session(self, info: Info, input: SessionInput) -> OkPayload:
+        await service.revoke_session(
+            actor=info.context.require_actor(),
+            session_id=decode_id(input.session_id, "Session", "sessionId"),
+        )
+        return OkPayload(ok=True)
+
+    @strawberry.mutation(
+        description="End every session of the viewer but this one.", extensions=[authenticated()]
+    )
+    async def revoke_other_sessions(self, info: Info) -> OkPayload:
+        await service.revoke_other_sessions(actor=info.context.require_actor())
+        return OkPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Check the password (and second factor) again, for actions that need a "
+        "recent sign-in. Opens a fresh session in place of this one.",
+        extensions=[authenticated()],
+    )
+    async def reauthenticate(self, info: Info, input: ReauthenticateInput) -> ReauthenticatePayload:
+        fresh = await two_factor.reauthenticate(
+            info.context.require_actor(), password=input.password, code=input.code
+        )
+        if fresh is None:
+            return ReauthenticatePayload(code_sent=True)
+        token = await sign_in(info, *fresh, _delivery(info))
+        return ReauthenticatePayload(token=token, viewer=viewer_of(info))
+
+    @strawberry.mutation(
         description="Change one's own password; every other session ends.",
         extensions=[authenticated()],
     )
-    async def change_password(
-        self, info: Info, input: ChangePasswordInput
-    ) -> ChangePasswordPayload:
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> ViewerPayload:
+        actor = info.context.require_actor()
         await service.change_password(
-            actor=info.context.require_actor(),
-            current_password=input.current_password,
-            new_password=input.new_password,
+            actor=actor, current_password=input.current_password, new_password=input.new_password
         )
-        info.context.actor = await actor_for(info.context.actor.session, info.context.meta)  # type: ignore[union-attr,arg-type]
-        return ChangePasswordPayload(viewer=viewer_of(info))
+        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        return ViewerPayload(viewer=viewer_of(info))
 
     @strawberry.mutation(
-        description="Mail a reset link. The answer is the same whether or not the address is known.",
+        description="Mail a reset link. The answer is the same, in words and in time, "
+        "whether or not the address is known.",
         extensions=[public()],
     )
     async def request_password_reset(
@@ -184,3 +272,53 @@ class Mutation:
             token=input.token, new_password=input.new_password, meta=info.context.meta
         )
         return OkPayload(ok=True)
+
+    @strawberry.mutation(
+        description="Start setting up an authenticator app: a new secret, pending until "
+        "`confirmTotp` sees a first code from it.",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+    )
+    async def enrol_totp(self, info: Info) -> TotpEnrolmentPayload:
+        enrolment = await two_factor.start_totp_enrolment(info.context.require_actor())
+        return TotpEnrolmentPayload(
+            secret=enrolment.secret, uri=enrolment.uri, qr_svg=enrolment.qr_svg
+        )
+
+    @strawberry.mutation(
+        description="Finish the app set-up with a first code; returns recovery codes once "
+        "and signs out every other session.",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+    )
+    async def confirm_totp(self, info: Info, input: CodeInput) -> RecoveryCodesPayload:
+        actor = info.context.require_actor()
+        codes = await two_factor.confirm_totp(actor, input.code)
+        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        return RecoveryCodesPayload(recovery_codes=codes, viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="Turn emailed sign-in codes on or off.",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+    )
+    async def set_email_two_factor(self, info: Info, input: EmailTwoFactorInput) -> ViewerPayload:
+        actor = info.context.require_actor()
+        await two_factor.set_email_two_factor(actor, input.enabled)
+        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        return ViewerPayload(viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="New recovery codes; the old ones stop working.",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS)],
+    )
+    async def regenerate_recovery_codes(self, info: Info) -> RecoveryCodesPayload:
+        codes = await two_factor.regenerate_recovery_codes(info.context.require_actor())
+        return RecoveryCodesPayload(recovery_codes=codes, viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="Turn every second factor off; other sessions end.",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS)],
+    )
+    async def disable_two_factor(self, info: Info) -> ViewerPayload:
+        actor = info.context.require_actor()
+        await two_factor.disable_two_factor(actor)
+        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        return ViewerPayload(viewer=viewer_of(info))

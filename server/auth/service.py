@@ -7,6 +7,9 @@ verify), and a reset request always "succeeds".
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tortoise.transactions import in_transaction
@@ -14,11 +17,13 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import User, UserStatus
 from server.accounts.service import usable_memberships
 from server.audit import service as audit
-from server.auth.models import PasswordReset, Session
+from server.auth import throttle, two_factor
+from server.auth.models import ChallengePurpose, LoginChallenge, PasswordReset, Session
 from server.auth.sessions import create_session, end_session, end_sessions
+from server.auth.two_factor import TwoFactorMethod
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
-from server.core.errors import DomainError, ErrorCode
+from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.passwords import check_policy, hash_password, verify_password
 from server.core.tokens import hash_token, new_token
 from server.core.validation import normalise_email
@@ -32,38 +37,63 @@ def _invalid_credentials() -> DomainError:
     return DomainError(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 
 
-async def login(*, email: str, password: str, meta: RequestMeta) -> tuple[str, Session]:
-    """Check the credentials and open a new session; returns (raw token, session)."""
+@dataclass
+class LoginResult:
+    """Either a session (no second factor) or a challenge for `verify_login`."""
+
+    token: str | None = None
+    session: Session | None = None
+    challenge_token: str | None = None
+    challenge: LoginChallenge | None = None
+    methods: list[TwoFactorMethod] = field(default_factory=list)
+
+
+async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
+    """Check the credentials (throttled per account and address). Without a
+    second factor, open a session; with one, return a challenge."""
     try:
         address = normalise_email(email)
     except DomainError:
         address = ""
+    keys = throttle.keys_for(address or email, meta.client_ip)
+    if not await throttle.reserve_attempt(keys):
+        # Locked: the same answer as a wrong password, after the same work.
+        await verify_password(None, password)
+        await audit.record("auth.login_throttled", meta=meta, details={"reason": "locked"})
+        raise _invalid_credentials()
     user = await User.get_or_none(email=address) if address else None
     matches, needs_rehash = await verify_password(user.password_hash if user else None, password)
-    if user is None or not matches or user.status is not UserStatus.ACTIVE:
+    reason = None
+    if user is None or not matches:
+        reason = "credentials"
+    elif user.status is not UserStatus.ACTIVE:
+        reason = "status"
+    elif not await usable_memberships(user.id):
+        reason = "no_active_membership"  # disabled everywhere or suspended: as if unknown
+    if reason is not None:
         await audit.record(
             "auth.login_failed",
             meta=meta,
             actor_user_id=user.id if user else None,
             subject_user_id=user.id if user else None,
-            details={"reason": "credentials" if user is None or not matches else "status"},
+            details={"reason": reason},
         )
         raise _invalid_credentials()
-    if not await usable_memberships(user.id):
-        # Disabled everywhere, or every organisation suspended: as if unknown.
-        await audit.record(
-            "auth.login_failed",
-            meta=meta,
-            actor_user_id=user.id,
-            subject_user_id=user.id,
-            details={"reason": "no_active_membership"},
+    assert user is not None
+    if needs_rehash:
+        user.password_hash = await hash_password(password)
+        await user.save(update_fields=["password_hash", "updated_at"])
+    await throttle.succeeded(keys)
+    if user.has_second_factor:
+        raw_challenge, challenge = await two_factor.start_challenge(user, ChallengePurpose.LOGIN)
+        return LoginResult(
+            challenge_token=raw_challenge,
+            challenge=challenge,
+            methods=two_factor.methods_of(user),
         )
-        raise _invalid_credentials()
     async with in_transaction():
-        if needs_rehash:
-            user.password_hash = await hash_password(password)
         user.last_login_at = clock.now()
-        await user.save(update_fields=["password_hash", "last_login_at", "updated_at"])
+        await user.save(update_fields=["last_login_at", "updated_at"])
         raw, session = await create_session(user, meta)
         await audit.record(
             "auth.login",
@@ -72,7 +102,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> tuple[str, S
             actor_label=user.email,
             subject_user_id=user.id,
         )
-    return raw, session
+    return LoginResult(token=raw, session=session)
 
 
 async def logout(*, actor: Actor, raw_token: str | None) -> None:
@@ -81,14 +111,29 @@ async def logout(*, actor: Actor, raw_token: str | None) -> None:
     await audit.record("auth.logout", actor=actor, subject_user_id=actor.user.id)
 
 
+async def revoke_session(*, actor: Actor, session_id: int) -> None:
+    deleted = await Session.filter(id=session_id, user_id=actor.user.id).delete()
+    if not deleted:
+        raise not_found("sessionId", "Session")
+    await audit.record("auth.session_revoked", actor=actor, subject_user_id=actor.user.id)
+
+
+async def revoke_other_sessions(*, actor: Actor) -> None:
+    await end_sessions(actor.user.id, except_session_id=actor.session.id if actor.session else None)
+    await audit.record("auth.other_sessions_revoked", actor=actor, subject_user_id=actor.user.id)
+
+
 async def change_password(*, actor: Actor, current_password: str, new_password: str) -> User:
     """Change one's own password; every other session of the user ends."""
     user = actor.user
-    matches, _ = await verify_password(user.password_hash, current_password)
+    keys = throttle.keys_for(user.email, actor.meta.client_ip)
+    allowed = await throttle.reserve_attempt(keys)
+    matches = allowed and (await verify_password(user.password_hash, current_password))[0]
     if not matches:
         raise DomainError(
             ErrorCode.WRONG_PASSWORD, "The current password is incorrect.", "currentPassword"
         )
+    await throttle.succeeded(keys)
     check_policy(new_password, field="newPassword")
     if new_password == current_password:
         raise DomainError(
@@ -100,14 +145,28 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
         user.must_change_password = False
         await user.save(update_fields=["password_hash", "must_change_password", "updated_at"])
         await end_sessions(user.id, except_session_id=actor.session.id if actor.session else None)
+        # A reset link in a mailbox must not undo the change.
+        await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=clock.now())
         await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
         await audit.record("auth.password_changed", actor=actor, subject_user_id=user.id)
     return user
 
 
+# Known and unknown addresses answer after the same time, not just the same words.
+RESET_ANSWER_SECONDS = 0.25
+
+
 async def request_password_reset(*, email: str, meta: RequestMeta) -> None:
     """Mail a reset link if the address belongs to an active user; say nothing either way."""
     address = normalise_email(email)
+    started = time.monotonic()
+    try:
+        await _request_password_reset(address, meta)
+    finally:
+        await asyncio.sleep(max(0.0, RESET_ANSWER_SECONDS - (time.monotonic() - started)))
+
+
+async def _request_password_reset(address: str, meta: RequestMeta) -> None:
     user = await User.get_or_none(email=address, status=UserStatus.ACTIVE)
     if user is None:
         return

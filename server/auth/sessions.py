@@ -17,7 +17,10 @@ SESSION_PREFIX = "fds_"
 _TOUCH_EVERY = timedelta(seconds=60)
 
 
-async def create_session(user: User, meta: RequestMeta) -> tuple[str, Session]:
+async def create_session(
+    user: User, meta: RequestMeta, *, second_factor: str | None = None
+) -> tuple[str, Session]:
+    """A new session (a new token at every log-in and re-authentication)."""
     settings = get_settings()
     raw, digest = new_token(SESSION_PREFIX)
     now = clock.now()
@@ -26,6 +29,8 @@ async def create_session(user: User, meta: RequestMeta) -> tuple[str, Session]:
         user=user,
         created_at=now,
         last_seen_at=now,
+        authenticated_at=now,
+        second_factor=second_factor,
         expires_at=now + timedelta(hours=settings.session_absolute_hours),
         client_ip=meta.client_ip[:64],
         user_agent=meta.user_agent[:255],

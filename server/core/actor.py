@@ -38,6 +38,8 @@ class Actor:
     memberships: list[Membership]
     session: Session | None = None
     meta: RequestMeta = field(default_factory=RequestMeta)
+    # Memberships waiting for a second factor their organisation requires.
+    awaiting_two_factor: list[Membership] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Organisations whose whole subtree this actor administers.

@@ -45,6 +45,9 @@ class ErrorCode(Enum):
     HAS_MEMBERSHIPS = "HAS_MEMBERSHIPS"
     INVALID_STATE = "INVALID_STATE"
     EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_CODE = "INVALID_CODE"
+    CHALLENGE_INVALID = "CHALLENGE_INVALID"
+    SIGN_IN_REQUIRED = "SIGN_IN_REQUIRED"
 
 
 @strawberry.type(description="An expected failure of a mutation: nothing was changed.")
@@ -94,6 +97,15 @@ def not_found(field: str | None = None, what: str = "Object") -> DomainError:
 class Unauthenticated(GraphQLError):
     def __init__(self, message: str = "You must be signed in.") -> None:
         super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+class ReauthRequired(GraphQLError):
+    def __init__(self, max_age: int) -> None:
+        super().__init__(
+            f"Confirm your password (and code) again: this needs a sign-in from the last "
+            f"{max_age // 60} minutes.",
+            extensions={"code": "REAUTH_REQUIRED", "maxAge": max_age},
+        )
 
 
 class Forbidden(GraphQLError):

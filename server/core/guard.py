@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import strawberry
@@ -22,6 +23,7 @@ from strawberry.schema_directive import Location
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from server.core import clock
 from server.core.context import Info
 from server.core.errors import (
     BadRequest,
@@ -30,6 +32,7 @@ from server.core.errors import (
     Forbidden,
     NotFoundError,
     Payload,
+    ReauthRequired,
     Unauthenticated,
     graphql_name,
     not_found,
@@ -57,6 +60,22 @@ class RequiresDirective:
 )
 class AuthenticatedDirective:
     pass
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="requiresRecentAuth",
+    description="The caller must have signed in or re-authenticated within `maxAge` seconds.",
+)
+class RequiresRecentAuthDirective:
+    max_age: int
+
+
+# Step-up: sensitive actions need a log-in or re-authentication this recent (seconds).
+STEP_UP_SECONDS = 300
+
+# Decides, from the arguments, whether a call needs a recent authentication.
+RecentAuthCondition = Callable[[Info, dict[str, Any]], bool]
 
 
 class _NotFound(DomainError):
@@ -162,9 +181,17 @@ class Outcome(FieldExtension):
 
 
 class Guard(Outcome):
-    def __init__(self, permission: Permission | None, on: OrganisationLookup | None) -> None:
+    def __init__(
+        self,
+        permission: Permission | None,
+        on: OrganisationLookup | None,
+        recent_auth: int | None = None,
+        when: RecentAuthCondition | None = None,
+    ) -> None:
         self.permission = permission
         self.on = on
+        self.recent_auth = recent_auth
+        self.when = when
 
     def apply(self, field: StrawberryField) -> None:
         directive = (
@@ -173,7 +200,18 @@ class Guard(Outcome):
             else RequiresDirective(permission=self.permission)
         )
         field.directives.append(directive)
+        if self.recent_auth is not None:
+            field.directives.append(RequiresRecentAuthDirective(max_age=self.recent_auth))
         self.field = field
+
+    def _check_recent_auth(self, info: Info, kwargs: dict[str, Any]) -> None:
+        if self.recent_auth is None or (self.when is not None and not self.when(info, kwargs)):
+            return
+        session = info.context.actor.session  # type: ignore[union-attr]
+        if session is None or session.authenticated_at < clock.now() - timedelta(
+            seconds=self.recent_auth
+        ):
+            raise ReauthRequired(self.recent_auth)
 
     def _missing(self, argument: str | None) -> Any:
         field_type = self.field.type
@@ -197,19 +235,30 @@ class Guard(Outcome):
                 return self._missing(getattr(self.on, "argument", None))
             if not actor.can(self.permission, target):
                 raise Forbidden()
+        self._check_recent_auth(info, kwargs)
         return await self._run(next_, source, info, kwargs)
 
 
-def requires(permission: Permission, *, on: OrganisationLookup | None = None) -> Guard:
+def requires(
+    permission: Permission,
+    *,
+    on: OrganisationLookup | None = None,
+    recent_auth: int | None = None,
+    when: RecentAuthCondition | None = None,
+) -> Guard:
     """Guard a field by a permission in the organisation `on` finds.
 
     Without `on`, the resolver returns only what the actor may see with that
-    permission (lists scoped by `Actor.organisations_with`)."""
-    return Guard(permission, on)
+    permission (lists scoped by `Actor.organisations_with`). With
+    `recent_auth`, the session must have authenticated within that many
+    seconds (step-up) — always, or when `when(info, arguments)` says so."""
+    return Guard(permission, on, recent_auth, when)
 
 
-def authenticated() -> Guard:
-    return Guard(None, None)
+def authenticated(
+    *, recent_auth: int | None = None, when: RecentAuthCondition | None = None
+) -> Guard:
+    return Guard(None, None, recent_auth, when)
 
 
 def public() -> Outcome:

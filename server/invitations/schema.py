@@ -7,7 +7,7 @@ from strawberry import relay
 
 from server.accounts.types import MembershipType
 from server.auth.actor import actor_for
-from server.auth.schema import SessionDelivery, Viewer, deliver_session, viewer_of
+from server.auth.types import SessionDelivery, Viewer, sign_in, viewer_of
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import decode_id, invitation, organisation, public, requires
@@ -164,12 +164,9 @@ class Mutation:
         )
         token = None
         if raw is not None and session is not None:
-            token = deliver_session(info, raw, session, input.session)
-            info.context.session_token = raw
-        if info.context.actor is not None or session is not None:
-            info.context.actor = await actor_for(
-                session or info.context.actor.session, info.context.meta
-            )  # type: ignore[union-attr,arg-type]
+            token = await sign_in(info, raw, session, input.session)
+        elif info.context.actor is not None:  # joined while signed in: one more membership
+            info.context.actor = await actor_for(info.context.actor.session, info.context.meta)  # type: ignore[arg-type]
         membership = await info.context.loaders.membership.load(accepted.membership_id)  # type: ignore[arg-type]
         return ConfirmInvitationPayload(membership=membership, token=token, viewer=viewer_of(info))  # type: ignore[arg-type]
 

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.audit import service as audit
+from server.auth import throttle
 from server.auth.models import Session
 from server.auth.sessions import create_session
 from server.core import clock
@@ -247,7 +248,14 @@ async def confirm_invitation(
         changes["password_hash"] = await hash_password(password)
         changes["status"] = UserStatus.ACTIVE
     elif actor is None:
-        matches, _ = await verify_password(user.password_hash, password or "")
+        if user.has_second_factor:
+            # A password alone must not open a session that skips the second factor.
+            raise DomainError(
+                ErrorCode.SIGN_IN_REQUIRED, "Sign in first, then open the link again.", "token"
+            )
+        keys = throttle.keys_for(user.email, meta.client_ip)
+        allowed = await throttle.reserve_attempt(keys)
+        matches = allowed and (await verify_password(user.password_hash, password or ""))[0]
         if not matches or user.status is not UserStatus.ACTIVE:
             raise DomainError(
                 ErrorCode.WRONG_PASSWORD,

@@ -97,6 +97,15 @@ _TEMPLATES: dict[str, _Template] = {
         "<p>Your verification code is: <strong>$code</strong></p>"
         "<p>It is valid for $minutes minutes. Never share it with anyone.</p>",
     ),
+    "security_notice": _t(
+        "Security settings of your " + PRODUCT + " account changed",
+        "Hello $name,\n\n$change\n\n"
+        "If this was not you, reset your password at once and contact your "
+        "administrator.\n" + _SIGNATURE_TEXT,
+        "<p>Hello $name,</p><p>$change</p>"
+        "<p>If this was not you, reset your password at once and contact your "
+        "administrator.</p>",
+    ),
     "impersonation_notice": _t(
         "Support accessed your " + PRODUCT + " account",
         "Hello,\n\n"

@@ -1,14 +1,15 @@
-from orjson import loads
-from tortoise import fields, migrations
-from tortoise.fields.base import OnDelete
-from tortoise.fields.data import JSON_DUMPS
-from tortoise.indexes import Index
+from tortoise import migrations
 from tortoise.migrations import operations as ops
-
+from orjson import loads
 from server.accounts.models import MembershipStatus, UserStatus
+from server.auth.models import ChallengePurpose
 from server.core.permissions import Role, TicketAccess
 from server.mail.models import MailStatus
 from server.organisations.models import OrganisationKind, OrganisationStatus
+from tortoise.fields.base import OnDelete
+from tortoise.fields.data import JSON_DUMPS
+from tortoise import fields
+from tortoise.indexes import Index
 
 
 class Migration(migrations.Migration):
@@ -45,6 +46,29 @@ class Migration(migrations.Migration):
                 "app": "models",
                 "pk_attr": "id",
                 "table_description": "What happened, by whom, where. Append-only: rows are never updated,",
+            },
+            bases=["Model"],
+        ),
+        ops.CreateModel(
+            name="LoginThrottle",
+            fields=[
+                (
+                    "id",
+                    fields.IntField(generated=True, primary_key=True, unique=True, db_index=True),
+                ),
+                ("key", fields.CharField(unique=True, max_length=80)),
+                ("attempts", fields.IntField(default=0)),
+                (
+                    "locked_until",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
+                ("last_attempt_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={
+                "table": "login_throttle",
+                "app": "models",
+                "pk_attr": "id",
+                "table_description": "Attempts per account (email) or client address, and the lock they earned.",
             },
             bases=["Model"],
         ),
@@ -87,6 +111,8 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("require_two_factor", fields.BooleanField(default=False)),
+                ("allow_email_codes", fields.BooleanField(default=True)),
+                ("require_totp_for_admins", fields.BooleanField(default=False)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
@@ -158,6 +184,14 @@ class Migration(migrations.Migration):
                 ("fax", fields.CharField(default="", max_length=32)),
                 ("password_hash", fields.CharField(null=True, max_length=255)),
                 ("must_change_password", fields.BooleanField(default=False)),
+                ("totp_secret", fields.TextField(null=True, unique=False)),
+                ("totp_pending_secret", fields.TextField(null=True, unique=False)),
+                (
+                    "totp_confirmed_at",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
+                ("totp_last_step", fields.BigIntField(default=0)),
+                ("email_two_factor", fields.BooleanField(default=False)),
                 (
                     "status",
                     fields.CharEnumField(
@@ -179,6 +213,55 @@ class Migration(migrations.Migration):
                 "app": "models",
                 "pk_attr": "id",
                 "table_description": "One person. The email is the log-in name, stored normalised.",
+            },
+            bases=["Model"],
+        ),
+        ops.CreateModel(
+            name="LoginChallenge",
+            fields=[
+                (
+                    "id",
+                    fields.IntField(generated=True, primary_key=True, unique=True, db_index=True),
+                ),
+                ("token_hash", fields.CharField(unique=True, max_length=64)),
+                (
+                    "user",
+                    fields.ForeignKeyField(
+                        "models.User",
+                        source_field="user_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="login_challenges",
+                        on_delete=OnDelete.CASCADE,
+                    ),
+                ),
+                (
+                    "purpose",
+                    fields.CharEnumField(
+                        default=ChallengePurpose.LOGIN,
+                        description="LOGIN: login\nREAUTH: reauth",
+                        enum_type=ChallengePurpose,
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("expires_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                (
+                    "completed_at",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
+                ("email_code_hash", fields.CharField(null=True, max_length=64)),
+                (
+                    "email_code_expires_at",
+                    fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+                ),
+                ("email_code_attempts", fields.IntField(default=0)),
+            ],
+            options={
+                "table": "login_challenge",
+                "app": "models",
+                "pk_attr": "id",
+                "table_description": "The second step of a log-in (or a re-authentication): short-lived, single use.",
             },
             bases=["Model"],
         ),
@@ -340,6 +423,36 @@ class Migration(migrations.Migration):
             bases=["Model"],
         ),
         ops.CreateModel(
+            name="RecoveryCode",
+            fields=[
+                (
+                    "id",
+                    fields.IntField(generated=True, primary_key=True, unique=True, db_index=True),
+                ),
+                (
+                    "user",
+                    fields.ForeignKeyField(
+                        "models.User",
+                        source_field="user_id",
+                        db_constraint=True,
+                        to_field="id",
+                        related_name="recovery_codes",
+                        on_delete=OnDelete.CASCADE,
+                    ),
+                ),
+                ("code_hash", fields.CharField(max_length=64)),
+                ("used_at", fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={
+                "table": "recovery_code",
+                "app": "models",
+                "unique_together": (("user", "code_hash"),),
+                "pk_attr": "id",
+            },
+            bases=["Model"],
+        ),
+        ops.CreateModel(
             name="Session",
             fields=[
                 (
@@ -366,6 +479,8 @@ class Migration(migrations.Migration):
                         description="Absolute timeout.", auto_now=False, auto_now_add=False
                     ),
                 ),
+                ("authenticated_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ("second_factor", fields.CharField(null=True, max_length=16)),
                 ("client_ip", fields.CharField(default="", max_length=64)),
                 ("user_agent", fields.CharField(default="", max_length=255)),
             ],

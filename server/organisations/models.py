@@ -39,6 +39,10 @@ class Organisation(Model):
         OrganisationStatus, max_length=16, default=OrganisationStatus.ACTIVE
     )
     require_two_factor = fields.BooleanField(default=False)
+    # Emailed codes are a weaker factor: an organisation may refuse them, and
+    # may insist on an authenticator app for its owners and admins.
+    allow_email_codes = fields.BooleanField(default=True)
+    require_totp_for_admins = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -33,6 +33,8 @@ class UpdateOrganisationInput:
     organisation_id: relay.GlobalID
     name: str | None = None
     require_two_factor: bool | None = None
+    allow_email_codes: bool | None = None
+    require_totp_for_admins: bool | None = None
 
 
 @strawberry.input
@@ -104,7 +106,11 @@ class Mutation:
             actor=info.context.require_actor(),
             organisation=await _load(info, input.organisation_id),
             name=input.name,
-            require_two_factor=input.require_two_factor,
+            settings={
+                name: value
+                for name in ("require_two_factor", "allow_email_codes", "require_totp_for_admins")
+                if (value := getattr(input, name)) is not None
+            },
         )
         return OrganisationPayload(organisation=updated)  # type: ignore[arg-type]
 

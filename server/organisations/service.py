@@ -90,13 +90,12 @@ async def update(
     actor: Actor,
     organisation: Organisation,
     name: str | None = None,
-    require_two_factor: bool | None = None,
+    settings: dict[str, bool] | None = None,
 ) -> Organisation:
-    changes: dict[str, object] = {}
+    """Rename, or change the two-factor settings given in `settings`."""
+    changes: dict[str, object] = dict(settings or {})
     if name is not None:
         changes["name"] = clean_text(name, field="name", required=True)
-    if require_two_factor is not None:
-        changes["require_two_factor"] = require_two_factor
     changes = {k: v for k, v in changes.items() if getattr(organisation, k) != v}
     if not changes:
         return organisation

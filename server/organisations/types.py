@@ -37,6 +37,12 @@ class OrganisationType(relay.Node):
     require_two_factor: bool = strawberry.field(
         description="Members must enrol a second factor before they can use the account."
     )
+    allow_email_codes: bool = strawberry.field(
+        description="Emailed codes count as a second factor here."
+    )
+    require_totp_for_admins: bool = strawberry.field(
+        description="Owners and admins must use an authenticator app."
+    )
     created_at: datetime
 
     @classmethod

@@ -136,7 +136,10 @@ async def test_member_list_costs_the_same_for_5_and_50_rows(tree, sign_in, state
         assert len(nodes) == first
         # The reseller's 3 plus Acme's and Globex's 3 each, plus 60 people with 20 second homes.
         assert data["members"]["totalCount"] == 3 + 3 + 3 + 60 + 20
-        assert {n["organisation"]["name"] for n in nodes} <= {"Reseller", "Acme", "Globex"}
+        names = {n["organisation"]["name"] for n in nodes}
+        assert names <= {"Reseller", "Acme", "Globex"}
+        if first == 50:
+            assert names == {"Reseller", "Acme", "Globex"}
         assert all(n["user"]["memberships"] for n in nodes)
         counts[first] = len(statements.statements)
         traced[first] = len(statements.traced)

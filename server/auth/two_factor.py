@@ -1,0 +1,450 @@
+"""Second factors: TOTP apps, emailed one-time codes, recovery codes; log-in
+challenges and re-authentication (step-up).
+
+- TOTP: a 160-bit seed, encrypted at rest, ±1 time step; the last accepted
+  step is stored and moved forward atomically, so each code works once even
+  under parallel requests.
+- Email codes: 6 digits, 5 minutes, 3 tries, only the latest one valid,
+  bound to the challenge they were sent for.
+- Recovery codes: 10 single-use codes, shown once, stored hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+import pyotp
+import segno
+import strawberry
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import User
+from server.audit import service as audit
+from server.auth import throttle
+from server.auth.models import ChallengePurpose, LoginChallenge, RecoveryCode, Session
+from server.auth.sessions import create_session, end_sessions
+from server.core import clock
+from server.core.actor import Actor, RequestMeta
+from server.core.encryption import decrypt, encrypt
+from server.core.errors import DomainError, ErrorCode
+from server.core.passwords import verify_password
+from server.core.tokens import hash_token, new_token
+from server.mail.outbox import queue_mail
+
+CHALLENGE_PREFIX = "fdc_"
+CHALLENGE_LIFETIME = timedelta(minutes=5)
+EMAIL_CODE_LIFETIME = timedelta(minutes=5)
+EMAIL_CODE_TRIES = 3
+RECOVERY_CODES = 10
+TOTP_STEP = 30
+ISSUER = "Frontdesk"
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+@strawberry.enum(description="A way to prove the second factor.")
+class TwoFactorMethod(Enum):
+    TOTP = "TOTP"
+    EMAIL = "EMAIL"
+    RECOVERY_CODE = "RECOVERY_CODE"
+
+
+def methods_of(user: User) -> list[TwoFactorMethod]:
+    methods = []
+    if user.has_totp:
+        methods.append(TwoFactorMethod.TOTP)
+    if user.email_two_factor:
+        methods.append(TwoFactorMethod.EMAIL)
+    if user.has_totp:  # recovery codes come with the app
+        methods.append(TwoFactorMethod.RECOVERY_CODE)
+    return methods
+
+
+def _invalid_code(field: str = "code") -> DomainError:
+    return DomainError(ErrorCode.INVALID_CODE, "The code is not valid.", field)
+
+
+def _digest(secret_key: str, code: str) -> str:
+    return hmac.new(secret_key.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+# --- TOTP ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    uri: str
+    qr_svg: str
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step (now ±1) whose code this is, or None."""
+    if not (len(code) == 6 and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    now_step = int(clock.now().timestamp()) // TOTP_STEP
+    for step in (now_step - 1, now_step, now_step + 1):
+        if hmac.compare_digest(totp.at(step * TOTP_STEP), code):
+            return step
+    return None
+
+
+async def _use_totp(user: User, code: str) -> bool:
+    if user.totp_secret is None:
+        return False
+    step = _matching_step(decrypt(user.totp_secret), code)
+    if step is None:
+        return False
+    # Replay protection: only a later step than the last accepted one moves it.
+    moved = await User.filter(id=user.id, totp_last_step__lt=step).update(totp_last_step=step)
+    return moved == 1
+
+
+async def start_totp_enrolment(actor: Actor) -> TotpEnrolment:
+    """A new seed, pending until `confirm_totp` sees a first valid code from it."""
+    user = actor.user
+    secret = pyotp.random_base32(32)  # 32 base32 characters = 160 bits
+    user.totp_pending_secret = encrypt(secret)
+    await user.save(update_fields=["totp_pending_secret", "updated_at"])
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    svg = segno.make(uri, error="m").svg_inline(scale=4, title="Two-factor QR code")
+    return TotpEnrolment(secret=secret, uri=uri, qr_svg=svg)
+
+
+async def confirm_totp(actor: Actor, code: str) -> list[str]:
+    """Activate the pending seed; returns fresh recovery codes (shown once)."""
+    user = actor.user
+    if user.totp_pending_secret is None:
+        raise DomainError(ErrorCode.INVALID_STATE, "Start the enrolment first.")
+    step = _matching_step(decrypt(user.totp_pending_secret), code.strip())
+    if step is None:
+        raise _invalid_code()
+    async with in_transaction():
+        user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
+        user.totp_confirmed_at = clock.now()
+        user.totp_last_step = step
+        await user.save(
+            update_fields=[
+                "totp_secret",
+                "totp_pending_secret",
+                "totp_confirmed_at",
+                "totp_last_step",
+                "updated_at",
+            ]
+        )
+        codes = await _replace_recovery_codes(user)
+        await _factor_changed(actor, "An authenticator app was set up as your second factor.")
+        await _mark_session(actor, "totp")
+        await audit.record("two_factor.totp_enabled", actor=actor, subject_user_id=user.id)
+    return codes
+
+
+# --- recovery codes ----------------------------------------------------------------
+
+
+def _new_recovery_code() -> str:
+    half = lambda: "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(5))  # noqa: E731
+    return f"{half()}-{half()}"
+
+
+def _recovery_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().lower().encode()).hexdigest()
+
+
+async def _replace_recovery_codes(user: User) -> list[str]:
+    await RecoveryCode.filter(user_id=user.id).delete()
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    now = clock.now()
+    await RecoveryCode.bulk_create(
+        [RecoveryCode(user=user, code_hash=_recovery_hash(c), created_at=now) for c in codes]
+    )
+    return codes
+
+
+async def regenerate_recovery_codes(actor: Actor) -> list[str]:
+    if not actor.user.has_totp:
+        raise DomainError(ErrorCode.INVALID_STATE, "Set up an authenticator app first.")
+    async with in_transaction():
+        codes = await _replace_recovery_codes(actor.user)
+        await _factor_changed(actor, "New recovery codes were made; the old ones no longer work.")
+        await audit.record(
+            "two_factor.recovery_codes_regenerated", actor=actor, subject_user_id=actor.user.id
+        )
+    return codes
+
+
+async def _use_recovery_code(user: User, code: str) -> bool:
+    used = await RecoveryCode.filter(
+        user_id=user.id, code_hash=_recovery_hash(code), used_at=None
+    ).update(used_at=clock.now())
+    return used == 1
+
+
+# --- email codes -----------------------------------------------------------------
+
+
+async def _send_email_code(challenge: LoginChallenge, user: User) -> None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    # A new code replaces the previous one: only the latest is valid.
+    challenge.email_code_hash = _digest(challenge.token_hash, code)
+    challenge.email_code_expires_at = clock.now() + EMAIL_CODE_LIFETIME
+    challenge.email_code_attempts = 0
+    async with in_transaction():
+        await challenge.save(
+            update_fields=["email_code_hash", "email_code_expires_at", "email_code_attempts"]
+        )
+        await queue_mail(
+            kind="email_code",
+            recipient=user.email,
+            code=code,
+            minutes=int(EMAIL_CODE_LIFETIME.total_seconds() // 60),
+        )
+
+
+async def _use_email_code(challenge: LoginChallenge, code: str) -> bool:
+    if challenge.email_code_hash is None or challenge.email_code_expires_at is None:
+        return False
+    if challenge.email_code_expires_at <= clock.now():
+        return False
+    # Count the try first, atomically: three tries, even in parallel.
+    counted = await LoginChallenge.filter(
+        id=challenge.id,
+        email_code_hash=challenge.email_code_hash,
+        email_code_attempts__lt=EMAIL_CODE_TRIES,
+    ).update(email_code_attempts=challenge.email_code_attempts + 1)
+    if counted != 1:
+        return False
+    if not hmac.compare_digest(challenge.email_code_hash, _digest(challenge.token_hash, code)):
+        return False
+    # Used: the code cannot serve twice.
+    cleared = await LoginChallenge.filter(
+        id=challenge.id, email_code_hash=challenge.email_code_hash
+    ).update(email_code_hash=None)
+    return cleared == 1
+
+
+async def set_email_two_factor(actor: Actor, enabled: bool) -> User:
+    user = actor.user
+    if user.email_two_factor == enabled:
+        return user
+    async with in_transaction():
+        user.email_two_factor = enabled
+        await user.save(update_fields=["email_two_factor", "updated_at"])
+        change = "Codes by email were " + ("turned on" if enabled else "turned off") + "."
+        await _factor_changed(actor, change)
+        if enabled:
+            await _mark_session(actor, "email")
+        await audit.record(
+            "two_factor.email_" + ("enabled" if enabled else "disabled"),
+            actor=actor,
+            subject_user_id=user.id,
+        )
+    return user
+
+
+# --- challenges --------------------------------------------------------------------
+
+
+async def start_challenge(user: User, purpose: ChallengePurpose) -> tuple[str, LoginChallenge]:
+    raw, digest = new_token(CHALLENGE_PREFIX)
+    now = clock.now()
+    # One open challenge per purpose: a new log-in supersedes the last.
+    await LoginChallenge.filter(user_id=user.id, purpose=purpose, completed_at=None).delete()
+    challenge = await LoginChallenge.create(
+        token_hash=digest,
+        user=user,
+        purpose=purpose,
+        created_at=now,
+        expires_at=now + CHALLENGE_LIFETIME,
+    )
+    if purpose is ChallengePurpose.LOGIN and methods_of(user) == [TwoFactorMethod.EMAIL]:
+        await _send_email_code(challenge, user)  # the only way in: send it at once
+    return raw, challenge
+
+
+async def _open_challenge(raw: str, purpose: ChallengePurpose) -> LoginChallenge:
+    challenge = await LoginChallenge.get_or_none(token_hash=hash_token(raw), purpose=purpose)
+    if (
+        challenge is None
+        or challenge.completed_at is not None
+        or challenge.expires_at <= clock.now()
+    ):
+        raise DomainError(
+            ErrorCode.CHALLENGE_INVALID,
+            "This sign-in has expired; sign in again.",
+            "challenge",
+        )
+    return challenge
+
+
+async def resend_email_code(raw: str) -> None:
+    challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
+    user = await User.get(id=challenge.user_id)
+    if not user.email_two_factor:
+        raise DomainError(ErrorCode.INVALID_STATE, "Codes by email are not turned on.")
+    await _send_email_code(challenge, user)
+
+
+async def _check_code(user: User, code: str, challenge: LoginChallenge | None) -> str | None:
+    """Which factor the code proves ("totp", "email", "recovery"), or None."""
+    code = code.strip().replace(" ", "")
+    if "-" in code:
+        return "recovery" if user.has_totp and await _use_recovery_code(user, code) else None
+    if user.has_totp and await _use_totp(user, code):
+        return "totp"
+    if user.email_two_factor and challenge is not None and await _use_email_code(challenge, code):
+        return "email"
+    return None
+
+
+async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Session]:
+    """Complete a log-in challenge with a second factor; opens the session."""
+    challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
+    user = await User.get(id=challenge.user_id)
+    keys = throttle.keys_for(user.email, meta.client_ip)
+    factor = (
+        await _check_code(user, code, challenge) if await throttle.reserve_attempt(keys) else None
+    )
+    if factor is None:
+        await audit.record(
+            "auth.two_factor_failed", meta=meta, actor_user_id=user.id, subject_user_id=user.id
+        )
+        raise _invalid_code()
+    async with in_transaction():
+        completed = await LoginChallenge.filter(id=challenge.id, completed_at=None).update(
+            completed_at=clock.now()
+        )
+        if completed != 1:
+            raise _invalid_code()
+        raw_session, session = await create_session(user, meta, second_factor=factor)
+        user.last_login_at = clock.now()
+        await user.save(update_fields=["last_login_at"])
+        await audit.record(
+            "auth.login",
+            meta=meta,
+            actor_user_id=user.id,
+            actor_label=user.email,
+            subject_user_id=user.id,
+            details={"secondFactor": factor},
+        )
+    await throttle.succeeded(keys)
+    return raw_session, session
+
+
+# --- step-up -----------------------------------------------------------------------
+
+
+async def reauthenticate(
+    actor: Actor, *, password: str, code: str | None
+) -> tuple[str, Session] | None:
+    """Check the password (and second factor) again and open a fresh session in
+    place of the current one. Returns None when an email code was just sent."""
+    user = actor.user
+    keys = throttle.keys_for(user.email, actor.meta.client_ip)
+    allowed = await throttle.reserve_attempt(keys)
+    if not allowed or not (await verify_password(user.password_hash, password))[0]:
+        await audit.record("auth.reauth_failed", actor=actor, subject_user_id=user.id)
+        raise DomainError(ErrorCode.WRONG_PASSWORD, "The password is incorrect.", "password")
+    factor = actor.session.second_factor if actor.session else None
+    if user.has_second_factor:
+        challenge = (
+            await LoginChallenge.filter(
+                user_id=user.id,
+                purpose=ChallengePurpose.REAUTH,
+                completed_at=None,
+                expires_at__gt=clock.now(),
+            )
+            .order_by("-id")
+            .first()
+        )
+        if not code:
+            if user.has_totp:
+                raise DomainError(ErrorCode.REQUIRED, "Enter the code of your app.", "code")
+            if challenge is None:
+                _, challenge = await start_challenge(user, ChallengePurpose.REAUTH)
+            await _send_email_code(challenge, user)
+            return None
+        factor = await _check_code(user, code, challenge)
+        if factor is None:
+            await audit.record("auth.reauth_failed", actor=actor, subject_user_id=user.id)
+            raise _invalid_code()
+        if challenge is not None:
+            await LoginChallenge.filter(id=challenge.id).update(completed_at=clock.now())
+    await throttle.succeeded(keys)
+    async with in_transaction():
+        if actor.session is not None:
+            await Session.filter(id=actor.session.id).delete()
+        fresh = await create_session(user, actor.meta, second_factor=factor)
+        await audit.record("auth.reauthenticated", actor=actor, subject_user_id=user.id)
+    return fresh
+
+
+# --- turning factors off ---------------------------------------------------------
+
+
+async def _clear_factors(user: User) -> None:
+    user.totp_secret = user.totp_pending_secret = user.totp_confirmed_at = None
+    user.totp_last_step = 0
+    user.email_two_factor = False
+    await user.save(
+        update_fields=[
+            "totp_secret",
+            "totp_pending_secret",
+            "totp_confirmed_at",
+            "totp_last_step",
+            "email_two_factor",
+            "updated_at",
+        ]
+    )
+    await RecoveryCode.filter(user_id=user.id).delete()
+
+
+async def disable_two_factor(actor: Actor) -> User:
+    user = actor.user
+    async with in_transaction():
+        await _clear_factors(user)
+        await _factor_changed(actor, "Two-factor sign-in was turned off.")
+        await _mark_session(actor, None)
+        await audit.record("two_factor.disabled", actor=actor, subject_user_id=user.id)
+    return user
+
+
+async def reset_two_factor(actor: Actor, user: User, organisation_id: int) -> User:
+    """An administrator resets a member who lost their device; they re-enrol."""
+    async with in_transaction():
+        await _clear_factors(user)
+        await end_sessions(user.id)
+        await queue_mail(
+            kind="security_notice",
+            recipient=user.email,
+            name=user.display_name,
+            change=f"{actor.user.display_name} reset your two-factor sign-in.",
+        )
+        await audit.record(
+            "two_factor.reset",
+            actor=actor,
+            organisation_id=organisation_id,
+            target=user,
+            subject_user_id=user.id,
+        )
+    return user
+
+
+async def _factor_changed(actor: Actor, change: str) -> None:
+    """Tell the person, and sign out every other session (inside the caller's transaction)."""
+    user = actor.user
+    await end_sessions(user.id, except_session_id=actor.session.id if actor.session else None)
+    await queue_mail(
+        kind="security_notice", recipient=user.email, name=user.display_name, change=change
+    )
+
+
+async def _mark_session(actor: Actor, factor: str | None) -> None:
+    if actor.session is not None:
+        actor.session.second_factor = factor
+        await Session.filter(id=actor.session.id).update(second_factor=factor)

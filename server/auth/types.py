@@ -1,0 +1,141 @@
+"""GraphQL types of signing in: the viewer, sessions, challenges, two-factor state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from server.accounts.types import MembershipType, UserType
+from server.auth.actor import actor_for
+from server.auth.models import RecoveryCode, Session
+from server.auth.two_factor import TwoFactorMethod, methods_of
+from server.core.context import Info
+from server.core.nodes import parse_ids
+
+
+@strawberry.enum(description="How a new session reaches the client.")
+class SessionDelivery(Enum):
+    TOKEN = strawberry.enum_value(
+        "TOKEN", description="In the payload, for `Authorization: Bearer`."
+    )
+    COOKIE = strawberry.enum_value(
+        "COOKIE", description="As an HttpOnly, Secure, SameSite cookie (the admin SPA)."
+    )
+
+
+@strawberry.type(description="The viewer's second factors.")
+class TwoFactorStatus:
+    totp_enabled: bool
+    email_enabled: bool
+    methods: list[TwoFactorMethod]
+    recovery_codes_left: int
+
+
+@strawberry.type(name="Session", description="One signed-in browser or API client of the viewer.")
+class SessionType(relay.Node):
+    id: relay.NodeID[int]
+    created_at: datetime
+    last_seen_at: datetime
+    authenticated_at: datetime = strawberry.field(
+        description="Last password (and code) check: log-in or re-authentication."
+    )
+    expires_at: datetime
+    client_ip: str
+    user_agent: str
+
+    @strawberry.field(description="This is the session making the request.")
+    def current(self, info: Info) -> bool:
+        actor = info.context.actor
+        return bool(actor and actor.session and actor.session.id == self.id)
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, Session)
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        actor = info.context.actor
+        ids = parse_ids(node_ids)
+        if actor is None:
+            return [None for _ in ids]
+        # Only one's own sessions exist for anyone.
+        rows = {
+            s.id: s
+            for s in await Session.filter(id__in=[i for i in ids if i], user_id=actor.user.id)
+        }
+        return [rows.get(i) if i else None for i in ids]
+
+
+@strawberry.type(description="The signed-in person and what they may do.")
+class Viewer:
+    user: UserType
+    must_change_password: bool = strawberry.field(
+        description="Until the password is changed, no organisation can be used."
+    )
+    session_expires_at: datetime | None
+    memberships: list[MembershipType] = strawberry.field(
+        description="Usable memberships (active, in active organisations); "
+        "`organisation.viewerPermissions` gives the effective permissions there."
+    )
+    awaiting_two_factor: list[MembershipType] = strawberry.field(
+        description="Memberships whose organisation requires a second factor this session "
+        "lacks: enrol (or sign in with the app) to use them."
+    )
+
+    @strawberry.field
+    async def two_factor(self, info: Info) -> TwoFactorStatus:
+        user = info.context.require_actor().user
+        left = await RecoveryCode.filter(user_id=user.id, used_at=None).count()
+        return TwoFactorStatus(
+            totp_enabled=user.has_totp,
+            email_enabled=user.email_two_factor,
+            methods=methods_of(user),
+            recovery_codes_left=left,
+        )
+
+
+def viewer_of(info: Info) -> Viewer | None:
+    actor = info.context.actor
+    if actor is None:
+        return None
+    return Viewer(
+        user=actor.user,  # type: ignore[arg-type]
+        must_change_password=actor.user.must_change_password,
+        session_expires_at=actor.session.expires_at if actor.session else None,
+        memberships=actor.memberships,  # type: ignore[arg-type]
+        awaiting_two_factor=actor.awaiting_two_factor,  # type: ignore[arg-type]
+    )
+
+
+async def sign_in(info: Info, raw: str, session: Session, delivery: SessionDelivery) -> str | None:
+    """Make `session` this request's, and deliver it: a cookie, or the token
+    handed back for a Bearer header."""
+    info.context.actor = await actor_for(session, info.context.meta)
+    info.context.session_token = raw
+    if delivery is SessionDelivery.TOKEN:
+        return raw
+    settings = info.context.settings
+    info.context.response.set_cookie(
+        settings.session_cookie_name,
+        raw,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return None
+
+
+@strawberry.type(description="The second step of a log-in: prove a second factor.")
+class LoginChallengeType:
+    token: str = strawberry.field(description="Pass it to `verifyTwoFactor`. Valid 5 minutes.")
+    expires_at: datetime
+    methods: list[TwoFactorMethod]
