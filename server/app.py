@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import contextlib
 import logging
 import re
@@ -52,6 +53,23 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The client's address: the peer, or, when the peer is a trusted proxy, the
+    last X-Forwarded-For hop that is not one of ours (earlier hops can be forged)."""
+    peer = request.client.host if request.client else ""
+    if peer not in trusted_proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return peer  # garbage in the header: trust nothing from it
+        if address not in trusted_proxies:
+            return address
+    return peer
+
+
 class FrontdeskGraphQL(GraphQL):
     """Strawberry's ASGI view with our context: who is asking, from where."""
 
@@ -96,7 +114,7 @@ class FrontdeskGraphQL(GraphQL):
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         meta = RequestMeta(
-            client_ip=request.client.host if request.client else "",
+            client_ip=client_address(request, self.settings.trusted_proxies),
             request_id=request.state.request_id,
             user_agent=request.headers.get("user-agent", "")[:255],
         )
