@@ -17,8 +17,6 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -28,7 +26,7 @@ from server.audit import schema as audit
 from server.audit.types import AuditEventType
 from server.auth import schema as auth
 from server.core.context import Info, current_request_id
-from server.core.cost import create_cost_rule
+from server.core.cost import create_limits_rule
 from server.core.errors import ErrorCode, UserError
 from server.core.guard import AuthenticatedDirective, RequiresDirective, RequiresRecentAuthDirective
 from server.invitations import schema as invitations
@@ -45,11 +43,7 @@ MAX_TOKENS = 2000
 MAX_COST = 10_000  # see server/core/cost.py; a full page of 100 with ~100 fields per item
 
 # Built once: rule classes made per request would defeat the validation cache.
-LIMIT_RULES = [
-    max_depth_rule(MAX_DEPTH, None),
-    max_aliases_rule(MAX_ALIASES),
-    create_cost_rule(MAX_COST),
-]
+LIMIT_RULES = [create_limits_rule(max_cost=MAX_COST, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)]
 NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
 
 

@@ -24,24 +24,24 @@ from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 
 
-def _membership_id(value: relay.GlobalID) -> int:
+def _membership_id(value: strawberry.ID) -> int:
     return decode_id(value, "Membership")  # the guard has already checked it
 
 
 @strawberry.input
 class MembershipInput:
-    membership_id: relay.GlobalID
+    membership_id: strawberry.ID
 
 
 @strawberry.input
 class ChangeRoleInput:
-    membership_id: relay.GlobalID
+    membership_id: strawberry.ID
     role: Role
 
 
 @strawberry.input(description="Only the fields given change.")
 class SetFeatureAccessInput:
-    membership_id: relay.GlobalID
+    membership_id: strawberry.ID
     ticket_access: TicketAccess | None = None
     can_impersonate: bool | None = None
     restrict_recording_deletion: bool | None = None
@@ -105,7 +105,7 @@ class Query:
     async def members(
         self,
         info: Info,
-        organisation_id: relay.GlobalID,
+        organisation_id: strawberry.ID,
         search: str | None = None,
         role: Role | None = None,
         status: MembershipStatus | None = None,
@@ -195,6 +195,17 @@ class Mutation:
             actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
         )
         return RemovedPayload(removed_membership_id=input.membership_id)
+
+    @strawberry.mutation(
+        description="Clear a member's second factors (a lost phone); they enrol again "
+        "and every session of theirs ends.",
+        extensions=members_manage_on_membership(STEP_UP_SECONDS),
+    )
+    async def reset_two_factor(self, info: Info, input: MembershipInput) -> MembershipPayload:
+        result = await service.reset_two_factor(
+            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
 
     @strawberry.mutation(
         description="Change one's own name, title and phone numbers.", extensions=[authenticated()]

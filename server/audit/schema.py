@@ -25,10 +25,10 @@ class Query:
     async def audit_events(
         self,
         info: Info,
-        organisation_id: relay.GlobalID,
+        organisation_id: strawberry.ID,
         include_descendants: bool = False,
         action: str | None = None,
-        actor_id: relay.GlobalID | None = None,
+        actor_id: strawberry.ID | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
         first: int | None = None,

@@ -135,7 +135,7 @@ class EmailTwoFactorInput:
 
 @strawberry.input
 class SessionInput:
-    session_id: relay.GlobalID
+    session_id: strawberry.ID
 
 
 def _delivery(info: Info) -> SessionDelivery:

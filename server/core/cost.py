@@ -1,4 +1,7 @@
-"""A query cost limit, as a graphql-core validation rule built once.
+"""Query limits — cost, depth and aliases — as one graphql-core validation
+rule built once, measured in a single walk that costs each named fragment
+once. (Strawberry's own depth and alias limiters re-walk a fragment at every
+spread: 20 levels of fragments spreading twice took them 7 s, on the loop.)
 
 Cost model: every field costs 1. A connection field (one whose definition, or
 failing that whose call, has a `first` argument) multiplies the cost of its
@@ -14,6 +17,8 @@ nested spreads cannot make the rule itself slow.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from graphql import (
     FieldNode,
@@ -42,6 +47,22 @@ COST_LIMIT_CODE = "COST_LIMIT"
 _META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
 
+@dataclass(frozen=True)
+class Measure:
+    cost: int = 0
+    # Nesting below the root fields (a root leaf is 0), as Strawberry counts it.
+    depth: int = 0
+    aliases: int = 0
+
+    def __add__(self, other: Measure) -> Measure:
+        return Measure(
+            self.cost + other.cost, max(self.depth, other.depth), self.aliases + other.aliases
+        )
+
+
+_NOTHING = Measure()
+
+
 class _Coster:
     """Costs the operations of one document against one schema."""
 
@@ -50,11 +71,11 @@ class _Coster:
         self.fragments: dict[str, FragmentDefinitionNode] = {
             d.name.value: d for d in document_definitions if isinstance(d, FragmentDefinitionNode)
         }
-        self.fragment_costs: dict[str, int] = {}
+        self.fragment_costs: dict[str, Measure] = {}
         self.in_progress: set[str] = set()
         self.variable_defaults: dict[str, int] = {}
 
-    def operation(self, operation: OperationDefinitionNode) -> int:
+    def operation(self, operation: OperationDefinitionNode) -> Measure:
         self.variable_defaults = {}
         for definition in operation.variable_definitions or ():
             if isinstance(definition.default_value, IntValueNode):
@@ -70,10 +91,10 @@ class _Coster:
 
     def selection_set(
         self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None
-    ) -> int:
+    ) -> Measure:
         if selection_set is None:
-            return 0
-        total = 0
+            return _NOTHING
+        total = _NOTHING
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 total += self.field(selection, parent)
@@ -85,12 +106,12 @@ class _Coster:
                 total += self.fragment(selection.name.value)
         return total
 
-    def fragment(self, name: str) -> int:
+    def fragment(self, name: str) -> Measure:
         if name in self.fragment_costs:
             return self.fragment_costs[name]
         definition = self.fragments.get(name)
         if definition is None or name in self.in_progress:
-            return 0  # unknown fragment or a cycle: other rules report both
+            return _NOTHING  # unknown fragment or a cycle: other rules report both
         self.in_progress.add(name)
         try:
             cost = self.selection_set(
@@ -101,14 +122,22 @@ class _Coster:
         self.fragment_costs[name] = cost
         return cost
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> int:
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
         definition = self._field_definition(node.name.value, parent)
         children = self.selection_set(
             node.selection_set, get_named_type(definition.type) if definition else None
         )
-        if children and self._is_connection(node, definition):
-            children *= self._page_size(node)
-        return 1 + children
+        cost = children.cost
+        if cost and self._is_connection(node, definition):
+            cost *= self._page_size(node)
+        # Introspection (`__schema`, `__type`) nests deep by nature; like
+        # Strawberry's limiter, depth ignores it (cost and aliases do not).
+        nested = node.selection_set is not None and not node.name.value.startswith("__")
+        return Measure(
+            cost=1 + cost,
+            depth=1 + children.depth if nested else 0,
+            aliases=children.aliases + (1 if node.alias else 0),
+        )
 
     @staticmethod
     def _field_definition(name: str, parent: GraphQLNamedType | None) -> GraphQLField | None:
@@ -143,16 +172,16 @@ def cost_of(
     """The cost of every operation in a parsed document, by operation name."""
     coster = _Coster(schema, document_definitions)
     return {
-        (d.name.value if d.name else None): coster.operation(d)
+        (d.name.value if d.name else None): coster.operation(d).cost
         for d in document_definitions
         if isinstance(d, OperationDefinitionNode)
     }
 
 
-def create_cost_rule(max_cost: int) -> type[ValidationRule]:
-    """A validation rule refusing every operation that costs more than `max_cost`."""
+def create_limits_rule(*, max_cost: int, max_depth: int, max_aliases: int) -> type[ValidationRule]:
+    """A validation rule refusing every operation over one of the limits."""
 
-    class QueryCostRule(ValidationRule):
+    class QueryLimitsRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             definitions = list(context.document.definitions)
@@ -160,17 +189,31 @@ def create_cost_rule(max_cost: int) -> type[ValidationRule]:
             for definition in definitions:
                 if not isinstance(definition, OperationDefinitionNode):
                     continue
-                cost = coster.operation(definition)
-                if cost > max_cost:
-                    context.report_error(
-                        GraphQLError(
-                            f"Query cost {cost} exceeds the limit of {max_cost}.",
-                            definition,
-                            extensions={"code": COST_LIMIT_CODE},
-                        )
+                measure = coster.operation(definition)
+                name = definition.name.value if definition.name else "anonymous"
+                if measure.depth > max_depth:
+                    self._refuse(
+                        f"'{name}' exceeds maximum operation depth of {max_depth}",
+                        definition,
+                        "DEPTH_LIMIT",
+                    )
+                if measure.aliases > max_aliases:
+                    self._refuse(
+                        f"{measure.aliases} aliases found. Allowed: {max_aliases}",
+                        definition,
+                        "ALIAS_LIMIT",
+                    )
+                if measure.cost > max_cost:
+                    self._refuse(
+                        f"Query cost {measure.cost} exceeds the limit of {max_cost}.",
+                        definition,
+                        COST_LIMIT_CODE,
                     )
 
-    return QueryCostRule
+        def _refuse(self, message: str, node: OperationDefinitionNode, code: str) -> None:
+            self.context.report_error(GraphQLError(message, node, extensions={"code": code}))
+
+    return QueryLimitsRule
 
 
-__all__ = ["COST_LIMIT_CODE", "cost_of", "create_cost_rule"]
+__all__ = ["COST_LIMIT_CODE", "Measure", "cost_of", "create_limits_rule"]

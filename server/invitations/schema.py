@@ -19,7 +19,7 @@ from server.organisations.models import Organisation
 
 
 async def _organisation(
-    info: Info, value: relay.GlobalID, type_name: str = "Organisation"
+    info: Info, value: strawberry.ID, type_name: str = "Organisation"
 ) -> Organisation:
     # The guard has already checked the id and the actor's rights.
     if type_name == "Invitation":
@@ -30,7 +30,7 @@ async def _organisation(
 
 @strawberry.input
 class InviteUserInput:
-    organisation_id: relay.GlobalID
+    organisation_id: strawberry.ID
     email: str
     role: Role
     first_name: str | None = None
@@ -39,7 +39,7 @@ class InviteUserInput:
 
 @strawberry.input
 class InvitationInput:
-    invitation_id: relay.GlobalID
+    invitation_id: strawberry.ID
 
 
 @strawberry.input
@@ -56,7 +56,7 @@ class ConfirmInvitationInput:
 
 @strawberry.input
 class CreateUserInput:
-    organisation_id: relay.GlobalID
+    organisation_id: strawberry.ID
     email: str
     role: Role
     password: str = strawberry.field(
@@ -99,7 +99,7 @@ class Query:
     async def invitations(
         self,
         info: Info,
-        organisation_id: relay.GlobalID,
+        organisation_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
     ) -> InvitationConnection:

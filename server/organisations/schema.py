@@ -15,14 +15,14 @@ from server.organisations.models import Organisation, OrganisationKind, Organisa
 from server.organisations.types import OrganisationConnection, OrganisationType
 
 
-async def _load(info: Info, value: relay.GlobalID) -> Organisation:
+async def _load(info: Info, value: strawberry.ID) -> Organisation:
     # The guard has already checked the id and the actor's rights.
     return await info.context.loaders.organisation.load(decode_id(value, "Organisation"))  # type: ignore[return-value]
 
 
 @strawberry.input
 class CreateOrganisationInput:
-    parent_id: relay.GlobalID = strawberry.field(description="A reseller (or the provider).")
+    parent_id: strawberry.ID = strawberry.field(description="A reseller (or the provider).")
     name: str
     kind: OrganisationKind = OrganisationKind.CUSTOMER
     require_two_factor: bool = False
@@ -30,7 +30,7 @@ class CreateOrganisationInput:
 
 @strawberry.input(description="Only the fields given change.")
 class UpdateOrganisationInput:
-    organisation_id: relay.GlobalID
+    organisation_id: strawberry.ID
     name: str | None = None
     require_two_factor: bool | None = None
     allow_email_codes: bool | None = None
@@ -39,7 +39,7 @@ class UpdateOrganisationInput:
 
 @strawberry.input
 class OrganisationInput:
-    organisation_id: relay.GlobalID
+    organisation_id: strawberry.ID
 
 
 @strawberry.type
@@ -53,7 +53,7 @@ class Query:
         description="One organisation; null when it does not exist or is out of reach.",
         extensions=[requires(Permission.ORGANISATION_VIEW, on=organisation("id"))],
     )
-    async def organisation(self, info: Info, id: relay.GlobalID) -> OrganisationType | None:
+    async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationType | None:
         return await _load(info, id)  # type: ignore[return-value]
 
     @strawberry.field(

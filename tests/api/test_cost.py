@@ -3,6 +3,7 @@ anything runs, fragments do not hide cost, and ordinary pages pass."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -161,3 +162,19 @@ async def test_a_normal_organisation_list_passes(tree, sign_in, resolver_calls):
     )
     assert data["organisations"]["totalCount"] >= 3
     assert resolver_calls
+
+
+async def test_fragments_spread_twice_per_level_are_measured_in_linear_time(http):
+    # Each fragment spreads the next twice: walked naively that is 2**30 visits
+    # (hours, blocking the event loop); measured once per fragment it is instant,
+    # and the expanded document is refused for what it would cost.
+    levels = 30
+    fragments = " ".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels)
+    )
+    document = f"query {{ ...F0 }} {fragments} fragment F{levels} on Query {{ __typename }}"
+    response = await asyncio.wait_for(GraphQLClient(http).post(document), timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["COST_LIMIT"]

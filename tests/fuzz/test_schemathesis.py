@@ -156,11 +156,12 @@ def untyped_summary(notes: Path) -> list[str]:
     for line in notes.read_text().splitlines():
         note = json.loads(line)
         for message in note["messages"]:
-            key = (note["operation"], message)
+            # One kind per message shape: the offending value replaced.
+            key = (note["operation"], re.sub(r'".*"', '"…"', message, flags=re.S))
             counts[key] += 1
             examples.setdefault(key, note["request"])
     return [
-        f"  {operation}: {message} (x{count}) e.g. {examples[(operation, message)][:200]}"
+        f"  {operation}: {message} (x{count}), e.g. {examples[(operation, message)][:160]}"
         for (operation, message), count in sorted(counts.items())
     ]
 
