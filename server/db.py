@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "server.auth.models",
     "server.audit.models",
     "server.mail.models",
+    "server.api_tokens.models",
 ]
 
 

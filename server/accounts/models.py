@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.core.permissions import Role, TicketAccess
-from server.organisations.models import Organisation
+from server.organisations.models import Organisation, OrganisationStatus
 
 
 @strawberry.enum
@@ -91,3 +91,17 @@ class Membership(Model):
         table = "membership"
         unique_together = (("organisation", "user"),)
         indexes = (("organisation_id", "status", "role"),)
+
+
+async def usable_memberships(user_id: int) -> list[Membership]:
+    """Active memberships whose organisation and its ancestors are all active."""
+    memberships = await Membership.filter(
+        user_id=user_id, status=MembershipStatus.ACTIVE
+    ).select_related("organisation")
+    ancestor_ids = {i for m in memberships for i in m.organisation.ancestor_ids}
+    suspended = set(
+        await Organisation.filter(
+            id__in=ancestor_ids, status=OrganisationStatus.SUSPENDED
+        ).values_list("id", flat=True)
+    )
+    return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]

@@ -21,21 +21,7 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
 from server.core.permissions import Permission, Role, TicketAccess
 from server.core.validation import clean_phone, clean_text
-from server.organisations.models import Organisation, OrganisationStatus
-
-
-async def usable_memberships(user_id: int) -> list[Membership]:
-    """Active memberships whose organisation and its ancestors are all active."""
-    memberships = await Membership.filter(
-        user_id=user_id, status=MembershipStatus.ACTIVE
-    ).select_related("organisation")
-    ancestor_ids = {i for m in memberships for i in m.organisation.ancestor_ids}
-    suspended = set(
-        await Organisation.filter(
-            id__in=ancestor_ids, status=OrganisationStatus.SUSPENDED
-        ).values_list("id", flat=True)
-    )
-    return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]
+from server.organisations.models import Organisation
 
 
 def members_visible_to(

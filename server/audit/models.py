@@ -16,6 +16,11 @@ class AuditEvent(Model):
     organisation_id = fields.IntField(null=True, db_index=True)
     actor_id = fields.IntField(null=True, db_index=True)
     actor_label = fields.CharField(max_length=254, default="")
+    # During impersonation the actor is the person acted as; this names who did it.
+    impersonator_id = fields.IntField(null=True, db_index=True)
+    impersonator_label = fields.CharField(max_length=254, default="")
+    # Set when an API token made the change (the actor is then the token's creator).
+    api_token_id = fields.IntField(null=True)
     action = fields.CharField(max_length=64, db_index=True)
     target_type = fields.CharField(max_length=32, default="")
     target_id = fields.IntField(null=True)
@@ -28,3 +33,4 @@ class AuditEvent(Model):
 
     class Meta:
         table = "audit_event"
+        indexes = (("organisation_id", "id"), ("target_type", "target_id"))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from server.accounts.models import Membership, User
-from server.accounts.service import usable_memberships
+from server.accounts.models import Membership, User, usable_memberships
 from server.auth.models import Session
 from server.auth.sessions import find_session
 from server.core.actor import Actor, RequestMeta

@@ -24,10 +24,21 @@ class Session(Model):
     # The second factor of that check ("totp", "email", "recovery"), or None:
     # organisations' two-factor policies are checked against it.
     second_factor = fields.CharField(max_length=16, null=True)
+    # Impersonation: an administrator acting as `user`. Such a session is
+    # separate from both people's own sessions, short and not renewable, and
+    # reaches only the user's memberships within `impersonation_scope` (the
+    # path of the organisation whose membership granted it).
+    impersonator: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="impersonations", null=True, on_delete=fields.CASCADE
+    )
+    impersonation_reason = fields.CharField(max_length=500, default="")
+    impersonation_scope = fields.CharField(max_length=255, default="")
+    impersonation_organisation_id = fields.IntField(null=True)
     client_ip = fields.CharField(max_length=64, default="")
     user_agent = fields.CharField(max_length=255, default="")
 
     user_id: int
+    impersonator_id: int | None
 
     class Meta:
         table = "session"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from server.auth import service, two_factor
 from server.auth.actor import actor_for

@@ -14,8 +14,7 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from server.accounts.models import User, UserStatus
-from server.accounts.service import usable_memberships
+from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle, two_factor
 from server.auth.models import ChallengePurpose, LoginChallenge, PasswordReset, Session

@@ -23,7 +23,7 @@ import segno
 import strawberry
 from tortoise.transactions import in_transaction
 
-from server.accounts.models import User
+from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle
 from server.auth.models import ChallengePurpose, LoginChallenge, RecoveryCode, Session
@@ -306,6 +306,12 @@ async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Ses
     """Complete a log-in challenge with a second factor; opens the session."""
     challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
     user = await User.get(id=challenge.user_id)
+    if user.status is not UserStatus.ACTIVE or not await usable_memberships(user.id):
+        # Disabled or suspended since the password step: the sign-in is over.
+        await LoginChallenge.filter(id=challenge.id).delete()
+        raise DomainError(
+            ErrorCode.CHALLENGE_INVALID, "This sign-in has expired; sign in again.", "challenge"
+        )
     keys = throttle.keys_for(user.email, meta.client_ip)
     factor = (
         await _check_code(user, code, challenge) if await throttle.reserve_attempt(keys) else None

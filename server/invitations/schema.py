@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from server.accounts.types import MembershipType
 from server.auth.actor import actor_for

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry import relay
 
 from server.core.context import Info
 from server.core.errors import Payload
