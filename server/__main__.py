@@ -118,6 +118,18 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
     _with_database(work)
 
 
+def cmd_prune_audit(args: argparse.Namespace) -> None:
+    from server.audit.service import prune
+
+    days = args.days if args.days is not None else get_settings().audit_retention_days
+
+    async def work() -> None:
+        removed = await prune(days)
+        print(f"Removed {removed} audit events older than {days} days.")
+
+    _with_database(work)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from server.schema import printed_schema
 
@@ -152,6 +164,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("seed-demo", help="load demo organisations and users").set_defaults(
         run=cmd_seed_demo
     )
+
+    prune = commands.add_parser("prune-audit", help="delete audit events past retention")
+    prune.add_argument("--days", type=int, help="default: FRONTDESK_AUDIT_RETENTION_DAYS")
+    prune.set_defaults(run=cmd_prune_audit)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="schema.graphql")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
@@ -30,9 +28,10 @@ from strawberry.http import GraphQLHTTPResponse
 from tortoise import connections
 
 from server import db
+from server.audit.export import export_csv
 from server.auth.actor import actor_from_token
-from server.core.actor import RequestMeta
 from server.core.context import Context, current_request_id
+from server.http import request_meta, session_token
 from server.mail.worker import MailWorker
 from server.schema import build_schema
 from server.settings import Settings, get_settings
@@ -48,28 +47,6 @@ _ADMIN_CSP = (
 )
 
 
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def client_address(request: Request, trusted_proxies: list[str]) -> str:
-    """The client's address: the peer, or, when the peer is a trusted proxy, the
-    last X-Forwarded-For hop that is not one of ours (earlier hops can be forged)."""
-    peer = request.client.host if request.client else ""
-    if peer not in trusted_proxies:
-        return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        try:
-            address = str(ipaddress.ip_address(hop))
-        except ValueError:
-            return peer  # garbage in the header: trust nothing from it
-        if address not in trusted_proxies:
-            return address
-    return peer
-
-
 class FrontdeskGraphQL(GraphQL):
     """Strawberry's ASGI view with our context: who is asking, from where."""
 
@@ -81,7 +58,6 @@ class FrontdeskGraphQL(GraphQL):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
-        self.own_origin = origin_of(settings.public_url)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -101,25 +77,10 @@ class FrontdeskGraphQL(GraphQL):
             error.message = _SUGGESTION.sub("", error.message)
         return await super().process_result(request, result)
 
-    def _session_token(self, request: Request) -> tuple[str | None, bool]:
-        authorization = request.headers.get("authorization", "")
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip(), False
-        cookie = request.cookies.get(self.settings.session_cookie_name)
-        # CSRF: the cookie counts only for requests from our own pages.
-        if cookie and request.headers.get("origin") == self.own_origin:
-            return cookie, True
-        return None, False
-
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        meta = RequestMeta(
-            client_ip=client_address(request, self.settings.trusted_proxies),
-            request_id=request.state.request_id,
-            user_agent=request.headers.get("user-agent", "")[:255],
-        )
+        meta = request_meta(request, self.settings)
         current_request_id.set(meta.request_id)
-        token, via_cookie = self._session_token(request)
+        token, via_cookie = session_token(request, self.settings)
         actor = await actor_from_token(token, meta) if token else None
         return Context(
             request=request,
@@ -244,6 +205,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         Route("/", lambda request: RedirectResponse("/admin/")),
         Route("/healthz", healthz),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/audit/export.csv", export_csv),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     middleware = [

@@ -14,6 +14,9 @@ MODEL_MODULES = [
     "server.audit.models",
     "server.mail.models",
     "server.api_tokens.models",
+    "server.contacts.models",
+    "server.tickets.models",
+    "server.telephony.models",
 ]
 
 

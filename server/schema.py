@@ -22,18 +22,33 @@ from strawberry.tools import merge_types
 
 from server.accounts import schema as accounts
 from server.accounts.types import MembershipType, UserType
+from server.api_tokens import schema as api_tokens
+from server.api_tokens.schema import ApiTokenType
 from server.audit import schema as audit
 from server.audit.types import AuditEventType
 from server.auth import schema as auth
+from server.contacts import schema as contacts
+from server.contacts.types import ContactType
 from server.core.context import Info, current_request_id
 from server.core.cost import create_limits_rule
 from server.core.errors import ErrorCode, UserError
-from server.core.guard import AuthenticatedDirective, RequiresDirective, RequiresRecentAuthDirective
+from server.core.guard import (
+    AuthenticatedDirective,
+    NotForApiTokensDirective,
+    NotWhileImpersonatingDirective,
+    RequiresDirective,
+    RequiresRecentAuthDirective,
+)
+from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
 from server.settings import get_settings
+from server.telephony import schema as telephony
+from server.telephony.types import CallRecordType, ExtensionType
+from server.tickets import schema as tickets
+from server.tickets.types import TicketCommentType, TicketType
 
 logger = logging.getLogger("frontdesk.graphql")
 
@@ -53,6 +68,12 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
     "Membership": MembershipType,
     "Invitation": InvitationType,
     "AuditEvent": AuditEventType,
+    "ApiToken": ApiTokenType,
+    "Contact": ContactType,
+    "Ticket": TicketType,
+    "TicketComment": TicketCommentType,
+    "Extension": ExtensionType,
+    "CallRecord": CallRecordType,
 }
 
 
@@ -73,11 +94,32 @@ class NodeQuery:
 
 Query = merge_types(
     "Query",
-    (NodeQuery, auth.Query, organisations.Query, accounts.Query, invitations.Query, audit.Query),
+    (
+        NodeQuery,
+        auth.Query,
+        organisations.Query,
+        accounts.Query,
+        invitations.Query,
+        audit.Query,
+        api_tokens.Query,
+        contacts.Query,
+        tickets.Query,
+        telephony.Query,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (auth.Mutation, organisations.Mutation, accounts.Mutation, invitations.Mutation),
+    (
+        auth.Mutation,
+        organisations.Mutation,
+        accounts.Mutation,
+        invitations.Mutation,
+        impersonation.Mutation,
+        api_tokens.Mutation,
+        contacts.Mutation,
+        tickets.Mutation,
+        telephony.Mutation,
+    ),
 )
 
 
@@ -125,7 +167,13 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         types=[UserError],
-        schema_directives=[RequiresDirective, AuthenticatedDirective, RequiresRecentAuthDirective],
+        schema_directives=[
+            RequiresDirective,
+            AuthenticatedDirective,
+            RequiresRecentAuthDirective,
+            NotForApiTokensDirective,
+            NotWhileImpersonatingDirective,
+        ],
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
     )
 

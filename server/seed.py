@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.contacts import demo as contacts_demo
 from server.core import clock
 from server.core.errors import DomainError
 from server.core.passwords import check_policy, hash_password
@@ -12,6 +13,8 @@ from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.core.validation import normalise_email
 from server.organisations import service as organisations
 from server.organisations.models import Organisation, OrganisationKind
+from server.telephony import demo as telephony_demo
+from server.tickets import demo as tickets_demo
 
 DEMO_OWNER = "owner@provider.example.com"
 
@@ -108,6 +111,9 @@ async def seed_demo(password: str) -> bool:
                 await _add_member(organisation, email, role, password_hash)
         # Feature grants need a first log-in; the demo users count as having logged in.
         await User.filter(email__in=emails).update(last_login_at=clock.now())
+        # Contacts, tickets, extensions and calls of the demo tree.
+        for demo in (contacts_demo, tickets_demo, telephony_demo):
+            await demo.seed(created)
     return True
 
 

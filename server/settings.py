@@ -40,6 +40,8 @@ class Settings:
     # Origins whose browser code may call the API with bearer tokens (CORS).
     cors_origins: list[str] = field(default_factory=list)
     session_cookie_name: str = "__Host-frontdesk_session"
+    # A separate cookie for an impersonation, so the administrator's own stays as it was.
+    impersonation_cookie_name: str = "__Host-frontdesk_impersonation"
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12
     invitation_days: int = 7
@@ -74,6 +76,11 @@ class Settings:
     throttle_account_attempts: int = 5
     throttle_address_attempts: int = 30
     throttle_max_lock_seconds: int = 900
+    # Impersonation sessions: their length, and whether the person gets a mail.
+    impersonation_minutes: int = 30
+    impersonation_notice: bool = True
+    # Audit events older than this are removed by `frontdesk prune-audit`.
+    audit_retention_days: int = 400
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
@@ -131,6 +138,9 @@ def get_settings() -> Settings:
         throttle_max_lock_seconds=_env_int(
             "THROTTLE_MAX_LOCK_SECONDS", Settings.throttle_max_lock_seconds
         ),
+        impersonation_minutes=_env_int("IMPERSONATION_MINUTES", Settings.impersonation_minutes),
+        impersonation_notice=_env_bool("IMPERSONATION_NOTICE", Settings.impersonation_notice),
+        audit_retention_days=_env_int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
     )

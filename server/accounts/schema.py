@@ -72,7 +72,13 @@ class UserPayload(Payload):
     user: UserType | None = None
 
 
-def members_manage_on_membership(recent_auth: int | None = None, when: Any = None) -> list:
+def members_manage_on_membership(
+    recent_auth: int | None = None,
+    when: Any = None,
+    *,
+    impersonation: bool = True,
+    api_tokens: bool = True,
+) -> list:
     # A new guard per field: an extension instance belongs to one field.
     return [
         requires(
@@ -80,6 +86,8 @@ def members_manage_on_membership(recent_auth: int | None = None, when: Any = Non
             on=membership("input.membership_id"),
             recent_auth=recent_auth,
             when=when,
+            impersonation=impersonation,
+            api_tokens=api_tokens,
         )
     ]
 
@@ -131,7 +139,9 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Give a member another role; it replaces the previous one.",
-        extensions=members_manage_on_membership(STEP_UP_SECONDS, _grants_administration),
+        extensions=members_manage_on_membership(
+            STEP_UP_SECONDS, _grants_administration, impersonation=False
+        ),
     )
     async def change_role(self, info: Info, input: ChangeRoleInput) -> MembershipPayload:
         result = await service.change_role(
@@ -143,7 +153,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Ticket access and feature flags; only for members who have logged in.",
-        extensions=members_manage_on_membership(STEP_UP_SECONDS, _administers_access),
+        extensions=members_manage_on_membership(
+            STEP_UP_SECONDS, _administers_access, impersonation=False
+        ),
     )
     async def set_feature_access(
         self, info: Info, input: SetFeatureAccessInput
@@ -188,7 +200,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Erase a person whose only membership this is; audit entries are pseudonymised.",
-        extensions=members_manage_on_membership(),
+        extensions=members_manage_on_membership(impersonation=False),
     )
     async def delete_user(self, info: Info, input: MembershipInput) -> RemovedPayload:
         await service.delete_user(
@@ -199,7 +211,9 @@ class Mutation:
     @strawberry.mutation(
         description="Clear a member's second factors (a lost phone); they enrol again "
         "and every session of theirs ends.",
-        extensions=members_manage_on_membership(STEP_UP_SECONDS),
+        extensions=members_manage_on_membership(
+            STEP_UP_SECONDS, impersonation=False, api_tokens=False
+        ),
     )
     async def reset_two_factor(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.reset_two_factor(

@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
+from strawberry import relay
 
 from server.audit import service
+from server.audit.service import AuditFilter
 from server.audit.types import AuditEventType
 from server.core.context import Info
+from server.core.errors import not_found
 from server.core.guard import decode_id, organisation, requires
+from server.core.nodes import parse_id
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
+
+
+def audit_filter(
+    *,
+    include_descendants: bool = False,
+    action: str | None = None,
+    actor_id: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> AuditFilter:
+    """The filters of `auditEvents` and of the CSV export, from their arguments."""
+    target_type = target_pk = None
+    if target_id is not None:
+        try:
+            target = relay.GlobalID.from_id(target_id)
+        except ValueError:
+            raise not_found("targetId") from None
+        target_type, target_pk = target.type_name, parse_id(target.node_id)
+        if target_pk is None:
+            raise not_found("targetId")
+    return AuditFilter(
+        include_descendants=include_descendants,
+        action=action,
+        actor_id=decode_id(actor_id, "User", "actorId") if actor_id is not None else None,
+        target_type=target_type,
+        target_id=target_pk,
+        since=since,
+        until=until,
+    )
 
 
 @strawberry.type
 class Query:
     @strawberry.field(
         description="Audit events of an organisation, oldest first; with includeDescendants, "
-        "of every organisation below it the viewer may audit too.",
+        "of every organisation below it the viewer may audit too. `action` is exact, or a "
+        'prefix ending in "." ("member."). The same filters download as CSV from '
+        "`/audit/export.csv?organisationId=…` (same permission).",
         extensions=[requires(Permission.AUDIT_VIEW, on=organisation("organisation_id"))],
     )
     async def audit_events(
@@ -28,6 +65,10 @@ class Query:
         include_descendants: bool = False,
         action: str | None = None,
         actor_id: strawberry.ID | None = None,
+        target_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Events about this object (any global id)."),
+        ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
         first: int | None = None,
@@ -39,10 +80,13 @@ class Query:
         events = service.events_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
-            include_descendants=include_descendants,
-            action=action,
-            actor_id=decode_id(actor_id, "User", "actorId") if actor_id is not None else None,
-            since=since,
-            until=until,
+            filters=audit_filter(
+                include_descendants=include_descendants,
+                action=action,
+                actor_id=actor_id,
+                target_id=target_id,
+                since=since,
+                until=until,
+            ),
         )
         return await paginate(events, first=first, after=after)

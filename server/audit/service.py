@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -46,6 +48,9 @@ async def record(
         organisation_id=organisation_id,
         actor_id=actor.user.id if actor else actor_user_id,
         actor_label=actor.user.email if actor else actor_label,
+        impersonator_id=actor.impersonator.id if actor and actor.impersonator else None,
+        impersonator_label=actor.impersonator.email if actor and actor.impersonator else "",
+        api_token_id=actor.api_token.id if actor and actor.api_token else None,
         action=action,
         target_type=type(target).__name__ if target is not None else "",
         target_id=target.pk if target is not None else None,
@@ -57,33 +62,52 @@ async def record(
     )
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    include_descendants: bool = False
+    # Exact, or every action under a prefix ending in "." ("member.").
+    action: str | None = None
+    actor_id: int | None = None
+    target_type: str | None = None
+    target_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 def events_visible_to(
-    actor: Actor,
-    *,
-    organisation: Organisation,
-    include_descendants: bool,
-    action: str | None = None,
-    actor_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    actor: Actor, *, organisation: Organisation, filters: AuditFilter
 ) -> QuerySet[AuditEvent]:
-    """Events of an organisation (and, for delegated admins, its descendants)."""
-    if include_descendants:
+    """Events of an organisation (and, with descendants, of every organisation
+    below it the actor may audit), filtered."""
+    if filters.include_descendants:
         ids = Organisation.filter(
             actor.organisations_with(Permission.AUDIT_VIEW), path__startswith=organisation.path
-        ).values_list("id", flat=True)
-        events = AuditEvent.filter(organisation_id__in=ids)
+        ).values("id")
+        events = AuditEvent.filter(organisation_id__in=Subquery(ids))
     else:
         events = AuditEvent.filter(organisation_id=organisation.id)
-    if action:
-        events = events.filter(action=clean_text(action, field="action", max_length=64))
-    if actor_id is not None:
-        events = events.filter(actor_id=actor_id)
-    if since is not None:
-        events = events.filter(created_at__gte=since)
-    if until is not None:
-        events = events.filter(created_at__lt=until)
+    if filters.action:
+        action = clean_text(filters.action, field="action", max_length=64)
+        events = (
+            events.filter(action__startswith=action)
+            if action.endswith(".")
+            else events.filter(action=action)
+        )
+    if filters.actor_id is not None:
+        events = events.filter(actor_id=filters.actor_id)
+    if filters.target_type is not None:
+        events = events.filter(target_type=filters.target_type, target_id=filters.target_id)
+    if filters.since is not None:
+        events = events.filter(created_at__gte=filters.since)
+    if filters.until is not None:
+        events = events.filter(created_at__lt=filters.until)
     return events
+
+
+async def prune(older_than_days: int) -> int:
+    """Delete events past the retention period; returns how many."""
+    cutoff = clock.now() - timedelta(days=older_than_days)
+    return await AuditEvent.filter(created_at__lt=cutoff).delete()
 
 
 async def pseudonymise_user(user_id: int) -> None:

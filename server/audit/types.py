@@ -23,6 +23,9 @@ class AuditEventType(relay.Node):
     created_at: datetime
     action: str = strawberry.field(description='What happened, e.g. "member.role_changed".')
     actor_label: str = strawberry.field(description="Who did it (pseudonymised once deleted).")
+    impersonator_label: str = strawberry.field(
+        description="The administrator acting as the actor, during an impersonation."
+    )
     target_type: str
     target_label: str
     client_ip: str

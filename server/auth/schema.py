@@ -195,12 +195,14 @@ class Mutation:
 
     @strawberry.mutation(description="End this session.", extensions=[authenticated()])
     async def logout(self, info: Info) -> OkPayload:
-        await service.logout(
-            actor=info.context.require_actor(), raw_token=info.context.session_token
-        )
+        actor = info.context.require_actor()
+        await service.logout(actor=actor, raw_token=info.context.session_token)
         if info.context.via_cookie:
+            settings = info.context.settings
             info.context.response.delete_cookie(
-                info.context.settings.session_cookie_name,
+                settings.impersonation_cookie_name
+                if actor.impersonating
+                else settings.session_cookie_name,
                 path="/",
                 secure=True,
                 httponly=True,
@@ -209,7 +211,8 @@ class Mutation:
         return OkPayload(ok=True)
 
     @strawberry.mutation(
-        description="End one of the viewer's sessions.", extensions=[authenticated()]
+        description="End one of the viewer's sessions.",
+        extensions=[authenticated(impersonation=False, api_tokens=False)],
     )
     async def revoke_session(self, info: Info, input: SessionInput) -> OkPayload:
         await service.revoke_session(
@@ -219,7 +222,8 @@ class Mutation:
         return OkPayload(ok=True)
 
     @strawberry.mutation(
-        description="End every session of the viewer but this one.", extensions=[authenticated()]
+        description="End every session of the viewer but this one.",
+        extensions=[authenticated(impersonation=False, api_tokens=False)],
     )
     async def revoke_other_sessions(self, info: Info) -> OkPayload:
         await service.revoke_other_sessions(actor=info.context.require_actor())
@@ -228,7 +232,7 @@ class Mutation:
     @strawberry.mutation(
         description="Check the password (and second factor) again, for actions that need a "
         "recent sign-in. Opens a fresh session in place of this one.",
-        extensions=[authenticated()],
+        extensions=[authenticated(impersonation=False, api_tokens=False)],
     )
     async def reauthenticate(self, info: Info, input: ReauthenticateInput) -> ReauthenticatePayload:
         fresh = await two_factor.reauthenticate(
@@ -241,7 +245,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change one's own password; every other session ends.",
-        extensions=[authenticated()],
+        extensions=[authenticated(impersonation=False, api_tokens=False)],
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ViewerPayload:
         actor = info.context.require_actor()
@@ -275,7 +279,14 @@ class Mutation:
     @strawberry.mutation(
         description="Start setting up an authenticator app: a new secret, pending until "
         "`confirmTotp` sees a first code from it.",
-        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+        extensions=[
+            authenticated(
+                recent_auth=STEP_UP_SECONDS,
+                when=_has_second_factor,
+                impersonation=False,
+                api_tokens=False,
+            )
+        ],
     )
     async def enrol_totp(self, info: Info) -> TotpEnrolmentPayload:
         enrolment = await two_factor.start_totp_enrolment(info.context.require_actor())
@@ -286,7 +297,14 @@ class Mutation:
     @strawberry.mutation(
         description="Finish the app set-up with a first code; returns recovery codes once "
         "and signs out every other session.",
-        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+        extensions=[
+            authenticated(
+                recent_auth=STEP_UP_SECONDS,
+                when=_has_second_factor,
+                impersonation=False,
+                api_tokens=False,
+            )
+        ],
     )
     async def confirm_totp(self, info: Info, input: CodeInput) -> RecoveryCodesPayload:
         actor = info.context.require_actor()
@@ -296,7 +314,14 @@ class Mutation:
 
     @strawberry.mutation(
         description="Turn emailed sign-in codes on or off.",
-        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, when=_has_second_factor)],
+        extensions=[
+            authenticated(
+                recent_auth=STEP_UP_SECONDS,
+                when=_has_second_factor,
+                impersonation=False,
+                api_tokens=False,
+            )
+        ],
     )
     async def set_email_two_factor(self, info: Info, input: EmailTwoFactorInput) -> ViewerPayload:
         actor = info.context.require_actor()
@@ -306,7 +331,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="New recovery codes; the old ones stop working.",
-        extensions=[authenticated(recent_auth=STEP_UP_SECONDS)],
+        extensions=[
+            authenticated(recent_auth=STEP_UP_SECONDS, impersonation=False, api_tokens=False)
+        ],
     )
     async def regenerate_recovery_codes(self, info: Info) -> RecoveryCodesPayload:
         codes = await two_factor.regenerate_recovery_codes(info.context.require_actor())
@@ -314,7 +341,9 @@ class Mutation:
 
     @strawberry.mutation(
         description="Turn every second factor off; other sessions end.",
-        extensions=[authenticated(recent_auth=STEP_UP_SECONDS)],
+        extensions=[
+            authenticated(recent_auth=STEP_UP_SECONDS, impersonation=False, api_tokens=False)
+        ],
     )
     async def disable_two_factor(self, info: Info) -> ViewerPayload:
         actor = info.context.require_actor()

@@ -82,14 +82,16 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
     if needs_rehash:
         user.password_hash = await hash_password(password)
         await user.save(update_fields=["password_hash", "updated_at"])
-    await throttle.succeeded(keys)
     if user.has_second_factor:
+        # The counter is reset only once the second factor is proven too:
+        # wrong codes keep adding up however often the password is right.
         raw_challenge, challenge = await two_factor.start_challenge(user, ChallengePurpose.LOGIN)
         return LoginResult(
             challenge_token=raw_challenge,
             challenge=challenge,
             methods=two_factor.methods_of(user),
         )
+    await throttle.succeeded(keys)
     async with in_transaction():
         user.last_login_at = clock.now()
         await user.save(update_fields=["last_login_at", "updated_at"])

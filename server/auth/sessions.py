@@ -40,15 +40,19 @@ async def create_session(
 
 async def find_session(raw: str) -> Session | None:
     """The live session for a token (its user loaded), or None."""
-    session = await Session.get_or_none(token_hash=hash_token(raw)).select_related("user")
+    session = await Session.get_or_none(token_hash=hash_token(raw)).select_related(
+        "user", "impersonator"
+    )
     if session is None:
         return None
     now = clock.now()
     idle_limit = session.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
+    impersonator = session.impersonator if session.impersonator_id is not None else None
     if (
         now >= session.expires_at
         or now >= idle_limit
         or session.user.status is not UserStatus.ACTIVE
+        or (impersonator is not None and impersonator.status is not UserStatus.ACTIVE)
     ):
         await session.delete()
         return None

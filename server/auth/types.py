@@ -16,6 +16,7 @@ from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
 from server.core.context import Info
 from server.core.nodes import parse_ids
+from server.organisations.types import OrganisationType
 
 
 @strawberry.enum(description="How a new session reaches the client.")
@@ -73,6 +74,36 @@ class SessionType(relay.Node):
         return [rows.get(i) if i else None for i in ids]
 
 
+@strawberry.type(description="Who is acting as the viewer, and until when.")
+class Impersonation:
+    impersonator_email: str
+    impersonator_name: str
+    reason: str
+    started_at: datetime
+    expires_at: datetime
+    organisation_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="Where the portal was opened.")
+    async def organisation(self, info: Info) -> OrganisationType | None:
+        if self.organisation_id is None:
+            return None
+        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[return-value]
+
+
+def impersonation_of(info: Info) -> Impersonation | None:
+    actor = info.context.actor
+    if actor is None or actor.impersonator is None or actor.session is None:
+        return None
+    return Impersonation(
+        impersonator_email=actor.impersonator.email,
+        impersonator_name=actor.impersonator.display_name,
+        reason=actor.session.impersonation_reason,
+        started_at=actor.session.created_at,
+        expires_at=actor.session.expires_at,
+        organisation_id=actor.session.impersonation_organisation_id,
+    )
+
+
 @strawberry.type(description="The signed-in person and what they may do.")
 class Viewer:
     user: UserType
@@ -87,6 +118,9 @@ class Viewer:
     awaiting_two_factor: list[MembershipType] = strawberry.field(
         description="Memberships whose organisation requires a second factor this session "
         "lacks: enrol (or sign in with the app) to use them."
+    )
+    impersonation: Impersonation | None = strawberry.field(
+        description="Set while an administrator acts as the viewer: for a banner with a Stop button."
     )
 
     @strawberry.field
@@ -111,19 +145,28 @@ def viewer_of(info: Info) -> Viewer | None:
         session_expires_at=actor.session.expires_at if actor.session else None,
         memberships=actor.memberships,  # type: ignore[arg-type]
         awaiting_two_factor=actor.awaiting_two_factor,  # type: ignore[arg-type]
+        impersonation=impersonation_of(info),
     )
 
 
-async def sign_in(info: Info, raw: str, session: Session, delivery: SessionDelivery) -> str | None:
-    """Make `session` this request's, and deliver it: a cookie, or the token
-    handed back for a Bearer header."""
+async def sign_in(
+    info: Info,
+    raw: str,
+    session: Session,
+    delivery: SessionDelivery,
+    *,
+    impersonation: bool = False,
+) -> str | None:
+    """Make `session` this request's, and deliver it: a cookie (an impersonation
+    gets its own, beside the administrator's), or the token handed back for a
+    Bearer header."""
     info.context.actor = await actor_for(session, info.context.meta)
     info.context.session_token = raw
     if delivery is SessionDelivery.TOKEN:
         return raw
     settings = info.context.settings
     info.context.response.set_cookie(
-        settings.session_cookie_name,
+        settings.impersonation_cookie_name if impersonation else settings.session_cookie_name,
         raw,
         max_age=settings.session_absolute_hours * 3600,
         path="/",

@@ -20,6 +20,7 @@ from server.core.permissions import (
 
 if TYPE_CHECKING:
     from server.accounts.models import Membership, User
+    from server.api_tokens.models import ApiToken
     from server.auth.models import Session
     from server.organisations.models import Organisation
 
@@ -40,6 +41,14 @@ class Actor:
     meta: RequestMeta = field(default_factory=RequestMeta)
     # Memberships waiting for a second factor their organisation requires.
     awaiting_two_factor: list[Membership] = field(default_factory=list)
+    # The administrator acting as `user` in an impersonation session.
+    impersonator: User | None = None
+    # The API token making the request (the actor is then its creator, narrowed).
+    api_token: ApiToken | None = None
+
+    @property
+    def impersonating(self) -> bool:
+        return self.impersonator is not None
 
     def __post_init__(self) -> None:
         # Organisations whose whole subtree this actor administers.

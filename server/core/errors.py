@@ -48,6 +48,15 @@ class ErrorCode(Enum):
     INVALID_CODE = "INVALID_CODE"
     CHALLENGE_INVALID = "CHALLENGE_INVALID"
     SIGN_IN_REQUIRED = "SIGN_IN_REQUIRED"
+    CANNOT_IMPERSONATE = "CANNOT_IMPERSONATE"
+    SEAT_LIMIT = "SEAT_LIMIT"
+    # Contacts, tickets and phone extensions.
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    NUMBER_TAKEN = "NUMBER_TAKEN"
+    UNKNOWN_EXTENSION = "UNKNOWN_EXTENSION"
+    FORWARDING_LOOP = "FORWARDING_LOOP"
+    CANNOT_SIGN_IN = "CANNOT_SIGN_IN"
+    RECORDING_DELETION_RESTRICTED = "RECORDING_DELETION_RESTRICTED"
 
 
 @strawberry.type(description="An expected failure of a mutation: nothing was changed.")
@@ -105,6 +114,22 @@ class ReauthRequired(GraphQLError):
             f"Confirm your password (and code) again: this needs a sign-in from the last "
             f"{max_age // 60} minutes.",
             extensions={"code": "REAUTH_REQUIRED", "maxAge": max_age},
+        )
+
+
+class ImpersonationForbidden(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This cannot be done while acting as another person.",
+            extensions={"code": "IMPERSONATION_FORBIDDEN"},
+        )
+
+
+class ApiTokenForbidden(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "API tokens cannot do this; sign in as a person.",
+            extensions={"code": "API_TOKEN_FORBIDDEN"},
         )
 
 

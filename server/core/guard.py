@@ -26,10 +26,12 @@ from strawberry.types.field import StrawberryField
 from server.core import clock
 from server.core.context import Info
 from server.core.errors import (
+    ApiTokenForbidden,
     BadRequest,
     DomainError,
     ErrorCode,
     Forbidden,
+    ImpersonationForbidden,
     NotFoundError,
     Payload,
     ReauthRequired,
@@ -69,6 +71,24 @@ class AuthenticatedDirective:
 )
 class RequiresRecentAuthDirective:
     max_age: int
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="notWhileImpersonating",
+    description="Refused inside an impersonation (credentials, roles, grants, impersonation).",
+)
+class NotWhileImpersonatingDirective:
+    pass
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="notForApiTokens",
+    description="Refused to API tokens: a person must do this (credentials, tokens).",
+)
+class NotForApiTokensDirective:
+    pass
 
 
 # Step-up: sensitive actions need a log-in or re-authentication this recent (seconds).
@@ -187,11 +207,15 @@ class Guard(Outcome):
         on: OrganisationLookup | None,
         recent_auth: int | None = None,
         when: RecentAuthCondition | None = None,
+        impersonation: bool = True,
+        api_tokens: bool = True,
     ) -> None:
         self.permission = permission
         self.on = on
         self.recent_auth = recent_auth
         self.when = when
+        self.impersonation = impersonation
+        self.api_tokens = api_tokens
 
     def apply(self, field: StrawberryField) -> None:
         directive = (
@@ -202,12 +226,19 @@ class Guard(Outcome):
         field.directives.append(directive)
         if self.recent_auth is not None:
             field.directives.append(RequiresRecentAuthDirective(max_age=self.recent_auth))
+        if not self.impersonation:
+            field.directives.append(NotWhileImpersonatingDirective())
+        if not self.api_tokens:
+            field.directives.append(NotForApiTokensDirective())
         self.field = field
 
     def _check_recent_auth(self, info: Info, kwargs: dict[str, Any]) -> None:
         if self.recent_auth is None or (self.when is not None and not self.when(info, kwargs)):
             return
-        session = info.context.actor.session  # type: ignore[union-attr]
+        actor = info.context.actor
+        if actor is not None and actor.api_token is not None:
+            return  # the token is the credential; creating it needed a recent sign-in
+        session = actor.session if actor else None
         if session is None or session.authenticated_at < clock.now() - timedelta(
             seconds=self.recent_auth
         ):
@@ -226,6 +257,10 @@ class Guard(Outcome):
         actor = info.context.actor
         if actor is None:
             raise Unauthenticated()
+        if actor.impersonating and not self.impersonation:
+            raise ImpersonationForbidden()
+        if actor.api_token is not None and not self.api_tokens:
+            raise ApiTokenForbidden()
         if self.permission is not None and self.on is not None:
             try:
                 target = await self.on(source, info, kwargs)
@@ -245,20 +280,28 @@ def requires(
     on: OrganisationLookup | None = None,
     recent_auth: int | None = None,
     when: RecentAuthCondition | None = None,
+    impersonation: bool = True,
+    api_tokens: bool = True,
 ) -> Guard:
     """Guard a field by a permission in the organisation `on` finds.
 
     Without `on`, the resolver returns only what the actor may see with that
     permission (lists scoped by `Actor.organisations_with`). With
     `recent_auth`, the session must have authenticated within that many
-    seconds (step-up) — always, or when `when(info, arguments)` says so."""
-    return Guard(permission, on, recent_auth, when)
+    seconds (step-up) — always, or when `when(info, arguments)` says so.
+    `impersonation=False` / `api_tokens=False` refuse the field inside an
+    impersonation / to API tokens."""
+    return Guard(permission, on, recent_auth, when, impersonation, api_tokens)
 
 
 def authenticated(
-    *, recent_auth: int | None = None, when: RecentAuthCondition | None = None
+    *,
+    recent_auth: int | None = None,
+    when: RecentAuthCondition | None = None,
+    impersonation: bool = True,
+    api_tokens: bool = True,
 ) -> Guard:
-    return Guard(None, None, recent_auth, when)
+    return Guard(None, None, recent_auth, when, impersonation, api_tokens)
 
 
 def public() -> Outcome:

@@ -9,12 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from server.accounts.models import Membership, User
+from server.api_tokens.models import ApiToken
 from server.audit.models import AuditEvent
+from server.contacts.models import Contact
 from server.invitations.models import Invitation
 from server.organisations.models import Organisation
+from server.telephony.loaders import rules_by_extension
+from server.telephony.models import CallRecord, Extension, ForwardingRule
+from server.tickets.loaders import comments_by_ticket
+from server.tickets.models import Ticket, TicketComment
 
 
 def _by_id(model: type[Model]) -> DataLoader[int, Any]:
@@ -23,6 +30,17 @@ def _by_id(model: type[Model]) -> DataLoader[int, Any]:
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
+
+
+async def _seats_used(organisation_ids: Sequence[int]) -> list[int]:
+    rows = (
+        await Membership.filter(organisation_id__in=list(organisation_ids))
+        .annotate(used=Count("id"))
+        .group_by("organisation_id")
+        .values("organisation_id", "used")
+    )
+    used = {row["organisation_id"]: row["used"] for row in rows}
+    return [used.get(i, 0) for i in organisation_ids]
 
 
 async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
@@ -47,9 +65,28 @@ class Loaders:
     invitation: DataLoader[int, Invitation | None] = field(
         default_factory=lambda: _by_id(Invitation)
     )
+    api_token: DataLoader[int, ApiToken | None] = field(default_factory=lambda: _by_id(ApiToken))
     audit_event: DataLoader[int, AuditEvent | None] = field(
         default_factory=lambda: _by_id(AuditEvent)
     )
+    seats_used: DataLoader[int, int] = field(
+        default_factory=lambda: DataLoader(load_fn=_seats_used)
+    )
     memberships_of_user: DataLoader[int, list[Membership]] = field(
         default_factory=lambda: DataLoader(load_fn=_memberships_by_user)
+    )
+    contact: DataLoader[int, Contact | None] = field(default_factory=lambda: _by_id(Contact))
+    ticket: DataLoader[int, Ticket | None] = field(default_factory=lambda: _by_id(Ticket))
+    ticket_comment: DataLoader[int, TicketComment | None] = field(
+        default_factory=lambda: _by_id(TicketComment)
+    )
+    comments_of_ticket: DataLoader[int, list[TicketComment]] = field(
+        default_factory=comments_by_ticket
+    )
+    extension: DataLoader[int, Extension | None] = field(default_factory=lambda: _by_id(Extension))
+    rules_of_extension: DataLoader[int, list[ForwardingRule]] = field(
+        default_factory=rules_by_extension
+    )
+    call_record: DataLoader[int, CallRecord | None] = field(
+        default_factory=lambda: _by_id(CallRecord)
     )

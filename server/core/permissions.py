@@ -51,6 +51,21 @@ class Permission(Enum):
     AUDIT_VIEW = "AUDIT_VIEW"
     BILLING_MANAGE = "BILLING_MANAGE"
     OWNERSHIP_MANAGE = "OWNERSHIP_MANAGE"
+    # Open a member's own portal view; also needs `canImpersonate` on the membership.
+    MEMBERS_IMPERSONATE = "MEMBERS_IMPERSONATE"
+    # Create, list and revoke the organisation's API tokens.
+    API_TOKENS_MANAGE = "API_TOKENS_MANAGE"
+    # Contacts, tickets and phone extensions: see the matrix in the README.
+    CONTACTS_VIEW = "CONTACTS_VIEW"
+    CONTACTS_MANAGE = "CONTACTS_MANAGE"
+    # Raise and follow tickets, as far as the membership's ticket access reaches.
+    TICKETS_USE = "TICKETS_USE"
+    EXTENSIONS_VIEW = "EXTENSIONS_VIEW"
+    EXTENSIONS_MANAGE = "EXTENSIONS_MANAGE"
+    # One's own extension: see it and its calls, set its do-not-disturb and forwarding.
+    OWN_EXTENSION = "OWN_EXTENSION"
+    # Delete call recordings one can see, unless `restrictRecordingDeletion`.
+    RECORDINGS_DELETE = "RECORDINGS_DELETE"
 
 
 _ADMIN = frozenset(
@@ -62,15 +77,39 @@ _ADMIN = frozenset(
         Permission.CUSTOMERS_MANAGE,
         Permission.AUDIT_VIEW,
         Permission.BILLING_MANAGE,
+        Permission.MEMBERS_IMPERSONATE,
+        Permission.API_TOKENS_MANAGE,
+        Permission.CONTACTS_VIEW,
+        Permission.CONTACTS_MANAGE,
+        Permission.TICKETS_USE,
+        Permission.EXTENSIONS_VIEW,
+        Permission.EXTENSIONS_MANAGE,
+        Permission.OWN_EXTENSION,
+        Permission.RECORDINGS_DELETE,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.ADMIN: _ADMIN,
-    Role.MEMBER: frozenset({Permission.ORGANISATION_VIEW}),
-    Role.VIEWER: frozenset({Permission.ORGANISATION_VIEW, Permission.MEMBERS_VIEW}),
-    Role.SUPPORT_ONLY: frozenset(),
+    Role.MEMBER: frozenset(
+        {
+            Permission.ORGANISATION_VIEW,
+            Permission.TICKETS_USE,
+            Permission.OWN_EXTENSION,
+            Permission.RECORDINGS_DELETE,
+        }
+    ),
+    Role.VIEWER: frozenset(
+        {
+            Permission.ORGANISATION_VIEW,
+            Permission.MEMBERS_VIEW,
+            Permission.CONTACTS_VIEW,
+            Permission.TICKETS_USE,
+            Permission.EXTENSIONS_VIEW,
+        }
+    ),
+    Role.SUPPORT_ONLY: frozenset({Permission.TICKETS_USE}),
 }
 
 # What a delegated administrator holds in every descendant organisation.

@@ -110,7 +110,13 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Invite a person by email; the membership waits as INVITED until they confirm.",
-        extensions=[requires(Permission.MEMBERS_MANAGE, on=organisation("input.organisation_id"))],
+        extensions=[
+            requires(
+                Permission.MEMBERS_MANAGE,
+                on=organisation("input.organisation_id"),
+                impersonation=False,
+            )
+        ],
     )
     async def invite_user(self, info: Info, input: InviteUserInput) -> InvitationPayload:
         created = await service.invite_user(
@@ -171,7 +177,13 @@ class Mutation:
 
     @strawberry.mutation(
         description="Create an active user with an initial password, to be changed at first log-in.",
-        extensions=[requires(Permission.MEMBERS_MANAGE, on=organisation("input.organisation_id"))],
+        extensions=[
+            requires(
+                Permission.MEMBERS_MANAGE,
+                on=organisation("input.organisation_id"),
+                impersonation=False,
+            )
+        ],
     )
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
         membership = await service.create_user(

@@ -29,6 +29,7 @@ from server.core.validation import clean_text, normalise_email
 from server.invitations.models import Invitation, InvitationStatus
 from server.mail.outbox import queue_mail
 from server.organisations.models import Organisation
+from server.organisations.service import claim_seat
 from server.settings import get_settings
 
 INVITATION_PREFIX = "fdi_"
@@ -105,6 +106,7 @@ async def _create_invitation(
         if membership is not None and membership.status is not MembershipStatus.INVITED:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "email")
         if membership is None:
+            await claim_seat(organisation.id)
             membership = await Membership.create(
                 organisation=organisation,
                 user=user,
@@ -333,6 +335,7 @@ async def _create_user(
     taken: DomainError,
 ) -> Membership:
     async with in_transaction():
+        await claim_seat(organisation.id)
         if await User.exists(email=address):
             raise taken
         user = await User.create(

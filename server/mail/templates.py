@@ -117,6 +117,23 @@ _TEMPLATES: dict[str, _Template] = {
         "<p>Reason given: $reason</p>"
         "<p>If you did not expect this, contact your administrator.</p>",
     ),
+    "ticket_comment": _t(
+        "Ticket #$number: new reply - $subject",
+        "Hello,\n\n$author_name answered your ticket #$number ($subject):\n\n$comment\n\n"
+        "Read and answer it here:\n$link\n" + _SIGNATURE_TEXT,
+        "<p>Hello,</p><p>$author_name answered your ticket #$number "
+        "(<strong>$subject</strong>):</p>"
+        '<blockquote style="white-space: pre-wrap">$comment</blockquote>'
+        '<p><a href="$link">Read and answer it</a></p>',
+    ),
+    "ticket_status": _t(
+        "Ticket #$number is now $new_status - $subject",
+        "Hello,\n\n$actor_name moved your ticket #$number ($subject) "
+        "from $old_status to $new_status.\n\nSee it here:\n$link\n" + _SIGNATURE_TEXT,
+        "<p>Hello,</p><p>$actor_name moved your ticket #$number (<strong>$subject</strong>) "
+        "from $old_status to <strong>$new_status</strong>.</p>"
+        '<p><a href="$link">See the ticket</a></p>',
+    ),
 }
 
 _HTML_SHELL = (

@@ -41,6 +41,12 @@ class OrganisationInput:
     organisation_id: strawberry.ID
 
 
+@strawberry.input
+class SetSeatLimitInput:
+    organisation_id: strawberry.ID
+    limit: int | None = strawberry.field(description="Null removes the limit.")
+
+
 @strawberry.type
 class OrganisationPayload(Payload):
     organisation: OrganisationType | None = None
@@ -126,6 +132,20 @@ class Mutation:
             actor=info.context.require_actor(),
             organisation=await _load(info, input.organisation_id),
             status=OrganisationStatus.SUSPENDED,
+        )
+        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Limit how many users a customer may have (a provider's or reseller's call).",
+        extensions=[
+            requires(Permission.CUSTOMERS_MANAGE, on=organisation("input.organisation_id"))
+        ],
+    )
+    async def set_seat_limit(self, info: Info, input: SetSeatLimitInput) -> OrganisationPayload:
+        changed = await service.set_seat_limit(
+            actor=info.context.require_actor(),
+            organisation=await _load(info, input.organisation_id),
+            limit=input.limit,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
 

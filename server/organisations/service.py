@@ -114,12 +114,52 @@ async def update(
     return organisation
 
 
+MAX_SEATS = 1_000_000
+
+
+async def claim_seat(organisation_id: int) -> None:
+    """Call inside the transaction that adds a membership: refuse it when the
+    organisation is full (members of every status and pending invitations
+    count). The row lock queues concurrent claims on PostgreSQL; SQLite runs
+    one transaction at a time."""
+    organisation = await Organisation.select_for_update().get(id=organisation_id)
+    if organisation.seat_limit is None:
+        return
+    used = await Membership.filter(organisation_id=organisation_id).count()
+    if used >= organisation.seat_limit:
+        raise DomainError(
+            ErrorCode.SEAT_LIMIT,
+            f"All {organisation.seat_limit} seats of this organisation are taken.",
+            "organisationId",
+        )
+
+
+async def set_seat_limit(
+    *, actor: Actor, organisation: Organisation, limit: int | None
+) -> Organisation:
+    _check_from_above(actor, organisation)
+    if limit is not None and not 0 <= limit <= MAX_SEATS:
+        raise DomainError(ErrorCode.INVALID, f"Use 0 to {MAX_SEATS}, or no limit.", "limit")
+    before = organisation.seat_limit
+    async with in_transaction():
+        organisation.seat_limit = limit
+        await organisation.save(update_fields=["seat_limit", "updated_at"])
+        await audit.record(
+            "organisation.seat_limit_changed",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=organisation,
+            details={"before": {"seatLimit": before}, "after": {"seatLimit": limit}},
+        )
+    return organisation
+
+
 def _check_from_above(actor: Actor, organisation: Organisation) -> None:
     # Suspension is the parent's decision: members cannot suspend or revive themselves.
     if not actor.administers_from_above(organisation):
         raise DomainError(
             ErrorCode.INVALID_STATE,
-            "Only an administrator of a parent organisation can suspend or reactivate it.",
+            "Only an administrator of a parent organisation can change this.",
         )
 
 

@@ -28,6 +28,13 @@ InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.
 AuditEventRef = Annotated["AuditEventType", strawberry.lazy("server.audit.types")]
 
 
+@strawberry.type(description="How many users an organisation may have.")
+class Seats:
+    limit: int | None = strawberry.field(description="Null: no limit.")
+    used: int
+    available: int | None
+
+
 @strawberry.type(name="Organisation", description="A provider, reseller or customer organisation.")
 class OrganisationType(relay.Node):
     id: relay.NodeID[int]
@@ -66,6 +73,15 @@ class OrganisationType(relay.Node):
         parent = await info.context.loaders.organisation.load(root.parent_id)
         actor = info.context.actor
         return parent if parent is not None and actor and actor.can_see(parent) else None  # type: ignore[return-value]
+
+    @strawberry.field(description="Seats: members of every status plus pending invitations.")
+    async def seats(self, info: Info) -> Seats:
+        root: Organisation = self  # type: ignore[assignment]
+        used = await info.context.loaders.seats_used.load(root.id)
+        limit = root.seat_limit
+        return Seats(
+            limit=limit, used=used, available=None if limit is None else max(0, limit - used)
+        )
 
     @strawberry.field(description="What the viewer may do here, delegated rights included.")
     def viewer_permissions(self, info: Info) -> list[Permission]:

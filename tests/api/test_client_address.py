@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from server.app import client_address
+from server.http import client_address
 
 PROXY = "10.0.0.5"
 

@@ -330,9 +330,29 @@ async def test_wrong_second_factor_codes_are_throttled(tree, sign_in, anonymous)
     # Locked: the right code is not even checked.
     variables = {"challenge": challenge, "code": code_at(secret)}
     assert await anonymous.refused(VERIFY, variables) == ["INVALID_CODE"]
+    assert await AuditEvent.filter(action="auth.two_factor_failed").count() == free + 1
+    # Once the lock is over the owner signs in, typing the code in a few seconds.
     clock.advance(LOCK_OVER)
     challenge = await challenge_for(anonymous, person.email)
+    clock.advance(timedelta(seconds=5))
     assert (await anonymous.ok(VERIFY, {"challenge": challenge, "code": code_at(secret)}))["token"]
+
+
+async def test_a_two_factor_user_gets_in_after_a_long_attack(tree, sign_in, anonymous):
+    """Never a lock for good: however many wrong passwords came before, once the
+    lock is over the owner's password and code (typed within the challenge's
+    five minutes) open a session."""
+    person = tree["acme.member"]
+    secret, _ = await enrol_totp(await sign_in(person.email))
+    for _ in range(get_settings().throttle_account_attempts + 10):
+        assert await login(anonymous, person.email, WRONG) == INVALID
+        clock.advance(LOCK_OVER)  # each wrong password after the last lock ended
+    challenge = await challenge_for(anonymous, person.email)
+    clock.advance(timedelta(seconds=30))
+    payload = (await anonymous.data(VERIFY, {"challenge": challenge, "code": code_at(secret)}))[
+        "verifyTwoFactor"
+    ]
+    assert payload["errors"] == [] and payload["token"], payload
 
 
 @pytest.mark.xfail(
@@ -347,14 +367,18 @@ async def test_a_correct_password_does_not_wipe_out_failed_codes(tree, sign_in, 
     secret, _ = await enrol_totp(await sign_in(person.email))
     clock.advance(timedelta(seconds=STEP))
     free = get_settings().throttle_account_attempts
-    for _ in range(3):  # 3 × (free - 1) wrong codes in a row, a password log-in before each batch
-        challenge = await challenge_for(anonymous, person.email)
+    sessions_before = await Session.filter(user_id=person.user.id).count()
+    challenge = None
+    for _ in range(3):  # 3 × (free - 1) wrong codes, a password log-in before each batch
+        payload = await login(anonymous, person.email)
+        if payload["challenge"]:
+            challenge = payload["challenge"]["token"]
         for _ in range(free - 1):
             variables = {"challenge": challenge, "code": wrong_code(secret)}
-            assert await anonymous.refused(VERIFY, variables) == ["INVALID_CODE"]
-    assert await AuditEvent.filter(action="auth.two_factor_failed").count() == 3 * (free - 1)
-    # After this many failed codes the account should be locked.
-    payload = (await anonymous.data(VERIFY, {"challenge": challenge, "code": code_at(secret)}))[
-        "verifyTwoFactor"
-    ]
-    assert payload["token"] is None
+            assert (await anonymous.data(VERIFY, variables))["verifyTwoFactor"]["token"] is None
+    # After this many failed codes the account is locked: no log-in, or no session.
+    payload = await login(anonymous, person.email)
+    if payload["challenge"]:
+        variables = {"challenge": payload["challenge"]["token"], "code": code_at(secret)}
+        assert (await anonymous.data(VERIFY, variables))["verifyTwoFactor"]["token"] is None
+    assert await Session.filter(user_id=person.user.id).count() == sessions_before

@@ -1,0 +1,161 @@
+"""API tokens for integrations: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from server.accounts.types import UserType, may_view_user
+from server.api_tokens import service
+from server.api_tokens.models import ApiToken
+from server.core import clock
+from server.core.context import Info
+from server.core.errors import Payload
+from server.core.guard import STEP_UP_SECONDS, decode_id, organisation, owner_of, requires
+from server.core.nodes import load_visible
+from server.core.pagination import Connection, paginate
+from server.core.permissions import Permission
+from server.organisations.types import OrganisationType
+
+
+@strawberry.type(name="ApiToken", description="A secret an integration sends as `Bearer fdt_…`.")
+class ApiTokenType(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    hint: str = strawberry.field(description="The secret's first characters, to tell tokens apart.")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @strawberry.field(description="What the token may do (never more than its creator can now).")
+    def permissions(self) -> list[Permission]:
+        return [Permission(p) for p in self.permissions]  # type: ignore[attr-defined]
+
+    @strawberry.field
+    def active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > clock.now()
+
+    @strawberry.field
+    async def organisation(self, info: Info) -> OrganisationType:
+        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined,return-value]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> UserType | None:
+        creator_id = self.created_by_id  # type: ignore[attr-defined]
+        creator = await info.context.loaders.user.load(creator_id) if creator_id else None
+        return creator if creator and await may_view_user(info, creator) else None  # type: ignore[return-value]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        return isinstance(obj, ApiToken)
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        async def visible(token: ApiToken) -> bool:
+            owner = await info.context.loaders.organisation.load(token.organisation_id)
+            actor = info.context.actor
+            return owner is not None and actor.can(Permission.API_TOKENS_MANAGE, owner)  # type: ignore[union-attr]
+
+        return await load_visible(info, info.context.loaders.api_token, node_ids, visible)
+
+
+@strawberry.input
+class CreateApiTokenInput:
+    organisation_id: strawberry.ID
+    name: str
+    permissions: list[Permission] = strawberry.field(
+        description="A subset of what you hold in that organisation."
+    )
+    expires_at: datetime = strawberry.field(description="At most a year ahead.")
+
+
+@strawberry.type
+class CreateApiTokenPayload(Payload):
+    secret: str | None = strawberry.field(
+        default=None, description="The token (`fdt_…`). Shown this once only: store it now."
+    )
+    api_token: ApiTokenType | None = None
+
+
+@strawberry.input
+class ApiTokenInput:
+    api_token_id: strawberry.ID
+
+
+@strawberry.type
+class ApiTokenPayload(Payload):
+    api_token: ApiTokenType | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="The organisation's API tokens, revoked and expired ones included.",
+        extensions=[requires(Permission.API_TOKENS_MANAGE, on=organisation("organisation_id"))],
+    )
+    async def api_tokens(
+        self,
+        info: Info,
+        organisation_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ApiTokenType]:
+        owner = await info.context.loaders.organisation.load(
+            decode_id(organisation_id, "Organisation")
+        )
+        return await paginate(service.tokens_of(owner), first=first, after=after)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="A token for an integration, acting in this organisation and below it.",
+        extensions=[
+            requires(
+                Permission.API_TOKENS_MANAGE,
+                on=organisation("input.organisation_id"),
+                recent_auth=STEP_UP_SECONDS,
+                impersonation=False,
+                api_tokens=False,
+            )
+        ],
+    )
+    async def create_api_token(
+        self, info: Info, input: CreateApiTokenInput
+    ) -> CreateApiTokenPayload:
+        owner = await info.context.loaders.organisation.load(
+            decode_id(input.organisation_id, "Organisation")
+        )
+        secret, token = await service.create(
+            actor=info.context.require_actor(),
+            organisation=owner,  # type: ignore[arg-type]
+            name=input.name,
+            permissions=input.permissions,
+            expires_at=input.expires_at,
+        )
+        return CreateApiTokenPayload(secret=secret, api_token=token)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Stop a token at once.",
+        extensions=[
+            requires(
+                Permission.API_TOKENS_MANAGE,
+                on=owner_of("input.api_token_id", "ApiToken", "api_token"),
+                impersonation=False,
+                api_tokens=False,
+            )
+        ],
+    )
+    async def revoke_api_token(self, info: Info, input: ApiTokenInput) -> ApiTokenPayload:
+        token = await service.revoke(
+            actor=info.context.require_actor(),
+            token_id=decode_id(input.api_token_id, "ApiToken"),
+        )
+        return ApiTokenPayload(api_token=token)  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""API tokens: organisation-scoped secrets for integrations.
+
+The rule: a token acts as its creator, narrowed to the token's organisation
+(and its descendants) and to the permissions chosen at creation — and never
+beyond what the creator may do *now*. Demote, disable or remove the creator
+and their tokens shrink or stop working with them; nothing outlives its
+author's rights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import UserStatus, usable_memberships
+from server.api_tokens.models import ApiToken
+from server.audit import service as audit
+from server.core import clock
+from server.core.actor import Actor, RequestMeta
+from server.core.errors import DomainError, ErrorCode, not_found
+from server.core.permissions import Permission
+from server.core.tokens import hash_token, new_token
+from server.core.validation import clean_text
+from server.organisations.models import Organisation
+
+TOKEN_PREFIX = "fdt_"  # noqa: S105 - a prefix, not a secret
+MAX_LIFETIME = timedelta(days=366)
+# Write last_used_at at most this often.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass
+class TokenActor(Actor):
+    """The creator's rights, cut down to the token's subtree and permissions."""
+
+    scope_path: str = ""
+    granted: frozenset[Permission] = frozenset()
+
+    def _in_scope(self, organisation: Organisation) -> bool:
+        return organisation.is_within(self.scope_path)
+
+    def can_see(self, organisation: Organisation) -> bool:
+        return self._in_scope(organisation) and super().can_see(organisation)
+
+    def permissions_in(self, organisation: Organisation) -> frozenset[Permission]:
+        if not self._in_scope(organisation):
+            return frozenset()
+        return super().permissions_in(organisation) & self.granted
+
+    def visible_organisations(self, prefix: str = "") -> Q:
+        return super().visible_organisations(prefix) & Q(
+            **{f"{prefix}path__startswith": self.scope_path}
+        )
+
+    def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
+        if permission not in self.granted:
+            return Q(**{f"{prefix}id": -1})
+        return super().organisations_with(permission, prefix) & Q(
+            **{f"{prefix}path__startswith": self.scope_path}
+        )
+
+
+async def actor_for_api_token(raw: str, meta: RequestMeta) -> TokenActor | None:
+    token = await ApiToken.get_or_none(token_hash=hash_token(raw)).select_related(
+        "organisation", "created_by"
+    )
+    now = clock.now()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    creator = token.created_by
+    if creator is None or creator.status is not UserStatus.ACTIVE:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= _TOUCH_EVERY:
+        await ApiToken.filter(id=token.id).update(last_used_at=now)
+    return TokenActor(
+        user=creator,
+        memberships=await usable_memberships(creator.id),
+        meta=meta,
+        api_token=token,
+        scope_path=token.organisation.path,
+        granted=frozenset(Permission(p) for p in token.permissions),
+    )
+
+
+async def create(
+    *,
+    actor: Actor,
+    organisation: Organisation,
+    name: str,
+    permissions: list[Permission],
+    expires_at: datetime,
+) -> tuple[str, ApiToken]:
+    """A new token; the secret is returned once and only its hash is kept."""
+    name = clean_text(name, field="name", required=True)
+    if not permissions:
+        raise DomainError(ErrorCode.REQUIRED, "Choose at least one permission.", "permissions")
+    held = actor.permissions_in(organisation)
+    beyond = [p.value for p in permissions if p not in held]
+    if beyond:
+        raise DomainError(
+            ErrorCode.OUT_OF_SCOPE_PERMISSION,
+            f"You cannot give a token what you do not hold: {', '.join(beyond)}.",
+            "permissions",
+        )
+    now = clock.now()
+    if expires_at.tzinfo is None or expires_at <= now or expires_at > now + MAX_LIFETIME:
+        raise DomainError(
+            ErrorCode.INVALID,
+            "Choose an expiry (with a time zone) in the future, at most a year ahead.",
+            "expiresAt",
+        )
+    raw, digest = new_token(TOKEN_PREFIX)
+    async with in_transaction():
+        token = await ApiToken.create(
+            organisation=organisation,
+            name=name,
+            token_hash=digest,
+            hint=raw[: len(TOKEN_PREFIX) + 6],
+            permissions=sorted({p.value for p in permissions}),
+            created_by=actor.user,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        await audit.record(
+            "api_token.created",
+            actor=actor,
+            organisation_id=organisation.id,
+            target=token,
+            details={"permissions": token.permissions, "expiresAt": expires_at.isoformat()},
+        )
+    return raw, token
+
+
+def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
+    return ApiToken.filter(organisation_id=organisation.id)
+
+
+async def revoke(*, actor: Actor, token_id: int) -> ApiToken:
+    token = await ApiToken.get_or_none(id=token_id)
+    if token is None:
+        raise not_found("apiTokenId", "API token")
+    if token.revoked_at is None:
+        async with in_transaction():
+            token.revoked_at = clock.now()
+            await token.save(update_fields=["revoked_at"])
+            await audit.record(
+                "api_token.revoked",
+                actor=actor,
+                organisation_id=token.organisation_id,
+                target=token,
+            )
+    return token

@@ -1,0 +1,217 @@
+"""Support tickets: list, view, raise, update, comment, status; ticket access."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+
+from server.accounts import service as accounts
+from server.accounts.schema import MembershipPayload
+from server.core.context import Info
+from server.core.errors import Payload
+from server.core.guard import (
+    STEP_UP_SECONDS,
+    decode_id,
+    membership,
+    organisation,
+    owner_of,
+    requires,
+)
+from server.core.pagination import paginate
+from server.core.permissions import Permission, TicketAccess
+from server.tickets import service
+from server.tickets.access import desk, may_view_ticket
+from server.tickets.models import TicketKind, TicketPriority, TicketStatus
+from server.tickets.types import TicketCommentType, TicketConnection, TicketType
+
+
+def _on_ticket(path: str = "input.ticket_id") -> Any:
+    return owner_of(path, "Ticket", "ticket")
+
+
+def _ticket_id(value: strawberry.ID) -> int:
+    return decode_id(value, "Ticket")  # the guard has already checked it
+
+
+@strawberry.input
+class CreateTicketInput:
+    organisation_id: strawberry.ID
+    kind: TicketKind = strawberry.field(name="type")
+    subject: str
+    description: str | None = None
+    priority: TicketPriority = TicketPriority.NORMAL
+
+
+@strawberry.input(description="Only the fields given change.")
+class UpdateTicketInput:
+    ticket_id: strawberry.ID
+    subject: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    priority: TicketPriority | None = strawberry.UNSET
+    kind: TicketKind | None = strawberry.field(name="type", default=strawberry.UNSET)
+
+
+@strawberry.input
+class ChangeTicketStatusInput:
+    ticket_id: strawberry.ID
+    status: TicketStatus
+
+
+@strawberry.input
+class AddTicketCommentInput:
+    ticket_id: strawberry.ID
+    body: str
+
+
+@strawberry.input
+class SetTicketAccessInput:
+    membership_id: strawberry.ID
+    ticket_access: TicketAccess
+
+
+@strawberry.type
+class TicketPayload(Payload):
+    ticket: TicketType | None = None
+
+
+@strawberry.type
+class TicketCommentPayload(Payload):
+    comment: TicketCommentType | None = None
+    ticket: TicketType | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Tickets of an organisation the viewer may see: their own with OWN ticket "
+        "access, all with ACCOUNT or ADMIN; includeDescendants adds the organisations below "
+        "(a support desk).",
+        extensions=[desk(organisation("organisation_id"))],
+    )
+    async def tickets(
+        self,
+        info: Info,
+        organisation_id: strawberry.ID,
+        include_descendants: bool = False,
+        status: TicketStatus | None = None,
+        kind: Annotated[TicketKind | None, strawberry.argument(name="type")] = None,
+        priority: TicketPriority | None = None,
+        reporter_id: strawberry.ID | None = None,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> TicketConnection:
+        target = await info.context.loaders.organisation.load(
+            decode_id(organisation_id, "Organisation")
+        )
+        tickets = service.tickets_visible_to(
+            info.context.require_actor(),
+            organisation=target,  # type: ignore[arg-type]
+            include_descendants=include_descendants,
+            status=status,
+            kind=kind,
+            priority=priority,
+            reporter_id=decode_id(reporter_id, "User", "reporterId")
+            if reporter_id is not None
+            else None,
+            search=search,
+        )
+        return await paginate(tickets, first=first, after=after)
+
+    @strawberry.field(
+        description="One ticket; null when it does not exist or is out of reach.",
+        extensions=[desk(_on_ticket("id"))],
+    )
+    async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
+        ticket = await info.context.loaders.ticket.load(_ticket_id(id))
+        target = await info.context.loaders.organisation.load(ticket.organisation_id)  # type: ignore[union-attr]
+        visible = may_view_ticket(info.context.require_actor(), ticket, target)  # type: ignore[arg-type]
+        return ticket if visible else None  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Raise an incident or a request; numbered per organisation.",
+        extensions=[desk(organisation("input.organisation_id"))],
+    )
+    async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketPayload:
+        target = await info.context.loaders.organisation.load(
+            decode_id(input.organisation_id, "Organisation")
+        )
+        created = await service.create_ticket(
+            actor=info.context.require_actor(),
+            organisation=target,  # type: ignore[arg-type]
+            kind=input.kind,
+            priority=input.priority,
+            subject=input.subject,
+            description=input.description,
+        )
+        return TicketPayload(ticket=created)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Change a ticket's subject, description, type or priority.",
+        extensions=[desk(_on_ticket())],
+    )
+    async def update_ticket(self, info: Info, input: UpdateTicketInput) -> TicketPayload:
+        changes = {
+            name: value
+            for name, value in vars(input).items()
+            if name != "ticket_id" and value is not strawberry.UNSET
+        }
+        updated = await service.update_ticket(
+            actor=info.context.require_actor(),
+            ticket_id=_ticket_id(input.ticket_id),
+            changes=changes,
+        )
+        return TicketPayload(ticket=updated)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Move a ticket through NEW → IN_PROGRESS → WAITING_ON_CUSTOMER → RESOLVED "
+        "→ CLOSED, or reopen a RESOLVED one (IN_PROGRESS). A reporter with OWN access may "
+        "close or reopen a resolved ticket and answer a waiting one; the rest is the desk's.",
+        extensions=[desk(_on_ticket())],
+    )
+    async def change_ticket_status(
+        self, info: Info, input: ChangeTicketStatusInput
+    ) -> TicketPayload:
+        moved = await service.change_status(
+            actor=info.context.require_actor(),
+            ticket_id=_ticket_id(input.ticket_id),
+            status=input.status,
+        )
+        return TicketPayload(ticket=moved)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Answer a ticket; the reporter gets a mail when someone else answers.",
+        extensions=[desk(_on_ticket())],
+    )
+    async def add_ticket_comment(
+        self, info: Info, input: AddTicketCommentInput
+    ) -> TicketCommentPayload:
+        comment, ticket = await service.add_comment(
+            actor=info.context.require_actor(),
+            ticket_id=_ticket_id(input.ticket_id),
+            body=input.body,
+        )
+        return TicketCommentPayload(comment=comment, ticket=ticket)  # type: ignore[arg-type]
+
+    @strawberry.mutation(
+        description="Set a member's ticket access; for members with ADMIN ticket access "
+        "(and owners), only for people who have logged in.",
+        extensions=[
+            requires(
+                Permission.TICKETS_USE,
+                on=membership("input.membership_id"),
+                recent_auth=STEP_UP_SECONDS,
+            )
+        ],
+    )
+    async def set_ticket_access(self, info: Info, input: SetTicketAccessInput) -> MembershipPayload:
+        result = await accounts.set_feature_access(
+            actor=info.context.require_actor(),
+            membership_id=decode_id(input.membership_id, "Membership"),
+            ticket_access=input.ticket_access,
+        )
+        return MembershipPayload(membership=result)  # type: ignore[arg-type]
