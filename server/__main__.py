@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -38,25 +41,58 @@ def generated_password() -> str:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from server.ops.logs import logging_config
+    from server.ops.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
     settings = get_settings()
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"Frontdesk on http://{host}:{port}/  (public URL {settings.public_url})")
-    print(
-        f"  GraphQL API   http://{host}:{port}/graphql"
-        + ("  (GraphiQL in a browser)" if settings.graphiql else "")
-    )
-    print(f"  Admin app     http://{host}:{port}/admin/")
-    print(f"  Health        http://{host}:{port}/healthz")
-    uvicorn.run(
-        "server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        proxy_headers=False,
-        server_header=False,
-        log_level="info",
-    )
+    if settings.log_format == "text":
+        print(f"Frontdesk on http://{host}:{port}/  (public URL {settings.public_url})")
+        print(
+            f"  GraphQL API   http://{host}:{port}/graphql"
+            + ("  (GraphiQL in a browser)" if settings.graphiql else "")
+        )
+        print(f"  Admin app     http://{host}:{port}/admin/")
+        print(f"  Health        http://{host}:{port}/healthz, /readyz")
+        if settings.metrics_enabled:
+            print(f"  Metrics       http://{host}:{port}/metrics")
+    else:
+        logger.info(
+            "Frontdesk serving",
+            extra={
+                "listen": f"{host}:{port}",
+                "workers": args.workers,
+                "public_url": settings.public_url,
+            },
+        )
+    # Several processes: metrics go through a shared directory so that a scrape
+    # of any process answers for all of them (prometheus-client multiprocess mode).
+    own_metrics_dir = None
+    if settings.metrics_enabled and args.workers > 1:
+        if not os.environ.get(MULTIPROC_ENV):
+            own_metrics_dir = tempfile.mkdtemp(prefix="frontdesk-metrics-")
+            os.environ[MULTIPROC_ENV] = own_metrics_dir
+        prepare_multiprocess_dir(os.environ[MULTIPROC_ENV])
+    try:
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            proxy_headers=False,
+            server_header=False,
+            log_config=logging_config(settings.log_format, settings.log_level),
+            log_level=settings.log_level.lower(),
+            # Our access log (logger frontdesk.access) carries the request id.
+            access_log=False,
+            # On SIGTERM: stop accepting, let requests in flight finish (at most
+            # this long), then the lifespan stops the in-process mail worker.
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        )
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -67,8 +103,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        logger.info("Mail worker running; Ctrl+C to stop.")
-        await MailWorker(get_settings()).run_forever(stop)
+        worker = MailWorker(get_settings())
+        logger.info(
+            "Mail worker running; Ctrl+C to stop.",
+            extra={"lease_seconds": worker.lease.total_seconds()},
+        )
+        # On SIGTERM the mail being sent is finished and the rest of the batch handed back.
+        await worker.run_forever(stop)
+        logger.info("Mail worker stopped.")
 
     _with_database(work)
 
@@ -138,9 +180,10 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from server.ops.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     parser = argparse.ArgumentParser(prog="frontdesk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

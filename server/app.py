@@ -1,4 +1,4 @@
-"""The ASGI application: /graphql, the admin SPA under /admin/, /healthz."""
+"""The ASGI application: /graphql, the admin SPA under /admin/, /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,13 +20,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
-from tortoise import connections
 
 from server import db
 from server.audit.export import export_csv
@@ -33,10 +33,15 @@ from server.auth.actor import actor_from_token
 from server.core.context import Context, current_request_id
 from server.http import request_meta, session_token
 from server.mail.worker import MailWorker
+from server.ops import metrics
+from server.ops.health import healthz, readyz_endpoint
 from server.schema import build_schema
 from server.settings import Settings, get_settings
 
 logger = logging.getLogger("frontdesk")
+access_logger = logging.getLogger("frontdesk.access")
+# Probes and scrapes are logged at DEBUG only (unless they fail): they come every few seconds.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -109,8 +114,48 @@ class RequestGuard:
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        path = scope["path"]
+        # Every log line written while serving this request carries its id.
+        id_token = current_request_id.set(request_id)
+        started = time.perf_counter()
+        status = [500]  # what the response started with; 500 if it never started
 
+        async def observed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, observed_send, request_id, headers)
+        finally:
+            self._record(scope, status[0], time.perf_counter() - started)
+            current_request_id.reset(id_token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        path, method = scope["path"], scope["method"]
+        metrics.observe_request(path, method, status, seconds)
+        level = logging.DEBUG if path in _QUIET_PATHS and status < 400 else logging.INFO
+        if access_logger.isEnabledFor(level):
+            client = scope.get("client")
+            access_logger.log(
+                level,
+                "%s %s %d %.1f ms",
+                method,
+                path,
+                status,
+                seconds * 1000,
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "peer": client[0] if client else "",
+                },
+            )
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, request_id: str, headers: dict[str, str]
+    ) -> None:
+        path = scope["path"]
         refusal = self._refusal(scope["method"], path, headers)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -167,15 +212,6 @@ class AdminFiles(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
-async def healthz(request: Request) -> Response:
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means unhealthy
-        logger.exception("Health check: database unreachable")
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     """The application. `manage_database=False` leaves database set-up and the
     mail worker to the caller (tests)."""
@@ -187,6 +223,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
             return
         await db.init_db(settings.database_url)
+        if settings.production and settings.metrics_enabled and not settings.metrics_token:
+            logger.warning("/metrics is open to anyone: set FRONTDESK_METRICS_TOKEN")
         stop = asyncio.Event()
         worker: asyncio.Task[Any] | None = None
         if settings.run_worker_in_server:
@@ -194,6 +232,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         try:
             yield
         finally:
+            # Requests in flight have finished (uvicorn waits for them before the
+            # lifespan ends); the worker finishes the mail it is sending and
+            # hands the rest of its batch back.
             stop.set()
             if worker is not None:
                 await worker
@@ -204,10 +245,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     routes = [
         Route("/", lambda request: RedirectResponse("/admin/")),
         Route("/healthz", healthz),
+        Route("/readyz", readyz_endpoint(settings)),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/audit/export.csv", export_csv),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
+    if settings.metrics_enabled:
+        routes.insert(3, Route("/metrics", metrics.metrics_endpoint(settings)))
     middleware = [
         Middleware(RequestGuard, settings=settings),
         # Other origins may call the API with bearer tokens, never with our cookie.

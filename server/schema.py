@@ -42,6 +42,7 @@ from server.core.guard import (
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
+from server.ops.metrics import OperationMetrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
 from server.settings import get_settings
@@ -161,6 +162,7 @@ def build_schema() -> strawberry.Schema:
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: MaskErrors(should_mask_error=is_unexpected),
+        OperationMetrics,  # last: sees errors before they are masked
     ]
     return FrontdeskSchema(
         query=Query,

@@ -64,6 +64,11 @@ class Settings:
     mail_max_attempts: int = 6
     mail_batch_size: int = 50
     mail_poll_seconds: float = 1.0
+    # How long a worker's claim on a batch lasts; 0 = 5 minutes plus one SMTP
+    # timeout per mail of the batch. A crashed worker's mails are sent again after it.
+    mail_lease_seconds: float = 0.0
+    # Base of the retry backoff (doubling per attempt, capped at 1 h, ±25 % jitter).
+    mail_retry_seconds: float = 30.0
     run_worker_in_server: bool = True
     max_body_bytes: int = 1_000_000
     # Fernet key (urlsafe base64 of 32 bytes) encrypting TOTP secrets at rest.
@@ -84,6 +89,15 @@ class Settings:
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
+    # Operations: log format ("text" or "json"; json by default in production)
+    # and level, Prometheus /metrics (on by default in development only) with
+    # an optional bearer token, and how long shutdown waits for requests.
+    log_format: str = "text"
+    log_level: str = "INFO"
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+    shutdown_timeout_seconds: int = 30
+    readiness_timeout_seconds: float = 3.0
 
     @property
     def production(self) -> bool:
@@ -125,6 +139,8 @@ def get_settings() -> Settings:
         mail_max_attempts=_env_int("MAIL_MAX_ATTEMPTS", Settings.mail_max_attempts),
         mail_batch_size=_env_int("MAIL_BATCH_SIZE", Settings.mail_batch_size),
         mail_poll_seconds=float(_env("MAIL_POLL_SECONDS", str(Settings.mail_poll_seconds))),
+        mail_lease_seconds=float(_env("MAIL_LEASE_SECONDS", str(Settings.mail_lease_seconds))),
+        mail_retry_seconds=float(_env("MAIL_RETRY_SECONDS", str(Settings.mail_retry_seconds))),
         run_worker_in_server=_env_bool("RUN_WORKER", True),
         max_body_bytes=_env_int("MAX_BODY_BYTES", Settings.max_body_bytes),
         secret_key=_env("SECRET_KEY"),
@@ -143,4 +159,12 @@ def get_settings() -> Settings:
         audit_retention_days=_env_int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
+        log_format=_env("LOG_FORMAT", "text" if development else "json").strip().lower(),
+        log_level=_env("LOG_LEVEL", Settings.log_level).strip().upper(),
+        metrics_enabled=_env_bool("METRICS", development),
+        metrics_token=_env("METRICS_TOKEN"),
+        shutdown_timeout_seconds=_env_int("SHUTDOWN_TIMEOUT", Settings.shutdown_timeout_seconds),
+        readiness_timeout_seconds=float(
+            _env("READINESS_TIMEOUT", str(Settings.readiness_timeout_seconds))
+        ),
     )

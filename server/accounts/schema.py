@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -118,6 +118,10 @@ class Query:
         role: Role | None = None,
         status: MembershipStatus | None = None,
         include_descendants: bool = False,
+        two_factor: Annotated[
+            bool | None,
+            strawberry.argument(description="Only members with (true) or without (false) 2FA."),
+        ] = None,
         first: int | None = None,
         after: str | None = None,
     ) -> MembershipConnection:
@@ -131,6 +135,7 @@ class Query:
             search=search,
             role=role,
             status=status,
+            two_factor=two_factor,
         )
         return await paginate(members, first=first, after=after)
 

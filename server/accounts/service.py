@@ -32,7 +32,11 @@ def members_visible_to(
     search: str | None = None,
     role: Role | None = None,
     status: MembershipStatus | None = None,
+    two_factor: bool | None = None,
 ) -> QuerySet[Membership]:
+    """Members of an organisation, or of every organisation below it the actor
+    may list; `search` is a prefix of the email or a name. Pending invitations
+    are the INVITED status."""
     if include_descendants:
         members = Membership.filter(
             actor.organisations_with(Permission.MEMBERS_VIEW, prefix="organisation__"),
@@ -44,6 +48,9 @@ def members_visible_to(
         members = members.filter(role=role)
     if status is not None:
         members = members.filter(status=status)
+    if two_factor is not None:
+        enrolled = Q(user__totp_confirmed_at__isnull=False) | Q(user__email_two_factor=True)
+        members = members.filter(enrolled if two_factor else ~enrolled)
     if search:
         term = clean_text(search, field="search")
         members = members.filter(

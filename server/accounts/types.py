@@ -52,6 +52,10 @@ class UserType(relay.Node):
     last_login_at: datetime | None
     created_at: datetime
 
+    @strawberry.field(description="A second factor is set up (app or emailed codes).")
+    def two_factor_enabled(self) -> bool:
+        return self.has_second_factor  # type: ignore[return-value]  # the model's property
+
     @strawberry.field
     def display_name(self) -> str:
         return self.display_name  # type: ignore[return-value]  # the model's property

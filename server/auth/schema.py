@@ -9,7 +9,7 @@ import strawberry
 
 from server.auth import service, two_factor
 from server.auth.actor import actor_for
-from server.auth.models import Session
+from server.auth.sessions import live_sessions
 from server.auth.types import (
     LoginChallengeType,
     SessionDelivery,
@@ -152,7 +152,7 @@ class Query:
     )
     async def sessions(self, info: Info) -> list[SessionType]:
         user_id = info.context.require_actor().user.id
-        return await Session.filter(user_id=user_id).order_by("-last_seen_at", "-id")  # type: ignore[return-value]
+        return await live_sessions(user_id)  # type: ignore[return-value]
 
 
 @strawberry.type

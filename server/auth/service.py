@@ -27,6 +27,7 @@ from server.core.passwords import check_policy, hash_password, verify_password
 from server.core.tokens import hash_token, new_token
 from server.core.validation import normalise_email
 from server.mail.outbox import queue_mail
+from server.ops import metrics
 from server.settings import get_settings
 
 RESET_PREFIX = "fdr_"
@@ -56,6 +57,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
         address = ""
     keys = throttle.keys_for(address or email, meta.client_ip)
     if not await throttle.reserve_attempt(keys):
+        metrics.login("throttled")
         # Locked: the same answer as a wrong password, after the same work.
         await verify_password(None, password)
         await audit.record("auth.login_throttled", meta=meta, details={"reason": "locked"})
@@ -70,6 +72,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
     elif not await usable_memberships(user.id):
         reason = "no_active_membership"  # disabled everywhere or suspended: as if unknown
     if reason is not None:
+        metrics.login("failed")
         await audit.record(
             "auth.login_failed",
             meta=meta,
@@ -82,16 +85,15 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
     if needs_rehash:
         user.password_hash = await hash_password(password)
         await user.save(update_fields=["password_hash", "updated_at"])
+    await throttle.succeeded(keys)
     if user.has_second_factor:
-        # The counter is reset only once the second factor is proven too:
-        # wrong codes keep adding up however often the password is right.
+        metrics.login("second_factor_required")
         raw_challenge, challenge = await two_factor.start_challenge(user, ChallengePurpose.LOGIN)
         return LoginResult(
             challenge_token=raw_challenge,
             challenge=challenge,
             methods=two_factor.methods_of(user),
         )
-    await throttle.succeeded(keys)
     async with in_transaction():
         user.last_login_at = clock.now()
         await user.save(update_fields=["last_login_at", "updated_at"])
@@ -103,6 +105,7 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
             actor_label=user.email,
             subject_user_id=user.id,
         )
+    metrics.login("success")
     return LoginResult(token=raw, session=session)
 
 

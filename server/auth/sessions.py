@@ -62,6 +62,15 @@ async def find_session(raw: str) -> Session | None:
     return session
 
 
+async def live_sessions(user_id: int) -> list[Session]:
+    """The user's sessions that have not timed out, most recently used first."""
+    now = clock.now()
+    idle_since = now - timedelta(minutes=get_settings().session_idle_minutes)
+    return await Session.filter(
+        user_id=user_id, expires_at__gt=now, last_seen_at__gt=idle_since
+    ).order_by("-last_seen_at", "-id")
+
+
 async def end_session(raw: str) -> None:
     await Session.filter(token_hash=hash_token(raw)).delete()
 

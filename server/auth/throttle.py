@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from server.auth.models import LoginThrottle
 from server.core import clock
+from server.ops import metrics
 from server.settings import get_settings
 
 # A key that saw no attempt for this long starts from zero again.
@@ -33,10 +34,15 @@ class ThrottleKeys:
     address: str
 
 
-def keys_for(email: str, client_ip: str) -> ThrottleKeys:
+def keys_for(email: str, client_ip: str, *, codes: bool = False) -> ThrottleKeys:
+    """Keys for password checks, or (`codes`) for second-factor codes. They count
+    apart: a right password resets the password counter but never the codes'
+    — someone holding the password still gets only a few code guesses — and
+    password guessers cannot lock the owner out of the code step."""
     # Hashed: the table holds no email addresses, known or not.
     account = hashlib.sha256(email.strip().lower().encode("utf-8", "replace")).hexdigest()
-    return ThrottleKeys(account=f"a:{account}", address=f"ip:{client_ip[:64]}")
+    kind = "c" if codes else "a"
+    return ThrottleKeys(account=f"{kind}:{account}", address=f"ip:{client_ip[:64]}")
 
 
 def lock_seconds(attempts: int, free: int) -> int:
@@ -58,11 +64,13 @@ async def _reserve(key: str, free: int) -> bool:
     async with in_transaction():
         row = await LoginThrottle.select_for_update().get(key=key)
         if row.locked_until is not None and row.locked_until > now:
+            metrics.locked_attempt(key)
             return False
         if now - row.last_attempt_at > _FORGET_AFTER:
             row.attempts = 0
         row.attempts += 1
         seconds = lock_seconds(row.attempts, free)
+        metrics.lockout(key, seconds)
         row.locked_until = now + timedelta(seconds=seconds) if seconds else None
         row.last_attempt_at = now
         await row.save(update_fields=["attempts", "locked_until", "last_attempt_at"])

@@ -35,6 +35,7 @@ from server.core.errors import DomainError, ErrorCode
 from server.core.passwords import verify_password
 from server.core.tokens import hash_token, new_token
 from server.mail.outbox import queue_mail
+from server.ops import metrics
 
 CHALLENGE_PREFIX = "fdc_"
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -236,9 +237,8 @@ async def set_email_two_factor(actor: Actor, enabled: bool) -> User:
         user.email_two_factor = enabled
         await user.save(update_fields=["email_two_factor", "updated_at"])
         change = "Codes by email were " + ("turned on" if enabled else "turned off") + "."
+        # The session does not count as signed in with a code: none was entered.
         await _factor_changed(actor, change)
-        if enabled:
-            await _mark_session(actor, "email")
         await audit.record(
             "two_factor.email_" + ("enabled" if enabled else "disabled"),
             actor=actor,
@@ -312,11 +312,12 @@ async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Ses
         raise DomainError(
             ErrorCode.CHALLENGE_INVALID, "This sign-in has expired; sign in again.", "challenge"
         )
-    keys = throttle.keys_for(user.email, meta.client_ip)
+    keys = throttle.keys_for(user.email, meta.client_ip, codes=True)
     factor = (
         await _check_code(user, code, challenge) if await throttle.reserve_attempt(keys) else None
     )
     if factor is None:
+        metrics.login("failed")
         await audit.record(
             "auth.two_factor_failed", meta=meta, actor_user_id=user.id, subject_user_id=user.id
         )
@@ -339,6 +340,7 @@ async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Ses
             details={"secondFactor": factor},
         )
     await throttle.succeeded(keys)
+    metrics.login("success")
     return raw_session, session
 
 

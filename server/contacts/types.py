@@ -57,7 +57,8 @@ class ContactType(relay.Node):
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
+        organisation_id = self.organisation_id  # type: ignore[attr-defined]
+        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="The user an invitation of this contact created, when the viewer may see them."

@@ -14,6 +14,8 @@ from enum import Enum
 import strawberry
 from graphql import GraphQLError
 
+from server.ops import metrics
+
 
 @strawberry.enum
 class ErrorCode(Enum):
@@ -89,6 +91,7 @@ class DomainError(Exception):
         self.field = field
 
     def as_user_error(self) -> UserError:
+        metrics.user_error(self.code.value)
         return UserError(field=self.field, code=self.code, message=self.message)
 
 

@@ -8,7 +8,7 @@ audit trail, each change in one transaction.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -63,6 +63,10 @@ def own_extensions(actor: Actor) -> QuerySet[Extension]:
     return Extension.filter(access.own_filter(actor))
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _filter_calls(
     calls: QuerySet[CallRecord],
     *,
@@ -77,9 +81,9 @@ def _filter_calls(
     if direction is not None:
         calls = calls.filter(direction=direction)
     if since is not None:
-        calls = calls.filter(started_at__gte=since)
+        calls = calls.filter(started_at__gte=_aware(since))
     if until is not None:
-        calls = calls.filter(started_at__lt=until)
+        calls = calls.filter(started_at__lt=_aware(until))
     if with_recording is not None:
         calls = calls.filter(recording_format__isnull=not with_recording)
     return calls
@@ -189,7 +193,7 @@ async def create_extension(
     label: str | None,
     membership_id: int | None = None,
 ) -> Extension:
-    values = {
+    values: dict[str, Any] = {
         "number": clean_extension_number(number),
         "label": clean_text(label, field="label"),
     }
@@ -325,9 +329,12 @@ async def set_forwarding_rules(
     async with in_transaction():
         extension, organisation = await _extension(actor, extension_id, change=True)
         await _lock_organisation(organisation.id)
-        numbers = set(
-            await Extension.filter(organisation_id=organisation.id).values_list("number", flat=True)
-        )
+        numbers = {
+            str(number)
+            for number in await Extension.filter(organisation_id=organisation.id).values_list(
+                "number", flat=True
+            )
+        }
         check_unknown_extensions(cleaned, numbers)
         others = (
             await ForwardingRule.filter(
@@ -446,14 +453,12 @@ async def delete_recording(*, actor: Actor, call_record_id: int) -> CallRecord:
             "durationSeconds": call.recording_seconds,
             "sizeBytes": call.recording_bytes,
         }
-        call.recording_format = call.recording_seconds = call.recording_bytes = None
-        call.recording_deleted_at = now
+        call = await CallRecord.get(id=call.id)
         await audit.record(
             "recording.deleted",
             actor=actor,
             organisation_id=organisation.id,  # type: ignore[union-attr]
             target=call,
-            subject_user_id=None,
             details={"before": before, "after": None},
         )
     return call

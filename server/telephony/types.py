@@ -75,7 +75,8 @@ class ExtensionType(relay.Node):
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
+        organisation_id = self.organisation_id  # type: ignore[attr-defined]
+        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The member it is assigned to, when the viewer may see them.")
     async def member(self, info: Info) -> MembershipType | None:

@@ -105,7 +105,8 @@ class TicketDesk(Outcome):
             return None
         if self._is_payload():
             name = graphql_name(argument.rsplit(".", 1)[-1]) if argument else None
-            return self.field.type.failed(not_found(name))
+            payload: Any = self.field.type
+            return payload.failed(not_found(name))
         raise NotFoundError()
 
     async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:

@@ -138,7 +138,10 @@ async def create_ticket(
     subject: str | None,
     description: str | None,
 ) -> Ticket:
-    values = {"subject": _subject(subject), "description": _description(description)}
+    values: dict[str, Any] = {
+        "subject": _subject(subject),
+        "description": _description(description),
+    }
     await _ensure_counter(organisation.id)
     async with in_transaction():
         now = clock.now()
@@ -192,6 +195,11 @@ def _plain(value: Any) -> Any:
     return value.value if hasattr(value, "value") else value
 
 
+def _field(name: str) -> str:
+    """The schema's name of a ticket field (the model's `kind` is the ticket's `type`)."""
+    return "type" if name == "kind" else graphql_name(name)
+
+
 async def update_ticket(*, actor: Actor, ticket_id: int, changes: dict[str, Any]) -> Ticket:
     """Subject, description, type and priority. Only the fields given change."""
     cleaned: dict[str, Any] = {}
@@ -201,15 +209,13 @@ async def update_ticket(*, actor: Actor, ticket_id: int, changes: dict[str, Any]
         elif name == "description":
             cleaned[name] = _description(value)
         elif value is None:
-            raise DomainError(
-                ErrorCode.REQUIRED, "This field cannot be cleared.", graphql_name(name)
-            )
+            raise DomainError(ErrorCode.REQUIRED, "This field cannot be cleared.", _field(name))
         else:
             cleaned[name] = value
     async with in_transaction():
         ticket, organisation = await _visible(actor, ticket_id)
         _check_open(ticket)
-        before = {graphql_name(n): _plain(getattr(ticket, n)) for n in cleaned}
+        before = {_field(n): _plain(getattr(ticket, n)) for n in cleaned}
         for name, value in cleaned.items():
             setattr(ticket, name, value)
         if cleaned:
@@ -223,7 +229,7 @@ async def update_ticket(*, actor: Actor, ticket_id: int, changes: dict[str, Any]
                 target_label=ticket.label,
                 details={
                     "before": before,
-                    "after": {graphql_name(n): _plain(v) for n, v in cleaned.items()},
+                    "after": {_field(n): _plain(v) for n, v in cleaned.items()},
                 },
             )
     return ticket

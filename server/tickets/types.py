@@ -101,7 +101,8 @@ class TicketType(relay.Node):
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
+        organisation_id = self.organisation_id  # type: ignore[attr-defined]
+        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The reporter's name.")
     async def reporter_name(self, info: Info) -> str:

@@ -103,3 +103,28 @@ async def test_concurrent_invitations_of_one_person_create_one(tree, sign_in, ht
     assert {e["code"] for p in payloads for e in p["errors"]} == {"INVITE_PENDING"}
     assert await User.filter(email="twin@example.com").count() == 1
     assert await Invitation.filter(email="twin@example.com").count() == 1
+
+
+async def test_filters_for_two_factor_and_pending_invitations(tree, sign_in):
+    await User.filter(id=tree["acme.member"].user.id).update(email_two_factor=True)
+    reseller = await sign_in(tree["reseller.admin"].email)
+    await reseller.ok(
+        INVITE,
+        {
+            "org": gid("Organisation", tree.globex.id),
+            "email": "new@globex.example.com",
+            "role": "MEMBER",
+        },
+    )
+    query = """query($org: ID!, $tf: Boolean, $status: MembershipStatus) {
+      members(organisationId: $org, includeDescendants: true, twoFactor: $tf, status: $status) {
+        nodes { status user { email twoFactorEnabled } } } }"""
+    org = gid("Organisation", tree.reseller.id)
+    enrolled = (await reseller.data(query, {"org": org, "tf": True}))["members"]["nodes"]
+    assert [n["user"] for n in enrolled] == [
+        {"email": "member@acme.example.com", "twoFactorEnabled": True}
+    ]
+    pending = (await reseller.data(query, {"org": org, "status": "INVITED"}))["members"]["nodes"]
+    assert [n["user"]["email"] for n in pending] == ["new@globex.example.com"]
+    without = (await reseller.data(query, {"org": org, "tf": False}))["members"]["nodes"]
+    assert "member@acme.example.com" not in [n["user"]["email"] for n in without]

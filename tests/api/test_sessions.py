@@ -135,12 +135,6 @@ async def test_a_session_ends_after_an_hour_unused(tree, http):
     assert [s["userAgent"] for s in await sessions_of(used)] == ["Used/1.0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Query.sessions lists every Session row of the viewer, timed-out ones "
-    "included: an idle or expired session is only deleted when its token is next used "
-    "(sessions.find_session), so the list promised as 'live sessions' shows dead ones.",
-)
 async def test_timed_out_sessions_are_not_listed(tree, http):
     email = tree["acme.member"].email
     used = await sign_in_as(http, email, "Used/1.0")

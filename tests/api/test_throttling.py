@@ -355,13 +355,6 @@ async def test_a_two_factor_user_gets_in_after_a_long_attack(tree, sign_in, anon
     assert payload["errors"] == [] and payload["token"], payload
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: auth.service.login calls throttle.succeeded() (resetting the account counter) "
-    "as soon as the password matches, before the second factor is proven; wrong codes "
-    "therefore never add up: whoever has the password gets 4 code guesses per log-in, "
-    "without end (only the per-address limit applies).",
-)
 async def test_a_correct_password_does_not_wipe_out_failed_codes(tree, sign_in, anonymous):
     person = tree["acme.member"]
     secret, _ = await enrol_totp(await sign_in(person.email))

@@ -338,13 +338,15 @@ async def test_update_by_reporter_and_comments_listed(tree, sign_in):
                 "ticketId": ticket,
                 "description": "Since Monday.\nEvery call.",
                 "priority": "URGENT",
+                "type": "REQUEST",
             }
         },
     )
     assert payload["ticket"]["description"] == "Since Monday.\nEvery call."
     assert payload["ticket"]["priority"] == "URGENT" and payload["ticket"]["subject"] == "Slow line"
     event = await AuditEvent.get(action="ticket.updated")
-    assert event.details["before"] == {"description": "", "priority": "NORMAL"}
+    assert event.details["before"] == {"description": "", "priority": "NORMAL", "type": "INCIDENT"}
+    assert event.details["after"]["type"] == "REQUEST" and payload["ticket"]["type"] == "REQUEST"
     await member.ok(COMMENT, {"id": ticket, "body": "first"})
     await (await sign_in(tree["acme.admin"].email)).ok(COMMENT, {"id": ticket, "body": "second"})
     data = await member.data(TICKET, {"id": ticket})
@@ -384,6 +386,7 @@ async def test_bad_comment_update_and_ids_change_nothing(tree, sign_in):
         ({"subject": ""}, "REQUIRED"),
         ({"subject": None}, "REQUIRED"),
         ({"priority": None}, "REQUIRED"),
+        ({"type": None}, "REQUIRED"),
         ({"subject": "a\tb"}, "INVALID"),
     ]:
         assert await member.refused(UPDATE, {"input": {"ticketId": ticket, **update}}) == [code]

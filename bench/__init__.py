@@ -1,0 +1,1 @@
+"""Frontdesk benchmarks: `make bench` (bench/run.sh). See BENCHMARKS.md."""

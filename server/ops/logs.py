@@ -1,0 +1,116 @@
+"""Logging set-up: text for people, JSON lines for machines.
+
+``FRONTDESK_LOG_FORMAT=json`` (the default in production) writes one JSON
+object per line: ``time``, ``level``, ``logger``, ``message``,
+``request_id`` (of the request being served, from
+``server.core.context.current_request_id``), every ``extra=`` field given to
+the call, and ``exception`` with the traceback when there is one. The same
+configuration is handed to uvicorn so that every server process (``serve
+--workers N`` starts fresh interpreters) logs the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from server.core.context import current_request_id
+
+# Attributes every LogRecord has: whatever else is on a record came as `extra=`.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "request_id",
+    # uvicorn's own formatter hint, not data.
+    "color_message",
+}
+FORMATS = ("text", "json")
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps each record with the id of the request it was written for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id.get()
+        return True
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {
+        k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "") or current_request_id.get(),
+        }
+        for key, value in _extras(record).items():
+            entry.setdefault(key, value)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger [request id]: message key=value …``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", "") or current_request_id.get()
+        record.rid = f" [{request_id}]" if request_id else ""
+        text = super().format(record)
+        extras = {k: v for k, v in _extras(record).items() if k != "rid"}
+        if extras:
+            text += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+        return text
+
+
+def logging_config(log_format: str = "text", level: str = "INFO") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dictionary (also given to uvicorn)."""
+    if log_format not in FORMATS:
+        raise ValueError(f"FRONTDESK_LOG_FORMAT must be one of {FORMATS}, not {log_format!r}")
+    formatter = JsonFormatter if log_format == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"default": {"()": formatter}},
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": "default",
+                "filters": ["request_id"],
+            }
+        },
+        "root": {"handlers": ["default"], "level": level},
+        # uvicorn's loggers write through the root handler; our access log
+        # (frontdesk.access) replaces uvicorn's, which lacks the request id.
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
+def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
+    logging.config.dictConfig(logging_config(log_format, level))

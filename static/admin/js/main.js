@@ -1,0 +1,348 @@
+// The app shell: routes, the frame (top bar, navigation, impersonation
+// banner), the sign-in guard and the step-up prompt.
+
+import { ApiError, gql, onReauthRequired, onUnauthenticated } from "./api.js";
+import { clear, h } from "./dom.js";
+import { buildForm, openDialog } from "./forms.js";
+import { match, navigate, route, start } from "./router.js";
+import { defaultLanding, signOut } from "./session.js";
+import {
+  can, impersonating, loadOrganisation, loadViewer, orgPath, state,
+} from "./state.js";
+import * as account from "./screens/account.js";
+import * as audit from "./screens/audit.js";
+import * as contacts from "./screens/contacts.js";
+import * as customers from "./screens/customers.js";
+import * as extensions from "./screens/extensions.js";
+import * as invitation from "./screens/invitation.js";
+import * as settings from "./screens/settings.js";
+import * as signin from "./screens/signin.js";
+import * as tickets from "./screens/tickets.js";
+import * as tokens from "./screens/tokens.js";
+import * as users from "./screens/users.js";
+
+// Navigation of an organisation: shown only where the viewer holds the permission.
+const SECTIONS = [
+  { path: "/phone", label: "My phone", permission: "OWN_EXTENSION", only: "own" },
+  { path: "/users", label: "Users", permission: "MEMBERS_VIEW" },
+  { path: "/customers", label: "Customers", permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
+  { path: "/contacts", label: "Contacts", permission: "CONTACTS_VIEW" },
+  { path: "/tickets", label: "Tickets", permission: "TICKETS_USE" },
+  { path: "/extensions", label: "Extensions", permission: "EXTENSIONS_VIEW" },
+  { path: "/audit", label: "Audit log", permission: "AUDIT_VIEW" },
+  { path: "/tokens", label: "API tokens", permission: "API_TOKENS_MANAGE" },
+  { path: "/settings", label: "Settings", permission: "ORGANISATION_MANAGE" },
+];
+
+function visibleSections(org = state.org) {
+  if (!org) return [];
+  const own = state.viewer?.memberships.some((m) => m.organisation.id === org.id);
+  return SECTIONS.filter((s) => can(s.permission, org)
+    && (s.notKind === undefined || org.kind !== s.notKind)
+    && (s.only !== "own" || own));
+}
+
+function orgHome(org = state.org) {
+  const first = visibleSections(org)[0];
+  return first ? orgPath(first.path, org.id) : "/admin/account";
+}
+
+// --- routes ---------------------------------------------------------------
+
+const PUBLIC = { public: true, bare: true };
+route("/admin/sign-in", signin.signIn, PUBLIC);
+route("/admin/forgot-password", signin.forgotPassword, PUBLIC);
+route("/admin/reset-password", signin.resetPassword, PUBLIC);
+route("/admin/accept-invitation", invitation.acceptInvitation, { ...PUBLIC, allowSignedIn: true });
+route("/admin/change-password", signin.forcedPasswordChange, { bare: true, forced: true });
+route("/admin/two-factor-setup", account.forcedEnrolment, { bare: true, forced: true });
+route("/admin/account", account.myAccount);
+route("/admin/o/:org/users", users.list, { org: true, section: "/users" });
+route("/admin/o/:org/users/:member", users.detail, { org: true, section: "/users" });
+route("/admin/o/:org/customers", customers.tree, { org: true, section: "/customers" });
+route("/admin/o/:org/settings", settings.organisationSettings, { org: true, section: "/settings" });
+route("/admin/o/:org/audit", audit.log, { org: true, section: "/audit" });
+route("/admin/o/:org/tokens", tokens.list, { org: true, section: "/tokens" });
+route("/admin/o/:org/contacts", contacts.list, { org: true, section: "/contacts" });
+route("/admin/o/:org/tickets", tickets.list, { org: true, section: "/tickets" });
+route("/admin/o/:org/tickets/:ticket", tickets.detail, { org: true, section: "/tickets" });
+route("/admin/o/:org/extensions", extensions.list, { org: true, section: "/extensions" });
+route("/admin/o/:org/extensions/:extension", extensions.detail, { org: true, section: "/extensions" });
+route("/admin/o/:org/phone", extensions.myPhone, { org: true, section: "/phone" });
+
+// --- frame ------------------------------------------------------------------
+
+const main = document.getElementById("main");
+const nav = document.getElementById("nav");
+const topbar = document.getElementById("topbar");
+const banner = document.getElementById("banner");
+const layout = document.querySelector(".layout");
+let bannerTimer = null;
+
+function renderTopbar(bare) {
+  if (bare || !state.viewer) {
+    clear(topbar);
+    return;
+  }
+  const v = state.viewer;
+  const options = v.memberships.map((m) => [m.organisation.id, m.organisation.name]);
+  if (state.org && !options.some(([id]) => id === state.org.id)) {
+    options.push([state.org.id, `${state.org.name} (customer)`]);
+  }
+  const switcher = options.length
+    ? h("div", { class: "org-switch" },
+      h("label", { for: "org-switcher" }, "Organisation"),
+      h("select", {
+        id: "org-switcher",
+        value: state.org?.id ?? "",
+        onchange: async (e) => {
+          const org = await loadOrganisation(e.target.value);
+          navigate(orgHome(org));
+        },
+      }, state.org ? null : h("option", { value: "" }, "Choose…"),
+      options.map(([id, name]) => h("option", { value: id }, name))))
+    : null;
+  clear(topbar,
+    h("button", {
+      type: "button",
+      class: "menu-toggle",
+      "aria-controls": "nav",
+      "aria-expanded": "false",
+      onclick: (e) => {
+        const open = nav.classList.toggle("open");
+        e.currentTarget.setAttribute("aria-expanded", String(open));
+      },
+    }, "Menu"),
+    h("a", { class: "brand", href: state.org ? orgHome() : "/admin/" }, "Frontdesk"),
+    switcher,
+    h("span", { class: "spacer" }),
+    h("span", { class: "who" }, v.user.displayName),
+    h("a", { class: "button", href: "/admin/account" }, "My account"),
+    h("button", { type: "button", onclick: signOut }, "Sign out"));
+}
+
+function renderNav(match) {
+  const items = visibleSections();
+  nav.classList.remove("open");
+  clear(nav,
+    state.org ? h("p", { class: "org-name" }, state.org.name) : null,
+    h("ul", {}, items.map((s) => h("li", {},
+      h("a", {
+        href: orgPath(s.path),
+        "aria-current": match?.options.section === s.path ? "page" : null,
+      }, s.label))),
+    h("li", {}, h("a", {
+      href: "/admin/account",
+      "aria-current": match?.regex.source.includes("account") ? "page" : null,
+    }, "My account"))));
+}
+
+function minutesLeft(iso) {
+  const ms = new Date(iso).getTime() - Date.now();
+  if (ms <= 0) return "expired";
+  const minutes = Math.floor(ms / 60000);
+  return minutes >= 1 ? `${minutes} min left` : "less than a minute left";
+}
+
+async function stopImpersonation() {
+  const back = sessionStorage.getItem("frontdesk.impersonation.return");
+  try {
+    await gql("mutation { endImpersonation { ended errors { message } } }");
+  } catch { /* expired already */ }
+  sessionStorage.removeItem("frontdesk.impersonation.return");
+  state.org = null;
+  await loadViewer();
+  navigate(back || "/admin/");
+}
+
+function renderBanner() {
+  clearInterval(bannerTimer);
+  const imp = state.viewer?.impersonation;
+  if (!imp) {
+    clear(banner);
+    return;
+  }
+  const left = h("strong", { class: "time-left" }, minutesLeft(imp.expiresAt));
+  bannerTimer = setInterval(() => {
+    left.textContent = minutesLeft(imp.expiresAt);
+    if (new Date(imp.expiresAt) <= new Date()) {
+      clearInterval(bannerTimer);
+      stopImpersonation();
+    }
+  }, 15000);
+  clear(banner, h("section", { class: "banner", "aria-label": "Impersonation" },
+    h("p", {},
+      "You are viewing the portal of ",
+      h("strong", {}, state.viewer.user.displayName),
+      ` (${state.viewer.user.email})`,
+      imp.organisation ? ` in ${imp.organisation.name}` : "",
+      " as ", imp.impersonatorName, ". ", left, ". Reason: ", imp.reason),
+    h("button", { type: "button", onclick: stopImpersonation }, "Stop impersonating")));
+}
+
+// --- step-up --------------------------------------------------------------
+
+let pendingStepUp = null;
+
+function stepUp() {
+  pendingStepUp ??= new Promise((resolve, reject) => {
+    let done = false;
+    const methods = state.viewer?.twoFactor?.methods || [];
+    const hasApp = methods.includes("TOTP");
+    openDialog("Confirm it's you", (close) => {
+      const form = buildForm({
+        label: "Confirm it's you",
+        submitLabel: "Confirm",
+        fields: [
+          { name: "password", label: "Password", type: "password", required: true, autocomplete: "current-password", autofocus: true },
+          {
+            name: "code",
+            label: hasApp ? "Code from your authenticator app (or a recovery code)" : "Code",
+            autocomplete: "one-time-code",
+            inputmode: "text",
+            hidden: !hasApp,
+          },
+        ],
+        secondary: [h("button", { type: "button", onclick: close }, "Cancel")],
+        onSubmit: async ({ password, code }) => {
+          const data = await gql(
+            `mutation Reauth($input: ReauthenticateInput!) {
+              reauthenticate(input: $input) { codeSent errors { field code message } }
+            }`,
+            { input: { password, code: code || null } },
+            { stepUp: false });
+          return data.reauthenticate;
+        },
+        onSuccess: (payload, values, api) => {
+          if (payload.codeSent) {
+            const { input, spec } = api.fields.code;
+            spec.hidden = false;
+            input.closest(".field").hidden = false;
+            api.setError("");
+            input.closest(".field").querySelector(".hint")?.remove();
+            input.after(h("p", { class: "hint" }, "We emailed you a code. Enter it here."));
+            input.focus();
+            return;
+          }
+          done = true;
+          close();
+        },
+      });
+      return h("div", {},
+        h("p", {}, "For your security, this action needs a recent sign-in. Enter your password to continue."),
+        form.el);
+    }, {
+      onClose: () => {
+        pendingStepUp = null;
+        if (done) resolve();
+        else reject(new ApiError("CANCELLED", "Cancelled."));
+      },
+    });
+  });
+  return pendingStepUp;
+}
+
+onReauthRequired(stepUp);
+onUnauthenticated(() => {
+  state.viewer = null;
+  const here = window.location.pathname + window.location.search;
+  if (!here.startsWith("/admin/sign-in")) navigate(`/admin/sign-in?next=${encodeURIComponent(here)}`, { replace: true });
+});
+
+// --- rendering a route --------------------------------------------------------
+
+let generation = 0;
+
+function notFound(section) {
+  clear(section, h("h1", { tabindex: "-1" }, "Page not found"),
+    h("p", {}, "This page does not exist or you cannot see it. ", h("a", { href: "/admin/" }, "Go to the start page")));
+}
+
+function noOrganisation(section) {
+  clear(section, h("h1", { tabindex: "-1" }, "No organisation yet"),
+    h("p", {}, "Your account is not active in any organisation. When someone invites you, the link in their mail brings you in."),
+    h("p", {}, h("a", { href: "/admin/account" }, "Manage your account")));
+}
+
+async function render(location) {
+  const mine = ++generation;
+  const current = () => mine === generation;
+  const path = location.pathname.replace(/\/+$/, "") || "/admin";
+  let found = match(path);
+
+  if (state.viewer === null && !found?.options.public) {
+    try {
+      await loadViewer();
+    } catch { /* shown as signed out */ }
+    if (!current()) return;
+  }
+  const v = state.viewer;
+  if (!found?.options.public || found.options.allowSignedIn) {
+    if (!v && !found?.options.public) {
+      return navigate(`/admin/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    }
+  }
+  if (v && !found?.options.allowSignedIn && !found?.options.public) {
+    if (v.mustChangePassword && !impersonating() && path !== "/admin/change-password") {
+      return navigate("/admin/change-password", { replace: true });
+    }
+    if (!v.mustChangePassword && !v.memberships.length && v.awaitingTwoFactor.length && path !== "/admin/two-factor-setup" && path !== "/admin/account") {
+      return navigate("/admin/two-factor-setup", { replace: true });
+    }
+  }
+  if (v && found?.options.public && !found.options.allowSignedIn && path === "/admin/sign-in") {
+    return navigate(defaultLanding(), { replace: true });
+  }
+
+  // /admin and /admin/o/:org go to the first section the viewer may use.
+  if (path === "/admin" || /^\/admin\/o\/[^/]+$/.test(path)) {
+    if (path !== "/admin") {
+      const org = await loadOrganisation(decodeURIComponent(path.split("/")[3])).catch(() => null);
+      if (!current()) return;
+      return navigate(org ? orgHome(org) : "/admin/account", { replace: true });
+    }
+    return navigate(defaultLanding(), { replace: true });
+  }
+
+  const section = h("div", { class: "screen" });
+  clear(main, section);
+  if (found?.options.org) {
+    try {
+      await loadOrganisation(found.params.org);
+    } catch (error) {
+      state.org = null;
+      if (error.code !== "FORBIDDEN") throw error;
+    }
+    if (!current()) return;
+    if (!state.org) found = null;
+  }
+  const bare = !v || !!found?.options.bare;
+  layout.classList.toggle("bare", bare);
+  renderTopbar(bare);
+  renderBanner();
+  if (!bare) renderNav(found);
+
+  if (!found) {
+    notFound(section);
+  } else if (v && !bare && !v.memberships.length && found.options.org) {
+    noOrganisation(section);
+  } else {
+    try {
+      await found.handler(section, found.params, { current });
+    } catch (error) {
+      if (!current()) return;
+      if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
+      clear(section, h("h1", { tabindex: "-1" }, "Something went wrong"),
+        h("p", { class: "notice danger", role: "alert" }, error.message || String(error)));
+    }
+  }
+  if (!current()) return;
+  const heading = section.querySelector("h1");
+  document.title = `${heading ? heading.textContent : "Frontdesk"} · Frontdesk admin`;
+  if (heading && !main.contains(document.activeElement)) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+}
+
+start(render);

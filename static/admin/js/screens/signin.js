@@ -1,0 +1,167 @@
+// Signed-out screens: sign-in with the second factor, forgot and reset
+// password; and the forced password change after an initial password.
+
+import { mutate, USER_ERROR } from "../api.js";
+import { clear, h, toast } from "../dom.js";
+import { buildForm } from "../forms.js";
+import { navigate } from "../router.js";
+import { afterSignIn, signOut } from "../session.js";
+import { loadViewer, state } from "../state.js";
+
+const LOGIN = `mutation Login($input: LoginInput!) {
+  login(input: $input) { challenge { token methods } ${USER_ERROR} }
+}`;
+const VERIFY = `mutation Verify($input: VerifyTwoFactorInput!) {
+  verifyTwoFactor(input: $input) { ${USER_ERROR} }
+}`;
+const SEND_EMAIL = `mutation SendCode($input: ChallengeInput!) {
+  sendTwoFactorEmail(input: $input) { ok ${USER_ERROR} }
+}`;
+
+function tokenFromHash() {
+  return new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
+}
+
+export function signIn(section) {
+  const reset = new URLSearchParams(window.location.search).get("reset");
+  const form = buildForm({
+    label: "Sign in",
+    submitLabel: "Sign in",
+    fields: [
+      { name: "email", label: "Email", type: "email", required: true, autocomplete: "username", autofocus: true },
+      { name: "password", label: "Password", type: "password", required: true, autocomplete: "current-password" },
+    ],
+    onSubmit: (input) => mutate(LOGIN, { input: { ...input, session: "COOKIE" } }, "login"),
+    onSuccess: (payload) => (payload.challenge ? secondFactor(section, payload.challenge) : afterSignIn()),
+  });
+  clear(section,
+    h("h1", {}, "Sign in to Frontdesk"),
+    reset ? h("p", { class: "notice ok" }, "Your password was changed. Sign in with the new one.") : null,
+    h("div", { class: "card" }, form.el,
+      h("p", {}, h("a", { href: "/admin/forgot-password" }, "Forgot your password?"))));
+}
+
+/** Step two: a code from the app, an emailed code or a recovery code. */
+function secondFactor(section, challenge) {
+  const { methods } = challenge;
+  const hasApp = methods.includes("TOTP");
+  const hasEmail = methods.includes("EMAIL");
+  let mode = hasApp ? "TOTP" : "EMAIL";
+  const labels = {
+    TOTP: ["Code from your authenticator app", "Open the app and enter the 6-digit code it shows for Frontdesk."],
+    EMAIL: ["Code from the email", "We sent a 6-digit code to your email address. It is valid for 5 minutes."],
+    RECOVERY_CODE: ["Recovery code", "One of the recovery codes you saved when you set up two-factor authentication (xxxxx-xxxxx)."],
+  };
+  const form = buildForm({
+    label: "Two-step verification",
+    submitLabel: "Verify",
+    fields: [{ name: "code", label: labels[mode][0], hint: labels[mode][1], required: true, autocomplete: "one-time-code", autofocus: true, class: "code-input", inputmode: "numeric" }],
+    onSubmit: ({ code }) => mutate(VERIFY, { input: { challenge: challenge.token, code: code.trim(), session: "COOKIE" } }, "verifyTwoFactor"),
+    onSuccess: () => afterSignIn(),
+  });
+  const { input } = form.fields.code;
+  const label = form.el.querySelector(`label[for="${input.id}"]`);
+  const hint = form.el.querySelector(".hint");
+  const switchTo = (next) => {
+    mode = next;
+    label.textContent = labels[mode][0];
+    hint.textContent = labels[mode][1];
+    input.inputMode = mode === "RECOVERY_CODE" ? "text" : "numeric";
+    input.value = "";
+    input.focus();
+  };
+  const sendEmail = async () => {
+    const payload = await mutate(SEND_EMAIL, { input: { challenge: challenge.token } }, "sendTwoFactorEmail");
+    if (!form.showErrors(payload.errors)) {
+      switchTo("EMAIL");
+      toast("We emailed you a new code.");
+    }
+  };
+  const others = h("div", { class: "actions" },
+    hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, "Use the authenticator app") : null,
+    hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }, hasApp ? "Email me a code instead" : "Send a new code") : null,
+    methods.includes("RECOVERY_CODE")
+      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, "Use a recovery code") : null);
+  clear(section,
+    h("h1", {}, "Two-step verification"),
+    h("div", { class: "card" }, form.el, h("h2", { class: "visually-hidden" }, "Other ways to verify"), others,
+      h("p", {}, h("a", { href: "/admin/sign-in" }, "Start again"))));
+  section.querySelector("h1").setAttribute("tabindex", "-1");
+  section.querySelector("h1").focus();
+  input.focus();
+}
+
+export function forgotPassword(section) {
+  const form = buildForm({
+    label: "Reset your password",
+    submitLabel: "Send the link",
+    fields: [{ name: "email", label: "Email", type: "email", required: true, autocomplete: "username", autofocus: true }],
+    onSubmit: (input) => mutate(`mutation Forgot($input: RequestPasswordResetInput!) {
+      requestPasswordReset(input: $input) { ok ${USER_ERROR} } }`, { input }, "requestPasswordReset"),
+    onSuccess: () => {
+      clear(section, h("h1", { tabindex: "-1" }, "Check your email"),
+        h("p", { class: "notice ok", role: "status" },
+          "If an account uses that address, we have sent it a link to choose a new password. The link is valid for 30 minutes."),
+        h("p", {}, h("a", { href: "/admin/sign-in" }, "Back to sign-in")));
+      section.querySelector("h1").focus();
+    },
+  });
+  clear(section, h("h1", {}, "Forgot your password?"),
+    h("div", { class: "card" },
+      h("p", {}, "Enter the email you sign in with and we'll send you a link to choose a new password."),
+      form.el,
+      h("p", {}, h("a", { href: "/admin/sign-in" }, "Back to sign-in"))));
+}
+
+function passwordPair(extra = []) {
+  return [
+    ...extra,
+    { name: "newPassword", label: "New password", type: "password", required: true, autocomplete: "new-password", hint: "At least 8 characters. A few words you'll remember work well." },
+    { name: "confirm", label: "Repeat the new password", type: "password", required: true, autocomplete: "new-password" },
+  ];
+}
+
+function mismatch(values) {
+  return values.newPassword !== values.confirm
+    ? { errors: [{ field: "confirm", message: "The passwords do not match." }] }
+    : null;
+}
+
+export function resetPassword(section) {
+  const token = tokenFromHash();
+  if (!token) {
+    clear(section, h("h1", {}, "Reset link incomplete"),
+      h("p", {}, "Open the link from the email again, or ", h("a", { href: "/admin/forgot-password" }, "ask for a new one"), "."));
+    return;
+  }
+  const form = buildForm({
+    label: "Choose a new password",
+    submitLabel: "Set the new password",
+    fields: passwordPair(),
+    onSubmit: (values) => mismatch(values) ?? mutate(`mutation Reset($input: ResetPasswordInput!) {
+      resetPassword(input: $input) { ok ${USER_ERROR} } }`,
+    { input: { token, newPassword: values.newPassword } }, "resetPassword"),
+    onSuccess: () => navigate("/admin/sign-in?reset=1", { replace: true }),
+  });
+  clear(section, h("h1", {}, "Choose a new password"), h("div", { class: "card" }, form.el));
+}
+
+export function forcedPasswordChange(section) {
+  const form = buildForm({
+    label: "Change your password",
+    submitLabel: "Change password",
+    fields: passwordPair([{ name: "currentPassword", label: "Current password", type: "password", required: true, autocomplete: "current-password", autofocus: true }]),
+    onSubmit: (values) => mismatch(values) ?? mutate(`mutation Change($input: ChangePasswordInput!) {
+      changePassword(input: $input) { ${USER_ERROR} } }`,
+    { input: { currentPassword: values.currentPassword, newPassword: values.newPassword } }, "changePassword"),
+    onSuccess: async () => {
+      await loadViewer();
+      toast("Password changed.");
+      navigate("/admin/", { replace: true });
+    },
+  });
+  clear(section, h("h1", {}, "Choose your own password"),
+    h("p", { class: "notice" }, `Welcome, ${state.viewer?.user.displayName || ""}. Your account was set up with an initial password; choose your own before you continue.`),
+    h("div", { class: "card" }, form.el),
+    h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"));
+}

@@ -1,0 +1,34 @@
+// Moving between signed-out and signed-in: where to land, and signing out.
+
+import { gql } from "./api.js";
+import { navigate } from "./router.js";
+import { defaultOrganisationId, orgPath, state } from "./state.js";
+
+function nextParam() {
+  const next = new URLSearchParams(window.location.search).get("next");
+  return next && next.startsWith("/admin/") && !next.startsWith("/admin/sign-in") ? next : null;
+}
+
+/** Where a signed-in person starts (the viewer is loaded). */
+export function defaultLanding() {
+  const next = nextParam();
+  if (next) return next;
+  const id = defaultOrganisationId();
+  return id ? orgPath("", id) : "/admin/account";
+}
+
+/** After a log-in: forget the previous person's state and open their start page. */
+export function afterSignIn() {
+  state.viewer = null;
+  state.org = null;
+  return navigate(nextParam() || "/admin/", { replace: true });
+}
+
+export async function signOut() {
+  try {
+    await gql("mutation { logout { ok } }");
+  } catch { /* signed out already */ }
+  state.viewer = null;
+  state.org = null;
+  return navigate("/admin/sign-in");
+}

@@ -1,0 +1,99 @@
+// Who is signed in, which organisation is open, and what the viewer may do there.
+
+import { gql } from "./api.js";
+
+export const ROLES = ["OWNER", "ADMIN", "MEMBER", "VIEWER", "SUPPORT_ONLY"];
+const RANK = { OWNER: 5, ADMIN: 4, MEMBER: 3, VIEWER: 2, SUPPORT_ONLY: 1 };
+
+const VIEWER = `query Viewer {
+  viewer {
+    mustChangePassword
+    sessionExpiresAt
+    user { id email displayName firstName lastName title officePhone mobilePhone fax }
+    memberships {
+      id role ticketAccess canImpersonate
+      organisation { id name kind viewerPermissions }
+    }
+    awaitingTwoFactor { id role organisation { id name requireTotpForAdmins allowEmailCodes } }
+    impersonation { impersonatorName impersonatorEmail reason expiresAt organisation { id name } }
+    twoFactor { totpEnabled emailEnabled methods recoveryCodesLeft }
+  }
+}`;
+
+const ORGANISATION = `query Organisation($id: ID!) {
+  organisation(id: $id) {
+    id name kind status requireTwoFactor allowEmailCodes requireTotpForAdmins viewerPermissions
+    parent { id name }
+    seats { limit used available }
+  }
+}`;
+
+export const state = {
+  viewer: null, // null: signed out
+  org: null, // the organisation open now
+};
+
+export async function loadViewer() {
+  const data = await gql(VIEWER);
+  state.viewer = data.viewer;
+  return state.viewer;
+}
+
+export async function loadOrganisation(id) {
+  if (state.org?.id === id) return state.org;
+  const data = await gql(ORGANISATION, { id });
+  state.org = data.organisation;
+  if (state.org) localStorage.setItem("frontdesk.org", state.org.id);
+  return state.org;
+}
+
+export function refreshOrganisation() {
+  const id = state.org?.id;
+  state.org = null;
+  return id ? loadOrganisation(id) : null;
+}
+
+/** The organisation to open by default: the last one used, else the first membership's. */
+export function defaultOrganisationId() {
+  const memberships = state.viewer?.memberships || [];
+  const last = localStorage.getItem("frontdesk.org");
+  if (last && (memberships.some((m) => m.organisation.id === last) || state.org?.id === last)) return last;
+  return memberships[0]?.organisation.id ?? null;
+}
+
+export function can(permission, org = state.org) {
+  return !!org?.viewerPermissions?.includes(permission);
+}
+
+/** The viewer's own membership in an organisation, if they have one there. */
+export function ownMembership(orgId = state.org?.id) {
+  return (state.viewer?.memberships || []).find((m) => m.organisation.id === orgId) ?? null;
+}
+
+/** The viewer's role rank in the open organisation; delegated administrators rank as owners. */
+export function viewerRank(org = state.org) {
+  const own = ownMembership(org?.id);
+  if (own) return RANK[own.role];
+  return can("CUSTOMERS_MANAGE", org) ? RANK.OWNER : 0;
+}
+
+export const rank = (role) => RANK[role] ?? 0;
+
+/** Roles the viewer may hand out here (never above their own). */
+export function grantableRoles(org = state.org) {
+  const mine = viewerRank(org);
+  return ROLES.filter((role) => RANK[role] <= mine);
+}
+
+export function impersonating() {
+  return !!state.viewer?.impersonation;
+}
+
+/** Whether some membership lets the viewer open members' portals at all. */
+export function mayImpersonate() {
+  return (state.viewer?.memberships || []).some((m) => m.canImpersonate && RANK[m.role] >= RANK.ADMIN);
+}
+
+export function orgPath(rest = "", orgId = state.org?.id) {
+  return `/admin/o/${encodeURIComponent(orgId)}${rest}`;
+}
