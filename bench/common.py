@@ -54,25 +54,36 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
 
 
 class Server:
-    """A uvicorn process: one worker, uvloop + httptools, no access log."""
+    """A server process listening on a free loopback port."""
 
-    def __init__(self, name: str, app: str, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        argv = [a.replace("{port}", str(self.port)) for a in argv]
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command
-            [
-                PYTHON, "-m", "uvicorn", app, "--factory",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--workers", "1", "--loop", "uvloop", "--http", "httptools",
-                "--no-access-log", "--log-level", "warning",
-                "--no-server-header", "--no-proxy-headers",
-            ],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
         self._wait_ready()
+
+    @classmethod
+    def frontdesk(cls, env: dict[str, str], log_dir: Path) -> Server:
+        """The real thing, started as in production: `frontdesk serve`, one worker
+        (uvicorn in-process: the PID is the server), JSON access log."""
+        argv = [PYTHON, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "{port}",
+                "--workers", "1"]
+        return cls("frontdesk", argv, env, log_dir)
+
+    @classmethod
+    def baseline(cls, env: dict[str, str], log_dir: Path) -> Server:
+        """The hand-written Starlette baseline under the same uvicorn (uvloop, httptools)."""
+        argv = [PYTHON, "-m", "uvicorn", "bench.baseline:create_app", "--factory",
+                "--host", "127.0.0.1", "--port", "{port}", "--workers", "1",
+                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+                "--log-level", "warning", "--no-server-header", "--no-proxy-headers"]
+        return cls("baseline", argv, env, log_dir)
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -94,6 +105,11 @@ class Server:
             if key in ("VmHWM", "VmRSS"):
                 values[key] = int(rest.split()[0])
         return values
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -135,7 +151,7 @@ class Load:
     percentiles: dict[str, float] = field(default_factory=dict)
 
 
-def _lua(body: str, token: str | None) -> str:
+def _lua(body: str, token: str | None, delay_ms: int | None = None) -> str:
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = {json.dumps(body)}",
@@ -143,6 +159,9 @@ def _lua(body: str, token: str | None) -> str:
     ]
     if token:
         lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    if delay_ms:
+        # Think time between a connection's requests: a paced probe, not a flood.
+        lines.append(f"function delay() return {int(delay_ms)} end")
     return "\n".join(lines) + "\n"
 
 
@@ -154,10 +173,12 @@ def wrk(
     seconds: float,
     connections: int = 10,
     threads: int = 1,
+    delay_ms: int | None = None,
 ) -> Load:
-    """Closed-loop throughput with wrk (keep-alive connections)."""
+    """Closed-loop load with wrk (keep-alive connections); with `delay_ms`, each
+    connection waits that long between requests."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_lua(body, token))
+        script.write(_lua(body, token, delay_ms))
     try:
         out = subprocess.run(  # noqa: S603
             [

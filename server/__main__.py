@@ -97,6 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     from server.mail.worker import MailWorker
+    from server.webhooks.worker import WebhookWorker
 
     async def work() -> None:
         stop = asyncio.Event()
@@ -108,9 +109,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
             "Mail worker running; Ctrl+C to stop.",
             extra={"lease_seconds": worker.lease.total_seconds()},
         )
-        # On SIGTERM the mail being sent is finished and the rest of the batch handed back.
-        await worker.run_forever(stop)
-        logger.info("Mail worker stopped.")
+        # On SIGTERM the mail being sent is finished and the rest of the batch handed
+        # back; the webhook worker runs beside it.
+        await asyncio.gather(
+            worker.run_forever(stop), WebhookWorker(get_settings()).run_forever(stop)
+        )
+        logger.info("Workers stopped.")
 
     _with_database(work)
 

@@ -32,11 +32,11 @@ from server.audit.export import export_csv
 from server.auth.actor import actor_from_token
 from server.core.context import Context, current_request_id
 from server.http import request_meta, session_token
-from server.mail.worker import MailWorker
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
 from server.schema import build_schema
 from server.settings import Settings, get_settings
+from server.workers import run_workers
 
 logger = logging.getLogger("frontdesk")
 access_logger = logging.getLogger("frontdesk.access")
@@ -228,7 +228,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         stop = asyncio.Event()
         worker: asyncio.Task[Any] | None = None
         if settings.run_worker_in_server:
-            worker = asyncio.create_task(MailWorker(settings).run_forever(stop))
+            worker = asyncio.create_task(run_workers(settings, stop))
         try:
             yield
         finally:

@@ -17,12 +17,24 @@ MODEL_MODULES = [
     "server.contacts.models",
     "server.tickets.models",
     "server.telephony.models",
+    "server.webhooks.models",
 ]
+
+
+def with_sqlite_defaults(database_url: str) -> str:
+    """SQLite runs in WAL mode (Tortoise's default). There `synchronous=NORMAL`
+    commits without waiting for fsync: a power cut may lose the last commits but
+    never corrupts the file, and a commit costs microseconds instead of
+    milliseconds under SQLite's single connection lock (BENCHMARKS.md). Add
+    `?synchronous=FULL` to the URL to wait for the disk on every commit."""
+    if not database_url.startswith("sqlite://") or "synchronous=" in database_url:
+        return database_url
+    return database_url + ("&" if "?" in database_url else "?") + "synchronous=NORMAL"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": with_sqlite_defaults(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

@@ -10,13 +10,6 @@ import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
-from strawberry.extensions import (
-    AddValidationRules,
-    MaskErrors,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -39,6 +32,7 @@ from server.core.guard import (
     RequiresDirective,
     RequiresRecentAuthDirective,
 )
+from server.core.pipeline import DocumentCache, RequestPipeline
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
@@ -50,6 +44,8 @@ from server.telephony import schema as telephony
 from server.telephony.types import CallRecordType, ExtensionType
 from server.tickets import schema as tickets
 from server.tickets.types import TicketCommentType, TicketType
+from server.webhooks import schema as webhooks
+from server.webhooks.schema import WebhookDeliveryType, WebhookEndpointType
 
 logger = logging.getLogger("frontdesk.graphql")
 
@@ -70,6 +66,8 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
     "Invitation": InvitationType,
     "AuditEvent": AuditEventType,
     "ApiToken": ApiTokenType,
+    "WebhookEndpoint": WebhookEndpointType,
+    "WebhookDelivery": WebhookDeliveryType,
     "Contact": ContactType,
     "Ticket": TicketType,
     "TicketComment": TicketCommentType,
@@ -106,6 +104,7 @@ Query = merge_types(
         contacts.Query,
         tickets.Query,
         telephony.Query,
+        webhooks.Query,
     ),
 )
 Mutation = merge_types(
@@ -120,6 +119,7 @@ Mutation = merge_types(
         contacts.Mutation,
         tickets.Mutation,
         telephony.Mutation,
+        webhooks.Mutation,
     ),
 )
 
@@ -146,10 +146,12 @@ class FrontdeskSchema(strawberry.Schema):
         return None
 
 
-def _validation_rules() -> AddValidationRules:
-    if get_settings().introspection:
-        return AddValidationRules(LIMIT_RULES)
-    return AddValidationRules(NO_INTROSPECTION_RULES)
+def _validation_rules() -> list:
+    return LIMIT_RULES if get_settings().introspection else NO_INTROSPECTION_RULES
+
+
+# Parsed and validated documents, shared by every request of the process.
+DOCUMENTS = DocumentCache(max_tokens=MAX_TOKENS, maxsize=256)
 
 
 @lru_cache(maxsize=1)
@@ -157,11 +159,9 @@ def build_schema() -> strawberry.Schema:
     """The schema, built once per process (field extensions are not re-entrant).
     Whether introspection is allowed is read from the settings per request."""
     extensions: list = [
-        _validation_rules,
-        lambda: MaxTokensLimiter(MAX_TOKENS),
-        lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
-        lambda: MaskErrors(should_mask_error=is_unexpected),
+        # Token limit, cached parsing and validation (our rules added), error
+        # masking: one extension, as each costs every request (core/pipeline.py).
+        lambda: RequestPipeline(DOCUMENTS, _validation_rules, should_mask_error=is_unexpected),
         OperationMetrics,  # last: sees errors before they are masked
     ]
     return FrontdeskSchema(

@@ -86,6 +86,11 @@ class Settings:
     impersonation_notice: bool = True
     # Audit events older than this are removed by `frontdesk prune-audit`.
     audit_retention_days: int = 400
+    # Webhooks: delivery attempts before a delivery is dead, the per-request
+    # timeout, and whether http:// and private addresses are allowed (development).
+    webhook_max_attempts: int = 8
+    webhook_timeout: float = 10.0
+    webhook_allow_private: bool = False
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
@@ -157,6 +162,9 @@ def get_settings() -> Settings:
         impersonation_minutes=_env_int("IMPERSONATION_MINUTES", Settings.impersonation_minutes),
         impersonation_notice=_env_bool("IMPERSONATION_NOTICE", Settings.impersonation_notice),
         audit_retention_days=_env_int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days),
+        webhook_max_attempts=_env_int("WEBHOOK_MAX_ATTEMPTS", Settings.webhook_max_attempts),
+        webhook_timeout=float(_env("WEBHOOK_TIMEOUT", str(Settings.webhook_timeout))),
+        webhook_allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", development),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
         log_format=_env("LOG_FORMAT", "text" if development else "json").strip().lower(),

@@ -7,6 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.core.permissions import Role, TicketAccess
+from server.core.prepared import PreparedSelect
 from server.organisations.models import Organisation, OrganisationStatus
 
 
@@ -93,15 +94,24 @@ class Membership(Model):
         indexes = (("organisation_id", "status", "role"),)
 
 
+# Loaded for every request's actor: the SQL is built once (server/core/prepared.py).
+_ACTIVE_MEMBERSHIPS = PreparedSelect(
+    Membership,
+    lambda user_id: Membership.filter(
+        user_id=user_id, status=MembershipStatus.ACTIVE
+    ).select_related("organisation"),
+)
+_SUSPENDED = PreparedSelect(
+    Organisation,
+    lambda ids: Organisation.filter(id__in=ids, status=OrganisationStatus.SUSPENDED),
+)
+
+
 async def usable_memberships(user_id: int) -> list[Membership]:
     """Active memberships whose organisation and its ancestors are all active."""
-    memberships = await Membership.filter(
-        user_id=user_id, status=MembershipStatus.ACTIVE
-    ).select_related("organisation")
-    ancestor_ids = {i for m in memberships for i in m.organisation.ancestor_ids}
-    suspended = set(
-        await Organisation.filter(
-            id__in=ancestor_ids, status=OrganisationStatus.SUSPENDED
-        ).values_list("id", flat=True)
-    )
+    memberships = await _ACTIVE_MEMBERSHIPS.fetch(user_id)
+    ancestor_ids = sorted({i for m in memberships for i in m.organisation.ancestor_ids})
+    if not ancestor_ids:
+        return []
+    suspended = {o.id for o in await _SUSPENDED.fetch(ancestor_ids)}
     return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]

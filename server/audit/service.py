@@ -16,6 +16,7 @@ from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
+from server.webhooks.events import enqueue_for as enqueue_webhooks
 
 
 def _label(target: Model | None) -> str:
@@ -43,7 +44,7 @@ async def record(
 ) -> AuditEvent:
     """Append one event. Call it inside the transaction of the change it describes."""
     meta = meta or (actor.meta if actor else RequestMeta())
-    return await AuditEvent.create(
+    event = await AuditEvent.create(
         created_at=clock.now(),
         organisation_id=organisation_id,
         actor_id=actor.user.id if actor else actor_user_id,
@@ -60,6 +61,8 @@ async def record(
         request_id=meta.request_id,
         details=details or {},
     )
+    await enqueue_webhooks(event)
+    return event
 
 
 @dataclass(frozen=True)

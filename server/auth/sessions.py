@@ -9,12 +9,18 @@ from server.accounts.models import User, UserStatus
 from server.auth.models import Session
 from server.core import clock
 from server.core.actor import RequestMeta
+from server.core.prepared import PreparedSelect
 from server.core.tokens import hash_token, new_token
 from server.settings import get_settings
 
 SESSION_PREFIX = "fds_"
 # Write last_seen_at at most this often: a write per request would cost more than it tells.
 _TOUCH_EVERY = timedelta(seconds=60)
+# Every request looks its session up: the SQL is built once (server/core/prepared.py).
+_BY_TOKEN_HASH = PreparedSelect(
+    Session,
+    lambda token_hash: Session.filter(token_hash=token_hash).select_related("user", "impersonator"),
+)
 
 
 async def create_session(
@@ -40,11 +46,10 @@ async def create_session(
 
 async def find_session(raw: str) -> Session | None:
     """The live session for a token (its user loaded), or None."""
-    session = await Session.get_or_none(token_hash=hash_token(raw)).select_related(
-        "user", "impersonator"
-    )
-    if session is None:
+    found = await _BY_TOKEN_HASH.fetch(hash_token(raw))
+    if not found:
         return None
+    session = found[0]
     now = clock.now()
     idle_limit = session.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes)
     impersonator = session.impersonator if session.impersonator_id is not None else None

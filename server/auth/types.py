@@ -14,6 +14,7 @@ from server.accounts.types import MembershipType, UserType
 from server.auth.actor import actor_for
 from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
+from server.core import clock
 from server.core.context import Info
 from server.core.nodes import parse_ids
 from server.organisations.types import OrganisationType
@@ -165,10 +166,17 @@ async def sign_in(
     if delivery is SessionDelivery.TOKEN:
         return raw
     settings = info.context.settings
+    # An impersonation cookie lives exactly as long as its session: the browser
+    # drops it at expiry and the administrator's own cookie counts again.
+    lifetime = (
+        max(0, int((session.expires_at - clock.now()).total_seconds()))
+        if impersonation
+        else settings.session_absolute_hours * 3600
+    )
     info.context.response.set_cookie(
         settings.impersonation_cookie_name if impersonation else settings.session_cookie_name,
         raw,
-        max_age=settings.session_absolute_hours * 3600,
+        max_age=lifetime,
         path="/",
         secure=True,
         httponly=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -16,20 +16,61 @@ from server.accounts.models import Membership, User
 from server.api_tokens.models import ApiToken
 from server.audit.models import AuditEvent
 from server.contacts.models import Contact
+from server.core.prepared import PreparedSelect
 from server.invitations.models import Invitation
 from server.organisations.models import Organisation
 from server.telephony.loaders import rules_by_extension
 from server.telephony.models import CallRecord, Extension, ForwardingRule
 from server.tickets.loaders import comments_by_ticket
 from server.tickets.models import Ticket, TicketComment
+from server.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+
+# Batches by id are the most frequent queries: their SQL is built once per model
+# and batch size (server/core/prepared.py).
+_BY_IDS: dict[type[Model], PreparedSelect[Any]] = {}
 
 
 def _by_id(model: type[Model]) -> DataLoader[int, Any]:
+    prepared = _BY_IDS.get(model)
+    if prepared is None:
+        prepared = _BY_IDS[model] = PreparedSelect(model, lambda ids: model.filter(id__in=ids))
+
     async def load(ids: Sequence[int]) -> list[Any]:
-        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+        keys = list(ids)
+        if all(type(i) is int for i in keys):
+            found = await prepared.fetch(keys)
+        else:
+            found = await model.filter(id__in=keys)
+        rows = {row.pk: row for row in found}
         return [rows.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
+
+
+def _created_on_first_use(cls: type) -> type:
+    """Turn a dataclass's `default_factory` fields into attributes made on first
+    access: a request uses one or two loaders, and making all of them up front
+    cost more than resolving a small query (BENCHMARKS.md)."""
+
+    class OnFirstUse:
+        def __init__(self, name: str, factory: Any) -> None:
+            self.name, self.factory = name, factory
+
+        def __get__(self, instance: Any, owner: type) -> Any:
+            if instance is None:
+                return self
+            value = instance.__dict__[self.name] = self.factory()
+            return value
+
+    for item in fields(cls):
+        setattr(cls, item.name, OnFirstUse(item.name, item.default_factory))
+
+    def __init__(self: Any) -> None:  # noqa: N807
+        pass
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
 
 
 async def _seats_used(organisation_ids: Sequence[int]) -> list[int]:
@@ -53,6 +94,7 @@ async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]
     return [grouped[i] for i in user_ids]
 
 
+@_created_on_first_use
 @dataclass
 class Loaders:
     organisation: DataLoader[int, Organisation | None] = field(
@@ -64,6 +106,12 @@ class Loaders:
     )
     invitation: DataLoader[int, Invitation | None] = field(
         default_factory=lambda: _by_id(Invitation)
+    )
+    webhook_endpoint: DataLoader[int, WebhookEndpoint | None] = field(
+        default_factory=lambda: _by_id(WebhookEndpoint)
+    )
+    webhook_delivery: DataLoader[int, WebhookDelivery | None] = field(
+        default_factory=lambda: _by_id(WebhookDelivery)
     )
     api_token: DataLoader[int, ApiToken | None] = field(default_factory=lambda: _by_id(ApiToken))
     audit_event: DataLoader[int, AuditEvent | None] = field(

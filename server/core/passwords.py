@@ -8,6 +8,9 @@ blocking the loop or exhausting memory (each hash takes 19 MiB).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -38,9 +41,23 @@ def _dummy_hash() -> str:
     return _hasher().hash("frontdesk-dummy-password")
 
 
+# Hashing threads run at a lower CPU priority than the event loop's thread: when
+# the cores are busy, the loop (every other request) gets them first and a burst
+# of log-ins waits instead (BENCHMARKS.md, latency under a log-in storm).
+HASH_THREAD_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    # Linux schedules threads one by one: this renices only the calling thread.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+
+
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(get_settings().hash_concurrency, thread_name_prefix="argon2")
+    return ThreadPoolExecutor(
+        get_settings().hash_concurrency, thread_name_prefix="argon2", initializer=_lower_priority
+    )
 
 
 async def _in_pool(func, *args):  # type: ignore[no-untyped-def]

@@ -55,6 +55,8 @@ class Permission(Enum):
     MEMBERS_IMPERSONATE = "MEMBERS_IMPERSONATE"
     # Create, list and revoke the organisation's API tokens.
     API_TOKENS_MANAGE = "API_TOKENS_MANAGE"
+    # Register webhook endpoints and read their delivery log.
+    WEBHOOKS_MANAGE = "WEBHOOKS_MANAGE"
     # Contacts, tickets and phone extensions: see the matrix in the README.
     CONTACTS_VIEW = "CONTACTS_VIEW"
     CONTACTS_MANAGE = "CONTACTS_MANAGE"
@@ -79,6 +81,7 @@ _ADMIN = frozenset(
         Permission.BILLING_MANAGE,
         Permission.MEMBERS_IMPERSONATE,
         Permission.API_TOKENS_MANAGE,
+        Permission.WEBHOOKS_MANAGE,
         Permission.CONTACTS_VIEW,
         Permission.CONTACTS_MANAGE,
         Permission.TICKETS_USE,

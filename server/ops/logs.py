@@ -56,7 +56,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "") or current_request_id.get(),
+            "request_id": getattr(record, "request_id", "") or current_request_id.get() or None,
         }
         for key, value in _extras(record).items():
             entry.setdefault(key, value)

@@ -253,3 +253,29 @@ async def test_foreign_origin_cannot_use_the_impersonation_cookie(tree, http):
         headers={"origin": "https://evil.example"},
     )
     assert foreign.json()["data"]["viewer"] is None
+
+
+async def test_admin_turns_a_members_do_not_disturb_off_in_their_portal(tree, sign_in, http):
+    owner, member = tree["acme.owner"], tree["acme.member"]
+    await allow_impersonation(owner)
+    admin = await sign_in(owner.email)
+    created = await admin.ok(
+        """mutation($org: ID!, $m: ID!) { createExtension(input: {organisationId: $org,
+          number: "201", membershipId: $m}) { extension { id } errors { code } } }""",
+        {"org": gid("Organisation", tree.acme.id), "m": member.membership_id},
+    )
+    extension = created["extension"]["id"]
+    member_client = await sign_in(member.email)
+    set_dnd = """mutation($id: ID!, $on: Boolean!) { setDoNotDisturb(input: {extensionId: $id,
+      enabled: $on}) { extension { doNotDisturb } errors { code } } }"""
+    await member_client.ok(set_dnd, {"id": extension, "on": True})
+
+    acting = GraphQLClient(http, (await impersonate(admin, member, "away, DND left on"))["token"])
+    turned_off = await acting.ok(set_dnd, {"id": extension, "on": False})
+    assert turned_off["extension"]["doNotDisturb"] is False
+    [event] = await AuditEvent.filter(
+        impersonator_id=owner.user.id, action__startswith="extension."
+    )
+    assert event.actor_id == member.user.id and event.impersonator_label == owner.email
+    # The member's own session still works.
+    assert (await member_client.data(VIEWER))["viewer"]["user"]["email"] == member.email

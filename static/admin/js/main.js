@@ -20,17 +20,19 @@ import * as signin from "./screens/signin.js";
 import * as tickets from "./screens/tickets.js";
 import * as tokens from "./screens/tokens.js";
 import * as users from "./screens/users.js";
+import * as webhooks from "./screens/webhooks.js";
 
 // Navigation of an organisation: shown only where the viewer holds the permission.
 const SECTIONS = [
-  { path: "/phone", label: "My phone", permission: "OWN_EXTENSION", only: "own" },
   { path: "/users", label: "Users", permission: "MEMBERS_VIEW" },
+  { path: "/phone", label: "My phone", permission: "OWN_EXTENSION", only: "own" },
   { path: "/customers", label: "Customers", permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
   { path: "/contacts", label: "Contacts", permission: "CONTACTS_VIEW" },
   { path: "/tickets", label: "Tickets", permission: "TICKETS_USE" },
   { path: "/extensions", label: "Extensions", permission: "EXTENSIONS_VIEW" },
   { path: "/audit", label: "Audit log", permission: "AUDIT_VIEW" },
   { path: "/tokens", label: "API tokens", permission: "API_TOKENS_MANAGE" },
+  { path: "/webhooks", label: "Webhooks", permission: "WEBHOOKS_MANAGE" },
   { path: "/settings", label: "Settings", permission: "ORGANISATION_MANAGE" },
 ];
 
@@ -63,6 +65,7 @@ route("/admin/o/:org/customers", customers.tree, { org: true, section: "/custome
 route("/admin/o/:org/settings", settings.organisationSettings, { org: true, section: "/settings" });
 route("/admin/o/:org/audit", audit.log, { org: true, section: "/audit" });
 route("/admin/o/:org/tokens", tokens.list, { org: true, section: "/tokens" });
+route("/admin/o/:org/webhooks", webhooks.list, { org: true, section: "/webhooks" });
 route("/admin/o/:org/contacts", contacts.list, { org: true, section: "/contacts" });
 route("/admin/o/:org/tickets", tickets.list, { org: true, section: "/tickets" });
 route("/admin/o/:org/tickets/:ticket", tickets.detail, { org: true, section: "/tickets" });
@@ -117,7 +120,7 @@ function renderTopbar(bare) {
     switcher,
     h("span", { class: "spacer" }),
     h("span", { class: "who" }, v.user.displayName),
-    h("a", { class: "button", href: "/admin/account" }, "My account"),
+    h("a", { class: "button account-link", href: "/admin/account" }, "My account"),
     h("button", { type: "button", onclick: signOut }, "Sign out"));
 }
 
@@ -172,11 +175,11 @@ function renderBanner() {
   }, 15000);
   clear(banner, h("section", { class: "banner", "aria-label": "Impersonation" },
     h("p", {},
-      "You are viewing the portal of ",
+      `You (${imp.impersonatorName}) are acting as `,
       h("strong", {}, state.viewer.user.displayName),
       ` (${state.viewer.user.email})`,
       imp.organisation ? ` in ${imp.organisation.name}` : "",
-      " as ", imp.impersonatorName, ". ", left, ". Reason: ", imp.reason),
+      ". ", left, ". Reason: ", imp.reason),
     h("button", { type: "button", onclick: stopImpersonation }, "Stop impersonating")));
 }
 
@@ -252,6 +255,7 @@ onUnauthenticated(() => {
 // --- rendering a route --------------------------------------------------------
 
 let generation = 0;
+let firstRender = true;
 
 function notFound(section) {
   clear(section, h("h1", { tabindex: "-1" }, "Page not found"),
@@ -277,12 +281,10 @@ async function render(location) {
     if (!current()) return;
   }
   const v = state.viewer;
-  if (!found?.options.public || found.options.allowSignedIn) {
-    if (!v && !found?.options.public) {
-      return navigate(`/admin/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
-    }
+  if (!v && !found?.options.public) {
+    return navigate(`/admin/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
   }
-  if (v && !found?.options.allowSignedIn && !found?.options.public) {
+  if (v && !found?.options.public) {
     if (v.mustChangePassword && !impersonating() && path !== "/admin/change-password") {
       return navigate("/admin/change-password", { replace: true });
     }
@@ -290,7 +292,7 @@ async function render(location) {
       return navigate("/admin/two-factor-setup", { replace: true });
     }
   }
-  if (v && found?.options.public && !found.options.allowSignedIn && path === "/admin/sign-in") {
+  if (v && path === "/admin/sign-in") {
     return navigate(defaultLanding(), { replace: true });
   }
 
@@ -339,7 +341,11 @@ async function render(location) {
   if (!current()) return;
   const heading = section.querySelector("h1");
   document.title = `${heading ? heading.textContent : "Frontdesk"} · Frontdesk admin`;
-  if (heading && !main.contains(document.activeElement)) {
+  // After a navigation, move focus to the new page's heading (screen readers
+  // announce it); on the first load, leave it at the top (the skip link comes first).
+  const moveFocus = !firstRender;
+  firstRender = false;
+  if (heading && moveFocus && !main.contains(document.activeElement)) {
     heading.setAttribute("tabindex", "-1");
     heading.focus();
   }

@@ -41,6 +41,7 @@ export function start(handler) {
   document.addEventListener("click", (event) => {
     const a = event.target.closest("a[href]");
     if (!a || a.target || a.hasAttribute("download") || event.defaultPrevented) return;
+    if (a.getAttribute("href").startsWith("#")) return; // in-page links (the skip link)
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const url = new URL(a.href, window.location.href);
     if (url.origin !== window.location.origin || !url.pathname.startsWith("/admin/")) return;

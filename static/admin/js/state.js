@@ -41,8 +41,14 @@ export async function loadViewer() {
 
 export async function loadOrganisation(id) {
   if (state.org?.id === id) return state.org;
-  const data = await gql(ORGANISATION, { id });
-  state.org = data.organisation;
+  const data = await gql(ORGANISATION, { id }).catch((error) => {
+    if (error.code !== "FORBIDDEN") throw error;
+    return { organisation: null };
+  });
+  // Without ORGANISATION_VIEW (support-only users) the viewer's membership
+  // still says the organisation's name and what they may do there.
+  const own = (state.viewer?.memberships || []).find((m) => m.organisation.id === id);
+  state.org = data.organisation ?? (own ? { seats: {}, ...own.organisation } : null);
   if (state.org) localStorage.setItem("frontdesk.org", state.org.id);
   return state.org;
 }

@@ -1,0 +1,388 @@
+"""The Frontdesk benchmark: `make bench` (bash bench/run.sh), or
+
+    .venv/bin/python -m bench.main [--reps 3] [--seconds 5] [--only throughput,latency,mail,scale]
+
+Starts the real server (`frontdesk serve`, one worker, FRONTDESK_ENV=production,
+real argon2id parameters) and the hand-written Starlette baseline on a fresh
+SQLite database, drives loopback load with wrk and hey, repeats every
+measurement and prints medians and ratios. The scale part seeds 10,000
+organisations and 100,000 users on SQLite and on a throwaway PostgreSQL.
+Figures only: nothing here asserts a timing. See BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    MEMBERS_QUERY,
+    PYTHON,
+    ROOT,
+    VIEWER_QUERY,
+    Server,
+    hey,
+    hey_command,
+    median,
+    ms,
+    parse_hey,
+    post_json,
+    server_env,
+    wrk,
+)
+
+TARGETS = {
+    "viewer": 0.5,
+    "members": 0.4,
+    "latency": 3.0,
+    "mail": 500.0,
+}
+LOGIN_MUTATION = (
+    "mutation($email: String!, $password: String!) { login(input: {email: $email, "
+    "password: $password}) { token errors { code } } }"
+)
+
+
+class Report:
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.rows: list[tuple[str, str, str, str]] = []
+        self.notes: list[str] = []
+        self.data: dict[str, Any] = {}
+
+    def row(self, what: str, value: str, target: str = "", verdict: str = "") -> None:
+        self.rows.append((what, value, target, verdict))
+        print(f"  {what}: {value}" + (f"   (target {target}: {verdict})" if target else ""), flush=True)
+
+    def print(self) -> None:
+        widths = [max(len(r[i]) for r in [("Measurement", "Median", "Target", "")] + self.rows) for i in range(4)]
+        line = "+".join("-" * (w + 2) for w in widths)
+        print("\n" + "=" * len(line))
+        print("Frontdesk benchmark — medians of repeated runs")
+        print("=" * len(line))
+        for i, r in enumerate([("Measurement", "Median", "Target", "Met?")] + self.rows):
+            print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+            if i == 0:
+                print(line)
+        for note in self.notes:
+            print(f"* {note}")
+        (self.work / "results.json").write_text(json.dumps(self.data, indent=2, default=str))
+        print(f"\nRaw results: {self.work / 'results.json'} (server logs next to it)")
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def machine() -> str:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024 // 1024
+    load = os.getloadavg()
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), {mem} GiB, "
+        f"Python {platform.python_version()}; load average at start {load[0]:.2f}"
+    )
+
+
+# --- throughput: GraphQL vs the baseline ------------------------------------------
+
+
+def measure_pair(
+    gql: Server, base: Server, gql_body: str, base_path: str, base_body: str,
+    token: str, reps: int, seconds: float,
+) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, float]]] = {"graphql": [], "baseline": []}
+    targets = {
+        "graphql": (gql, gql.url + "/graphql", gql_body),
+        "baseline": (base, base.url + base_path, base_body),
+    }
+    for name, (server, url, body) in targets.items():  # warm-up: caches, JIT-free Python
+        wrk(url, body, token, seconds=1)
+    for rep in range(reps):
+        order = ["graphql", "baseline"] if rep % 2 == 0 else ["baseline", "graphql"]
+        for name in order:
+            server, url, body = targets[name]
+            cpu = server.cpu_seconds()
+            load = wrk(url, body, token, seconds=seconds)
+            used = server.cpu_seconds() - cpu
+            if load.errors:
+                raise RuntimeError(f"{name}: {load.errors} failed requests under load")
+            runs[name].append(
+                {"rps": load.rps, "p50": load.p50, "p99": load.p99,
+                 "cpu_us": 1e6 * used / max(load.requests, 1)}
+            )
+    result = {
+        name: {key: median([r[key] for r in values]) for key in values[0]}
+        for name, values in runs.items()
+    }
+    result["runs"] = runs
+    result["ratio"] = result["graphql"]["rps"] / result["baseline"]["rps"]
+    result["cpu_ratio"] = result["baseline"]["cpu_us"] / result["graphql"]["cpu_us"]
+    return result
+
+
+def throughput(report: Report, env: dict[str, str], data: dict[str, Any], gql: Server,
+               reps: int, seconds: float) -> None:
+    base = Server.baseline(env, report.work)
+    try:
+        token = data["viewer_token"]
+        viewer_body = json.dumps({"query": VIEWER_QUERY})
+        members_vars = {"org": data["customer_id"], "first": 50}
+        members_body = json.dumps({"query": MEMBERS_QUERY, "variables": members_vars})
+        baseline_members = json.dumps({"org": data["customer_pk"], "first": 50})
+        # Same answers, or the comparison means nothing.
+        same_viewer = post_json(gql.url + "/graphql", json.loads(viewer_body), token) == post_json(
+            base.url + "/viewer", {}, token
+        )
+        same_members = post_json(gql.url + "/graphql", json.loads(members_body), token) == post_json(
+            base.url + "/members", json.loads(baseline_members), token
+        )
+        if not (same_viewer and same_members):
+            raise RuntimeError("GraphQL and baseline answers differ")
+
+        for key, label, body, path, base_body in (
+            ("viewer", "(1) { viewer { user { id email } } }", viewer_body, "/viewer", "{}"),
+            ("members", "(2) members(first: 50) + organisation, role", members_body, "/members",
+             baseline_members),
+        ):
+            print(f"{label}: {reps} x {seconds:.0f} s per server, wrk -t1 -c10", flush=True)
+            result = measure_pair(gql, base, body, path, base_body, token, reps, seconds)
+            report.data[key] = result
+            g, b = result["graphql"], result["baseline"]
+            report.row(f"{label}: GraphQL req/s", f"{g['rps']:.0f} (p50 {ms(g['p50'])}, p99 {ms(g['p99'])}, {g['cpu_us']:.0f} µs CPU/req)")
+            report.row(f"{label}: baseline req/s", f"{b['rps']:.0f} (p50 {ms(b['p50'])}, p99 {ms(b['p99'])}, {b['cpu_us']:.0f} µs CPU/req)")
+            target = TARGETS[key]
+            report.row(f"{label}: throughput ratio", f"{result['ratio']:.2f}", f">= {target}",
+                       verdict(result["ratio"] >= target))
+            report.row(f"{label}: CPU-per-request ratio", f"{result['cpu_ratio']:.2f}",
+                       f">= {target}", verdict(result["cpu_ratio"] >= target))
+    finally:
+        base.stop()
+
+
+def statements(report: Report, env: dict[str, str], data_path: Path) -> None:
+    out = subprocess.run(  # noqa: S603
+        [PYTHON, "-m", "bench.statements", str(data_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+    counts = json.loads(out.strip().splitlines()[-1])
+    report.data["statements"] = counts
+    members = {k: v for k, v in counts.items() if k.startswith("members")}
+    constant = len(set(members.values())) == 1
+    report.row("SQL statements: viewer", str(counts["viewer"]))
+    report.row(
+        "SQL statements: members first=" + "/".join(k.split("=")[1] for k in members),
+        "/".join(str(v) for v in members.values()),
+        "constant", verdict(constant),
+    )
+
+
+# --- latency under a log-in storm ------------------------------------------------------
+
+
+def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, seconds: float) -> None:
+    url = gql.url + "/graphql"
+    token = data["viewer_token"]
+    probe_body = json.dumps({"query": VIEWER_QUERY})
+    logins = [
+        json.dumps({"query": LOGIN_MUTATION, "variables": {"email": e, "password": data["password"]}})
+        for e in data["login_emails"]
+    ]
+    check = post_json(url, json.loads(logins[0]))
+    if not check["data"]["login"]["token"]:
+        raise RuntimeError(f"log-in failed: {check}")
+    # The probe: 2 connections, each waiting 20 ms between requests (~80 req/s):
+    # a light steady load whose latency percentiles wrk records exactly.
+    probe = {"seconds": seconds, "connections": 2, "delay_ms": 20}
+    idle, loaded, storm_rates, storm_errors = [], [], [], []
+    print(f"(3) cheap-query p99, idle vs 16 clients hammering login: {reps} x {seconds:.0f} s", flush=True)
+    for _ in range(reps):
+        idle.append(wrk(url, probe_body, token, **probe))
+        storm = [
+            subprocess.Popen(  # noqa: S603
+                hey_command(url, body, None, seconds=seconds + 2, connections=1),
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            )
+            for body in logins
+        ]
+        try:
+            time.sleep(1.0)  # let the hash pool fill up
+            loaded.append(wrk(url, probe_body, token, **probe))
+        finally:
+            outs = [p.communicate(timeout=seconds + 60)[0] for p in storm]
+        storms = [parse_hey(o) for o in outs]
+        storm_rates.append(sum(s.rps for s in storms))
+        storm_errors.append(sum(s.errors for s in storms))
+        time.sleep(0.5)
+    idle_p99 = median([r.p99 for r in idle])
+    loaded_p99 = median([r.p99 for r in loaded])
+    ratio = loaded_p99 / idle_p99
+    report.data["latency"] = {
+        "idle": [vars(r) for r in idle], "loaded": [vars(r) for r in loaded],
+        "logins_per_second": storm_rates, "login_errors": storm_errors, "ratio": ratio,
+    }
+    report.row("(3) cheap query p99, idle", f"{ms(idle_p99)} (p50 {ms(median([r.p50 for r in idle]))})")
+    report.row("(3) cheap query p99, 16 clients logging in", f"{ms(loaded_p99)} (p50 {ms(median([r.p50 for r in loaded]))})")
+    report.row("(3) p99 under log-in storm / idle p99", f"{ratio:.2f}x", "<= 3x", verdict(ratio <= TARGETS["latency"]))
+    report.row("(3) log-ins per second during the storm (argon2id t=2, 19 MiB)",
+               f"{median(storm_rates):.1f} (failed {sum(storm_errors)})")
+
+
+# --- mail -----------------------------------------------------------------------------
+
+
+def mail(report: Report, database_url: str, label: str, reps: int, reuse: int, per_mail: int) -> None:
+    env = server_env(database_url)
+    out = report.work / f"mail-{label}.json"
+    print(f"(4) mail throughput on {label}: {reps} x ({reuse} mails reusing connections, "
+          f"{per_mail} with one connection each)", flush=True)
+    subprocess.run(  # noqa: S603
+        [PYTHON, "-m", "bench.mail", str(out), str(reuse), str(per_mail), str(reps)],
+        cwd=ROOT, env=env, timeout=600, check=True,
+    )
+    results = json.loads(out.read_text())
+    report.data[f"mail_{label}"] = results
+    for runs in results.values():
+        for r in runs:
+            if r["received"] != r["sent"] or r["unique_message_ids"] != r["sent"] or r["sent"] != r["mails"]:
+                raise RuntimeError(f"mail bench lost or duplicated mails: {r}")
+    reuse_rate = median([r["per_second"] for r in results["reuse"]])
+    single_rate = median([r["per_second"] for r in results["per_mail"]])
+    connections = median([r["connections"] for r in results["reuse"]])
+    report.row(f"(4) mails/s, connection reuse ({label}; {connections:.0f} connections for {reuse})",
+               f"{reuse_rate:.0f}", ">= 500", verdict(reuse_rate >= TARGETS["mail"]))
+    report.row(f"(4) mails/s, one connection per mail ({label})", f"{single_rate:.0f}")
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+class Postgres:
+    """The throwaway cluster of scripts/pg.sh on its own port and directory."""
+
+    def __init__(self, port: int, data: str) -> None:
+        self.env = {**os.environ, "FRONTDESK_PG_PORT": str(port), "FRONTDESK_PG_DATA": data}
+        self.port = port
+        self.started = False
+
+    def start(self) -> None:
+        self.started = True
+        subprocess.run(["bash", "scripts/pg.sh", "start"], cwd=ROOT, env=self.env,  # noqa: S603, S607
+                       check=True, timeout=300)
+
+    def create_database(self, name: str) -> str:
+        pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
+            subprocess.run(  # noqa: S603
+                [str(pgbin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                 "-d", "postgres", "-XAtqc", sql],
+                check=True, timeout=60, capture_output=True,
+            )
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}?maxsize=20"
+
+    def stop(self) -> None:
+        if self.started:
+            subprocess.run(["bash", "scripts/pg.sh", "stop"], cwd=ROOT, env=self.env,  # noqa: S603, S607
+                           check=False, timeout=120)
+
+
+# --- scale (issue 5) -------------------------------------------------------------------------
+
+
+def scale(report: Report, database_url: str, label: str, seconds: float) -> None:
+    env = server_env(database_url)
+    out = report.work / f"scale-{label}.json"
+    print(f"(scale) seeding 10,000 organisations and 100,000 users on {label}", flush=True)
+    subprocess.run(  # noqa: S603
+        [PYTHON, "-m", "bench.scale", str(out), str(report.work), str(seconds)],
+        cwd=ROOT, env=env, timeout=900, check=True,
+    )
+    results = json.loads(out.read_text())
+    report.data[f"scale_{label}"] = results
+    report.row(f"(scale {label}) seed-scale", f"{results['seed_seconds']:.0f} s")
+    for name, r in results["queries"].items():
+        report.row(f"(scale {label}) {name}: p50 / p95",
+                   f"{ms(r['p50'])} / {ms(r['p95'])} ({r['statements']} SQL statements)")
+    for name, counts in results["statements"].items():
+        report.row(f"(scale {label}) {name} statements first=5/10/25/50/100",
+                   "/".join(str(c) for c in counts.values()), "constant",
+                   verdict(len(set(counts.values())) == 1))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of each measurement")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
+    parser.add_argument("--only", default="throughput,latency,mail,scale")
+    parser.add_argument("--pg-port", type=int, default=54349)
+    parser.add_argument("--pg-data", default="/tmp/frontdesk-pg-bench")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    started = time.monotonic()
+
+    work = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    report = Report(work)
+    report.data["machine"] = machine()
+    print(f"Machine: {report.data['machine']}\nWork directory: {work}\n", flush=True)
+    database_url = f"sqlite://{work / 'bench.sqlite3'}"
+    env = server_env(database_url)
+    pg = Postgres(args.pg_port, args.pg_data)
+    try:
+        if parts & {"throughput", "latency"}:
+            data_path = work / "data.json"
+            subprocess.run(  # noqa: S603
+                [PYTHON, "-m", "bench.setup_data", str(data_path)],
+                cwd=ROOT, env=env, timeout=300, check=True,
+            )
+            data = json.loads(data_path.read_text())
+            statements(report, env, data_path)
+            gql = Server.frontdesk(env, work)
+            try:
+                if "throughput" in parts:
+                    throughput(report, env, data, gql, args.reps, args.seconds)
+                if "latency" in parts:
+                    latency(report, data, gql, args.reps, args.seconds)
+                status = gql.status()
+                report.data["rss"] = status
+                report.row("(5) peak RSS of the server process under the loads above",
+                           f"{status['VmHWM'] / 1024:.0f} MiB (now {status['VmRSS'] / 1024:.0f} MiB)")
+            finally:
+                gql.stop()
+        if "mail" in parts:
+            mail(report, f"sqlite://{work / 'mail.sqlite3'}", "SQLite", args.reps, 2000, 300)
+        if "scale" in parts or "mail" in parts:
+            pg.start()
+        if "mail" in parts:
+            mail(report, pg.create_database("frontdesk_bench_mail"), "PostgreSQL", args.reps, 2000, 300)
+        if "scale" in parts:
+            scale(report, f"sqlite://{work / 'scale.sqlite3'}", "SQLite", args.seconds)
+            scale(report, pg.create_database("frontdesk_bench_scale"), "PostgreSQL", args.seconds)
+    finally:
+        pg.stop()
+        report.notes.append(f"total time {time.monotonic() - started:.0f} s; {report.data['machine']}")
+        report.print()
+        if not args.keep:
+            for pattern in ("*.sqlite3*",):
+                for path in work.glob(pattern):
+                    path.unlink()
+        shutil.rmtree(Path(tempfile.gettempdir()) / "frontdesk-bench-mail", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Prepared selects for the hot per-request lookups (the session, the actor's
+memberships, DataLoader batches).
+
+Tortoise builds every query's SQL in Python (pypika) on every call: for a
+select with joins that costs about 0.5 ms, ten times SQLite's own round trip
+(measured, see BENCHMARKS.md). A `PreparedSelect` builds the SQL of its query
+once per database dialect and argument shape, with marker values in the
+places of its arguments, then runs that SQL with the real values. Rows become
+models through Tortoise's own executor, `select_related` included, on the
+connection Tortoise would pick (so inside `in_transaction()` too).
+
+Arguments are plain `str`/`int` values or lists of them (an `id__in`
+list: one shape per length, at most `MAX_SHAPES` kept). A query whose SQL does
+not carry each marker exactly once as a parameter is not prepared: it then
+runs as a normal queryset, so a Tortoise change can make it slower, never wrong.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+MAX_SHAPES = 128
+_INT_MARKER = -1_987_654_321  # negative: never an id; minus the argument's position
+
+
+@dataclass(frozen=True)
+class _Shape:
+    sql: str
+    values: tuple[Any, ...]
+    # (index in values, index in the flattened arguments)
+    slots: tuple[tuple[int, int], ...]
+    select_related_idx: list[Any]
+
+
+def _flatten(args: Sequence[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for arg in args:
+        if isinstance(arg, list | tuple):
+            flat.extend(arg)
+        else:
+            flat.append(arg)
+    return flat
+
+
+def _marker(value: Any, position: int) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"prepared arguments must be str or int, not {type(value).__name__}")
+    if isinstance(value, int):
+        return _INT_MARKER - position
+    return f"\x00prepared-{position}\x00"
+
+
+class PreparedSelect(Generic[M]):
+    """`build(*args)` returns the queryset; `await prepared.fetch(*args)` runs it."""
+
+    def __init__(self, model: type[M], build: Callable[..., QuerySet[M]]) -> None:
+        self.model = model
+        self.build = build
+        self._shapes: OrderedDict[tuple[Any, ...], _Shape | None] = OrderedDict()
+
+    def _prepare(self, db: BaseDBAsyncClient, args: Sequence[Any]) -> _Shape | None:
+        position = 0
+        marked: list[Any] = []
+        for arg in args:
+            if isinstance(arg, list | tuple):
+                marked.append([_marker(v, position + i) for i, v in enumerate(arg)])
+                position += len(arg)
+            else:
+                marked.append(_marker(arg, position))
+                position += 1
+        markers = _flatten(marked)
+        queryset = self.build(*marked)
+        queryset._db = db
+        queryset._make_query()
+        sql, values = queryset.query.get_parameterized_sql()
+        slots = []
+        for index, marker in enumerate(markers):
+            found = [i for i, v in enumerate(values) if type(v) is type(marker) and v == marker]
+            if len(found) != 1:
+                return None
+            slots.append((found[0], index))
+        if any(isinstance(m, str) and m in sql for m in markers):
+            return None  # inlined into the SQL text: not a parameter
+        return _Shape(sql, tuple(values), tuple(slots), list(queryset._select_related_idx))
+
+    async def fetch(self, *args: Any) -> list[M]:
+        db = self.model._choose_db()
+        lengths = tuple(len(a) if isinstance(a, list | tuple) else -1 for a in args)
+        key = (db.capabilities.dialect, lengths)
+        if key in self._shapes:
+            shape = self._shapes[key]
+            self._shapes.move_to_end(key)
+        else:
+            shape = self._prepare(db, args)
+            self._shapes[key] = shape
+            if len(self._shapes) > MAX_SHAPES:
+                self._shapes.popitem(last=False)
+        if shape is None:
+            return await self.build(*args).using_db(db)
+        values = list(shape.values)
+        flat = _flatten(args)
+        for value_index, arg_index in shape.slots:
+            values[value_index] = flat[arg_index]
+        executor = db.executor_class(
+            model=self.model, db=db, select_related_idx=shape.select_related_idx
+        )
+        return await executor.execute_select(shape.sql, values, custom_fields=[])

@@ -1,0 +1,256 @@
+// My account: profile, password, two-factor (app, emailed codes, recovery
+// codes), sessions. Also the forced two-factor set-up after sign-in.
+
+import { gql, mutate, USER_ERROR } from "../api.js";
+import { clear, formatDateTime, h, table, timeEl, toast } from "../dom.js";
+import { buildForm, confirmDialog } from "../forms.js";
+import { navigate } from "../router.js";
+import { signOut } from "../session.js";
+import { impersonating, loadViewer, state } from "../state.js";
+
+const RECOVERY = `recoveryCodes ${USER_ERROR}`;
+
+/** Steps of setting up an authenticator app; calls onDone() when finished. */
+export async function totpEnrolment(container, { onDone, onCancel }) {
+  const data = await gql(`mutation { enrolTotp { secret qrSvg ${USER_ERROR} } }`);
+  const { secret, qrSvg, errors } = data.enrolTotp;
+  if (errors.length) {
+    clear(container, h("p", { class: "notice danger", role: "alert" }, errors[0].message));
+    return;
+  }
+  // The QR code as an image: the page's CSP allows data: images, not inline
+  // styles. The API's SVG is meant for inlining: a standalone image needs its namespace.
+  const svg = /<svg[^>]*\sxmlns=/.test(qrSvg) ? qrSvg : qrSvg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
+  const qr = h("img", {
+    class: "qr",
+    src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
+    alt: "QR code to scan with your authenticator app",
+    width: "192",
+    height: "192",
+  });
+  const grouped = secret.match(/.{1,4}/g).join(" ");
+  const form = buildForm({
+    label: "Confirm the authenticator app",
+    submitLabel: "Turn on",
+    fields: [{ name: "code", label: "6-digit code from the app", required: true, autocomplete: "one-time-code", inputmode: "numeric", class: "code-input" }],
+    secondary: onCancel ? [h("button", { type: "button", onclick: onCancel }, "Cancel")] : [],
+    onSubmit: ({ code }) => mutate(`mutation Confirm($input: CodeInput!) { confirmTotp(input: $input) { ${RECOVERY} } }`,
+      { input: { code: code.trim() } }, "confirmTotp"),
+    onSuccess: (payload) => showRecoveryCodes(container, payload.recoveryCodes, onDone),
+  });
+  clear(container,
+    h("ol", {},
+      h("li", {}, "Open an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis)."),
+      h("li", {}, "Scan this QR code:", qr,
+        h("p", {}, "Can't scan it? Enter this key instead: ", h("code", { class: "secret", "data-secret": secret, "aria-label": `Secret key ${grouped}` }, grouped))),
+      h("li", {}, "Enter the code the app shows to finish.")),
+    form.el);
+  form.fields.code.input.focus();
+}
+
+function showRecoveryCodes(container, codes, onDone) {
+  const text = codes.join("\n");
+  const heading = h("h3", { tabindex: "-1" }, "Save your recovery codes");
+  clear(container,
+    heading,
+    h("p", { class: "notice warn" }, "Each code signs you in once if you lose your phone. They are shown only now: store them somewhere safe, such as a password manager."),
+    h("ul", { class: "codes", "aria-label": "Recovery codes" }, codes.map((c) => h("li", {}, c))),
+    h("div", { class: "actions" },
+      h("a", { class: "button", download: "frontdesk-recovery-codes.txt", href: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` }, "Download"),
+      h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(text); toast("Recovery codes copied."); } }, "Copy"),
+      h("button", { type: "button", class: "primary", onclick: onDone }, "I have saved them")));
+  heading.focus();
+}
+
+export async function forcedEnrolment(section) {
+  const v = state.viewer;
+  const names = v.awaitingTwoFactor.map((m) => m.organisation.name).join(", ");
+  const steps = h("div", { class: "card" });
+  clear(section,
+    h("h1", {}, "Set up two-step verification"),
+    h("p", { class: "notice" }, `${names || "Your organisation"} requires two-step verification. Set up an authenticator app to continue.`),
+    steps,
+    h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"));
+  await totpEnrolment(steps, {
+    onDone: async () => {
+      await loadViewer();
+      if (state.viewer.awaitingTwoFactor.length && !state.viewer.memberships.length) {
+        clear(steps, h("p", { class: "notice warn" }, "Two-step verification is on. Sign in again with a code from the app to continue."),
+          h("button", { type: "button", class: "primary", onclick: signOut }, "Sign in again"));
+        return;
+      }
+      navigate("/admin/", { replace: true });
+    },
+  });
+}
+
+// --- my account ----------------------------------------------------------------
+
+function profileCard() {
+  const u = state.viewer.user;
+  const form = buildForm({
+    label: "Profile",
+    fields: [
+      { row: [
+        { name: "firstName", label: "First name", value: u.firstName, autocomplete: "given-name" },
+        { name: "lastName", label: "Last name", value: u.lastName, autocomplete: "family-name" },
+      ] },
+      { name: "title", label: "Job title", value: u.title, autocomplete: "organization-title" },
+      { row: [
+        { name: "officePhone", label: "Office phone", type: "tel", value: u.officePhone, autocomplete: "work tel" },
+        { name: "mobilePhone", label: "Mobile phone", type: "tel", value: u.mobilePhone, autocomplete: "mobile tel" },
+      ] },
+      { name: "fax", label: "Fax", type: "tel", value: u.fax },
+    ],
+    submitLabel: "Save profile",
+    onSubmit: (input) => mutate(`mutation Profile($input: UpdateProfileInput!) {
+      updateProfile(input: $input) { user { id displayName } ${USER_ERROR} } }`, { input }, "updateProfile"),
+    onSuccess: async () => {
+      await loadViewer();
+      toast("Profile saved.");
+    },
+  });
+  return h("section", { class: "card", "aria-labelledby": "profile-h" },
+    h("h2", { id: "profile-h" }, "Profile"),
+    h("p", { class: "muted" }, "Email (your sign-in name): ", h("strong", {}, u.email)),
+    form.el);
+}
+
+function passwordCard() {
+  const form = buildForm({
+    label: "Change password",
+    submitLabel: "Change password",
+    fields: [
+      { name: "currentPassword", label: "Current password", type: "password", required: true, autocomplete: "current-password" },
+      { name: "newPassword", label: "New password", type: "password", required: true, autocomplete: "new-password", hint: "At least 8 characters. Your other sessions will be signed out." },
+      { name: "confirm", label: "Repeat the new password", type: "password", required: true, autocomplete: "new-password" },
+    ],
+    onSubmit: ({ currentPassword, newPassword, confirm }) => (newPassword !== confirm
+      ? { errors: [{ field: "confirm", message: "The passwords do not match." }] }
+      : mutate(`mutation Change($input: ChangePasswordInput!) { changePassword(input: $input) { ${USER_ERROR} } }`,
+        { input: { currentPassword, newPassword } }, "changePassword")),
+    onSuccess: (payload, values, api) => {
+      api.el.reset();
+      toast("Password changed. Other sessions were signed out.");
+    },
+  });
+  return h("section", { class: "card", "aria-labelledby": "password-h" }, h("h2", { id: "password-h" }, "Password"), form.el);
+}
+
+function twoFactorCard(rerender) {
+  const tf = state.viewer.twoFactor;
+  const body = h("div", {});
+  const run = async (query, field, message, variables = {}) => {
+    const payload = await mutate(query, variables, field).catch((error) => {
+      if (error.code !== "CANCELLED") toast(error.message);
+      return null;
+    });
+    if (!payload) return null;
+    if (payload.errors.length) {
+      toast(payload.errors[0].message);
+      return null;
+    }
+    if (message) toast(message);
+    return payload;
+  };
+  const enrol = async () => {
+    const panel = h("div", {});
+    clear(body, panel);
+    try {
+      await totpEnrolment(panel, { onDone: rerender, onCancel: rerender });
+    } catch (error) {
+      if (error.code !== "CANCELLED") toast(error.message);
+      rerender();
+    }
+  };
+  const regenerate = async () => {
+    const payload = await run(`mutation { regenerateRecoveryCodes { ${RECOVERY} } }`, "regenerateRecoveryCodes");
+    if (payload) showRecoveryCodes(body, payload.recoveryCodes, rerender);
+  };
+  const disable = async () => {
+    const ok = await confirmDialog({
+      title: "Turn off two-step verification?",
+      message: "Signing in will need only your password, and your other sessions will be signed out. Organisations that require two-step verification will ask you to set it up again.",
+      confirmLabel: "Turn off",
+      danger: true,
+    });
+    if (ok && await run(`mutation { disableTwoFactor { ${USER_ERROR} } }`, "disableTwoFactor", "Two-step verification is off.")) rerender();
+  };
+  const emailToggle = h("input", {
+    type: "checkbox",
+    id: "email-codes",
+    checked: tf.emailEnabled,
+    onchange: async (e) => {
+      const enabled = e.target.checked;
+      const done = await run(`mutation Email($input: EmailTwoFactorInput!) { setEmailTwoFactor(input: $input) { ${USER_ERROR} } }`,
+        "setEmailTwoFactor", enabled ? "Emailed codes are on." : "Emailed codes are off.", { input: { enabled } });
+      if (done) rerender();
+      else e.target.checked = !enabled;
+    },
+  });
+  clear(body,
+    h("dl", { class: "facts" },
+      h("dt", {}, "Authenticator app"), h("dd", {}, tf.totpEnabled ? "On" : "Off"),
+      h("dt", {}, "Recovery codes left"), h("dd", {}, tf.totpEnabled ? String(tf.recoveryCodesLeft) : "—")),
+    h("div", { class: "check" }, emailToggle, h("label", { for: "email-codes" }, "Also accept a code sent to my email")),
+    h("div", { class: "actions" },
+      h("button", { type: "button", class: tf.totpEnabled ? "" : "primary", onclick: enrol },
+        tf.totpEnabled ? "Set up a new app" : "Set up an authenticator app"),
+      tf.totpEnabled ? h("button", { type: "button", onclick: regenerate }, "New recovery codes") : null,
+      tf.methods.length ? h("button", { type: "button", class: "danger", onclick: disable }, "Turn off two-step verification") : null));
+  return h("section", { class: "card", "aria-labelledby": "tf-h" },
+    h("h2", { id: "tf-h" }, "Two-step verification"),
+    h("p", { class: "muted" }, "A code from your phone on top of your password keeps your account safe even if the password leaks."),
+    body);
+}
+
+function browserName(agent) {
+  if (!agent) return "Unknown client";
+  const found = /(Edg|Firefox|Chrome|Chromium|Safari|curl|python-httpx)\/[\d.]+/.exec(agent);
+  const os = /(Windows|Mac OS X|Android|iPhone|Linux)/.exec(agent);
+  return [found ? found[0].split("/")[0].replace("Edg", "Edge") : agent.slice(0, 40), os?.[0]].filter(Boolean).join(" on ");
+}
+
+async function sessionsCard(rerender) {
+  const data = await gql("query { sessions { id createdAt lastSeenAt expiresAt clientIp userAgent current } }");
+  const revoke = async (s) => {
+    const payload = await mutate(`mutation Revoke($input: SessionInput!) { revokeSession(input: $input) { ok ${USER_ERROR} } }`,
+      { input: { sessionId: s.id } }, "revokeSession");
+    toast(payload.errors.length ? payload.errors[0].message : "Session signed out.");
+    rerender();
+  };
+  const others = data.sessions.filter((s) => !s.current).length;
+  const { el } = table(["Device", "Address", "Signed in", "Last active", ""],
+    data.sessions.map((s) => [
+      h("span", {}, browserName(s.userAgent), s.current ? [" ", h("span", { class: "badge ok" }, "This session")] : null),
+      s.clientIp || "—",
+      timeEl(s.createdAt),
+      timeEl(s.lastSeenAt),
+      s.current ? "" : h("button", { type: "button", onclick: () => revoke(s), "aria-label": `Sign out the session from ${formatDateTime(s.createdAt)}` }, "Sign out"),
+    ]), { caption: "Your sessions" });
+  const all = async () => {
+    if (!await confirmDialog({ title: "Sign out everywhere else?", message: `This ends ${others} other session(s).`, confirmLabel: "Sign out others" })) return;
+    await mutate(`mutation { revokeOtherSessions { ok ${USER_ERROR} } }`, {}, "revokeOtherSessions");
+    toast("Other sessions signed out.");
+    rerender();
+  };
+  return h("section", { class: "card", "aria-labelledby": "sessions-h" },
+    h("h2", { id: "sessions-h" }, "Where you're signed in"), el,
+    others ? h("div", { class: "actions" }, h("button", { type: "button", onclick: all }, "Sign out all other sessions")) : null);
+}
+
+export async function myAccount(section) {
+  const rerender = async () => {
+    await loadViewer();
+    await myAccount(section);
+  };
+  const cards = [profileCard()];
+  if (impersonating()) {
+    cards.push(h("p", { class: "notice" }, "Password, two-step verification and sessions are not available while you view someone else's portal."));
+  } else {
+    cards.push(passwordCard(), twoFactorCard(rerender), await sessionsCard(rerender));
+  }
+  const focused = section.contains(document.activeElement);
+  clear(section, h("h1", {}, "My account"), cards);
+  if (focused) section.querySelector("h1").focus();
+}

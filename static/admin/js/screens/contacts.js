@@ -1,0 +1,110 @@
+// Contact persons (billing, technical, …): search, add, edit, delete, invite.
+
+import { gql, mutate, USER_ERROR } from "../api.js";
+import { clear, debounce, h, humanise, table, toast } from "../dom.js";
+import { confirmDialog, formDialog } from "../forms.js";
+import { can, grantableRoles, impersonating, state } from "../state.js";
+
+const KINDS = ["GENERAL", "BILLING", "TECHNICAL", "CONTRACTUAL"];
+const FIELDS = "id kind firstName lastName title email officePhone mobilePhone notes displayName user { id }";
+
+const CONTACTS = `query Contacts($org: ID!, $search: String, $kind: ContactKind) {
+  contacts(organisationId: $org, search: $search, kind: $kind, first: 100) {
+    totalCount
+    nodes { ${FIELDS} }
+  }
+}`;
+
+function contactDialog(org, contact, onDone) {
+  const value = (name) => contact?.[name] ?? "";
+  formDialog(contact ? `Edit ${contact.displayName}` : "Add a contact", {
+    label: contact ? "Edit contact" : "Add contact",
+    submitLabel: contact ? "Save contact" : "Add contact",
+    fields: [
+      { name: "kind", label: "Contact for", type: "select", options: KINDS.map((k) => [k, humanise(k)]), value: contact?.kind ?? "GENERAL" },
+      { row: [
+        { name: "firstName", label: "First name", value: value("firstName"), autofocus: true },
+        { name: "lastName", label: "Last name", value: value("lastName") },
+      ] },
+      { name: "title", label: "Job title", value: value("title") },
+      { name: "email", label: "Email", type: "email", value: value("email") },
+      { row: [
+        { name: "officePhone", label: "Office phone", type: "tel", value: value("officePhone") },
+        { name: "mobilePhone", label: "Mobile phone", type: "tel", value: value("mobilePhone") },
+      ] },
+      { name: "notes", label: "Notes", type: "textarea", value: value("notes") },
+    ],
+    onSubmit: (values) => (contact
+      ? mutate(`mutation Update($input: UpdateContactInput!) { updateContact(input: $input) { contact { id } ${USER_ERROR} } }`,
+        { input: { contactId: contact.id, ...values } }, "updateContact")
+      : mutate(`mutation Create($input: CreateContactInput!) { createContact(input: $input) { contact { id } ${USER_ERROR} } }`,
+        { input: { organisationId: org.id, ...values } }, "createContact")),
+    onSuccess: () => {
+      toast(contact ? "Contact saved." : "Contact added.");
+      onDone();
+    },
+  });
+}
+
+function inviteContactDialog(org, contact, onDone) {
+  const roles = grantableRoles(org);
+  formDialog(`Invite ${contact.displayName} to sign in`, {
+    label: "Invite contact",
+    submitLabel: "Send invitation",
+    intro: `${contact.email} gets an invitation with the contact's names and phone numbers filled in.`,
+    fields: [{ name: "role", label: "Role", type: "select", options: roles.map((r) => [r, humanise(r)]), value: roles.includes("MEMBER") ? "MEMBER" : roles.at(-1) }],
+    onSubmit: ({ role }) => mutate(`mutation Invite($input: InviteContactInput!) { inviteContact(input: $input) { invitation { id } ${USER_ERROR} } }`,
+      { input: { contactId: contact.id, role } }, "inviteContact"),
+    onSuccess: () => {
+      toast(`Invitation sent to ${contact.email}.`);
+      onDone();
+    },
+  });
+}
+
+export async function list(section, params, { current }) {
+  const org = state.org;
+  const manage = can("CONTACTS_MANAGE");
+  const invite = can("MEMBERS_MANAGE") && !impersonating();
+  const filters = { search: "", kind: "" };
+  const results = h("div", {});
+  const summary = h("p", { "aria-live": "polite" });
+
+  async function load() {
+    const { contacts } = await gql(CONTACTS, { org: org.id, search: filters.search.trim() || null, kind: filters.kind || null });
+    if (!current()) return;
+    const remove = async (c) => {
+      if (!await confirmDialog({ title: `Delete ${c.displayName}?`, message: "The contact person is removed. A user invited from them stays.", confirmLabel: "Delete", danger: true })) return;
+      const payload = await mutate(`mutation Delete($input: ContactInput!) { deleteContact(input: $input) { deletedContactId ${USER_ERROR} } }`,
+        { input: { contactId: c.id } }, "deleteContact");
+      toast(payload.errors.length ? payload.errors[0].message : "Contact deleted.");
+      load();
+    };
+    const rows = contacts.nodes.map((c) => [
+      h("span", {}, c.displayName || "—", c.title ? h("span", { class: "sub" }, c.title) : null),
+      humanise(c.kind),
+      c.email ? h("a", { href: `mailto:${c.email}` }, c.email) : "—",
+      [c.officePhone, c.mobilePhone].filter(Boolean).join(" · ") || "—",
+      h("div", { class: "actions" },
+        manage ? h("button", { type: "button", onclick: () => contactDialog(org, c, load), "aria-label": `Edit ${c.displayName}` }, "Edit") : null,
+        invite && c.email && !c.user ? h("button", { type: "button", onclick: () => inviteContactDialog(org, c, load), "aria-label": `Invite ${c.displayName}` }, "Invite") : null,
+        c.user ? h("span", { class: "badge ok" }, "Has an account") : null,
+        manage ? h("button", { type: "button", class: "danger", onclick: () => remove(c), "aria-label": `Delete ${c.displayName}` }, "Delete") : null),
+    ]);
+    clear(results, table(["Name", "Contact for", "Email", "Phone", ""], rows, { caption: "Contacts", empty: "No contacts match." }).el);
+    summary.textContent = `${contacts.totalCount} ${contacts.totalCount === 1 ? "contact" : "contacts"}.`;
+  }
+  clear(section,
+    h("div", { class: "page-head" },
+      h("h1", {}, "Contacts"),
+      manage ? h("button", { type: "button", class: "primary", onclick: () => contactDialog(org, null, load) }, "Add contact") : null),
+    h("p", { class: "muted" }, "The people to call about billing, technical or contractual matters. Contacts cannot sign in unless you invite them."),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter contacts", onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "contact-search" }, "Search"),
+        h("input", { id: "contact-search", type: "search", placeholder: "Name, email or title", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+      h("div", { class: "field" }, h("label", { for: "contact-kind" }, "Contact for"),
+        h("select", { id: "contact-kind", onchange: (e) => { filters.kind = e.target.value; load(); } },
+          h("option", { value: "" }, "Any"), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),
+    results, summary);
+  await load();
+}

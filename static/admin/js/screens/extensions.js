@@ -1,0 +1,283 @@
+// Phone extensions: the organisation's list and one extension (admins), and
+// "My phone" (a member's own extension): do-not-disturb, forwarding, calls.
+
+import { gql, mutate, USER_ERROR } from "../api.js";
+import {
+  clear, debounce, formatDuration, h, humanise, table, timeEl, toast,
+} from "../dom.js";
+import { buildForm, confirmDialog, formDialog } from "../forms.js";
+import { navigate } from "../router.js";
+import { can, orgPath, state } from "../state.js";
+
+const CONDITIONS = [
+  ["ALWAYS", "Always forward"],
+  ["BUSY", "When busy"],
+  ["NO_ANSWER", "When there is no answer"],
+  ["UNAVAILABLE", "When the phone is unreachable"],
+];
+const EXTENSION = `id number label doNotDisturb organisation { id name }
+  member { id user { displayName email } }
+  forwardingRules { condition destination ringSeconds internal }`;
+const CALL = "id startedAt direction remoteNumber durationSeconds recordingDeletedAt recording { format durationSeconds sizeBytes }";
+
+function forwardingSummary(rules) {
+  if (!rules.length) return "No forwarding";
+  return rules.map((r) => `${CONDITIONS.find(([c]) => c === r.condition)[1]} → ${r.destination}`).join("; ");
+}
+
+function dndBadge(on) {
+  return h("span", { class: on ? "badge warn" : "badge ok" }, on ? "Do not disturb" : "Available");
+}
+
+async function membersOf(orgId) {
+  const { members } = await gql(`query Members($org: ID!) {
+    members(organisationId: $org, status: ACTIVE, first: 100) { nodes { id user { displayName email } } } }`, { org: orgId });
+  return members.nodes;
+}
+
+// --- the organisation's extensions -------------------------------------------------
+
+export async function list(section, params, { current }) {
+  const org = state.org;
+  const manage = can("EXTENSIONS_MANAGE");
+  const filters = { search: "", assigned: "" };
+  const results = h("div", {});
+  async function load() {
+    const { extensions } = await gql(`query Extensions($org: ID!, $search: String, $assigned: Boolean) {
+      extensions(organisationId: $org, search: $search, assigned: $assigned, first: 100) { totalCount nodes { ${EXTENSION} } } }`, {
+      org: org.id, search: filters.search.trim() || null, assigned: filters.assigned === "" ? null : filters.assigned === "yes",
+    });
+    if (!current()) return;
+    const rows = extensions.nodes.map((e) => [
+      h("a", { href: orgPath(`/extensions/${encodeURIComponent(e.id)}`) }, e.number),
+      e.label || "—",
+      e.member ? e.member.user.displayName : h("span", { class: "muted" }, "Unassigned"),
+      dndBadge(e.doNotDisturb),
+      forwardingSummary(e.forwardingRules),
+    ]);
+    clear(results, table(["Number", "Label", "Assigned to", "Status", "Forwarding"], rows, { caption: "Extensions", empty: "No extensions match." }).el,
+      h("p", { class: "muted" }, `${extensions.totalCount} extensions.`));
+  }
+  const create = async () => {
+    const members = await membersOf(org.id);
+    formDialog("Add an extension", {
+      label: "Add extension",
+      submitLabel: "Add extension",
+      fields: [
+        { row: [
+          { name: "number", label: "Number", required: true, inputmode: "numeric", autofocus: true, hint: "2 to 8 digits." },
+          { name: "label", label: "Label" },
+        ] },
+        { name: "membershipId", label: "Assign to", type: "select", options: [["", "Nobody yet"], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])] },
+      ],
+      onSubmit: (values) => mutate(`mutation Create($input: CreateExtensionInput!) { createExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
+        { input: { organisationId: org.id, number: values.number.trim(), label: values.label, membershipId: values.membershipId || null } }, "createExtension"),
+      onSuccess: () => {
+        toast("Extension added.");
+        load();
+      },
+    });
+  };
+  clear(section,
+    h("div", { class: "page-head" }, h("h1", {}, "Extensions"),
+      manage ? h("button", { type: "button", class: "primary", onclick: create }, "Add extension") : null),
+    h("form", { class: "filters", role: "search", "aria-label": "Filter extensions", onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "ext-search" }, "Search"),
+        h("input", { id: "ext-search", type: "search", placeholder: "Number or label", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+      h("div", { class: "field" }, h("label", { for: "ext-assigned" }, "Assigned"),
+        h("select", { id: "ext-assigned", onchange: (e) => { filters.assigned = e.target.value; load(); } },
+          h("option", { value: "" }, "Any"), h("option", { value: "yes" }, "Assigned"), h("option", { value: "no" }, "Unassigned")))),
+    results);
+  await load();
+}
+
+// --- one extension -----------------------------------------------------------------
+
+function dndCard(ext, onChange) {
+  const status = h("span", { class: "muted" });
+  const button = h("button", { type: "button", role: "switch", id: "dnd-switch", "aria-labelledby": "dnd-label" });
+  const show = (on) => {
+    button.setAttribute("aria-checked", String(on));
+    button.textContent = on ? "On" : "Off";
+    button.className = on ? "primary" : "";
+    status.textContent = on ? "Calls are not put through." : "Calls ring as usual.";
+  };
+  show(ext.doNotDisturb);
+  button.addEventListener("click", async () => {
+    const enabled = button.getAttribute("aria-checked") !== "true";
+    button.disabled = true;
+    try {
+      const payload = await mutate(`mutation DND($input: SetDoNotDisturbInput!) { setDoNotDisturb(input: $input) { extension { id doNotDisturb } ${USER_ERROR} } }`,
+        { input: { extensionId: ext.id, enabled } }, "setDoNotDisturb");
+      if (payload.errors.length) toast(payload.errors[0].message);
+      else {
+        show(payload.extension.doNotDisturb);
+        toast(`Do not disturb is ${payload.extension.doNotDisturb ? "on" : "off"}.`);
+        onChange?.(payload.extension.doNotDisturb);
+      }
+    } catch (error) {
+      toast(error.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "dnd-h" },
+    h("h2", { id: "dnd-h" }, "Do not disturb"),
+    h("div", { class: "switch-row" }, h("span", { id: "dnd-label", class: "label" }, "Do not disturb"), button, status));
+}
+
+function forwardingCard(ext) {
+  const byCondition = Object.fromEntries(ext.forwardingRules.map((r) => [r.condition, r]));
+  const fields = CONDITIONS.flatMap(([condition, label]) => {
+    const rule = byCondition[condition];
+    return [
+      { name: `on_${condition}`, label, type: "checkbox", value: !!rule },
+      { row: [
+        { name: `to_${condition}`, label: `${label}: destination`, value: rule?.destination ?? "", hint: "An extension number here or a phone number." },
+        ...(condition === "NO_ANSWER" ? [{ name: `ring_${condition}`, label: "Ring for (seconds)", type: "number", min: "5", max: "120", value: rule?.ringSeconds ?? 20 }] : []),
+      ] },
+    ];
+  });
+  const form = buildForm({
+    label: "Forwarding rules",
+    submitLabel: "Save forwarding",
+    fields,
+    onSubmit: (values) => {
+      const rules = CONDITIONS.filter(([c]) => values[`on_${c}`]).map(([c]) => ({
+        condition: c, destination: values[`to_${c}`].trim(), ringSeconds: values[`ring_${c}`] ?? 20,
+      }));
+      return mutate(`mutation Forwarding($input: SetForwardingRulesInput!) { setForwardingRules(input: $input) { extension { id } ${USER_ERROR} } }`,
+        { input: { extensionId: ext.id, rules } }, "setForwardingRules");
+    },
+    onSuccess: () => toast("Forwarding saved."),
+  });
+  // Show a condition's destination only while the condition is on.
+  for (const [condition] of CONDITIONS) {
+    const toggle = form.fields[`on_${condition}`].input;
+    const details = [form.fields[`to_${condition}`], form.fields[`ring_${condition}`]].filter(Boolean);
+    const sync = () => {
+      for (const f of details) {
+        f.spec.hidden = !toggle.checked;
+        f.input.closest(".field").hidden = !toggle.checked;
+      }
+    };
+    toggle.addEventListener("change", sync);
+    sync();
+  }
+  return h("section", { class: "card", "aria-labelledby": "fwd-h" }, h("h2", { id: "fwd-h" }, "Forwarding"), form.el);
+}
+
+async function callsCard(ext, { own, current }) {
+  const data = own
+    ? await gql(`query Calls { ownCallRecords(first: 100) { totalCount nodes { ${CALL} extension { id } } } }`)
+    : await gql(`query Calls($org: ID!, $ext: ID!) { callRecords(organisationId: $org, extensionId: $ext, first: 100) { totalCount nodes { ${CALL} } } }`,
+      { org: ext.organisation.id, ext: ext.id });
+  if (!current()) return null;
+  const calls = (own ? data.ownCallRecords : data.callRecords).nodes
+    .filter((c) => !own || !c.extension || c.extension.id === ext.id)
+    .reverse(); // newest first
+  const mayDelete = can("RECORDINGS_DELETE");
+  const box = h("section", { class: "card", "aria-labelledby": "calls-h" }, h("h2", { id: "calls-h" }, "Calls"));
+  const remove = async (call) => {
+    if (!await confirmDialog({ title: "Delete this recording?", message: `The recording of the call with ${call.remoteNumber} is deleted for good. The call stays listed.`, confirmLabel: "Delete recording", danger: true })) return;
+    const payload = await mutate(`mutation DeleteRecording($input: CallRecordInput!) { deleteRecording(input: $input) { callRecord { id } ${USER_ERROR} } }`,
+      { input: { callRecordId: call.id } }, "deleteRecording");
+    toast(payload.errors.length ? payload.errors[0].message : "Recording deleted.");
+    if (!payload.errors.length) {
+      call.recording = null;
+      call.recordingDeletedAt = new Date().toISOString();
+      render();
+    }
+  };
+  const recordingCell = (call) => {
+    if (call.recording) {
+      return h("span", {}, `${call.recording.format}, ${formatDuration(call.recording.durationSeconds)}`,
+        mayDelete ? [" ", h("button", { type: "button", class: "danger", onclick: () => remove(call), "aria-label": `Delete the recording of the call with ${call.remoteNumber}` }, "Delete")] : null);
+    }
+    return call.recordingDeletedAt ? h("span", { class: "muted" }, "Deleted") : h("span", { class: "muted" }, "None");
+  };
+  const render = () => clear(box, h("h2", { id: "calls-h" }, "Calls"),
+    table(["When", "Direction", "Number", "Duration", "Recording"], calls.map((c) => [
+      timeEl(c.startedAt), humanise(c.direction), c.remoteNumber, formatDuration(c.durationSeconds), recordingCell(c),
+    ]), { caption: "Calls", empty: "No calls yet." }).el);
+  render();
+  return box;
+}
+
+async function adminCards(ext) {
+  const members = await membersOf(ext.organisation.id);
+  const settings = buildForm({
+    label: "Extension settings",
+    submitLabel: "Save",
+    fields: [{ row: [
+      { name: "number", label: "Number", required: true, value: ext.number, inputmode: "numeric" },
+      { name: "label", label: "Label", value: ext.label },
+    ] }],
+    onSubmit: (values) => mutate(`mutation Update($input: UpdateExtensionInput!) { updateExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
+      { input: { extensionId: ext.id, number: values.number.trim(), label: values.label } }, "updateExtension"),
+    onSuccess: () => toast("Extension saved."),
+  });
+  const assign = buildForm({
+    label: "Assign extension",
+    submitLabel: "Assign",
+    fields: [{ name: "membershipId", label: "Assigned to", type: "select", value: ext.member?.id ?? "", options: [["", "Nobody"], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])], hint: "A member's previous extension is freed." }],
+    onSubmit: ({ membershipId }) => mutate(`mutation Assign($input: AssignExtensionInput!) { assignExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
+      { input: { extensionId: ext.id, membershipId: membershipId || null } }, "assignExtension"),
+    onSuccess: () => toast("Assignment saved."),
+  });
+  const remove = async () => {
+    if (!await confirmDialog({ title: `Delete extension ${ext.number}?`, message: "Its forwarding rules and call records go too, and other extensions stop forwarding to it.", confirmLabel: "Delete extension", danger: true })) return;
+    const payload = await mutate(`mutation Delete($input: ExtensionInput!) { deleteExtension(input: $input) { deletedExtensionId ${USER_ERROR} } }`,
+      { input: { extensionId: ext.id } }, "deleteExtension");
+    if (payload.errors.length) toast(payload.errors[0].message);
+    else {
+      toast(`Extension ${ext.number} deleted.`);
+      navigate(orgPath("/extensions"));
+    }
+  };
+  return [
+    h("section", { class: "card", "aria-labelledby": "ext-settings-h" }, h("h2", { id: "ext-settings-h" }, "Number and label"), settings.el),
+    h("section", { class: "card", "aria-labelledby": "ext-assign-h" }, h("h2", { id: "ext-assign-h" }, "Assignment"), assign.el,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: remove }, "Delete extension"))),
+  ];
+}
+
+async function extensionPage(section, ext, { own, current }) {
+  const admin = !own && can("EXTENSIONS_MANAGE");
+  let headBadge = dndBadge(ext.doNotDisturb);
+  const cards = [dndCard(ext, (on) => {
+    const next = dndBadge(on);
+    headBadge.replaceWith(next);
+    headBadge = next;
+  }), forwardingCard(ext)];
+  if (admin) cards.push(...await adminCards(ext));
+  cards.push(await callsCard(ext, { own, current }));
+  if (!current()) return;
+  const title = own ? `My phone: extension ${ext.number}` : `Extension ${ext.number}${ext.label ? ` · ${ext.label}` : ""}`;
+  clear(section,
+    own ? null : h("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, h("a", { href: orgPath("/extensions") }, "Extensions"), ` › ${ext.number}`),
+    h("div", { class: "page-head" }, h("h1", {}, title), headBadge),
+    ext.member && !own ? h("p", { class: "muted" }, `Assigned to ${ext.member.user.displayName} (${ext.member.user.email}).`) : null,
+    cards);
+}
+
+export async function detail(section, params, ctx) {
+  const { node } = await gql(`query Extension($id: ID!) { node(id: $id) { ... on Extension { ${EXTENSION} } } }`, { id: params.extension });
+  if (!ctx.current()) return;
+  if (!node?.number) {
+    clear(section, h("h1", {}, "Extension not found"), h("p", {}, h("a", { href: orgPath("/extensions") }, "Back to extensions")));
+    return;
+  }
+  await extensionPage(section, node, { own: false, current: ctx.current });
+}
+
+export async function myPhone(section, params, ctx) {
+  const { ownExtensions } = await gql(`query Own { ownExtensions(first: 20) { nodes { ${EXTENSION} } } }`);
+  if (!ctx.current()) return;
+  const ext = ownExtensions.nodes.find((e) => e.organisation.id === state.org.id);
+  if (!ext) {
+    clear(section, h("h1", {}, "My phone"), h("p", { class: "notice" }, `You have no extension in ${state.org.name} yet. An administrator can assign you one.`));
+    return;
+  }
+  await extensionPage(section, ext, { own: true, current: ctx.current });
+}

@@ -1,0 +1,66 @@
+// Organisation settings: name and sign-in policy; for a customer managed
+// from above, its seat limit and suspension.
+
+import { mutate, USER_ERROR } from "../api.js";
+import { badge, clear, h, toast } from "../dom.js";
+import { buildForm, confirmDialog } from "../forms.js";
+import { can, ownMembership, refreshOrganisation, state } from "../state.js";
+import { reload } from "../router.js";
+
+const ORG_FIELDS = `organisation { id name status requireTwoFactor allowEmailCodes requireTotpForAdmins seats { limit used available } } ${USER_ERROR}`;
+
+export function organisationSettings(section) {
+  const org = state.org;
+  const after = async (message) => {
+    toast(message);
+    await refreshOrganisation();
+    reload();
+  };
+  const form = buildForm({
+    label: "Organisation settings",
+    submitLabel: "Save settings",
+    fields: [
+      { name: "name", label: "Name", required: true, value: org.name, autocomplete: "organization" },
+      h("h3", {}, "Sign-in policy"),
+      { name: "requireTwoFactor", label: "Members must use two-step verification", type: "checkbox", value: org.requireTwoFactor },
+      { name: "allowEmailCodes", label: "Emailed codes count as a second factor", type: "checkbox", value: org.allowEmailCodes },
+      { name: "requireTotpForAdmins", label: "Owners and admins must use an authenticator app", type: "checkbox", value: org.requireTotpForAdmins },
+    ],
+    onSubmit: (values) => mutate(`mutation Update($input: UpdateOrganisationInput!) { updateOrganisation(input: $input) { ${ORG_FIELDS} } }`,
+      { input: { organisationId: org.id, ...values, name: values.name.trim() } }, "updateOrganisation"),
+    onSuccess: () => after("Settings saved."),
+  });
+  const cards = [h("section", { class: "card", "aria-labelledby": "org-h" }, h("h2", { id: "org-h" }, "Organisation"), form.el)];
+
+  // A customer administered from above (not one's own organisation).
+  const fromAbove = org.parent && can("CUSTOMERS_MANAGE") && !ownMembership(org.id);
+  if (fromAbove) {
+    const seats = buildForm({
+      label: "Seat limit",
+      submitLabel: "Save seat limit",
+      fields: [{ name: "limit", label: "Most users allowed", type: "number", min: "0", value: org.seats.limit ?? "", hint: `${org.seats.used} in use (members plus pending invitations). Leave empty for no limit.` }],
+      onSubmit: ({ limit }) => mutate(`mutation Seats($input: SetSeatLimitInput!) { setSeatLimit(input: $input) { ${ORG_FIELDS} } }`,
+        { input: { organisationId: org.id, limit } }, "setSeatLimit"),
+      onSuccess: () => after("Seat limit saved."),
+    });
+    cards.push(h("section", { class: "card", "aria-labelledby": "seats-h" }, h("h2", { id: "seats-h" }, "Seats"), seats.el));
+
+    const suspended = org.status === "SUSPENDED";
+    const toggle = async () => {
+      const ok = await confirmDialog(suspended
+        ? { title: `Reactivate ${org.name}?`, message: "Its members can sign in again.", confirmLabel: "Reactivate" }
+        : { title: `Suspend ${org.name}?`, message: "Nobody in it or below it can sign in until you reactivate it. Nothing is deleted.", confirmLabel: "Suspend", danger: true });
+      if (!ok) return;
+      const field = suspended ? "reactivateOrganisation" : "suspendOrganisation";
+      const payload = await mutate(`mutation Status($input: OrganisationInput!) { ${field}(input: $input) { ${ORG_FIELDS} } }`,
+        { input: { organisationId: org.id } }, field);
+      if (payload.errors.length) toast(payload.errors[0].message);
+      else after(suspended ? "Reactivated." : "Suspended.");
+    };
+    cards.push(h("section", { class: "card", "aria-labelledby": "status-h" },
+      h("h2", { id: "status-h" }, "Status"),
+      h("p", {}, "This organisation is ", badge(org.status), "."),
+      h("button", { type: "button", class: suspended ? "primary" : "danger", onclick: toggle }, suspended ? "Reactivate" : "Suspend")));
+  }
+  clear(section, h("h1", {}, `Settings of ${org.name}`), cards);
+}

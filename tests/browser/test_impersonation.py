@@ -1,0 +1,62 @@
+"""Impersonation in the app: an owner grants the right, an admin opens a
+member's portal with a reason, turns their do-not-disturb off, and stops."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.helpers import App
+
+
+def test_admin_opens_a_members_portal_turns_dnd_off_and_stops(app: App) -> None:
+    owner = app.page()
+    app.sign_in(owner, "owner@acme.example.com")
+    app.open_section(owner, "Users")
+    owner.get_by_role("link", name="Admin Acme").click()
+    owner.get_by_label("May open members' portals (impersonation)").check()
+    owner.get_by_role("button", name="Save feature access").click()
+    expect(owner.get_by_text("Feature access saved.")).to_be_visible()
+
+    page = app.page()
+    app.sign_in(page, "admin@acme.example.com")
+    app.open_section(page, "Users")
+    page.get_by_role("link", name="Bob Acme").click()
+    page.get_by_role("button", name="Open user's portal").click()
+    dialog = page.get_by_role("dialog", name="Open Bob Acme's portal")
+    dialog.get_by_role("button", name="Open portal").click()
+    expect(dialog.get_by_label("Reason")).to_have_attribute("aria-invalid", "true")
+    dialog.get_by_label("Reason").fill("Bob is on leave and left do-not-disturb on")
+    dialog.get_by_role("button", name="Open portal").click()
+
+    banner = page.get_by_role("region", name="Impersonation")
+    expect(banner).to_contain_text("Bob Acme")
+    expect(banner).to_contain_text(re.compile(r"(\d+ min|less than a minute) left"))
+    expect(banner).to_contain_text("Admin Acme")
+    # Bob is a member: his portal opens on his phone and offers no user admin.
+    expect(page.get_by_role("heading", name="My phone: extension 202")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Users")).to_have_count(0)
+    switch = page.get_by_role("switch", name="Do not disturb")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    app.check_a11y(page, "impersonation-my-phone")
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(page.locator(".page-head").get_by_text("Available")).to_be_visible()
+    app.shot(page, "impersonation-banner")
+    app.doc_shot(page, "impersonation")
+
+    banner.get_by_role("button", name="Stop impersonating").click()
+    expect(banner).to_be_hidden()
+    expect(page.get_by_role("heading", name="Bob Acme", level=1)).to_be_visible()
+    expect(page.locator(".who")).to_have_text("Admin Acme")
+
+    # The administrator sees the change on Bob's extension, and the trail.
+    app.open_section(page, "Extensions")
+    row = page.get_by_role("row").filter(has_text="Bob Acme")
+    expect(row.get_by_text("Available")).to_be_visible()
+    app.open_section(page, "Audit log")
+    page.get_by_label("Action (exact, or a prefix ending in a dot)").fill("impersonation.")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("row").filter(has_text="impersonation.started")).to_be_visible()
