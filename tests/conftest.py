@@ -26,7 +26,7 @@ os.environ["FRONTDESK_DATABASE_URL"] = DATABASE_URL
 from server import db  # noqa: E402
 from server.core import clock  # noqa: E402
 
-pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.smtp"]
+pytest_plugins = ["tests.helpers.fixtures", "tests.helpers.smtp", "tests.helpers.instance"]
 
 
 @pytest.fixture(scope="session")

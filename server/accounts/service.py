@@ -17,10 +17,12 @@ from server.accounts.models import Membership, MembershipStatus, User, UserStatu
 from server.audit import service as audit
 from server.auth import two_factor
 from server.auth.sessions import end_sessions
+from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
 from server.core.permissions import Permission, Role, TicketAccess
 from server.core.validation import clean_phone, clean_text
+from server.invitations.models import Invitation
 from server.organisations.models import Organisation
 
 
@@ -211,15 +213,21 @@ def _plain(value: Any) -> Any:
 
 
 async def disable_member(*, actor: Actor, membership_id: int) -> Membership:
+    """Keep the member listed, end their sessions, refuse their log-ins here. An
+    invited member can be disabled too: their pending invitation dies with it."""
     async with in_transaction():
         membership, organisation = await _lock_members(membership_id)
         _check_not_self(actor, membership)
         _check_rank(actor, membership, organisation)
-        if membership.status is not MembershipStatus.ACTIVE:
-            raise DomainError(ErrorCode.INVALID_STATE, "Only active members can be disabled.")
+        before = membership.status
+        if before is MembershipStatus.DISABLED:
+            raise DomainError(ErrorCode.INVALID_STATE, "This member is already disabled.")
         await _check_keeps_an_owner(membership)
         membership.status = MembershipStatus.DISABLED
         await membership.save(update_fields=["status", "updated_at"])
+        await Invitation.filter(
+            membership_id=membership.id, accepted_at=None, revoked_at=None
+        ).update(revoked_at=clock.now())
         await end_sessions(membership.user_id)
         await audit.record(
             "member.disabled",
@@ -227,18 +235,26 @@ async def disable_member(*, actor: Actor, membership_id: int) -> Membership:
             organisation_id=organisation.id,
             target=membership,
             subject_user_id=membership.user_id,
-            details={"before": {"status": "ACTIVE"}, "after": {"status": "DISABLED"}},
+            details={"before": {"status": before.value}, "after": {"status": "DISABLED"}},
         )
     return membership
 
 
 async def enable_member(*, actor: Actor, membership_id: int) -> Membership:
+    """Undo a disable. Someone disabled before accepting their invitation goes
+    back to INVITED (invite them again); everyone else is ACTIVE again. Old
+    sessions stay dead."""
     async with in_transaction():
         membership, organisation = await _lock_members(membership_id)
         _check_rank(actor, membership, organisation)
         if membership.status is not MembershipStatus.DISABLED:
             raise DomainError(ErrorCode.INVALID_STATE, "Only disabled members can be enabled.")
-        membership.status = MembershipStatus.ACTIVE
+        invitations = Invitation.filter(membership_id=membership.id)
+        joined = (
+            not await invitations.exists()
+            or await invitations.filter(accepted_at__isnull=False).exists()
+        )
+        membership.status = MembershipStatus.ACTIVE if joined else MembershipStatus.INVITED
         await membership.save(update_fields=["status", "updated_at"])
         await audit.record(
             "member.enabled",
@@ -246,7 +262,10 @@ async def enable_member(*, actor: Actor, membership_id: int) -> Membership:
             organisation_id=organisation.id,
             target=membership,
             subject_user_id=membership.user_id,
-            details={"before": {"status": "DISABLED"}, "after": {"status": "ACTIVE"}},
+            details={
+                "before": {"status": "DISABLED"},
+                "after": {"status": membership.status.value},
+            },
         )
     return membership
 

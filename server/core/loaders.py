@@ -25,7 +25,6 @@ from server.tickets.loaders import comments_by_ticket
 from server.tickets.models import Ticket, TicketComment
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint
 
-
 # Batches by id are the most frequent queries: their SQL is built once per model
 # and batch size (server/core/prepared.py).
 _BY_IDS: dict[type[Model], PreparedSelect[Any]] = {}

@@ -294,3 +294,23 @@ async def test_create_user_must_change_password_first(tree, sign_in, smtp_server
             "password": "initial password 1",
         },
     ) == ["EMAIL_TAKEN"]
+
+
+async def test_disabling_an_invited_member_kills_the_invitation(
+    tree, sign_in, anonymous, smtp_server
+):
+    admin = await sign_in(tree["acme.admin"].email)
+    invitation = await invite(admin, tree.acme.id, "undecided@example.com")
+    token = token_from(links_in((await smtp_server.deliver())[0])[0])
+    membership_id = invitation["membership"]["id"]
+    disable = "mutation($id: ID!) { disableMember(input: {membershipId: $id}) { membership { status } errors { code } } }"
+    enable = "mutation($id: ID!) { enableMember(input: {membershipId: $id}) { membership { status } errors { code } } }"
+    assert (await admin.ok(disable, {"id": membership_id}))["membership"]["status"] == "DISABLED"
+    assert await anonymous.refused(
+        CONFIRM, {"token": token, "password": "a new long passphrase"}
+    ) == ["INVITE_INVALID"]
+    # Enabled again, they are back to "invited", not active: they never joined.
+    assert (await admin.ok(enable, {"id": membership_id}))["membership"]["status"] == "INVITED"
+    await invite(admin, tree.acme.id, "undecided@example.com")
+    fresh = token_from(links_in((await smtp_server.deliver())[0])[0])
+    await anonymous.ok(CONFIRM, {"token": fresh, "password": "a new long passphrase"})

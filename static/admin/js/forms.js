@@ -54,7 +54,7 @@ function valueOf({ input, spec }) {
 
 export function buildForm({ fields, submitLabel = "Save", onSubmit, onSuccess, secondary = [], danger = false, label }) {
   const registry = {};
-  const formError = h("div", { class: "form-error", role: "alert" });
+  const formError = h("div", { class: "form-error", role: "alert", tabindex: "-1" });
   const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
   const blocks = fields.map((spec) => {
     if (spec instanceof Node) return spec;
