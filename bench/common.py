@@ -162,6 +162,11 @@ def _lua(body: str, token: str | None, delay_ms: int | None = None) -> str:
     if delay_ms:
         # Think time between a connection's requests: a paced probe, not a flood.
         lines.append(f"function delay() return {int(delay_ms)} end")
+    # Exact percentiles (microseconds) from wrk's own histogram.
+    lines.append(
+        "function done(summary, latency, requests) for _, p in ipairs({50, 90, 95, 99}) do "
+        'io.write(string.format("PCT %d %d\\n", p, latency:percentile(p))) end end'
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -192,8 +197,7 @@ def wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     percentiles = {
-        m.group(1): _seconds(m.group(2))
-        for m in re.finditer(r"^\s+(\d+)%\s+([\d.]+(?:us|ms|s|m))\s*$", out, re.M)
+        m.group(1): int(m.group(2)) / 1e6 for m in re.finditer(r"^PCT (\d+) (\d+)$", out, re.M)
     }
     errors = 0
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):

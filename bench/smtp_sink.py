@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 
+import uvloop
 from aiosmtpd.controller import Controller
 
 
@@ -39,7 +40,8 @@ class CountingHandler:
 def main() -> None:
     port = int(sys.argv[1])
     handler = CountingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    # uvloop: the sink should cost the machine as little as possible.
+    controller = Controller(handler, hostname="127.0.0.1", port=port, loop=uvloop.new_event_loop())
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -52,8 +54,8 @@ def main() -> None:
                 {
                     "messages": handler.messages,
                     "unique": len(handler.message_ids),
-                    # The controller's own start-up check says EHLO once.
-                    "connections": max(0, handler.connections - 1),
+                    # Sessions that said EHLO (the controller's start-up check does not).
+                    "connections": handler.connections,
                 }
             ),
             flush=True,

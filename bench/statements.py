@@ -40,6 +40,7 @@ _inside = contextvars.ContextVar("_inside", default=False)
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        self.parameters: list[Any] = []
         self.recording = False
 
     def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -50,6 +51,7 @@ class StatementCounter:
             token = _inside.set(True)
             try:
                 self.statements.append(query)
+                self.parameters.append(args[0] if args else kwargs.get("values"))
                 return await original(client, query, *args, **kwargs)
             finally:
                 _inside.reset(token)
@@ -72,7 +74,7 @@ class StatementCounter:
     async def count(self, client: httpx.AsyncClient, body: dict[str, Any], token: str) -> int:
         # Warm once (DataLoader and prepared-statement caches are per process).
         await client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
-        self.statements = []
+        self.statements, self.parameters = [], []
         self.recording = True
         try:
             response = await client.post(

@@ -1,4 +1,5 @@
-"""The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, export-schema."""
+"""The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, seed-scale,
+export-schema."""
 
 from __future__ import annotations
 
@@ -164,6 +165,26 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
     _with_database(work)
 
 
+def cmd_seed_scale(args: argparse.Namespace) -> None:
+    from server.seed_scale import seed_scale
+
+    password = generated_password()
+
+    async def work() -> None:
+        summary = await seed_scale(
+            password, organisations=args.organisations, users=args.users, resellers=args.resellers
+        )
+        print(
+            f"Scale data created in {summary.seconds:.1f} s: {summary.organisations} "
+            f"organisations, {summary.users} users."
+        )
+        print(f"  Provider owner: {summary.provider_owner}")
+        print(f"  {summary.reseller} owner: {summary.reseller_owner}")
+        print(f"  Password:   {password}   (every active user has this password)")
+
+    _with_database(work)
+
+
 def cmd_prune_audit(args: argparse.Namespace) -> None:
     from server.audit.service import prune
 
@@ -211,6 +232,14 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("seed-demo", help="load demo organisations and users").set_defaults(
         run=cmd_seed_demo
     )
+
+    scale = commands.add_parser(
+        "seed-scale", help="load a large tree (benchmarks): 10,000 organisations, 100,000 users"
+    )
+    scale.add_argument("--organisations", type=int, default=10_000)
+    scale.add_argument("--users", type=int, default=100_000)
+    scale.add_argument("--resellers", type=int, default=9)
+    scale.set_defaults(run=cmd_seed_scale)
 
     prune = commands.add_parser("prune-audit", help="delete audit events past retention")
     prune.add_argument("--days", type=int, help="default: FRONTDESK_AUDIT_RETENTION_DAYS")

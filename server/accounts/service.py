@@ -21,6 +21,7 @@ from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
 from server.core.permissions import Permission, Role, TicketAccess
+from server.core.subtree import subtree
 from server.core.validation import clean_phone, clean_text
 from server.invitations.models import Invitation
 from server.organisations.models import Organisation
@@ -42,7 +43,7 @@ def members_visible_to(
     if include_descendants:
         members = Membership.filter(
             actor.organisations_with(Permission.MEMBERS_VIEW, prefix="organisation__"),
-            organisation__path__startswith=organisation.path,
+            subtree(organisation.path, "organisation__"),
         )
     else:
         members = Membership.filter(organisation_id=organisation.id)

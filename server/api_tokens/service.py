@@ -23,6 +23,7 @@ from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.permissions import Permission
+from server.core.subtree import subtree
 from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
@@ -52,16 +53,12 @@ class TokenActor(Actor):
         return super().permissions_in(organisation) & self.granted
 
     def visible_organisations(self, prefix: str = "") -> Q:
-        return super().visible_organisations(prefix) & Q(
-            **{f"{prefix}path__startswith": self.scope_path}
-        )
+        return super().visible_organisations(prefix) & subtree(self.scope_path, prefix)
 
     def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
         if permission not in self.granted:
             return Q(**{f"{prefix}id": -1})
-        return super().organisations_with(permission, prefix) & Q(
-            **{f"{prefix}path__startswith": self.scope_path}
-        )
+        return super().organisations_with(permission, prefix) & subtree(self.scope_path, prefix)
 
 
 async def actor_for_api_token(raw: str, meta: RequestMeta) -> TokenActor | None:

@@ -17,6 +17,7 @@ from server.core.permissions import (
     ROLE_PERMISSIONS,
     Permission,
 )
+from server.core.subtree import subtree
 
 if TYPE_CHECKING:
     from server.accounts.models import Membership, User
@@ -94,7 +95,7 @@ class Actor:
         ids = [m.organisation_id for m in self.memberships]
         query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
         for m in self._delegating:
-            query |= Q(**{f"{prefix}path__startswith": m.organisation.path})
+            query |= subtree(m.organisation.path, prefix)
         return query
 
     def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
@@ -105,5 +106,5 @@ class Actor:
         query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
         if permission in DELEGATED_PERMISSIONS:
             for m in self._delegating:
-                query |= Q(**{f"{prefix}path__startswith": m.organisation.path})
+                query |= subtree(m.organisation.path, prefix)
         return query

@@ -25,6 +25,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from server.core import clock
+from server.core.prepared import PreparedUpdate
 from server.db import is_postgres
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.transport import (
@@ -33,6 +34,7 @@ from server.mail.transport import (
     TemporaryMailError,
     build_message,
     transport_for,
+    wire_message,
 )
 from server.settings import Settings
 
@@ -56,6 +58,22 @@ def _due(now: datetime) -> Q:
     return Q(status=MailStatus.PENDING, next_attempt_at__lte=now) | Q(
         status=MailStatus.SENDING, claimed_until__lt=now
     )
+
+
+# The per-mail updates, their SQL built once (server/core/prepared.py): Tortoise
+# would build it for every mail, which costs more than running it.
+_CLAIM_ONE = PreparedUpdate(
+    OutboxMail,
+    lambda now, mail_id, lease_end: OutboxMail.filter(_due(now), id=mail_id).update(
+        status=MailStatus.SENDING, claimed_until=lease_end
+    ),
+)
+_MARK_SENT = PreparedUpdate(
+    OutboxMail,
+    lambda mail_id, lease_end, sent_at: OutboxMail.filter(
+        id=mail_id, status=MailStatus.SENDING, claimed_until=lease_end
+    ).update(status=MailStatus.SENT, claimed_until=None, sent_at=sent_at),
+)
 
 
 class MailWorker:
@@ -97,7 +115,7 @@ class MailWorker:
                         break
                     mail = remaining.pop(0)
                     try:
-                        await transport.send(build_message(mail, self.settings))
+                        await self._send(transport, mail)
                     except TemporaryMailError as exc:
                         await self._retry_later(mail, lease_end, str(exc))
                         if exc.connection_lost:
@@ -119,6 +137,16 @@ class MailWorker:
         for mail in remaining:
             await self._release(mail, lease_end, reason, delay=False)
         return sent
+
+    async def _send(self, transport: MailTransport, mail: OutboxMail) -> None:
+        # SMTP takes the message in wire form, built without the `email` package
+        # (which costs ~3 ms of CPU per mail); other transports get an EmailMessage.
+        send_wire = getattr(transport, "send_wire", None)
+        wire = wire_message(mail, self.settings) if send_wire is not None else None
+        if wire is not None:
+            await send_wire(*wire)
+        else:
+            await transport.send(build_message(mail, self.settings))
 
     async def _claim(self, now: datetime, lease_end: datetime) -> list[OutboxMail]:
         limit = self.settings.mail_batch_size
@@ -147,9 +175,7 @@ class MailWorker:
             )
             rows = []
             for row in candidates:
-                claimed = await OutboxMail.filter(_due(now), id=row.id).update(
-                    status=MailStatus.SENDING, claimed_until=lease_end
-                )
+                claimed = await _CLAIM_ONE.execute(now, row.id, lease_end)
                 if claimed == 1:
                     rows.append(row)
         for row in rows:
@@ -168,6 +194,11 @@ class MailWorker:
         **extra: object,
     ) -> None:
         changes: dict[str, object] = {"status": status, "claimed_until": None, **extra}
+        if status == MailStatus.SENT and not extra:
+            # The update of every mail sent: its SQL is built once.
+            if await _MARK_SENT.execute(mail.id, lease_end, clock.now()) != 1:
+                logger.warning("Mail %s: lease lost before recording %s", mail.id, status.value)
+            return
         if status == MailStatus.SENT:
             changes["sent_at"] = clock.now()
         else:

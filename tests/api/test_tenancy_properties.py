@@ -73,7 +73,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, event, given, seed, settings
 
 from server.audit.models import AuditEvent
 from server.core import clock
@@ -1077,7 +1077,14 @@ async def check_world(
 ) -> list[str]:
     await empty_database()
     built = await build(world)
-    check = Check(http, built, Model(world, tolerate=tolerate))
+    model = Model(world, tolerate=tolerate)
+    if not model.valid:
+        event(f"{world.caller.kind} that cannot act")
+    else:
+        hidden = len(world.orgs) - len(model.visible)
+        sees = "nothing" if not model.visible else "everything" if not hidden else "a part"
+        event(f"{world.caller.kind} seeing {sees}")
+    check = Check(http, built, model)
     await check.run()
     return check.failures
 

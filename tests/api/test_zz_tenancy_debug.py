@@ -1,14 +1,64 @@
-from tests.api.test_tenancy_properties import check_world
-from tests.helpers.tenancy import World, OrgSpec, MembershipSpec, Caller, build, empty_database
-from server.audit.models import AuditEvent
-from server.accounts.models import usable_memberships, User
-from tests.helpers.fixtures import GraphQLClient, LOGIN, PASSWORD
+import warnings, random, dataclasses
+import pytest
+from tests.api.test_tenancy_properties import check_world, TOLERATED
+from tests.helpers.tenancy import worlds
+from server.core.actor import Actor
+from server.api_tokens.service import TokenActor
+from server.accounts import types as account_types
+from server.accounts import service as account_service
+from server.core.permissions import Permission
 
-async def test_debug(http):
-    orgs = (OrgSpec(None, "PROVIDER"), OrgSpec(0, "RESELLER"), OrgSpec(1, "CUSTOMER"))
-    w = World(orgs=orgs, people_active=(True, True), memberships=(MembershipSpec(0, 0, "OWNER"), MembershipSpec(1, 0, "OWNER")), tokens=(), invitations=(), contacts=(), tickets=(), extensions=(), other_sessions=(), caller=Caller("person", person=0))
-    await empty_database()
-    b = await build(w)
-    print(await usable_memberships(b.users[0].id))
-    print(await GraphQLClient(http)(LOGIN, {"email": b.users[0].email, "password": PASSWORD}))
-    print(await AuditEvent.filter(action__startswith="auth").values("action", "details"))
+def _examples(n):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [dataclasses.replace(worlds().example(), sampler=random.Random(i)) for i in range(n)]
+
+WORLDS = _examples(25)
+
+def see_siblings(self, organisation):
+    return True
+
+def token_ignores_grant(self, organisation):
+    if not self._in_scope(organisation):
+        return frozenset()
+    return Actor.permissions_in(self, organisation)
+
+def token_ignores_scope(self, organisation):
+    return Actor.can_see(self, organisation)
+
+async def all_memberships(self, info):
+    return await info.context.loaders.memberships_of_user.load(self.id)
+
+orig_members = account_service.members_visible_to
+def members_no_filter(actor, *, organisation, include_descendants=False, **kw):
+    from server.accounts.models import Membership
+    if include_descendants:
+        return Membership.filter(organisation__path__startswith=organisation.path)
+    return orig_members(actor, organisation=organisation, **kw)
+
+MUTANTS = {
+    "can_see_all": (Actor, "can_see", see_siblings),
+    "token_ignores_grant": (TokenActor, "permissions_in", token_ignores_grant),
+    "token_ignores_scope": (TokenActor, "can_see", token_ignores_scope),
+    "members_below_unfiltered": (account_service, "members_visible_to", members_no_filter),
+}
+
+@pytest.mark.parametrize("mutant", list(MUTANTS))
+async def test_mutant(http, monkeypatch, mutant):
+    target, name, value = MUTANTS[mutant]
+    monkeypatch.setattr(target, name, value)
+    caught = 0
+    first = None
+    for w in WORLDS:
+        failures = await check_world(http, w, tolerate=TOLERATED)
+        if failures:
+            caught += 1
+            first = first or failures[:2]
+    print(f"\n{mutant}: caught in {caught}/{len(WORLDS)} worlds; e.g. {first}")
+
+async def test_baseline(http):
+    bad = 0
+    for w in WORLDS:
+        if await check_world(http, w, tolerate=TOLERATED):
+            bad += 1
+    print(f"\nbaseline failures: {bad}/{len(WORLDS)}")

@@ -13,6 +13,7 @@ Skipped when FRONTDESK_BROWSER_TESTS=0, in the PostgreSQL pass
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sqlite3
@@ -122,8 +123,11 @@ class Mailbox:
         raise AssertionError(f"no {path} link in:\n{text}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def smtp() -> Iterator[SMTPServer]:
+    # aiosmtpd logs each connection from its own thread, which outlives the
+    # output capture of the test that made it; only problems are worth a line.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     server = SMTPServer()
     server.start()
     try:
@@ -186,7 +190,7 @@ def _run(args: list[str], env: dict[str, str]) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     work = tmp_path_factory.mktemp("browser-server")
     port = free_port()
@@ -250,8 +254,10 @@ def server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 # --- the browser --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    # Package scope, not session: the sync API keeps its event loop running
+    # while it is open, which the asyncio tests after this package must not see.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -182,7 +182,9 @@ class World:
         return "\n".join(lines)
 
 
-_rare = st.sampled_from((False, False, False, False, True))
+# Flags that remove rights (suspension, 2FA policies): present, but rarely enough that
+# most callers keep something to see.
+_rare = st.sampled_from((False,) * 7 + (True,))
 
 
 @st.composite
@@ -204,35 +206,56 @@ def worlds(draw: st.DrawFn) -> World:
         )
     org_ids = st.integers(0, n_orgs - 1)
 
+    # Person 0 is the caller (people are interchangeable), token 0 the caller's token.
+    # Mostly they can act; sometimes (`powerless`) they may not be able to.
+    powerless = draw(_rare)
     n_people = draw(st.integers(2, 7))
     people_active = tuple(
-        draw(st.sampled_from((True, True, True, True, True, False))) for _ in range(n_people)
+        draw(st.sampled_from((True,) * 5 + (False,))) if p or powerless else True
+        for p in range(n_people)
     )
     memberships: list[MembershipSpec] = []
+    statuses = st.sampled_from(("ACTIVE",) * 4 + ("DISABLED", "INVITED"))
     for person in range(n_people):
-        for org in draw(st.lists(org_ids, min_size=1, max_size=3, unique=True)):
+        for n, org in enumerate(draw(st.lists(org_ids, min_size=1, max_size=3, unique=True))):
             memberships.append(
                 MembershipSpec(
                     person,
                     org,
                     draw(st.sampled_from(ROLES)),
-                    draw(st.sampled_from(("ACTIVE", "ACTIVE", "ACTIVE", "DISABLED", "INVITED"))),
+                    draw(statuses) if person or n or powerless else "ACTIVE",
                     draw(st.sampled_from(tuple(TICKET_ACCESS_RANK))),
                 )
             )
     people = st.integers(0, n_people - 1)
-    tokens = draw(
-        st.lists(
-            st.builds(
-                TokenSpec,
-                org=org_ids,
-                creator=people,
-                permissions=st.frozensets(st.sampled_from(PERMISSIONS), min_size=1),
-                state=st.sampled_from(("active", "active", "active", "revoked", "expired")),
-            ),
-            max_size=3,
+
+    def below(top: int) -> list[int]:
+        """`top` and every organisation under it."""
+        return [o for o in range(n_orgs) if top in _chain(orgs, o)]
+
+    def held_by(person: int) -> list[int]:
+        return [m.org for m in memberships if m.person == person]
+
+    def near(person: int) -> st.SearchStrategy[int]:
+        """Mostly an organisation at or below one of the person's (where rights are),
+        sometimes any organisation at all."""
+        reachable = sorted({o for held in held_by(person) for o in below(held)})
+        if not reachable:
+            return org_ids
+        return st.sampled_from(reachable) | org_ids
+
+    tokens = []
+    states = st.sampled_from(("active",) * 5 + ("revoked", "expired"))
+    for t in range(draw(st.integers(0, 3))):
+        creator = draw(st.just(0) | people) if t == 0 else draw(people)
+        tokens.append(
+            TokenSpec(
+                org=draw(near(creator)),
+                creator=creator,
+                permissions=draw(st.frozensets(st.sampled_from(PERMISSIONS), min_size=1)),
+                state=draw(states) if t or powerless else "active",
+            )
         )
-    )
     extensions: list[ExtensionSpec] = []
     assigned: set[int] = set()
     for org, assign, with_call in draw(
@@ -246,14 +269,16 @@ def worlds(draw: st.DrawFn) -> World:
             assigned.add(membership)
         extensions.append(ExtensionSpec(org, membership, with_call))
 
-    kinds = ["person", "impersonation"] + (["token"] * 2 if tokens else [])
-    kind = draw(st.sampled_from(sorted(kinds)))
+    kinds = ["person", "impersonation"] + (["token", "token"] if tokens else [])
+    kind = draw(st.sampled_from(kinds))
     caller = Caller(
         kind,
-        person=draw(people),
-        token=draw(st.integers(0, len(tokens) - 1)) if kind == "token" else 0,
+        person=0,
+        token=0,
         impersonator=draw(people) if kind == "impersonation" else 0,
-        scope=draw(org_ids) if kind == "impersonation" else 0,
+        scope=draw(st.sampled_from(_chain_of_any(orgs, held_by(0))) | org_ids)
+        if kind == "impersonation"
+        else 0,
     )
     return World(
         orgs=tuple(orgs),
@@ -274,6 +299,20 @@ def worlds(draw: st.DrawFn) -> World:
         caller=caller,
         sampler=draw(st.randoms(use_true_random=False)),
     )
+
+
+def _chain(orgs: list[OrgSpec], org: int) -> list[int]:
+    result = [org]
+    while (parent := orgs[result[-1]].parent) is not None:
+        result.append(parent)
+    return result
+
+
+def _chain_of_any(orgs: list[OrgSpec], held: list[int]) -> list[int]:
+    """Every organisation at or above one of `held` (an impersonation scope that
+    reaches the member), or all of them when `held` is empty."""
+    found = sorted({o for org in held for o in _chain(orgs, org)})
+    return found or list(range(len(orgs)))
 
 
 # --- the model ------------------------------------------------------------------------------

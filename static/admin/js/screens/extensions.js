@@ -160,6 +160,7 @@ function forwardingCard(ext) {
         f.spec.hidden = !toggle.checked;
         f.input.closest(".field").hidden = !toggle.checked;
       }
+      details[0].input.closest(".row").hidden = !toggle.checked;
     };
     toggle.addEventListener("change", sync);
     sync();

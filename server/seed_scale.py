@@ -1,0 +1,295 @@
+"""`frontdesk seed-scale`: a large tree for load and scale tests.
+
+A provider, `resellers` resellers and customers spread evenly below them
+(10,000 organisations in all by default), and 100,000 people spread evenly
+over the organisations, each with one membership: the first of each
+organisation its owner, the second an admin, every 17th an invitation still
+pending, every 29th disabled, every 7th with emailed two-factor codes. Names
+come from short lists, so a search such as "sofia" finds about one person in
+40. Every active person gets one generated password (hashed once).
+
+Rows go in with `bulk_create` in batches inside one transaction, with their
+ids chosen up front (the organisation paths need them); PostgreSQL's id
+sequences are moved past them afterwards, and both databases' planner
+statistics refreshed (ANALYZE).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from tortoise import connections
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.core import clock
+from server.core.passwords import hash_password
+from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
+from server.db import is_postgres
+from server.organisations.models import Organisation, OrganisationKind
+from server.settings import get_settings
+
+SCALE_PROVIDER = "Scale Provider"
+BATCH = 2000
+
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Anna",
+    "Ben",
+    "Carla",
+    "Chen",
+    "David",
+    "Elena",
+    "Emil",
+    "Eva",
+    "Farid",
+    "Grace",
+    "Hana",
+    "Ivan",
+    "Jana",
+    "Jonas",
+    "Karim",
+    "Lea",
+    "Liam",
+    "Lina",
+    "Marco",
+    "Maria",
+    "Mei",
+    "Nadia",
+    "Noah",
+    "Omar",
+    "Paula",
+    "Priya",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Theo",
+    "Uma",
+    "Vera",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Abbott",
+    "Berg",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Meyer",
+    "Nakamura",
+    "Novak",
+    "Olsen",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Silva",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Young",
+    "Zimmermann",
+    "Brandt",
+    "Castillo",
+    "Daly",
+    "Engel",
+    "Ferreira",
+    "Gomez",
+    "Horvat",
+    "Ivanova",
+    "Jovanovic",
+    "Keller",
+    "Larsen",
+    "Moreau",
+]
+
+
+@dataclass
+class ScaleSummary:
+    organisations: int
+    users: int
+    provider: str
+    reseller: str
+    reseller_owner: str
+    provider_owner: str
+    password: str
+    seconds: float
+
+
+async def _next_id(table: str) -> int:
+    rows = await connections.get("default").execute_query_dict(
+        f'SELECT COALESCE(MAX("id"), 0) AS top FROM "{table}"'  # noqa: S608 - fixed table names
+    )
+    return int(rows[0]["top"]) + 1
+
+
+async def _move_sequences() -> None:
+    if not is_postgres(get_settings().database_url):
+        return  # SQLite's AUTOINCREMENT follows explicit ids by itself
+    conn = connections.get("default")
+    for table in ("organisation", "user", "membership"):
+        await conn.execute_script(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "  # noqa: S608
+            f'(SELECT MAX("id") FROM "{table}"))'
+        )
+
+
+async def _analyze() -> None:
+    """Fresh planner statistics after a bulk load (both databases plan by them)."""
+    conn = connections.get("default")
+    for table in ("organisation", "user", "membership"):
+        await conn.execute_script(f'ANALYZE "{table}"')
+
+
+async def seed_scale(
+    password: str,
+    *,
+    organisations: int = 10_000,
+    users: int = 100_000,
+    resellers: int = 9,
+) -> ScaleSummary:
+    """Create the tree (refuses to run twice: the provider's name is taken)."""
+    if organisations < resellers + 2 or users < organisations:
+        raise SystemExit("seed-scale: need a provider, the resellers, a customer, and a user each.")
+    if await Organisation.exists(name=SCALE_PROVIDER, parent_id=None):
+        raise SystemExit(f"seed-scale: '{SCALE_PROVIDER}' already exists.")
+    started = time.perf_counter()
+    now = clock.now()
+    password_hash = await hash_password(password)
+    async with in_transaction():
+        org_id = await _next_id("organisation")
+        user_id = await _next_id("user")
+        membership_id = await _next_id("membership")
+
+        # The tree: provider, resellers, then customers spread over the resellers.
+        orgs: list[Organisation] = []
+        provider = Organisation(
+            id=org_id,
+            path=f"/{org_id}/",
+            kind=OrganisationKind.PROVIDER,
+            name=SCALE_PROVIDER,
+            created_at=now,
+            updated_at=now,
+        )
+        orgs.append(provider)
+        reseller_rows = []
+        for r in range(resellers):
+            i = org_id + 1 + r
+            reseller_rows.append(
+                Organisation(
+                    id=i,
+                    parent_id=provider.id,
+                    path=f"{provider.path}{i}/",
+                    kind=OrganisationKind.RESELLER,
+                    name=f"Scale Reseller {r + 1}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        orgs.extend(reseller_rows)
+        for c in range(organisations - 1 - resellers):
+            i = org_id + 1 + resellers + c
+            parent = reseller_rows[c % resellers]
+            orgs.append(
+                Organisation(
+                    id=i,
+                    parent_id=parent.id,
+                    path=f"{parent.path}{i}/",
+                    kind=OrganisationKind.CUSTOMER,
+                    name=f"Customer {c + 1} of {parent.name.removeprefix('Scale ')}",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        await Organisation.bulk_create(orgs, batch_size=BATCH)
+
+        # People: `users` spread evenly, the first ones of each organisation owner and admin.
+        per_org, extra = divmod(users, organisations)
+        people: list[User] = []
+        memberships: list[Membership] = []
+        n = 0
+        for index, organisation in enumerate(orgs):
+            for seat in range(per_org + (1 if index < extra else 0)):
+                uid = user_id + n
+                first = FIRST_NAMES[n % len(FIRST_NAMES)]
+                last = LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]
+                role = Role.OWNER if seat == 0 else Role.ADMIN if seat == 1 else Role.MEMBER
+                invited = seat > 1 and n % 17 == 0
+                status = (
+                    MembershipStatus.INVITED
+                    if invited
+                    else MembershipStatus.DISABLED
+                    if seat > 1 and n % 29 == 0
+                    else MembershipStatus.ACTIVE
+                )
+                people.append(
+                    User(
+                        id=uid,
+                        email=f"{first}.{last}.{uid}@org{organisation.id}.scale.example".lower(),
+                        first_name=first,
+                        last_name=last,
+                        status=UserStatus.INVITED if invited else UserStatus.ACTIVE,
+                        password_hash=None if invited else password_hash,
+                        email_two_factor=n % 7 == 0 and not invited,
+                        last_login_at=None if invited else now,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                memberships.append(
+                    Membership(
+                        id=membership_id + n,
+                        organisation_id=organisation.id,
+                        user_id=uid,
+                        role=role,
+                        status=status,
+                        ticket_access=DEFAULT_TICKET_ACCESS[role],
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                n += 1
+            if len(people) >= BATCH:
+                await User.bulk_create(people, batch_size=BATCH)
+                await Membership.bulk_create(memberships, batch_size=BATCH)
+                people, memberships = [], []
+        if people:
+            await User.bulk_create(people, batch_size=BATCH)
+            await Membership.bulk_create(memberships, batch_size=BATCH)
+        await _move_sequences()
+    await _analyze()
+
+    owners = {
+        m.organisation_id: m.user_id
+        for m in await Membership.filter(
+            organisation_id__in=[provider.id, reseller_rows[0].id], role=Role.OWNER
+        )
+    }
+    emails = dict(
+        await User.filter(id__in=list(owners.values())).values_list("id", "email")  # type: ignore[arg-type]
+    )
+    return ScaleSummary(
+        organisations=len(orgs),
+        users=n,
+        provider=provider.name,
+        reseller=reseller_rows[0].name,
+        reseller_owner=emails[owners[reseller_rows[0].id]],
+        provider_owner=emails[owners[provider.id]],
+        password=password,
+        seconds=time.perf_counter() - started,
+    )
