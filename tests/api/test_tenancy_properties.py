@@ -56,17 +56,19 @@ Settings: FRONTDESK_HYPOTHESIS_EXAMPLES (default 30) examples, no deadline,
 derandomised (the same examples every run, no example database written);
 FRONTDESK_HYPOTHESIS_SEED=<int> explores a different, random set instead.
 
-TODO (not in the schema yet; add them here when they land):
-- webhooks: registering endpoints (`createWebhook`, update, delete), listing
-  them and their delivery log, `redeliverWebhook`, and that a reseller's
-  endpoint receives its customers' events but never an ancestor's or a
-  sibling's; `node(id:)` for webhook endpoints and deliveries.
+Webhooks are covered as well: endpoints and deliveries by node(id:),
+`webhookEndpoints`, nested `deliveries` (each signed payload must name an
+organisation the caller sees), createWebhook / updateWebhook / deleteWebhook /
+redeliverWebhook; and, independent of the caller, every audited change
+queues a delivery for exactly the endpoints of its organisation and of its
+ancestors (a reseller hears its customers, never its parent or a sibling).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,9 +81,9 @@ from server.audit.models import AuditEvent
 from server.core import clock
 from tests.helpers.fixtures import LOGIN, PASSWORD, GraphQLClient, gid
 from tests.helpers.tenancy import (
+    ALL,
     IMPERSONATION_OWN_MEMBERSHIPS,
     TOKEN_OWN_MEMBERSHIPS,
-    ALL,
     Built,
     Model,
     World,
@@ -99,9 +101,14 @@ TOLERATED = frozenset({TOKEN_OWN_MEMBERSHIPS, IMPERSONATION_OWN_MEMBERSHIPS})
 EXAMPLES = int(os.environ.get("FRONTDESK_HYPOTHESIS_EXAMPLES", "30"))
 _SEED = os.environ.get("FRONTDESK_HYPOTHESIS_SEED")
 _SHRINK = os.environ.get("FRONTDESK_HYPOTHESIS_SHRINK", "") not in ("", "0")
-# "Seen but not permitted" mutations tried per example (each needs its own request).
-FORBIDDEN_SAMPLE = 8
-BATCH = 20  # aliased fields per request (the server allows 30)
+# Refusals that need a request each, and mutations, are sampled per example (every one
+# of them every time would take minutes); over the examples all of them come up.
+FORBIDDEN_SAMPLE = 6  # "seen but not permitted" mutations (FORBIDDEN ends the request)
+# refused connections per connection and kind of refusal (twice as many for `members`)
+REFUSED_SAMPLE = {"NOT_FOUND": 2, "FORBIDDEN": 1}
+ALLOWED_SAMPLE = 3  # permitted connections, per connection
+MUTATION_SAMPLE = 2  # objects out of reach per mutation (batched)
+BATCH = 25  # aliased fields per request (the server allows 30)
 # Page size of every connection asked for: above any list a world can hold (at most 21
 # memberships), small enough for BATCH of them to stay under the server's cost limit.
 PAGE = 25
@@ -141,17 +148,24 @@ NODE_SELECTIONS = {
     "TicketComment": "author { ...R }",
     "Extension": "organisation { ...R } member { ...R organisation { ...R } }",
     "CallRecord": "extension { ...R organisation { ...R } }",
+    "WebhookEndpoint": f"deliveries(first: {PAGE}) {{ totalCount nodes {{ ...R payload }} }}",
+    "WebhookDelivery": "payload",
     "Session": "",
 }
 
 
-def node_fragments(type_name: str) -> str:
-    """Fragments for node(id:) lookups of one type (one type per request: the same field
-    name has different nullability on different types, which a document cannot mix)."""
-    selection = NODE_SELECTIONS[type_name]
-    if not selection:
+# Asked together, these would clash: the same field with different nullability
+# (AuditEvent.organisation and Contact.user may be null, the others' may not).
+# (Webhook endpoints go alone: their deliveries connection is costly.)
+_ALONE = ("AuditEvent", "Contact", "WebhookEndpoint")
+NODE_GROUPS = (tuple(t for t in NODE_SELECTIONS if t not in _ALONE), *((t,) for t in _ALONE))
+
+
+def node_fragments(types: tuple[str, ...]) -> str:
+    """Fragments for node(id:) lookups of objects of these types."""
+    inline = " ".join(f"... on {t} {{ {NODE_SELECTIONS[t]} }}" for t in types if NODE_SELECTIONS[t])
+    if not inline:
         return f"fragment F on Node {{ {REF} }}"
-    inline = f"... on {type_name} {{ {selection} }}"
     return f"fragment R on Node {{ {REF} }} fragment F on Node {{ {REF} {inline} }}"
 
 
@@ -218,11 +232,17 @@ LISTINGS = (
         f'callRecords(organisationId: "$ID", first: {PAGE}) {{ totalCount nodes {{ {REF} extension {{ {REF} }} }} }}',
     ),
     Listing(
+        "webhookEndpoints",
+        "WEBHOOKS_MANAGE",
+        f'webhookEndpoints(organisationId: "$ID", first: {PAGE}) {{ totalCount nodes {{ {REF} }} }}',
+    ),
+    Listing(
         "tickets",
         "DESK",
         f'tickets(organisationId: "$ID", includeDescendants: true, first: {PAGE}) {{ totalCount nodes {{ {REF} organisation {{ {REF} }} reporter {{ {REF} }} }} }}',
     ),
 )
+LISTING = {listing.name: listing for listing in LISTINGS}
 
 
 @dataclass(frozen=True)
@@ -381,6 +401,29 @@ MUTATIONS = (
     _m("setDoNotDisturb", "Extension", "OWN_EXTENSION", '{extensionId: "$ID", enabled: true}'),
     _m("setForwardingRules", "Extension", "OWN_EXTENSION", '{extensionId: "$ID", rules: []}'),
     _m("deleteRecording", "CallRecord", "RECORDINGS_DELETE", '{callRecordId: "$ID"}'),
+    # webhooks
+    _m(
+        "createWebhook",
+        "Organisation",
+        "WEBHOOKS_MANAGE",
+        '{organisationId: "$ID", url: "https://hooks.example.com/stolen", events: ["member.invited"]}',
+        not_impersonating=True,
+    ),
+    _m(
+        "updateWebhook",
+        "WebhookEndpoint",
+        "WEBHOOKS_MANAGE",
+        '{endpointId: "$ID", url: "https://hooks.example.com/stolen"}',
+        not_impersonating=True,
+    ),
+    _m(
+        "deleteWebhook",
+        "WebhookEndpoint",
+        "WEBHOOKS_MANAGE",
+        '{endpointId: "$ID"}',
+        not_impersonating=True,
+    ),
+    _m("redeliverWebhook", "WebhookDelivery", "WEBHOOKS_MANAGE", '{deliveryId: "$ID"}'),
     # sessions: only one's own
     _m(
         "revokeSession",
@@ -426,6 +469,10 @@ class Check:
     def fail(self, message: str) -> None:
         self.failures.append(message)
 
+    def sample(self, items: list[Any], k: int) -> list[Any]:
+        """At most k of the items, chosen by the example (so a failure replays)."""
+        return pick(self.world.sampler, items, k)
+
     # identities
     def gid_of(self, type_name: str, i: int) -> str:
         b = self.built
@@ -445,6 +492,10 @@ class Check:
             return gid(type_name, b.calls[i][1].id)
         if type_name == "Session":
             return gid(type_name, b.sessions[i][1].id)
+        if type_name == "WebhookDelivery":
+            return gid(type_name, b.deliveries[i][2].id)
+        if type_name == "WebhookEndpoint":
+            return gid(type_name, b.endpoints[i].id)
         return gid(type_name, rows[type_name][i].id)
 
     def label(self, type_name: str, i: int) -> str:
@@ -471,6 +522,10 @@ class Check:
             return w.extensions[self.built.calls[i][0]].org
         if type_name == "AuditEvent":
             return i
+        if type_name == "WebhookEndpoint":
+            return w.webhooks[i]
+        if type_name == "WebhookDelivery":
+            return w.webhooks[self.built.deliveries[i][0]]
         return None
 
     def objects(self, type_name: str) -> range:
@@ -488,6 +543,8 @@ class Check:
             "CallRecord": len(b.calls),
             "AuditEvent": len(w.orgs),
             "Session": len(b.sessions),
+            "WebhookEndpoint": len(b.endpoints),
+            "WebhookDelivery": len(b.deliveries),
         }
         return range(sizes[type_name])
 
@@ -533,6 +590,10 @@ class Check:
         elif isinstance(value, dict):
             if isinstance(value.get("__typename"), str) and isinstance(value.get("id"), str):
                 self.revealed(value["__typename"], value["id"], what)
+            if value.get("__typename") == "WebhookDelivery" and "payload" in value:
+                # The signed body names the organisation the event happened in.
+                about = json.loads(value["payload"])["organisation"]
+                self.revealed("Organisation", about["id"], f"{what} (a delivery's payload)")
             for item in value.values():
                 self.walk(item, what)
 
@@ -690,14 +751,17 @@ class Check:
                     f"org{o}.viewerPermissions {sorted(got_permissions)} != {sorted(m.perms(o))}"
                 )
 
-        for type_name in NODE_SELECTIONS:
+        for group in NODE_GROUPS:
             fields = [
-                (f"n{i}", f'node(id: "{self.gid_of(type_name, i)}") {{ ...F }}')
+                (f"n_{type_name}_{i}", f'node(id: "{self.gid_of(type_name, i)}") {{ ...F }}')
+                for type_name in group
                 for i in self.objects(type_name)
             ]
-            lookups = await self.batch(fields, "node(id:)", node_fragments(type_name))
-            for alias, value, errors in lookups:
-                i = int(alias[1:])
+            for alias, value, errors in await self.batch(
+                fields, "node(id:)", node_fragments(group)
+            ):
+                _, type_name, number = alias.split("_")
+                i = int(number)
                 expected = self.node_visible(type_name, i)
                 if errors or (value is not None) != expected:
                     self.fail(
@@ -742,6 +806,8 @@ class Check:
             )
         if type_name == "Session":
             return False  # not fetchable by node at all
+        if type_name in ("WebhookEndpoint", "WebhookDelivery"):
+            return m.can("WEBHOOKS_MANAGE", self.org_of(type_name, i))
         permission = {
             "Invitation": "MEMBERS_MANAGE",
             "AuditEvent": "AUDIT_VIEW",
@@ -777,6 +843,8 @@ class Check:
             return "Contact", {i for i, org in enumerate(w.contacts) if org == o}
         if listing.name == "extensions":
             return "Extension", {i for i, e in enumerate(w.extensions) if e.org == o}
+        if listing.name == "webhookEndpoints":
+            return "WebhookEndpoint", {k for k, org in enumerate(w.webhooks) if org == o}
         if listing.name == "callRecords":
             return "CallRecord", {
                 i for i, (k, _) in enumerate(self.built.calls) if w.extensions[k].org == o
@@ -800,21 +868,26 @@ class Check:
         m, w = self.model, self.world
         audit_orgs = await self.audit_event_orgs()
         allowed: list[tuple[str, str]] = []
-        for o in self.objects("Organisation"):
-            for n, listing in enumerate(LISTINGS):
-                outcome = self.listing_outcome(listing, o)
+        for n, listing in enumerate(LISTINGS):
+            refused: dict[str, list[int]] = {"ok": [], "NOT_FOUND": [], "FORBIDDEN": []}
+            for o in self.objects("Organisation"):
+                refused[self.listing_outcome(listing, o)].append(o)
+            for o in self.sample(refused.pop("ok"), ALLOWED_SAMPLE):
                 text = listing.field.replace("$ID", self.gid_of("Organisation", o))
-                if outcome == "ok":
-                    allowed.append((f"l{n}_{o}", text))
-                    continue
-                # A failing non-null root field nulls the whole answer: one request each.
-                body = await self.call("{ " + text + " }", f"{listing.name}(org{o})")
-                codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
-                if body.get("data") is not None or codes != [outcome]:
-                    self.fail(
-                        f"{listing.name}(organisationId: org{o}) gave data={body.get('data')} "
-                        f"errors={codes}, expected {outcome}"
-                    )
+                allowed.append((f"l{n}_{o}", text))
+            # A refused non-null root field nulls the whole answer, so these take a request
+            # each: a sample per example (more of them for `members`).
+            for outcome, orgs in refused.items():
+                k = REFUSED_SAMPLE[outcome] * (2 if listing.name == "members" else 1)
+                for o in self.sample(orgs, k):
+                    text = listing.field.replace("$ID", self.gid_of("Organisation", o))
+                    body = await self.call("{ " + text + " }", f"{listing.name}(org{o})")
+                    codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+                    if body.get("data") is not None or codes != [outcome]:
+                        self.fail(
+                            f"{listing.name}(organisationId: org{o}) gave "
+                            f"data={body.get('data')} errors={codes}, expected {outcome}"
+                        )
         for alias, value, errors in await self.batch(allowed, "connections"):
             n, o = (int(part) for part in alias[1:].split("_"))
             listing = LISTINGS[n]
@@ -908,15 +981,19 @@ class Check:
         audit_orgs = await self.audit_event_orgs()
         event_of_pk = {e.id: i for i, e in enumerate(self.built.events)}
         headers = {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
+        by_outcome: dict[int, list[int]] = {}
         for o in self.objects("Organisation"):
-            url = f"/audit/export.csv?organisationId={self.gid_of('Organisation', o)}&includeDescendants=true"
-            response = await self.http.get(url, headers=headers)
             if not m.valid:
                 want = 401
             elif o not in m.visible:
                 want = 404
             else:
                 want = 200 if m.can("AUDIT_VIEW", o) else 403
+            by_outcome.setdefault(want, []).append(o)
+        for want, orgs in sorted(by_outcome.items()):
+            [o] = self.sample(orgs, 1)
+            url = f"/audit/export.csv?organisationId={self.gid_of('Organisation', o)}&includeDescendants=true"
+            response = await self.http.get(url, headers=headers)
             if response.status_code != want:
                 self.fail(f"export.csv of org{o}: HTTP {response.status_code}, expected {want}")
                 continue
@@ -927,7 +1004,7 @@ class Check:
             unknown = [row[0] for row in rows if int(row[0]) not in event_of_pk]
             if unknown:
                 self.fail(f"export.csv of org{o} holds events the world never made: {unknown}")
-            _, want_rows = self.listing_rows(LISTINGS[3], o, audit_orgs)
+            _, want_rows = self.listing_rows(LISTING["auditEvents"], o, audit_orgs)
             self.expect_set(f"export.csv(org{o})", "AuditEvent", got, want_rows)
 
     # 8. mutations
@@ -950,18 +1027,18 @@ class Check:
         forbidden: list[tuple[str, str, str]] = []
         outright: dict[str, tuple[str, str]] = {}
         for n, mutation in enumerate(MUTATIONS):
+            refusal = self.refused_outright(mutation)
+            out_of_reach = []
             for i in self.objects(mutation.target):
-                target = self.gid_of(mutation.target, i)
-                field = self.mutation_field(mutation, target)
+                field = self.mutation_field(mutation, self.gid_of(mutation.target, i))
                 what = f"{mutation.name}({self.label(mutation.target, i)})"
-                refusal = self.refused_outright(mutation)
                 if refusal is not None:
                     outright.setdefault(mutation.name, (field, refusal))
-                    continue
+                    break
                 if mutation.target == "Session":
                     person, _ = self.built.sessions[i]
                     if person != m.user:
-                        not_found.append((f"x{n}_{i}", field))
+                        out_of_reach.append((f"x{n}_{i}", field))
                     continue
                 org = self.org_of(mutation.target, i)
                 assert org is not None
@@ -971,11 +1048,12 @@ class Check:
                     if org in m.visible:
                         forbidden.append((what, field, "FORBIDDEN"))
                     else:
-                        not_found.append((f"x{n}_{i}", field))
+                        out_of_reach.append((f"x{n}_{i}", field))
                 elif org not in m.visible:
-                    not_found.append((f"x{n}_{i}", field))
+                    out_of_reach.append((f"x{n}_{i}", field))
                 elif mutation.permission is not None and not m.can(mutation.permission, org):
                     forbidden.append((what, field, "FORBIDDEN"))
+            not_found.extend(self.sample(out_of_reach, MUTATION_SAMPLE))
 
         # Foreign members smuggled into calls the caller may make.
         foreign = [i for i, ms in enumerate(w.memberships) if ms.org not in m.visible]
@@ -1013,7 +1091,7 @@ class Check:
                 if codes != ["NOT_FOUND"]:
                     self.fail(f"{field.split('{ errors')[0]} answered {codes}, expected NOT_FOUND")
 
-        for what, field, code in pick(self.world.sampler, forbidden, FORBIDDEN_SAMPLE):
+        for what, field, code in self.sample(forbidden, FORBIDDEN_SAMPLE):
             body = await self.call("mutation { " + field + " }", what)
             codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
             if body.get("data") is not None or codes != [code]:
@@ -1038,7 +1116,9 @@ class Check:
                 self.fail(f"node {alias} for a caller that cannot act: {value} {errors}")
         for query in (
             ORGANISATIONS,
-            "{ " + LISTINGS[1].field.replace("$ID", self.gid_of("Organisation", 0)) + " }",
+            "{ "
+            + LISTING["membersBelow"].field.replace("$ID", self.gid_of("Organisation", 0))
+            + " }",
             "mutation { "
             + self.mutation_field(MUTATIONS[0], self.gid_of("Organisation", 0))
             + " }",
@@ -1049,7 +1129,27 @@ class Check:
                 self.fail(f"{query[:60]}… for a caller that cannot act: {body}")
         await self.check_export()
 
+    # webhooks: an endpoint hears its organisation's events and its descendants', no others
+    def check_webhook_fanout(self) -> None:
+        w, m = self.world, self.model
+        got = [(k, o) for k, o, _ in self.built.deliveries]
+        expected = {
+            (k, o)
+            for k, owner in enumerate(w.webhooks)
+            for o in range(len(w.orgs))
+            if m.within(o, owner)
+        }
+        if sorted(got) != sorted(expected):
+            wrong = sorted(set(got) - expected)
+            lost = sorted(expected - set(got))
+            self.fail(
+                "webhook deliveries (endpoint, organisation of the event): "
+                f"beyond the endpoint's subtree {[(f'endpoint{k} of org{w.webhooks[k]}', f'org{o}') for k, o in wrong]}, "
+                f"missing {lost}, duplicated {len(got) - len(set(got))}"
+            )
+
     async def run(self) -> None:
+        self.check_webhook_fanout()
         await self.connect()
         # The first request may end a dead session (a disabled user's): only then compare.
         await self.call(VIEWER, "viewer")

@@ -19,6 +19,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
+import orjson
 from hypothesis import strategies as st
 from strawberry.relay import GlobalID
 from tortoise import Tortoise, connections
@@ -26,6 +27,7 @@ from tortoise import Tortoise, connections
 from server import db
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.api_tokens.models import ApiToken
+from server.audit import service as audit
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.auth.sessions import create_session
@@ -40,6 +42,8 @@ from server.organisations import service as organisations
 from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from server.telephony.models import CallDirection, CallRecord, Extension
 from server.tickets.models import Ticket, TicketComment, TicketKind
+from server.webhooks.events import EVENTS as WEBHOOK_EVENTS
+from server.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.helpers.fixtures import PASSWORD, gid
 
 # --- the rules, written out ---------------------------------------------------------------
@@ -55,6 +59,7 @@ PERMISSIONS = (
     "OWNERSHIP_MANAGE",
     "MEMBERS_IMPERSONATE",
     "API_TOKENS_MANAGE",
+    "WEBHOOKS_MANAGE",
     "CONTACTS_VIEW",
     "CONTACTS_MANAGE",
     "TICKETS_USE",
@@ -153,6 +158,8 @@ class World:
     extensions: tuple[ExtensionSpec, ...]
     other_sessions: tuple[int, ...]  # people with a session of their own
     caller: Caller
+    # Webhook endpoints (by organisation), subscribed to every event.
+    webhooks: tuple[int, ...] = ()
     # Picks which "visible but not permitted" mutations to try (there are too many for all).
     sampler: Any = field(compare=False, repr=False, default=None)
 
@@ -237,17 +244,20 @@ def worlds(draw: st.DrawFn) -> World:
         return [m.org for m in memberships if m.person == person]
 
     def near(person: int) -> st.SearchStrategy[int]:
-        """Mostly an organisation at or below one of the person's (where rights are),
-        sometimes any organisation at all."""
-        reachable = sorted({o for held in held_by(person) for o in below(held)})
-        if not reachable:
+        """Mostly one of the person's organisations, often one below them (where only
+        administrators have rights), sometimes any organisation at all."""
+        held = sorted(set(held_by(person)))
+        if not held or draw(_rare):
             return org_ids
-        return st.sampled_from(reachable) | org_ids
+        if draw(st.booleans()):
+            return st.sampled_from(sorted({o for top in held for o in below(top)}))
+        return st.sampled_from(held)
 
+    kind = draw(st.sampled_from(("person", "token", "impersonation")))
     tokens = []
     states = st.sampled_from(("active",) * 5 + ("revoked", "expired"))
-    for t in range(draw(st.integers(0, 3))):
-        creator = draw(st.just(0) | people) if t == 0 else draw(people)
+    for t in range(draw(st.integers(1 if kind == "token" else 0, 3))):
+        creator = draw(people) if (t and draw(st.booleans())) or draw(_rare) else 0
         tokens.append(
             TokenSpec(
                 org=draw(near(creator)),
@@ -269,14 +279,12 @@ def worlds(draw: st.DrawFn) -> World:
             assigned.add(membership)
         extensions.append(ExtensionSpec(org, membership, with_call))
 
-    kinds = ["person", "impersonation"] + (["token", "token"] if tokens else [])
-    kind = draw(st.sampled_from(kinds))
     caller = Caller(
         kind,
         person=0,
         token=0,
         impersonator=draw(people) if kind == "impersonation" else 0,
-        scope=draw(st.sampled_from(_chain_of_any(orgs, held_by(0))) | org_ids)
+        scope=draw(org_ids if draw(_rare) else st.sampled_from(_chain_of_any(orgs, held_by(0))))
         if kind == "impersonation"
         else 0,
     )
@@ -297,6 +305,7 @@ def worlds(draw: st.DrawFn) -> World:
         extensions=tuple(extensions),
         other_sessions=tuple(draw(st.lists(people, max_size=2, unique=True))),
         caller=caller,
+        webhooks=tuple(draw(st.lists(org_ids, max_size=3))),
         sampler=draw(st.randoms(use_true_random=False)),
     )
 
@@ -557,6 +566,9 @@ class Built:
     calls: list[tuple[int, CallRecord]] = field(default_factory=list)  # (extension, call)
     events: list[AuditEvent] = field(default_factory=list)  # one per organisation
     sessions: list[tuple[int, Session]] = field(default_factory=list)  # (person, session)
+    endpoints: list[WebhookEndpoint] = field(default_factory=list)
+    # (endpoint, organisation of the event, delivery)
+    deliveries: list[tuple[int, int, WebhookDelivery]] = field(default_factory=list)
 
     def index(self) -> dict[tuple[str, int], int]:
         """(GraphQL type name, primary key) → model index."""
@@ -572,6 +584,7 @@ class Built:
             ("TicketComment", self.comments),
             ("Extension", self.extensions),
             ("AuditEvent", self.events),
+            ("WebhookEndpoint", self.endpoints),
         ):
             for i, row in enumerate(rows):
                 found[(name, row.id)] = i
@@ -579,6 +592,8 @@ class Built:
             found[("CallRecord", call.id)] = i
         for i, (_, session) in enumerate(self.sessions):
             found[("Session", session.id)] = i
+        for i, (_, _, delivery) in enumerate(self.deliveries):
+            found[("WebhookDelivery", delivery.id)] = i
         return found
 
 
@@ -699,16 +714,30 @@ async def build(world: World) -> Built:
                 duration_seconds=30,
             )
             built.calls.append((k, call))
+    for o in world.webhooks:
+        built.endpoints.append(
+            await WebhookEndpoint.create(
+                organisation=built.orgs[o],
+                url=f"https://hooks.example.com/org{o}",
+                events=list(WEBHOOK_EVENTS),
+                secret="not used",
+                created_at=now,
+            )
+        )
+    # One audited change per organisation, through the audit service: it also queues the
+    # webhook deliveries (to endpoints of the organisation and of its ancestors).
     for i, org in enumerate(built.orgs):
         built.events.append(
-            await AuditEvent.create(
-                created_at=now,
-                organisation_id=org.id,
-                action="test.seeded",
-                target_type="Organisation",
-                target_id=org.id,
-                target_label=f"Org {i}",
+            await audit.record(
+                "organisation.updated", organisation_id=org.id, target=org, target_label=f"Org {i}"
             )
+        )
+    endpoint_of = {e.id: k for k, e in enumerate(built.endpoints)}
+    org_of = {org.id: o for o, org in enumerate(built.orgs)}
+    for delivery in await WebhookDelivery.all().order_by("id"):
+        about = GlobalID.from_id(orjson.loads(delivery.payload)["organisation"]["id"])
+        built.deliveries.append(
+            (endpoint_of[delivery.endpoint_id], org_of[int(about.node_id)], delivery)
         )
     for person in world.other_sessions:
         _, session = await create_session(built.users[person], RequestMeta())
