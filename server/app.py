@@ -29,9 +29,8 @@ from strawberry.http import GraphQLHTTPResponse
 
 from server import db
 from server.audit.export import export_csv
-from server.auth.actor import actor_from_token
 from server.core.context import Context, current_request_id
-from server.http import request_meta, session_token
+from server.http import authenticate, request_meta
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
 from server.schema import build_schema
@@ -85,15 +84,14 @@ class FrontdeskGraphQL(GraphQL):
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         meta = request_meta(request, self.settings)
         current_request_id.set(meta.request_id)
-        token, via_cookie = session_token(request, self.settings)
-        actor = await actor_from_token(token, meta) if token else None
+        actor, token, via_cookie = await authenticate(request, self.settings, meta)
         return Context(
             request=request,
             response=response,
             settings=self.settings,
             meta=meta,
             actor=actor,
-            session_token=token if actor else None,
+            session_token=token,
             via_cookie=via_cookie,
         )
 

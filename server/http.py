@@ -43,28 +43,42 @@ def request_meta(request: Request, settings: Settings) -> RequestMeta:
     )
 
 
-def session_token(
+def session_tokens(
     request: Request, settings: Settings, *, navigation: bool = False
-) -> tuple[str | None, bool]:
-    """(token, came as a cookie). CSRF: a cookie counts only on requests from our
-    own pages (their Origin), or, for `navigation` GETs that change nothing
-    (downloads), on any same-site request: the cookie is SameSite=Strict.
-    An impersonation cookie, while there is one, wins over the own session."""
+) -> list[tuple[str, bool]]:
+    """The tokens to try, in order, each with whether it came as a cookie: a
+    bearer token; else an impersonation cookie, then the own session's (so an
+    impersonation that ended on the server falls back to the administrator).
+    CSRF: cookies count only on requests from our own pages (their Origin),
+    or, for `navigation` GETs that change nothing (downloads), on any
+    same-site request: the cookies are SameSite=Strict."""
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip(), False
+        return [(credentials.strip(), False)]
     origin = request.headers.get("origin")
     if not (origin == origin_of(settings.public_url) or (navigation and origin is None)):
-        return None, False
-    for name in (settings.impersonation_cookie_name, settings.session_cookie_name):
-        if cookie := request.cookies.get(name):
-            return cookie, True
-    return None, False
+        return []
+    names = (settings.impersonation_cookie_name, settings.session_cookie_name)
+    return [(cookie, True) for name in names if (cookie := request.cookies.get(name))]
+
+
+async def authenticate(
+    request: Request, settings: Settings, meta: RequestMeta, *, navigation: bool = False
+) -> tuple[Actor | None, str | None, bool]:
+    """(actor, the token that worked, whether it was a cookie); (None, None, …) if none did."""
+    via_cookie = False
+    for token, via_cookie in session_tokens(request, settings, navigation=navigation):
+        actor = await actor_from_token(token, meta)
+        if actor is not None:
+            return actor, token, via_cookie
+    return None, None, via_cookie
 
 
 async def actor_of(
     request: Request, settings: Settings, *, navigation: bool = False
 ) -> Actor | None:
-    token, _ = session_token(request, settings, navigation=navigation)
-    return await actor_from_token(token, request_meta(request, settings)) if token else None
+    actor, _, _ = await authenticate(
+        request, settings, request_meta(request, settings), navigation=navigation
+    )
+    return actor

@@ -10,6 +10,7 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from server.accounts.models import Membership, User
 from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
@@ -19,13 +20,16 @@ from server.organisations.models import Organisation
 from server.webhooks.events import enqueue_for as enqueue_webhooks
 
 
-def _label(target: Model | None) -> str:
+async def _label(target: Model | None) -> str:
     if target is None:
         return ""
     for attribute in ("email", "name"):
         value = getattr(target, attribute, None)
         if isinstance(value, str):
             return value
+    if isinstance(target, Membership):  # a membership reads as its person
+        user = await User.get_or_none(id=target.user_id)
+        return user.email if user else ""
     return ""
 
 
@@ -55,7 +59,7 @@ async def record(
         action=action,
         target_type=type(target).__name__ if target is not None else "",
         target_id=target.pk if target is not None else None,
-        target_label=target_label or _label(target),
+        target_label=target_label or await _label(target),
         subject_user_id=subject_user_id,
         client_ip=meta.client_ip,
         request_id=meta.request_id,

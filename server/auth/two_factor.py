@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -113,7 +114,12 @@ async def start_totp_enrolment(actor: Actor) -> TotpEnrolment:
     user.totp_pending_secret = encrypt(secret)
     await user.save(update_fields=["totp_pending_secret", "updated_at"])
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
-    svg = segno.make(uri, error="m").svg_inline(scale=4, title="Two-factor QR code")
+    buffer = io.BytesIO()
+    # A standalone SVG (with its namespace), so it also works as an <img> source.
+    segno.make(uri, error="m").save(
+        buffer, kind="svg", xmldecl=False, nl=False, scale=4, title="Two-factor QR code"
+    )
+    svg = buffer.getvalue().decode()
     return TotpEnrolment(secret=secret, uri=uri, qr_svg=svg)
 
 

@@ -78,7 +78,16 @@ class Actor:
             granted = ROLE_PERMISSIONS[own.role]
         if self.administers_from_above(organisation):
             granted = granted | DELEGATED_PERMISSIONS
+        if Permission.MEMBERS_IMPERSONATE in granted and not self._may_impersonate_in(organisation):
+            granted = granted - {Permission.MEMBERS_IMPERSONATE}
         return granted
+
+    def _may_impersonate_in(self, organisation: Organisation) -> bool:
+        # The role allows it only with the "canImpersonate" grant, here or above.
+        return any(
+            m.can_impersonate and organisation.is_within(m.organisation.path)
+            for m in self.memberships
+        )
 
     def can(self, permission: Permission, organisation: Organisation) -> bool:
         return permission in self.permissions_in(organisation)

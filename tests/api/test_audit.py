@@ -47,6 +47,7 @@ async def test_events_carry_actor_target_before_after_and_request(tree, sign_in)
     [event] = events["nodes"]
     assert event["actorLabel"] == tree["acme.owner"].email
     assert event["targetType"] == "Membership"
+    assert event["targetLabel"] == tree["acme.member"].email
     assert event["details"] == {"before": {"role": "MEMBER"}, "after": {"role": "VIEWER"}}
     assert event["clientIp"] == "203.0.113.7" and len(event["requestId"]) >= 16
     assert event["organisation"] == {"name": "Acme"}

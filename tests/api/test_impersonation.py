@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from server.accounts.models import Membership, MembershipStatus, User
 from server.audit.models import AuditEvent
+from server.auth.models import Session
 from server.core import clock
 from server.core.permissions import Role
 from tests.helpers.fixtures import PASSWORD, GraphQLClient, add_person, gid
@@ -26,6 +27,18 @@ UPDATE_TITLE = (
 )
 CHANGE_PASSWORD = """mutation { changePassword(input: {currentPassword: "x", newPassword: "y"}) {
   errors { code } } }"""
+
+
+COOKIE_LOGIN = """mutation($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password, session: COOKIE}) { errors { code } } }"""
+
+
+async def cookie_login(http, email: str) -> None:  # type: ignore[no-untyped-def]
+    response = await http.post(
+        "/graphql",
+        json={"query": COOKIE_LOGIN, "variables": {"email": email, "password": PASSWORD}},
+    )
+    assert response.json()["data"]["login"]["errors"] == []
 
 
 async def allow_impersonation(person) -> None:  # type: ignore[no-untyped-def]
@@ -123,11 +136,12 @@ async def test_impersonation_expires_and_is_not_renewed(tree, sign_in, http):
 
 async def test_refusals(tree, sign_in):
     owner, admin_person, member = tree["acme.owner"], tree["acme.admin"], tree["acme.member"]
-    # Without canImpersonate.
+    # Without canImpersonate the permission is not there at all.
     owner_client = await sign_in(owner.email)
-    assert await owner_client.refused(IMPERSONATE, {"id": member.membership_id, "reason": "x"}) == [
-        "CANNOT_IMPERSONATE"
-    ]
+    assert (
+        await owner_client.error_code(IMPERSONATE, {"id": member.membership_id, "reason": "x"})
+        == "FORBIDDEN"
+    )
     await allow_impersonation(owner)
     await allow_impersonation(admin_person)
     admin = await sign_in(admin_person.email)
@@ -201,14 +215,7 @@ async def test_reseller_admin_acts_in_a_customer_only_within_its_subtree(tree, s
 async def test_cookie_sessions_keep_the_administrators_own(tree, http):
     owner, member = tree["acme.owner"], tree["acme.member"]
     await allow_impersonation(owner)
-    login = await http.post(
-        "/graphql",
-        json={
-            "query": 'mutation { login(input: {email: "%s", password: "%s", session: COOKIE}) { errors { code } } }'
-            % (owner.email, PASSWORD)
-        },
-    )
-    assert login.json()["data"]["login"]["errors"] == []
+    await cookie_login(http, owner.email)
     started = await http.post(
         "/graphql",
         json={
@@ -233,13 +240,7 @@ async def test_cookie_sessions_keep_the_administrators_own(tree, http):
 async def test_foreign_origin_cannot_use_the_impersonation_cookie(tree, http):
     owner, member = tree["acme.owner"], tree["acme.member"]
     await allow_impersonation(owner)
-    await http.post(
-        "/graphql",
-        json={
-            "query": 'mutation { login(input: {email: "%s", password: "%s", session: COOKIE}) { errors { code } } }'
-            % (owner.email, PASSWORD)
-        },
-    )
+    await cookie_login(http, owner.email)
     await http.post(
         "/graphql",
         json={
@@ -279,3 +280,35 @@ async def test_admin_turns_a_members_do_not_disturb_off_in_their_portal(tree, si
     assert event.actor_id == member.user.id and event.impersonator_label == owner.email
     # The member's own session still works.
     assert (await member_client.data(VIEWER))["viewer"]["user"]["email"] == member.email
+
+
+async def test_an_impersonation_ended_on_the_server_falls_back_to_the_admin(tree, http):
+    owner, member = tree["acme.owner"], tree["acme.member"]
+    await allow_impersonation(owner)
+    await cookie_login(http, owner.email)
+    start = 'mutation($id: ID!) { impersonateUser(input: {membershipId: $id, reason: "help", session: COOKIE}) { errors { code } } }'
+    await http.post("/graphql", json={"query": start, "variables": {"id": member.membership_id}})
+    # The impersonation ends server-side (expiry, revocation) while its cookie stays.
+    await Session.filter(impersonator_id=owner.user.id).delete()
+    viewer = await http.post(
+        "/graphql", json={"query": "{ viewer { user { email } impersonation { reason } } }"}
+    )
+    assert viewer.json()["data"]["viewer"] == {
+        "user": {"email": owner.email},
+        "impersonation": None,
+    }
+
+
+async def test_the_permission_shows_only_with_the_grant(tree, sign_in):
+    query = "query($o: ID!) { organisation(id: $o) { viewerPermissions } }"
+    owner = await sign_in(tree["acme.owner"].email)
+    acme = {"o": gid("Organisation", tree.acme.id)}
+    assert (
+        "MEMBERS_IMPERSONATE"
+        not in (await owner.data(query, acme))["organisation"]["viewerPermissions"]
+    )
+    await allow_impersonation(tree["acme.owner"])
+    assert (
+        "MEMBERS_IMPERSONATE"
+        in (await owner.data(query, acme))["organisation"]["viewerPermissions"]
+    )

@@ -1177,16 +1177,19 @@ async def check_world(
 ) -> list[str]:
     await empty_database()
     built = await build(world)
-    model = Model(world, tolerate=tolerate)
-    if not model.valid:
-        event(f"{world.caller.kind} that cannot act")
-    else:
-        hidden = len(world.orgs) - len(model.visible)
-        sees = "nothing" if not model.visible else "everything" if not hidden else "a part"
-        event(f"{world.caller.kind} seeing {sees}")
-    check = Check(http, built, model)
+    check = Check(http, built, Model(world, tolerate=tolerate))
     await check.run()
     return check.failures
+
+
+def describe_caller(world: World) -> str:
+    """For `--hypothesis-show-statistics`: who called, and how much they could see."""
+    model = Model(world, tolerate=TOLERATED)
+    if not model.valid:
+        return f"{world.caller.kind} that cannot act"
+    hidden = len(world.orgs) - len(model.visible)
+    sees = "nothing" if not model.visible else "everything" if not hidden else "a part"
+    return f"{world.caller.kind} seeing {sees}"
 
 
 @SETTINGS
@@ -1195,6 +1198,7 @@ async def check_world(
 async def test_nothing_outside_the_callers_scope_is_readable_or_changeable(
     http: httpx.AsyncClient, world: World
 ) -> None:
+    event(describe_caller(world))
     failures = await check_world(http, world, tolerate=TOLERATED)
     assert not failures, "\n".join([world.describe(), *failures])
 

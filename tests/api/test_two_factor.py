@@ -202,7 +202,7 @@ async def test_enrolment_gives_a_160_bit_secret_an_otpauth_uri_and_a_qr_code(tre
     assert unquote(uri.path) == f"/Frontdesk:{email}"
     query = parse_qs(uri.query)
     assert query["secret"] == [secret] and query["issuer"] == ["Frontdesk"]
-    assert "<svg" in payload["qrSvg"]
+    assert "<svg" in payload["qrSvg"] and 'xmlns="http://www.w3.org/2000/svg"' in payload["qrSvg"]
     # Pending until confirmed: nothing changes for signing in yet.
     user = await User.get(id=tree["acme.member"].user.id)
     assert user.totp_secret is None and user.totp_pending_secret
