@@ -51,6 +51,19 @@ async def viewer(request: Request) -> Response:
     return _json({"data": {"viewer": {"user": {"id": _gid("User", user.id), "email": user.email}}}})
 
 
+async def viewer_with_actor(request: Request) -> Response:
+    """The same answer, authenticated exactly as the GraphQL server does it: the
+    session and the actor's usable memberships (what every permission check needs)."""
+    await request.body()
+    token = _bearer(request)
+    meta = RequestMeta(client_ip=request.client.host if request.client else "")
+    actor = await actor_from_token(token, meta) if token else None
+    if actor is None:
+        return _json({"data": {"viewer": None}})
+    user = actor.user
+    return _json({"data": {"viewer": {"user": {"id": _gid("User", user.id), "email": user.email}}}})
+
+
 async def members(request: Request) -> Response:
     """A page of an organisation's members with their user, organisation and
     role, after the same authentication and permission check."""
@@ -65,15 +78,20 @@ async def members(request: Request) -> Response:
         return _json({"error": "not found"}, 404)
     members = Membership.filter(organisation_id=organisation.id)
     total = await members.count()
-    rows = await members.order_by("id").limit(int(body["first"])).select_related(
-        "user", "organisation"
+    rows = (
+        await members.order_by("id")
+        .limit(int(body["first"]))
+        .select_related("user", "organisation")
     )
     nodes = [
         {
             "id": _gid("Membership", m.id),
             "role": m.role.value,
             "user": {"id": _gid("User", m.user.id), "email": m.user.email},
-            "organisation": {"id": _gid("Organisation", m.organisation.id), "name": m.organisation.name},
+            "organisation": {
+                "id": _gid("Organisation", m.organisation.id),
+                "name": m.organisation.name,
+            },
         }
         for m in rows
     ]
@@ -94,6 +112,7 @@ def create_app() -> Starlette:
     return Starlette(
         routes=[
             Route("/viewer", viewer, methods=["POST"]),
+            Route("/viewer-with-actor", viewer_with_actor, methods=["POST"]),
             Route("/members", members, methods=["POST"]),
         ],
         lifespan=lifespan,

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 # A fixed Fernet key: the benchmark database is thrown away afterwards.
-BENCH_SECRET_KEY = "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW9uIQ=="
+BENCH_SECRET_KEY = "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW9uIQ=="  # noqa: S105
 
 VIEWER_QUERY = "{ viewer { user { id email } } }"
 MEMBERS_QUERY = (
@@ -72,17 +72,45 @@ class Server:
     def frontdesk(cls, env: dict[str, str], log_dir: Path) -> Server:
         """The real thing, started as in production: `frontdesk serve`, one worker
         (uvicorn in-process: the PID is the server), JSON access log."""
-        argv = [PYTHON, "-m", "server", "serve", "--host", "127.0.0.1", "--port", "{port}",
-                "--workers", "1"]
+        argv = [
+            PYTHON,
+            "-m",
+            "server",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            "--workers",
+            "1",
+        ]
         return cls("frontdesk", argv, env, log_dir)
 
     @classmethod
     def baseline(cls, env: dict[str, str], log_dir: Path) -> Server:
         """The hand-written Starlette baseline under the same uvicorn (uvloop, httptools)."""
-        argv = [PYTHON, "-m", "uvicorn", "bench.baseline:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", "{port}", "--workers", "1",
-                "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                "--log-level", "warning", "--no-server-header", "--no-proxy-headers"]
+        argv = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "bench.baseline:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            "--workers",
+            "1",
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--no-server-header",
+            "--no-proxy-headers",
+        ]
         return cls("baseline", argv, env, log_dir)
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -122,6 +150,30 @@ class Server:
         self._log.close()
 
 
+def run_child(argv: list[str], *, timeout: float, **kwargs: Any) -> subprocess.CompletedProcess:
+    """subprocess.run, except that an interrupted or timed-out child gets SIGTERM
+    (and time to stop its own servers) before SIGKILL."""
+    with subprocess.Popen(argv, **kwargs) as proc:  # noqa: S603
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            raise
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, out, err)
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (timeout, Ctrl-C in a parent) unwinds like an exception, so that
+    `finally` blocks stop servers and PostgreSQL."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def post_json(url: str, body: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     response = httpx.post(url, json=body, headers=headers, timeout=30)
@@ -130,15 +182,6 @@ def post_json(url: str, body: dict[str, Any], token: str | None = None) -> dict[
 
 
 # --- load generators -------------------------------------------------------------
-
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
-
-
-def _seconds(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
-    if not match:
-        raise ValueError(text)
-    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 @dataclass
@@ -186,11 +229,22 @@ def wrk(
         script.write(_lua(body, token, delay_ms))
     try:
         out = subprocess.run(  # noqa: S603
-            [
-                "wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
-                "--timeout", "10s", "--latency", "-s", script.name, url,
+            [  # noqa: S607
+                "wrk",
+                f"-t{threads}",
+                f"-c{connections}",
+                f"-d{int(seconds)}s",
+                "--timeout",
+                "10s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
             ],
-            capture_output=True, text=True, timeout=seconds + 30, check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 30,
+            check=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -204,7 +258,9 @@ def wrk(
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
-    return Load(rps, percentiles.get("50", 0.0), percentiles.get("99", 0.0), requests, errors, percentiles)
+    return Load(
+        rps, percentiles.get("50", 0.0), percentiles.get("99", 0.0), requests, errors, percentiles
+    )
 
 
 def hey_command(
@@ -216,8 +272,21 @@ def hey_command(
     connections: int,
     rate_per_client: float | None = None,
 ) -> list[str]:
-    command = ["hey", "-z", f"{seconds}s", "-c", str(connections), "-m", "POST",
-               "-T", "application/json", "-d", body, "-t", "20"]
+    command = [
+        "hey",
+        "-z",
+        f"{seconds}s",
+        "-c",
+        str(connections),
+        "-m",
+        "POST",
+        "-T",
+        "application/json",
+        "-d",
+        body,
+        "-t",
+        "20",
+    ]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     if rate_per_client:
@@ -236,14 +305,19 @@ def parse_hey(out: str) -> Load:
     errors = total - ok
     if m := re.search(r"Error distribution:(.*)", out, re.S):
         errors += sum(int(n) for n in re.findall(r"\[(\d+)\]", m.group(1)))
-    return Load(rps, percentiles.get("50", 0.0), percentiles.get("99", 0.0), ok, errors, percentiles)
+    return Load(
+        rps, percentiles.get("50", 0.0), percentiles.get("99", 0.0), ok, errors, percentiles
+    )
 
 
 def hey(url: str, body: str, token: str | None, **kwargs: Any) -> Load:
     seconds = kwargs["seconds"]
     out = subprocess.run(  # noqa: S603
         hey_command(url, body, token, **kwargs),
-        capture_output=True, text=True, timeout=seconds + 60, check=True,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
     ).stdout
     return parse_hey(out)
 
@@ -253,15 +327,6 @@ def hey(url: str, body: str, token: str | None, **kwargs: Any) -> Load:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 def ms(seconds: float) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import uvloop
 
-from bench.common import PYTHON, ROOT, free_port
+from bench.common import PYTHON, ROOT, free_port, stop_on_sigterm
 from server import db
 from server.core import clock
 from server.mail.models import MailStatus, OutboxMail
@@ -76,16 +76,23 @@ async def queue(count: int) -> None:
 
 async def one_run(settings: Settings, count: int, per_mail: bool) -> dict[str, Any]:
     port = free_port()
-    sink = subprocess.Popen(  # noqa: S603
+    sink = subprocess.Popen(  # noqa: ASYNC220, S603
         [PYTHON, "-m", "bench.smtp_sink", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert sink.stdout is not None
         sink.stdout.readline()  # "ready"
         smtp = dataclasses.replace(
-            settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none",
-            smtp_username="", smtp_password="", smtp_timeout=10.0,
+            settings,
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            smtp_security="none",
+            smtp_username="",
+            smtp_password="",
+            smtp_timeout=10.0,
         )
         await OutboxMail.all().delete()
         await queue(count)
@@ -133,6 +140,7 @@ async def measure(reuse: int, per_mail: int, repeats: int) -> dict[str, list[dic
 
 
 def main() -> None:
+    stop_on_sigterm()
     out, reuse, per_mail, repeats = sys.argv[1], *map(int, sys.argv[2:5])
     # uvloop, as in `frontdesk serve` (where the worker runs by default).
     results = uvloop.run(measure(reuse, per_mail, repeats))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from strawberry.relay import GlobalID
 
-from bench.common import PYTHON, ROOT, Server, server_env, wrk
+from bench.common import PYTHON, ROOT, Server, server_env, stop_on_sigterm, wrk
 from bench.statements import StatementCounter, app_client
 from server import db
 from server.accounts.models import Membership
@@ -46,9 +46,11 @@ async def prepare() -> dict[str, Any]:
         found = {}
         for label, name in (("reseller", "Scale Reseller 1"), ("provider", "Scale Provider")):
             organisation = await Organisation.get(name=name)
-            owner = await Membership.filter(
-                organisation_id=organisation.id, role=Role.OWNER
-            ).select_related("user").first()
+            owner = (
+                await Membership.filter(organisation_id=organisation.id, role=Role.OWNER)
+                .select_related("user")
+                .first()
+            )
             assert owner is not None
             token, _ = await create_session(owner.user, RequestMeta(client_ip="127.0.0.1"))
             found[label] = {
@@ -91,7 +93,9 @@ async def count_statements(
                     body = {"query": MEMBERS, "variables": {**variables, "first": size}}
                     per_size[size] = await counter.count(client, body, token)
                     if size == 50:
-                        captured[name] = list(zip(counter.statements, counter.parameters, strict=True))
+                        captured[name] = list(
+                            zip(counter.statements, counter.parameters, strict=True)
+                        )
                 counts[name] = per_size
     finally:
         await db.close_db()
@@ -153,16 +157,21 @@ def measure(
     try:
         for name, (token, variables) in queries(scopes).items():
             body = json.dumps({"query": MEMBERS, "variables": variables})
-            check = httpx.post(server.url + "/graphql", content=body, timeout=60,
-                               headers={"Authorization": f"Bearer {token}",
-                                        "Content-Type": "application/json"}).json()
+            check = httpx.post(
+                server.url + "/graphql",
+                content=body,
+                timeout=60,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            ).json()
             if check.get("errors"):
                 raise RuntimeError(f"{name}: {check['errors']}")
             wrk(server.url + "/graphql", body, token, seconds=1, connections=1)  # warm
             load = wrk(server.url + "/graphql", body, token, seconds=seconds, connections=1)
             results[name] = {
-                "p50": load.percentiles["50"], "p95": load.percentiles["95"],
-                "p99": load.percentiles["99"], "requests": load.requests,
+                "p50": load.percentiles["50"],
+                "p95": load.percentiles["95"],
+                "p99": load.percentiles["99"],
+                "requests": load.requests,
                 "total_count": check["data"]["members"]["totalCount"],
                 "statements": counts[name][50],
             }
@@ -172,15 +181,27 @@ def measure(
 
 
 def main() -> None:
+    stop_on_sigterm()
     out, work, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
     url = get_settings().database_url
     env = server_env(url)
-    subprocess.run([PYTHON, "-m", "server", "migrate"], cwd=ROOT, env=env, check=True,  # noqa: S603
-                   capture_output=True, timeout=300)
+    subprocess.run(  # noqa: S603
+        [PYTHON, "-m", "server", "migrate"],
+        cwd=ROOT,
+        env=env,
+        check=True,  # noqa: S603
+        capture_output=True,
+        timeout=300,
+    )
     started = time.perf_counter()
     seeded = subprocess.run(  # noqa: S603
-        [PYTHON, "-m", "server", "seed-scale"], cwd=ROOT, env=env, check=True,
-        capture_output=True, text=True, timeout=900,
+        [PYTHON, "-m", "server", "seed-scale"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     seed_seconds = time.perf_counter() - started
     scopes = asyncio.run(prepare())

@@ -1,6 +1,6 @@
 """A local SMTP sink (aiosmtpd) that counts messages and connections.
 
-    python -m bench.smtp_sink PORT     prints {"messages": n, "connections": c} on SIGTERM
+python -m bench.smtp_sink PORT     prints {"messages": n, "connections": c} on SIGTERM
 """
 
 from __future__ import annotations

@@ -89,10 +89,10 @@ class StatementCounter:
 
 
 async def app_client() -> httpx.AsyncClient:
-    from server.app import create_app
-
     # Tortoise is imported with its client classes loaded before counting starts.
     import tortoise.backends.sqlite  # noqa: F401
+
+    from server.app import create_app
 
     with_pg = db.is_postgres(get_settings().database_url)
     if with_pg:
@@ -113,7 +113,10 @@ async def measure(data: dict[str, Any], page_sizes: list[int]) -> dict[str, int]
             token = data["viewer_token"]
             results["viewer"] = await counter.count(client, {"query": VIEWER_QUERY}, token)
             for size in page_sizes:
-                body = {"query": MEMBERS_QUERY, "variables": {"org": data["customer_id"], "first": size}}
+                body = {
+                    "query": MEMBERS_QUERY,
+                    "variables": {"org": data["customer_id"], "first": size},
+                }
                 results[f"members first={size}"] = await counter.count(client, body, token)
     finally:
         await db.close_db()

@@ -9,7 +9,12 @@ from strawberry import relay
 
 from server.accounts import service
 from server.accounts.models import MembershipStatus
-from server.accounts.types import MembershipConnection, MembershipType, UserType
+from server.accounts.types import (
+    MembershipConnection,
+    MembershipType,
+    UserType,
+    prefetch_page,
+)
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import (
@@ -137,7 +142,9 @@ class Query:
             status=status,
             two_factor=two_factor,
         )
-        return await paginate(members, first=first, after=after)
+        page = await paginate(members, first=first, after=after)
+        await prefetch_page(info, page)
+        return page
 
 
 @strawberry.type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,8 @@ from strawberry import relay
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.core.context import Info
+from server.core.loaders import now_or_later
+from server.core.lookahead import selected_below
 from server.core.nodes import load_visible
 from server.core.pagination import Connection
 from server.core.permissions import ROLE_PERMISSIONS, Permission, Role, TicketAccess
@@ -21,10 +24,13 @@ async def _may_view_member(info: Info, membership: Membership) -> bool:
     actor = info.context.actor
     if actor is None:
         return False
-    if membership.user_id == actor.user.id:
-        return True
     organisation = await info.context.loaders.organisation.load(membership.organisation_id)
-    return organisation is not None and actor.can(Permission.MEMBERS_VIEW, organisation)
+    if organisation is None:
+        return False
+    # One's own memberships (disabled ones too), where this session reaches.
+    if membership.user_id == actor.user.id:
+        return actor.reaches(organisation)
+    return actor.can(Permission.MEMBERS_VIEW, organisation)
 
 
 async def may_view_user(info: Info, user: User) -> bool:
@@ -80,7 +86,7 @@ class UserType(relay.Node):
         if actor is None:
             return []
         if actor.user.id == self.id:
-            return memberships  # type: ignore[return-value]
+            return [m for m in memberships if actor.reaches(m.organisation)]  # type: ignore[misc]
         return [m for m in memberships if actor.can(Permission.MEMBERS_VIEW, m.organisation)]  # type: ignore[misc]
 
 
@@ -112,13 +118,16 @@ class MembershipType(relay.Node):
 
         return await load_visible(info, info.context.loaders.membership, node_ids, visible)
 
+    # Not `async def`: the object itself when `prefetch_page` loaded it, else the
+    # loader's future, which graphql-core awaits (BENCHMARKS.md: an awaitable per
+    # row and field costs graphql-core a task each).
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
+    def organisation(self, info: Info) -> OrganisationType:
+        return now_or_later(info.context.loaders.organisation, self.organisation_id)  # type: ignore[attr-defined]
 
     @strawberry.field
-    async def user(self, info: Info) -> UserType:
-        return await info.context.loaders.user.load(self.user_id)  # type: ignore[attr-defined]
+    def user(self, info: Info) -> UserType:
+        return now_or_later(info.context.loaders.user, self.user_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="What the role allows while the membership is active.")
     def permissions(self) -> list[Permission]:
@@ -129,3 +138,18 @@ class MembershipType(relay.Node):
 
 
 MembershipConnection = Connection[MembershipType]
+
+
+async def prefetch_page(info: Info, page: Connection[Any]) -> None:
+    """Load a page of memberships' users and organisations in one batch each,
+    when the query asks for them (the same queries the nested fields would
+    make), so that those fields resolve without an awaitable per row."""
+    wanted = selected_below(info, ["nodes"], ["edges", "node"])
+    rows = [edge.node for edge in page.edges]
+    loads = []
+    if "user" in wanted:
+        loads.append(info.context.loaders.user.load_many([m.user_id for m in rows]))
+    if "organisation" in wanted:
+        loads.append(info.context.loaders.organisation.load_many([m.organisation_id for m in rows]))
+    if loads:
+        await asyncio.gather(*loads)

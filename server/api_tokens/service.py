@@ -44,6 +44,9 @@ class TokenActor(Actor):
     def _in_scope(self, organisation: Organisation) -> bool:
         return organisation.is_within(self.scope_path)
 
+    def reaches(self, organisation: Organisation) -> bool:
+        return self._in_scope(organisation)
+
     def can_see(self, organisation: Organisation) -> bool:
         return self._in_scope(organisation) and super().can_see(organisation)
 

@@ -144,7 +144,8 @@ def viewer_of(info: Info) -> Viewer | None:
         user=actor.user,  # type: ignore[arg-type]
         must_change_password=actor.user.must_change_password,
         session_expires_at=actor.session.expires_at if actor.session else None,
-        memberships=actor.memberships,  # type: ignore[arg-type]
+        # Only where this session reaches: an API token acts in its subtree alone.
+        memberships=[m for m in actor.memberships if actor.reaches(m.organisation)],  # type: ignore[arg-type]
         awaiting_two_factor=actor.awaiting_two_factor,  # type: ignore[arg-type]
         impersonation=impersonation_of(info),
     )

@@ -51,6 +51,13 @@ class Actor:
     def impersonating(self) -> bool:
         return self.impersonator is not None
 
+    def reaches(self, organisation: Organisation) -> bool:
+        """Whether this session reaches `organisation` at all: an impersonation
+        (and an API token) is confined to a subtree; a person's own session is not."""
+        if self.impersonating and self.session is not None:
+            return organisation.is_within(self.session.impersonation_scope)
+        return True
+
     def __post_init__(self) -> None:
         # Organisations whose whole subtree this actor administers.
         self._delegating = [

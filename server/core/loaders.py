@@ -47,6 +47,21 @@ def _by_id(model: type[Model]) -> DataLoader[int, Any]:
     return DataLoader(load_fn=load)
 
 
+def now_or_later(loader: DataLoader[Any, Any], key: Any) -> Any:
+    """The value when the loader already has it, else `loader.load(key)`: a
+    resolver returning it completes without an awaitable (for which graphql-core
+    would gather a task per row) when the parent resolver loaded the batch first."""
+    future = loader.cache_map.get(key) if loader.cache else None
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
+        return future.result()
+    return loader.load(key)
+
+
 def _created_on_first_use(cls: type) -> type:
     """Turn a dataclass's `default_factory` fields into attributes made on first
     access: a request uses one or two loaders, and making all of them up front
