@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import re
 import time
@@ -221,6 +222,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
             return
         await db.init_db(settings.database_url)
+        # What start-up built (schema, models, modules) lives as long as the process:
+        # out of the cyclic collector's full passes, which otherwise stop the event
+        # loop for ~30 ms every few seconds under load (BENCHMARKS.md, latency).
+        gc.collect()
+        gc.freeze()
         if settings.production and settings.metrics_enabled and not settings.metrics_token:
             logger.warning("/metrics is open to anyone: set FRONTDESK_METRICS_TOKEN")
         stop = asyncio.Event()

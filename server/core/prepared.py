@@ -93,10 +93,13 @@ class _Prepared:
                 marked.append(_marker(arg, position))
                 position += 1
         markers = _flatten(marked)
-        query = self.build(*marked)
-        query._db = db
-        query._make_query()
-        sql, values = query.query.get_parameterized_sql()
+        try:
+            query = self.build(*marked)
+            query._db = db
+            query._make_query()
+            sql, values = query.query.get_parameterized_sql()
+        except (ValueError, TypeError, LookupError):
+            return None  # a field refused a marker (an enum, say): not preparable
         slots = []
         for index, marker in enumerate(markers):
             found = [i for i, v in enumerate(values) if type(v) is type(marker) and v == marker]

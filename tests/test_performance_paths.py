@@ -1,0 +1,228 @@
+"""The fast paths added for the benchmarks (BENCHMARKS.md) give the same answers
+as the slow ones: prepared statements, subtree filters, the MIME writer, the
+document cache, lazily made loaders and the scale seed. No timings here: the
+benchmarks print figures, tests check behaviour."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+
+import pytest
+from graphql import parse, specified_rules
+from tortoise.transactions import in_transaction
+
+from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.core import clock
+from server.core.loaders import Loaders, now_or_later
+from server.core.permissions import Role
+from server.core.pipeline import MAX_CACHED_DOCUMENT, DocumentCache
+from server.core.prepared import PreparedSelect, PreparedUpdate
+from server.core.subtree import subtree
+from server.mail.models import MailStatus, OutboxMail
+from server.mail.transport import build_message, wire_message
+from server.organisations.models import Organisation, OrganisationKind
+from server.schema import build_schema
+from server.seed_scale import SCALE_PROVIDER, seed_scale
+from server.settings import get_settings
+
+
+async def _organisation(path: str, name: str) -> Organisation:
+    return await Organisation.create(name=name, kind=OrganisationKind.CUSTOMER, path=path)
+
+
+# --- subtree filters ---------------------------------------------------------------------
+
+
+async def test_subtree_is_exactly_the_paths_below() -> None:
+    paths = ["/1/", "/1/4/", "/1/4/9/", "/1/40/", "/1/40/7/", "/1/5/", "/14/", "/1/4"]
+    for i, path in enumerate(paths):
+        await _organisation(path, f"org {i}")
+    for root in ("/1/", "/1/4/", "/1/40/", "/14/", "/9/"):
+        found = {o.path for o in await Organisation.filter(subtree(root))}
+        assert found == {p for p in paths if p.startswith(root)}, root
+        # Through a relation, as the members query uses it.
+        assert {o.path for o in await Organisation.filter(subtree(root, ""))} == found
+
+
+# --- prepared statements -------------------------------------------------------------------
+
+
+async def test_prepared_select_matches_the_queryset() -> None:
+    organisations = [await _organisation(f"/{i}/", f"org {i}") for i in range(1, 6)]
+    prepared = PreparedSelect(Organisation, lambda ids: Organisation.filter(id__in=ids))
+    for size in (1, 3, 5, 3):  # one shape per list length, reused
+        ids = [o.id for o in organisations[:size]]
+        got = sorted(o.id for o in await prepared.fetch(ids))
+        assert got == sorted(o.id for o in await Organisation.filter(id__in=ids))
+    assert await prepared.fetch([999_999]) == []
+
+
+async def test_prepared_select_keeps_select_related_and_transactions() -> None:
+    organisation = await _organisation("/1/", "Acme")
+    user = await User.create(email="ada@example.test", status=UserStatus.ACTIVE)
+    await Membership.create(
+        organisation=organisation, user=user, role=Role.OWNER, status=MembershipStatus.ACTIVE
+    )
+    prepared = PreparedSelect(
+        Membership,
+        lambda user_id, status: Membership.filter(user_id=user_id, status=status).select_related(
+            "organisation"
+        ),
+    )
+    # An enum argument cannot carry a marker: that query runs unprepared, same answers.
+    [found] = await prepared.fetch(user.id, "ACTIVE")
+    assert found.organisation.name == "Acme" and found.role is Role.OWNER
+    assert await prepared.fetch(user.id, "DISABLED") == []
+    # Inside a transaction the prepared select sees the transaction's own writes.
+    async with in_transaction():
+        other = await User.create(email="bob@example.test", status=UserStatus.ACTIVE)
+        await Membership.create(
+            organisation=organisation, user=other, role=Role.MEMBER, status=MembershipStatus.ACTIVE
+        )
+        [inside] = await prepared.fetch(other.id, "ACTIVE")
+        assert inside.user_id == other.id
+
+
+async def test_prepared_update_is_conditional_like_the_queryset() -> None:
+    now = clock.now()
+    mail = await OutboxMail.create(
+        kind="x", message_id=f"<{uuid.uuid4().hex}@example.test>", recipient="a@example.test",
+        subject="s", text_body="t", html_body="h", status=MailStatus.SENDING,
+        next_attempt_at=now, claimed_until=now, created_at=now,
+    )  # fmt: skip
+    mark = PreparedUpdate(
+        OutboxMail,
+        lambda mail_id, lease, sent_at: OutboxMail.filter(
+            id=mail_id, status=MailStatus.SENDING, claimed_until=lease
+        ).update(status=MailStatus.SENT, claimed_until=None, sent_at=sent_at),
+    )
+    assert await mark.execute(mail.id, clock.now(), now) == 0  # not our lease
+    assert await mark.execute(mail.id, now, now) == 1
+    row = await OutboxMail.get(id=mail.id)
+    assert row.status == MailStatus.SENT and row.claimed_until is None and row.sent_at == now
+    assert await mark.execute(mail.id, now, now) == 0  # only once
+
+
+def test_prepared_arguments_are_plain_values() -> None:
+    prepared = PreparedSelect(
+        Organisation, lambda flag: Organisation.filter(require_two_factor=flag)
+    )
+    with pytest.raises(TypeError):
+        prepared._prepare(None, [True])  # type: ignore[arg-type]
+    # Arguments that a field refuses as markers leave the query unprepared.
+    by_kind = PreparedSelect(Organisation, lambda kind: Organisation.filter(kind=kind))
+    assert by_kind._prepare(Organisation._meta.db, ["CUSTOMER"]) is None
+
+
+# --- the MIME writer ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "html"),
+    [
+        ("Welcome", "Hello\nSecond line\n", "<p>Hello</p>"),
+        (
+            "Grüße, Zoë — über " * 8,
+            ".leading dot\ntrailing   \ntab\there\n= sign =3D\r\nCRLF\rCR\n" + "x" * 300,
+            "<p>" + "é" * 400 + "</p>",
+        ),
+        ("No end of line", "no newline", ""),
+    ],
+)
+def test_wire_message_is_the_same_mail(subject: str, text: str, html: str) -> None:
+    settings = get_settings()
+    mail = OutboxMail(
+        kind="x", message_id=f"<{uuid.uuid4().hex}@example.test>", recipient="ada@example.test",
+        subject=subject[:255], text_body=text, html_body=html, created_at=clock.now(),
+    )  # fmt: skip
+    sender, recipient, data = wire_message(mail, settings)  # type: ignore[misc]
+    assert recipient == mail.recipient and sender == email.utils.parseaddr(settings.mail_from)[1]
+    assert data.isascii() and all(len(line) <= 998 for line in data.split(b"\r\n"))
+    fast = email.message_from_bytes(data, policy=email.policy.default)
+    slow = email.message_from_bytes(
+        build_message(mail, settings).as_bytes(), policy=email.policy.default
+    )
+    assert not fast.defects
+    for header in ("From", "To", "Message-ID", "Date", "Auto-Submitted"):
+        assert str(fast[header]) == str(slow[header])
+    assert str(fast["Subject"]) == mail.subject
+    for kind in ("plain", "html"):
+        got = fast.get_body(preferencelist=(kind,)).get_content()
+        want = slow.get_body(preferencelist=(kind,)).get_content()
+        assert got.replace("\r\n", "\n").rstrip("\n") == want.replace("\r\n", "\n").rstrip("\n")
+
+
+def test_wire_message_leaves_non_ascii_addresses_to_the_email_package() -> None:
+    mail = OutboxMail(
+        kind="x", message_id="<1@example.test>", recipient="zoë@example.test",
+        subject="s", text_body="t", html_body="h", created_at=clock.now(),
+    )  # fmt: skip
+    assert wire_message(mail, get_settings()) is None
+
+
+def test_wire_message_refuses_header_injection() -> None:
+    mail = OutboxMail(
+        kind="x", message_id="<1@example.test>", recipient="a@example.test",
+        subject="Hi\r\nBcc: eve@example.test", text_body="t", html_body="h",
+        created_at=clock.now(),
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="control characters"):
+        wire_message(mail, get_settings())
+
+
+# --- the document cache -----------------------------------------------------------------
+
+
+def test_document_cache_parses_and_validates_once_per_text() -> None:
+    schema = build_schema()._schema
+    cache = DocumentCache(max_tokens=50, maxsize=2)
+    query = "{ viewer { user { email } } }"
+    document = cache.parse(query)
+    assert cache.parse(query) is document
+    rules = tuple(specified_rules)
+    assert cache.validate(schema, query, document, rules) == []
+    assert cache.validations.get((id(schema), rules, query))[0] is document
+    assert cache.validate(schema, "{ nope }", parse("{ nope }"), rules)  # errors
+    with pytest.raises(Exception, match="tokens"):
+        cache.parse("{ " + "a " * 60 + "}")
+    long_query = "{ viewer { user { email } } }" + " " * MAX_CACHED_DOCUMENT
+    cache.parse(long_query)
+    assert cache.documents.get(long_query) is None  # too long to keep
+
+
+# --- loaders ------------------------------------------------------------------------------
+
+
+async def test_loaders_are_made_on_first_use_and_share_results() -> None:
+    loaders = Loaders()
+    assert "organisation" not in vars(loaders)
+    organisation = await _organisation("/1/", "Acme")
+    assert loaders.organisation is loaders.organisation
+    pending = now_or_later(loaders.organisation, organisation.id)
+    assert (await pending).id == organisation.id  # a future the first time
+    assert now_or_later(loaders.organisation, organisation.id).id == organisation.id  # then the row
+
+
+# --- seed-scale ----------------------------------------------------------------------------
+
+
+async def test_seed_scale_builds_the_tree_once() -> None:
+    summary = await seed_scale("a-long-password-1", organisations=24, users=60, resellers=3)
+    assert (summary.organisations, summary.users) == (24, 60)
+    provider = await Organisation.get(name=SCALE_PROVIDER)
+    assert await Organisation.filter(subtree(provider.path)).count() == 24
+    resellers = await Organisation.filter(parent_id=provider.id).order_by("id")
+    assert [r.kind for r in resellers] == [OrganisationKind.RESELLER] * 3
+    for organisation in await Organisation.all():
+        parent = await Organisation.get_or_none(id=organisation.parent_id or 0)
+        expected = f"{parent.path if parent else '/'}{organisation.id}/"
+        assert organisation.path == expected
+    assert await Membership.filter(role=Role.OWNER).count() == 24
+    assert await User.filter(email=summary.reseller_owner).exists()
+    # New rows still get fresh ids after the explicit ones.
+    extra = await _organisation("/x/", "after the seed")
+    assert extra.id > max(o.id for o in await Organisation.exclude(id=extra.id))
+    with pytest.raises(SystemExit):
+        await seed_scale("a-long-password-1", organisations=24, users=60, resellers=3)
