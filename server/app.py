@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import re
 import time
@@ -15,7 +16,6 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
-from graphql import ExecutionResult
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -26,15 +26,15 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
 
 from server import db
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
+from server.core.pipeline import OperationNotFound
 from server.http import authenticate, request_meta
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
-from server.schema import build_schema
+from server.schema import build_pipeline, build_schema
 from server.settings import Settings, get_settings
 from server.workers import run_workers
 
@@ -43,7 +43,6 @@ access_logger = logging.getLogger("frontdesk.access")
 # Probes and scrapes are logged at DEBUG only (unless they fail): they come every few seconds.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
-_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 _ADMIN_CSP = (
@@ -53,7 +52,9 @@ _ADMIN_CSP = (
 
 
 class FrontdeskGraphQL(GraphQL):
-    """Strawberry's ASGI view with our context: who is asking, from where."""
+    """POST /graphql: JSON in, our context, the operation run by the pipeline
+    (core/pipeline.py), JSON out. Strawberry's view serves the rest of the
+    route (GraphiQL on GET when enabled, refusals of other requests)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -63,29 +64,52 @@ class FrontdeskGraphQL(GraphQL):
             multipart_uploads_enabled=False,
         )
         self.settings = settings
+        self.pipeline = build_pipeline()
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._post(request)
+        except StrawberryHTTPException as error:
+            response = PlainTextResponse(error.reason, status_code=error.status_code)
+        await response(scope, receive, send)
 
-    def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict | list):  # lists: refused as batches later
-            raise StrawberryHTTPException(400, "The request body must be a JSON object.")
-        return parsed
-
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:  # type: ignore[override]
-        for error in result.errors or []:
-            # graphql-core suggests names for misspelled arguments, types and
-            # values too; with introspection off that would map the schema.
-            error.message = _SUGGESTION.sub("", error.message)
-        return await super().process_result(request, result)
+    async def _post(self, request: Request) -> Response:
+        # RequestGuard let only application/json bodies within the size limit through.
+        query, variables, operation_name, extensions = _operation_request(await request.body())
+        sub_response = Response()
+        sub_response.status_code = None  # type: ignore[assignment]  # unset: 200
+        del sub_response.headers["content-length"]
+        context = await self.get_context(request, sub_response)
+        try:
+            result = await self.pipeline.run(
+                query,
+                variables=variables,
+                operation_name=operation_name,
+                extensions=extensions,
+                context=context,
+            )
+        except OperationNotFound:
+            raise StrawberryHTTPException(400, "Can't get GraphQL operation type") from None
+        body: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            body["errors"] = [error.formatted for error in result.errors]
+        response = Response(
+            orjson.dumps(body),
+            status_code=sub_response.status_code or 200,
+            media_type="application/json",
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         meta = request_meta(request, self.settings)
         current_request_id.set(meta.request_id)
-        actor, token, via_cookie = await authenticate(request, self.settings, meta)
+        # Memberships wait until the operation needs them (core/pipeline.py).
+        actor, token, via_cookie = await authenticate(request, self.settings, meta, lazy=True)
         return Context(
             request=request,
             response=response,
@@ -95,6 +119,37 @@ class FrontdeskGraphQL(GraphQL):
             session_token=token,
             via_cookie=via_cookie,
         )
+
+
+def _operation_request(
+    body: bytes,
+) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+    """(query, variables, operationName, extensions) of a JSON request body, or a 400."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:  # valid JSON that orjson refuses: escaped lone surrogates ("\ud800")
+            data = json.loads(body)
+        except ValueError:
+            raise StrawberryHTTPException(400, "Unable to parse request body as JSON") from None
+    if isinstance(data, list):
+        raise StrawberryHTTPException(400, "Batching is not enabled")
+    if not isinstance(data, dict):
+        raise StrawberryHTTPException(400, "The request body must be a JSON object.")
+    query = data.get("query")
+    if not isinstance(query, str) or not query:
+        if query is None or query == "":
+            raise StrawberryHTTPException(400, "No GraphQL query found in the request")
+        raise StrawberryHTTPException(400, "The GraphQL operation's `query` must be a string.")
+    checks = (("variables", dict), ("extensions", dict), ("operationName", str))
+    for key, kind in checks:
+        value = data.get(key)
+        if value is not None and not isinstance(value, kind):
+            article = "an object" if kind is dict else "a string"
+            raise StrawberryHTTPException(
+                400, f"The GraphQL operation's `{key}` must be {article} or null, if provided."
+            )
+    return query, data.get("variables"), data.get("operationName"), data.get("extensions")
 
 
 class RequestGuard:

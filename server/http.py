@@ -64,12 +64,18 @@ def session_tokens(
 
 
 async def authenticate(
-    request: Request, settings: Settings, meta: RequestMeta, *, navigation: bool = False
+    request: Request,
+    settings: Settings,
+    meta: RequestMeta,
+    *,
+    navigation: bool = False,
+    lazy: bool = False,
 ) -> tuple[Actor | None, str | None, bool]:
-    """(actor, the token that worked, whether it was a cookie); (None, None, …) if none did."""
+    """(actor, the token that worked, whether it was a cookie); (None, None, …) if
+    none did. `lazy`: see `actor_for`."""
     via_cookie = False
     for token, via_cookie in session_tokens(request, settings, navigation=navigation):
-        actor = await actor_from_token(token, meta)
+        actor = await actor_from_token(token, meta, lazy=lazy)
         if actor is not None:
             return actor, token, via_cookie
     return None, None, via_cookie

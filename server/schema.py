@@ -20,6 +20,7 @@ from server.api_tokens.schema import ApiTokenType
 from server.audit import schema as audit
 from server.audit.types import AuditEventType
 from server.auth import schema as auth
+from server.auth.types import IDENTITY_FIELDS
 from server.contacts import schema as contacts
 from server.contacts.types import ContactType
 from server.core.context import Info, current_request_id
@@ -32,11 +33,10 @@ from server.core.guard import (
     RequiresDirective,
     RequiresRecentAuthDirective,
 )
-from server.core.pipeline import DocumentCache, RequestPipeline
+from server.core.pipeline import Pipeline
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
-from server.ops.metrics import OperationMetrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
 from server.settings import get_settings
@@ -150,24 +150,12 @@ def _validation_rules() -> list:
     return LIMIT_RULES if get_settings().introspection else NO_INTROSPECTION_RULES
 
 
-# Parsed and validated documents, shared by every request of the process.
-DOCUMENTS = DocumentCache(max_tokens=MAX_TOKENS, maxsize=256)
-
-
 @lru_cache(maxsize=1)
 def build_schema() -> strawberry.Schema:
-    """The schema, built once per process (field extensions are not re-entrant).
-    Whether introspection is allowed is read from the settings per request."""
-    extensions: list = [
-        # Token limit, cached parsing and validation (our rules added), error
-        # masking: one extension, as each costs every request (core/pipeline.py).
-        lambda: RequestPipeline(DOCUMENTS, _validation_rules, should_mask_error=is_unexpected),
-        OperationMetrics,  # last: sees errors before they are masked
-    ]
+    """The schema, built once per process (field extensions are not re-entrant)."""
     return FrontdeskSchema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,
         types=[UserError],
         schema_directives=[
             RequiresDirective,
@@ -180,10 +168,23 @@ def build_schema() -> strawberry.Schema:
     )
 
 
+@lru_cache(maxsize=1)
+def build_pipeline() -> Pipeline:
+    """How requests run against the schema, with its caches (one per process).
+    Whether introspection is allowed is read from the settings per request."""
+    return Pipeline(
+        build_schema()._schema,
+        max_tokens=MAX_TOKENS,
+        rules=_validation_rules,
+        should_mask_error=is_unexpected,
+        identity_fields=IDENTITY_FIELDS,
+    )
+
+
 @lru_cache
 def printed_schema() -> str:
     """The SDL checked in as schema.graphql (introspection settings do not change it)."""
     return str(build_schema()) + "\n"
 
 
-__all__ = ["ErrorCode", "build_schema", "printed_schema"]
+__all__ = ["ErrorCode", "build_pipeline", "build_schema", "printed_schema"]

@@ -14,10 +14,12 @@ from graphql import parse, specified_rules
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.auth.types import IDENTITY_FIELDS
 from server.core import clock
+from server.core.actor import Actor
 from server.core.loaders import Loaders, now_or_later
 from server.core.permissions import Role
-from server.core.pipeline import MAX_CACHED_DOCUMENT, DocumentCache
+from server.core.pipeline import MAX_CACHED_DOCUMENT, DocumentCache, selected_coordinates
 from server.core.prepared import PreparedSelect, PreparedUpdate
 from server.core.subtree import subtree
 from server.mail.models import MailStatus, OutboxMail
@@ -190,6 +192,64 @@ def test_document_cache_parses_and_validates_once_per_text() -> None:
     long_query = "{ viewer { user { email } } }" + " " * MAX_CACHED_DOCUMENT
     cache.parse(long_query)
     assert cache.documents.get(long_query) is None  # too long to keep
+
+
+def _coordinates(query: str) -> frozenset[str]:
+    schema = build_schema()._schema
+    document = parse(query)
+    return selected_coordinates(schema, document, document.definitions[-1])
+
+
+def test_selected_fields_are_found_through_fragments() -> None:
+    found = _coordinates(
+        """
+        fragment Me on User { email ...Name }
+        fragment Name on User { firstName ...Me }
+        query($id: ID!) {
+          viewer { user { ...Me } }
+          node(id: $id) { __typename ... on Organisation { name } }
+        }"""
+    )
+    assert found == {
+        "Query.viewer",
+        "Viewer.user",
+        "User.email",
+        "User.firstName",
+        "Query.node",
+        "Organisation.name",
+    }
+
+
+def test_identity_fields_exist() -> None:
+    """A renamed field would silently take the viewer query off the cheap path;
+    any field not listed loads the memberships first."""
+    schema = build_schema()._schema
+    for coordinate in IDENTITY_FIELDS:
+        type_name, field_name = coordinate.split(".")
+        assert field_name in schema.get_type(type_name).fields, coordinate  # type: ignore[union-attr]
+    assert _coordinates("{ viewer { user { id email } } }") <= IDENTITY_FIELDS
+    assert not _coordinates("{ viewer { memberships { role } } }") <= IDENTITY_FIELDS
+    assert not _coordinates("{ viewer { user { memberships { role } } } }") <= IDENTITY_FIELDS
+
+
+async def test_memberships_used_before_they_are_loaded_raise() -> None:
+    user = await User.create(email="lazy@example.com", first_name="L", last_name="Z")
+    calls = []
+
+    async def load() -> tuple[list[Membership], list[Membership]]:
+        calls.append(1)
+        return [], []
+
+    actor = Actor(user=user, load=load)
+    organisation = await _organisation("/1/", "Acme")
+    with pytest.raises(RuntimeError, match="before load_memberships"):
+        actor.can_see(organisation)
+    with pytest.raises(RuntimeError):
+        _ = actor.memberships
+    assert await actor.load_memberships() is actor
+    await actor.load_memberships()
+    assert calls == [1]  # once
+    assert actor.memberships == [] and not actor.can_see(organisation)
 
 
 # --- loaders ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from server.accounts.models import UserStatus, usable_memberships
+from server.accounts.models import Membership, UserStatus, usable_memberships
 from server.api_tokens.models import ApiToken
 from server.audit import service as audit
 from server.core import clock
@@ -76,9 +76,13 @@ async def actor_for_api_token(raw: str, meta: RequestMeta) -> TokenActor | None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= _TOUCH_EVERY:
         await ApiToken.filter(id=token.id).update(last_used_at=now)
+
+    async def load() -> tuple[list[Membership], list[Membership]]:
+        return await usable_memberships(creator.id), []
+
     return TokenActor(
         user=creator,
-        memberships=await usable_memberships(creator.id),
+        load=load,
         meta=meta,
         api_token=token,
         scope_path=token.organisation.path,

@@ -23,12 +23,12 @@ def satisfies_two_factor_policy(membership: Membership, second_factor: str | Non
     )
 
 
-async def actor_for(session: Session, meta: RequestMeta) -> Actor:
+async def actor_for(session: Session, meta: RequestMeta, *, lazy: bool = False) -> Actor:
     """The actor of a live session. Until a required password change is done,
     the user can use no organisation at all; memberships whose organisation
-    wants a second factor this session lacks wait for it."""
+    wants a second factor this session lacks wait for it. `lazy` leaves the
+    memberships to `Actor.load_memberships` (the GraphQL pipeline's call)."""
     user = session.user if isinstance(session.user, User) else await User.get(id=session.user_id)
-    memberships = [] if user.must_change_password else await usable_memberships(user.id)
     impersonator = None
     if session.impersonator_id is not None:
         impersonator = (
@@ -36,26 +36,30 @@ async def actor_for(session: Session, meta: RequestMeta) -> Actor:
             if isinstance(session.impersonator, User)
             else await User.get(id=session.impersonator_id)
         )
-        # An impersonation reaches only the subtree the administrator's right covers.
-        memberships = [
-            m for m in memberships if m.organisation.is_within(session.impersonation_scope)
-        ]
-    usable, waiting = [], []
-    for membership in memberships:
-        ok = satisfies_two_factor_policy(membership, session.second_factor)
-        (usable if ok else waiting).append(membership)
-    return Actor(
-        user=user,
-        memberships=usable,
-        session=session,
-        meta=meta,
-        awaiting_two_factor=waiting,
-        impersonator=impersonator,
-    )
+
+    async def load() -> tuple[list[Membership], list[Membership]]:
+        memberships = [] if user.must_change_password else await usable_memberships(user.id)
+        if impersonator is not None:
+            # An impersonation reaches only the subtree the administrator's right covers.
+            memberships = [
+                m for m in memberships if m.organisation.is_within(session.impersonation_scope)
+            ]
+        usable, waiting = [], []
+        for membership in memberships:
+            ok = satisfies_two_factor_policy(membership, session.second_factor)
+            (usable if ok else waiting).append(membership)
+        return usable, waiting
+
+    actor = Actor(user=user, load=load, session=session, meta=meta, impersonator=impersonator)
+    return actor if lazy else await actor.load_memberships()
 
 
-async def actor_from_token(raw: str, meta: RequestMeta) -> Actor | None:
+async def actor_from_token(raw: str, meta: RequestMeta, *, lazy: bool = False) -> Actor | None:
     if raw.startswith(TOKEN_PREFIX):
-        return await actor_for_api_token(raw, meta)
-    session = await find_session(raw)
-    return await actor_for(session, meta) if session is not None else None
+        actor: Actor | None = await actor_for_api_token(raw, meta)
+    else:
+        session = await find_session(raw)
+        actor = await actor_for(session, meta, lazy=True) if session is not None else None
+    if actor is None or lazy:
+        return actor
+    return await actor.load_memberships()

@@ -112,17 +112,25 @@ class Viewer:
         description="Until the password is changed, no organisation can be used."
     )
     session_expires_at: datetime | None
-    memberships: list[MembershipType] = strawberry.field(
-        description="Usable memberships (active, in active organisations); "
-        "`organisation.viewerPermissions` gives the effective permissions there."
-    )
-    awaiting_two_factor: list[MembershipType] = strawberry.field(
-        description="Memberships whose organisation requires a second factor this session "
-        "lacks: enrol (or sign in with the app) to use them."
-    )
     impersonation: Impersonation | None = strawberry.field(
         description="Set while an administrator acts as the viewer: for a banner with a Stop button."
     )
+
+    @strawberry.field(
+        description="Usable memberships (active, in active organisations); "
+        "`organisation.viewerPermissions` gives the effective permissions there."
+    )
+    def memberships(self, info: Info) -> list[MembershipType]:
+        actor = info.context.require_actor()
+        # Only where this session reaches: an API token acts in its subtree alone.
+        return [m for m in actor.memberships if actor.reaches(m.organisation)]  # type: ignore[misc]
+
+    @strawberry.field(
+        description="Memberships whose organisation requires a second factor this session "
+        "lacks: enrol (or sign in with the app) to use them."
+    )
+    def awaiting_two_factor(self, info: Info) -> list[MembershipType]:
+        return info.context.require_actor().awaiting_two_factor  # type: ignore[return-value]
 
     @strawberry.field
     async def two_factor(self, info: Info) -> TwoFactorStatus:
@@ -136,6 +144,36 @@ class Viewer:
         )
 
 
+# What an operation may select and still run without the actor's memberships:
+# who is signed in, nothing about where they may act (core/pipeline.py).
+IDENTITY_FIELDS = frozenset(
+    {
+        "Query.viewer",
+        "Viewer.user",
+        "Viewer.mustChangePassword",
+        "Viewer.sessionExpiresAt",
+        *(
+            f"User.{name}"
+            for name in (
+                "id",
+                "email",
+                "firstName",
+                "lastName",
+                "displayName",
+                "title",
+                "officePhone",
+                "mobilePhone",
+                "fax",
+                "status",
+                "lastLoginAt",
+                "createdAt",
+                "twoFactorEnabled",
+            )
+        ),
+    }
+)
+
+
 def viewer_of(info: Info) -> Viewer | None:
     actor = info.context.actor
     if actor is None:
@@ -144,9 +182,6 @@ def viewer_of(info: Info) -> Viewer | None:
         user=actor.user,  # type: ignore[arg-type]
         must_change_password=actor.user.must_change_password,
         session_expires_at=actor.session.expires_at if actor.session else None,
-        # Only where this session reaches: an API token acts in its subtree alone.
-        memberships=[m for m in actor.memberships if actor.reaches(m.organisation)],  # type: ignore[arg-type]
-        awaiting_two_factor=actor.awaiting_two_factor,  # type: ignore[arg-type]
         impersonation=impersonation_of(info),
     )
 

@@ -1,11 +1,15 @@
 """Who is asking: the signed-in user, their usable memberships, and the
 one place that answers "may they do P in organisation X?" and "may they see X?".
 
-Loaded once per request (three queries), then every check is synchronous.
+The user comes with the session (one query). The memberships (two more) are
+loaded once per request, before execution, unless the operation asks only
+who is signed in (core/pipeline.py); after that every check is synchronous.
+Using them before they are loaded is a programming error and raises.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,19 +37,55 @@ class RequestMeta:
     user_agent: str = ""
 
 
-@dataclass
+# (usable memberships, memberships waiting for a second factor)
+MembershipsLoader = Callable[[], Awaitable[tuple[list["Membership"], list["Membership"]]]]
+
+
+class _Access:
+    """The loaded memberships and the indexes every check uses."""
+
+    def __init__(self, usable: list[Membership], waiting: list[Membership]) -> None:
+        self.memberships = usable
+        self.awaiting_two_factor = waiting
+        self.by_org = {m.organisation_id: m for m in usable}
+        # Organisations whose whole subtree this actor administers.
+        self.delegating = [
+            m for m in usable if Permission.CUSTOMERS_MANAGE in ROLE_PERMISSIONS[m.role]
+        ]
+
+
+@dataclass(eq=False)
 class Actor:
     user: User
-    # Active memberships in organisations that are neither suspended nor below a suspended one.
-    memberships: list[Membership]
+    load: MembershipsLoader = field(repr=False)
     session: Session | None = None
     meta: RequestMeta = field(default_factory=RequestMeta)
-    # Memberships waiting for a second factor their organisation requires.
-    awaiting_two_factor: list[Membership] = field(default_factory=list)
     # The administrator acting as `user` in an impersonation session.
     impersonator: User | None = None
     # The API token making the request (the actor is then its creator, narrowed).
     api_token: ApiToken | None = None
+    _access: _Access | None = field(default=None, init=False, repr=False)
+
+    async def load_memberships(self) -> Actor:
+        if self._access is None:
+            self._access = _Access(*await self.load())
+        return self
+
+    @property
+    def _loaded(self) -> _Access:
+        if self._access is None:
+            raise RuntimeError("the actor's memberships were used before load_memberships()")
+        return self._access
+
+    @property
+    def memberships(self) -> list[Membership]:
+        """Active memberships in organisations that are neither suspended nor below a suspended one."""
+        return self._loaded.memberships
+
+    @property
+    def awaiting_two_factor(self) -> list[Membership]:
+        """Memberships waiting for a second factor their organisation requires."""
+        return self._loaded.awaiting_two_factor
 
     @property
     def impersonating(self) -> bool:
@@ -58,29 +98,22 @@ class Actor:
             return organisation.is_within(self.session.impersonation_scope)
         return True
 
-    def __post_init__(self) -> None:
-        # Organisations whose whole subtree this actor administers.
-        self._delegating = [
-            m for m in self.memberships if Permission.CUSTOMERS_MANAGE in ROLE_PERMISSIONS[m.role]
-        ]
-        self._by_org = {m.organisation_id: m for m in self.memberships}
-
     def membership_in(self, organisation_id: int) -> Membership | None:
-        return self._by_org.get(organisation_id)
+        return self._loaded.by_org.get(organisation_id)
 
     def administers_from_above(self, organisation: Organisation) -> bool:
         """True if a membership in an ancestor delegates administration of `organisation`."""
         return any(
             organisation.id != m.organisation_id and organisation.is_within(m.organisation.path)
-            for m in self._delegating
+            for m in self._loaded.delegating
         )
 
     def can_see(self, organisation: Organisation) -> bool:
-        return organisation.id in self._by_org or self.administers_from_above(organisation)
+        return organisation.id in self._loaded.by_org or self.administers_from_above(organisation)
 
     def permissions_in(self, organisation: Organisation) -> frozenset[Permission]:
         granted: frozenset[Permission] = frozenset()
-        own = self._by_org.get(organisation.id)
+        own = self._loaded.by_org.get(organisation.id)
         if own is not None:
             granted = ROLE_PERMISSIONS[own.role]
         if self.administers_from_above(organisation):
@@ -103,14 +136,14 @@ class Actor:
         """The actor's role rank there; delegated administrators rank as owners."""
         if self.administers_from_above(organisation):
             return DELEGATED_RANK
-        own = self._by_org.get(organisation.id)
+        own = self._loaded.by_org.get(organisation.id)
         return own.role.rank if own is not None else 0
 
     def visible_organisations(self, prefix: str = "") -> Q:
         """Filter for every organisation this actor can see (`prefix` for a related field)."""
         ids = [m.organisation_id for m in self.memberships]
         query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
-        for m in self._delegating:
+        for m in self._loaded.delegating:
             query |= subtree(m.organisation.path, prefix)
         return query
 
@@ -121,6 +154,6 @@ class Actor:
         ]
         query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
         if permission in DELEGATED_PERMISSIONS:
-            for m in self._delegating:
+            for m in self._loaded.delegating:
                 query |= subtree(m.organisation.path, prefix)
         return query

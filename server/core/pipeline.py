@@ -1,18 +1,22 @@
-"""Parsing, validation and error masking for every operation, as ONE schema extension.
+"""One GraphQL operation, from its text to its result: parse, validate, load
+the actor's memberships if the operation needs them, execute, mask errors.
 
-Strawberry instantiates every schema extension per request and dispatches each
-of its hooks through a context manager; five small extensions (token limit,
-parser cache, validation rules, validation cache, error masking) cost more per
-request than resolving a small query (BENCHMARKS.md). This one does the work
-of all five:
+Strawberry defines the schema and its resolvers; this runs them through
+graphql-core directly. Strawberry's own request path (its HTTP view, schema
+extensions, per-request execution context) cost more than resolving a small
+query (BENCHMARKS.md), and what we need of it is short:
 
 * parse with graphql-core's token limit, once per distinct document text;
-* validate with the schema's rules plus ours, once per distinct document
-  text (the cache key is the text: hashing the parsed AST, as Strawberry's
-  ValidationCache does, walks the whole tree on every request);
-* mask unexpected errors like `MaskErrors(should_mask_error=...)`.
+* validate with graphql-core's and Strawberry's rules plus ours, once per
+  distinct document text (the key is the text: hashing the parsed AST, as
+  Strawberry's ValidationCache does, walks the whole tree on every request);
+* decide once per document whether it selects anything beyond who is signed
+  in — only then are the actor's memberships loaded (two queries saved on
+  `viewer { user { … } }`, the most frequent request);
+* mask unexpected errors as "Unexpected error." (like Strawberry's MaskErrors)
+  after counting them by code for /metrics.
 
-Both caches are LRU-bounded, and documents longer than `MAX_CACHED_DOCUMENT`
+The caches are LRU-bounded, and documents longer than `MAX_CACHED_DOCUMENT`
 characters are never cached, so odd or hostile documents cannot fill memory.
 Variables and operation names do not enter validation, so one entry serves
 every request with the same text.
@@ -20,15 +24,43 @@ every request with the same text.
 
 from __future__ import annotations
 
+import re
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
-from strawberry.extensions import MaskErrors
-from strawberry.schema.schema import validate_document
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    execute,
+    get_named_type,
+    get_operation_ast,
+    parse,
+    specified_rules,
+)
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+
+from server.ops.metrics import observe_operation
+
+if TYPE_CHECKING:
+    from server.core.context import Context
 
 MAX_CACHED_DOCUMENT = 20_000
+MASKED_MESSAGE = "Unexpected error."
+# graphql-core suggests names for misspelled fields, arguments, types and
+# values; with introspection off that would map the schema.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 class _LRU:
@@ -76,37 +108,158 @@ class DocumentCache:
         if cached is not None and cached[0] is document:
             return cached[1]
         errors = validate_document(schema, document, rules)  # Strawberry's rules added
+        for error in errors:
+            error.message = _SUGGESTION.sub("", error.message)
         if query is not None and len(query) <= MAX_CACHED_DOCUMENT:
             # The document is kept with the errors: a hit must be for that very object.
             self.validations.put(key, (document, errors))
         return errors
 
 
-class RequestPipeline(MaskErrors):
-    """Use as a factory: `lambda: RequestPipeline(cache, rules, should_mask_error=...)`."""
+class OperationNotFound(Exception):
+    """No operation of that name, or several and no name: a malformed request."""
+
+
+def selected_coordinates(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> frozenset[str]:
+    """Every field the operation selects, as "Type.field" (fragments followed)."""
+    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+    found: set[str] = set()
+    seen_fragments: set[str] = set()
+    root = schema.get_root_type(operation.operation)
+    pending: list[tuple[Any, SelectionSetNode]] = [(root, operation.selection_set)]
+    while pending:
+        parent, selection_set = pending.pop()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name == "__typename":
+                    continue
+                found.add(f"{parent.name}.{name}")
+                field = getattr(parent, "fields", {}).get(name)
+                if field is not None and selection.selection_set is not None:
+                    pending.append((get_named_type(field.type), selection.selection_set))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = schema.get_type(condition.name.value) if condition else parent
+                pending.append((target or parent, selection.selection_set))
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if fragment is not None and name not in seen_fragments:
+                    seen_fragments.add(name)
+                    target = schema.get_type(fragment.type_condition.name.value)
+                    pending.append((target or parent, fragment.selection_set))
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    operation: OperationDefinitionNode
+    needs_memberships: bool
+
+
+class Pipeline:
+    """Runs operations against `schema` for the HTTP endpoint (server/app.py)."""
 
     def __init__(
         self,
-        cache: DocumentCache,
-        rules: Callable[[], Sequence[type[ASTValidationRule]]],
+        schema: GraphQLSchema,
         *,
+        max_tokens: int,
+        rules: Callable[[], Sequence[type[ASTValidationRule]]],
         should_mask_error: Callable[[GraphQLError], bool],
+        identity_fields: frozenset[str],
     ) -> None:
-        super().__init__(should_mask_error=should_mask_error)
-        self.cache = cache
+        self.schema = schema
+        self.documents = DocumentCache(max_tokens=max_tokens)
         self.rules = rules
+        self.should_mask_error = should_mask_error
+        # Fields that need only who is asking (see `Actor`): an operation made
+        # of these alone runs without loading the actor's memberships.
+        self.identity_fields = identity_fields
+        self.plans = _LRU(256)
 
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is None and context.query:
-            context.graphql_document = self.cache.parse(context.query)
-        yield
+    def _plan(self, query: str, document: DocumentNode, operation_name: str | None) -> _Plan:
+        key = (query, operation_name)
+        plan = self.plans.get(key)
+        if plan is None:
+            operation = get_operation_ast(document, operation_name)
+            if operation is None:
+                raise OperationNotFound(operation_name)
+            coordinates = selected_coordinates(self.schema, document, operation)
+            plan = _Plan(operation, not coordinates <= self.identity_fields)
+            if len(query) <= MAX_CACHED_DOCUMENT:
+                self.plans.put(key, plan)
+        return plan
 
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.pre_execution_errors is None and context.graphql_document is not None:
-            rules = tuple(context.validation_rules) + tuple(self.rules())
-            context.pre_execution_errors = self.cache.validate(
-                context.schema._schema, context.query, context.graphql_document, rules
-            )
-        yield
+    async def run(
+        self,
+        query: str,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+        context: Context,
+    ) -> ExecutionResult:
+        """The result to send. Raises `OperationNotFound` (a 400 for the caller)."""
+        started = time.perf_counter()
+        kind, name = "unknown", None
+        try:
+            document = self.documents.parse(query)
+        except GraphQLError as error:
+            result = ExecutionResult(None, [error])
+        else:
+            plan = self._plan(query, document, operation_name)
+            kind = plan.operation.operation.value
+            name = plan.operation.name.value if plan.operation.name else None
+            rules = (*specified_rules, *self.rules())
+            errors = self.documents.validate(self.schema, query, document, rules)
+            if errors:
+                result = ExecutionResult(None, errors)
+            else:
+                if plan.needs_memberships and context.actor is not None:
+                    await context.actor.load_memberships()
+                result = await self._execute(
+                    document, variables, operation_name, extensions, context
+                )
+        observe_operation(name, kind, time.perf_counter() - started, result.errors)
+        if result.errors:
+            result.errors = [self._masked(error) for error in result.errors]
+        return result
+
+    async def _execute(
+        self,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+        context: Context,
+    ) -> ExecutionResult:
+        result = execute(
+            self.schema,
+            document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            executor_class=StrawberryGraphQLCoreExecutionContext,
+            is_awaitable=optimized_is_awaitable,
+            hide_suggestions=True,
+            operation_extensions=extensions,
+        )
+        if optimized_is_awaitable(result):
+            result = await result
+        return result  # type: ignore[return-value]
+
+    def _masked(self, error: GraphQLError) -> GraphQLError:
+        if not self.should_mask_error(error):
+            error.message = _SUGGESTION.sub("", error.message)
+            return error
+        return GraphQLError(
+            MASKED_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+        )

@@ -19,8 +19,7 @@ import hmac
 import logging
 import os
 import re
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -36,7 +35,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from strawberry.extensions import SchemaExtension
 from tortoise.functions import Count, Min
 
 from server.core import clock
@@ -167,27 +165,16 @@ def error_code(error: object) -> str:
     return "INTERNAL"
 
 
-class OperationMetrics(SchemaExtension):
-    """Latency per operation and errors per code. Listed after ``MaskErrors``
-    so that it sees the errors before they are masked."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        seconds = time.perf_counter() - started
-        context = self.execution_context
-        try:
-            kind = context.operation_type.value
-            name = context.operation_name
-        except Exception:  # noqa: BLE001 - no document, or an unknown operation name
-            kind, name = "unknown", None
-        GRAPHQL_LATENCY.labels(
-            operation_label(name) if kind != "unknown" else "other", kind
-        ).observe(seconds)
-        result = context.result
-        errors = (result.errors if result is not None else None) or context.pre_execution_errors
-        for error in errors or ():
-            GRAPHQL_ERRORS.labels(error_code(error)).inc()
+def observe_operation(
+    name: str | None, kind: str, seconds: float, errors: Iterable[object] | None
+) -> None:
+    """One GraphQL operation: its latency, and its errors before they are masked.
+    `kind` is "query" or "mutation", "unknown" when the document did not parse."""
+    GRAPHQL_LATENCY.labels(operation_label(name) if kind != "unknown" else "other", kind).observe(
+        seconds
+    )
+    for error in errors or ():
+        GRAPHQL_ERRORS.labels(error_code(error)).inc()
 
 
 # --- the outbox, read at scrape time ----------------------------------------------------

@@ -176,6 +176,38 @@ async def test_malformed_json_is_a_client_error(http, body):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{}", "No GraphQL query found"),
+        (b'{"query": ""}', "No GraphQL query found"),
+        (b'{"query": "{ __typename }", "operationName": 7}', "`operationName` must be a string"),
+        (b'{"query": "{ __typename }", "extensions": "x"}', "`extensions` must be an object"),
+        (b'{"query": "query A { __typename } query B { __typename }"}', "operation type"),
+        (b'{"query": "query A { __typename }", "operationName": "B"}', "operation type"),
+    ],
+    ids=["no-query", "empty-query", "name-type", "extensions-type", "two-unnamed", "unknown-name"],
+)
+async def test_malformed_operation_request_is_a_client_error(http, body, message):
+    response = await post_json(http, body)
+    assert response.status_code == 400
+    assert message in response.text
+
+
+async def test_named_operation_out_of_several_runs(http):
+    body = {"query": "query A { a: __typename } query B { b: __typename }", "operationName": "B"}
+    response = await post_json(http, json.dumps(body).encode())
+    assert response.json() == {"data": {"b": "Query"}}
+
+
+async def test_syntax_error_is_a_graphql_error(http):
+    response = await post_json(http, graphql_body("{ viewer { "))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith("Syntax Error")
+
+
 @pytest.mark.parametrize("body", [b'"a string"', b"null", b"42"])
 async def test_json_body_that_is_not_an_object_is_a_client_error(body):
     from server.app import create_app

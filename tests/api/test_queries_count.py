@@ -154,3 +154,29 @@ async def test_member_list_costs_the_same_for_5_and_50_rows(tree, sign_in, state
     if _sqlite_connection() is not None:
         assert traced[5] == traced[50], traced
         assert traced[5] >= counts[5], (traced, counts)
+
+
+VIEWER_ONLY = "{ viewer { user { id email displayName } mustChangePassword } }"
+VIEWER_WITH_MEMBERSHIPS = """
+fragment Who on Viewer { user { email } }
+query { viewer { ...Who memberships { role organisation { name } } } }"""
+
+
+async def test_who_is_signed_in_costs_one_statement(tree, sign_in, statements):
+    """`viewer { user }` needs no memberships: only the session lookup runs. Any
+    field beyond who is asking (here through a fragment) loads them first."""
+    owner = await sign_in(tree["acme.owner"].email)
+    for query in (VIEWER_ONLY, VIEWER_WITH_MEMBERSHIPS):
+        await owner.data(query)  # warm-up: parser, validation and plan caches
+
+    async with statements.recording_one_request():
+        data = await owner.data(VIEWER_ONLY)
+    assert data["viewer"]["user"]["email"] == tree["acme.owner"].email
+    assert len(statements.statements) == 1, statements.statements
+
+    async with statements.recording_one_request():
+        data = await owner.data(VIEWER_WITH_MEMBERSHIPS)
+    assert [(m["role"], m["organisation"]["name"]) for m in data["viewer"]["memberships"]] == [
+        ("OWNER", "Acme")
+    ]
+    assert len(statements.statements) > 1
