@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,19 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
 _ADMIN_CSP = (
-    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-    "base-uri 'none'; form-action 'self'; object-src 'none'"
+    b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    b"base-uri 'none'; form-action 'self'; object-src 'none'"
+)
+# Request ids: unique per process by a counter, across processes by a random
+# prefix (reading the system's random source per request is not free).
+_ID_PREFIX = secrets.token_hex(8)
+_ID_COUNTER = itertools.count(1)
+# The request headers RequestGuard reads.
+_GUARDED_HEADERS = frozenset({b"x-request-id", b"content-length", b"content-type"})
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
 )
 
 
@@ -164,25 +176,54 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in _GUARDED_HEADERS
+        }
         given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request_id = given if _REQUEST_ID.match(given) else f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
         scope.setdefault("state", {})["request_id"] = request_id
         # Every log line written while serving this request carries its id.
         id_token = current_request_id.set(request_id)
         started = time.perf_counter()
-        status = [500]  # what the response started with; 500 if it never started
+        status = 500  # what the response started with; 500 if it never started
+        path = scope["path"]
 
-        async def observed_send(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status = message["status"]
+                extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+                if path.startswith("/admin"):
+                    extra.append((b"content-security-policy", _ADMIN_CSP))
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
-            await self._serve(scope, receive, observed_send, request_id, headers)
+            refusal = self._refusal(scope["method"], path, headers)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, self._limited(receive), send_with_headers)
         finally:
-            self._record(scope, status[0], time.perf_counter() - started)
+            self._record(scope, status, time.perf_counter() - started)
             current_request_id.reset(id_token)
+
+    def _limited(self, receive: Receive) -> Receive:
+        """`receive`, refusing bodies that grow past the limit while being read."""
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise HTTPException(413, "Request body too large.")
+            return message
+
+        return limited_receive
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         path, method = scope["path"], scope["method"]
@@ -205,41 +246,6 @@ class RequestGuard:
                     "peer": client[0] if client else "",
                 },
             )
-
-    async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, request_id: str, headers: dict[str, str]
-    ) -> None:
-        path = scope["path"]
-        refusal = self._refusal(scope["method"], path, headers)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise HTTPException(413, "Request body too large.")
-            return message
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra = [
-                    (b"x-request-id", request_id.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                ]
-                if path.startswith("/admin"):
-                    extra.append((b"content-security-policy", _ADMIN_CSP.encode()))
-                message["headers"] = list(message.get("headers", [])) + extra
-            await send(message)
-
-        await self.app(scope, limited_receive, send_with_headers)
 
     def _refusal(self, method: str, path: str, headers: dict[str, str]) -> Response | None:
         length = headers.get("content-length", "")
@@ -302,25 +308,26 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     static_dir = _STATIC_DIR if _STATIC_DIR.is_dir() else Path("static/admin")
     graphql = FrontdeskGraphQL(settings)
     routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),  # first: matched in that order
         Route("/", lambda request: RedirectResponse("/admin/")),
         Route("/healthz", healthz),
         Route("/readyz", readyz_endpoint(settings)),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/audit/export.csv", export_csv),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     if settings.metrics_enabled:
-        routes.insert(3, Route("/metrics", metrics.metrics_endpoint(settings)))
-    middleware = [
-        Middleware(RequestGuard, settings=settings),
+        routes.append(Route("/metrics", metrics.metrics_endpoint(settings)))
+    middleware = [Middleware(RequestGuard, settings=settings)]
+    if settings.cors_origins:
         # Other origins may call the API with bearer tokens, never with our cookie.
-        Middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            allow_credentials=False,
-            max_age=600,
-        ),
-    ]
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -10,6 +10,7 @@ import email.policy
 import uuid
 
 import pytest
+import strawberry
 from graphql import parse, specified_rules
 from tortoise.transactions import in_transaction
 
@@ -18,8 +19,14 @@ from server.auth.types import IDENTITY_FIELDS
 from server.core import clock
 from server.core.actor import Actor
 from server.core.loaders import Loaders, now_or_later
+from server.core.lookahead import selected_below
 from server.core.permissions import Role
-from server.core.pipeline import MAX_CACHED_DOCUMENT, DocumentCache, selected_coordinates
+from server.core.pipeline import (
+    MAX_CACHED_DOCUMENT,
+    DocumentCache,
+    is_awaitable,
+    selected_coordinates,
+)
 from server.core.prepared import PreparedSelect, PreparedUpdate
 from server.core.subtree import subtree
 from server.mail.models import MailStatus, OutboxMail
@@ -250,6 +257,50 @@ async def test_memberships_used_before_they_are_loaded_raise() -> None:
     await actor.load_memberships()
     assert calls == [1]  # once
     assert actor.memberships == [] and not actor.can_see(organisation)
+
+
+def test_rows_are_values_not_awaitables() -> None:
+    """Tortoise models define `__await__`; graphql-core must not spend a task on
+    each row a resolver returns (a page of 50 members returned 100 of them)."""
+
+    async def coroutine() -> None:
+        return None
+
+    pending = coroutine()
+    assert is_awaitable(pending)
+    pending.close()
+    assert not is_awaitable(User(email="row@example.com"))
+    assert not is_awaitable("text") and not is_awaitable([User()])
+
+
+@strawberry.type
+class _Item:
+    a: int
+    b: int
+
+
+@strawberry.type
+class _Page:
+    nodes: list[_Item]
+
+
+_SEEN: dict[str, set[str]] = {}
+
+
+@strawberry.type
+class _LookaheadQuery:
+    @strawberry.field
+    def page(self, info: strawberry.Info) -> _Page:
+        _SEEN["names"] = selected_below(info, ["nodes"], ["edges", "node"])
+        return _Page(nodes=[])
+
+
+def test_selected_below_looks_under_the_current_field() -> None:
+    result = strawberry.Schema(_LookaheadQuery).execute_sync(
+        "fragment B on Item { b } { page { nodes { a ...B } } }"
+    )
+    assert result.errors is None
+    assert _SEEN["names"] == {"a", "b"}
 
 
 # --- loaders ------------------------------------------------------------------------------

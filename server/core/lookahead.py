@@ -24,7 +24,10 @@ def selected_below(info: Info, *paths: Sequence[str]) -> set[str]:
     e.g. `selected_below(info, ["nodes"], ["edges", "node"])` on a connection."""
     found: set[str] = set()
     for path in paths:
-        level: list[SelectedField] = list(_fields(info.selected_fields))
+        # `info.selected_fields` is the current field itself: start below it.
+        level = [
+            f for current in _fields(info.selected_fields) for f in _fields(current.selections)
+        ]
         for name in path:
             level = [
                 f for parent in level if parent.name == name for f in _fields(parent.selections)

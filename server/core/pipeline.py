@@ -50,6 +50,7 @@ from graphql import (
 )
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from tortoise.models import Model
 
 from server.ops.metrics import observe_operation
 
@@ -78,6 +79,16 @@ class _LRU:
         self.entries[key] = value
         if len(self.entries) > self.maxsize:
             self.entries.popitem(last=False)
+
+
+_MODEL_AWAIT = Model.__await__
+
+
+def is_awaitable(value: Any) -> bool:
+    """Tortoise models define `__await__` (awaiting one returns it): a resolver
+    returning a row returns a value, not something graphql-core must await
+    with a task of its own for each row."""
+    return optimized_is_awaitable(value) and type(value).__await__ is not _MODEL_AWAIT
 
 
 class DocumentCache:
@@ -244,11 +255,11 @@ class Pipeline:
             variable_values=variables,
             operation_name=operation_name,
             executor_class=StrawberryGraphQLCoreExecutionContext,
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=is_awaitable,
             hide_suggestions=True,
             operation_extensions=extensions,
         )
-        if optimized_is_awaitable(result):
+        if is_awaitable(result):
             result = await result
         return result  # type: ignore[return-value]
 

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -132,9 +133,16 @@ def route_of(path: str) -> str:
     return "other"
 
 
+# Labelled children by label values: `labels()` validates and locks on every call.
+_http_children: dict[tuple[str, str, int], Any] = {}
+
+
 def observe_request(path: str, method: str, status: int, seconds: float) -> None:
-    method = method if method in METHODS else "other"
-    HTTP_LATENCY.labels(route_of(path), method, str(status)).observe(seconds)
+    key = (route_of(path), method if method in METHODS else "other", status)
+    child = _http_children.get(key)
+    if child is None:
+        child = _http_children[key] = HTTP_LATENCY.labels(key[0], key[1], str(status))
+    child.observe(seconds)
 
 
 # --- GraphQL ----------------------------------------------------------------------------

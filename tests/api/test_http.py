@@ -7,6 +7,7 @@ that the middleware runs exactly as in production.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -425,6 +426,31 @@ async def test_preflight_from_an_unlisted_origin_is_not_allowed(http):
 async def test_request_from_an_unlisted_origin_gets_no_cors_grant(tree, http):
     response = await call(http, TYPENAME, origin=FOREIGN_ORIGIN)
     assert "access-control-allow-origin" not in response.headers
+
+
+async def test_listed_origin_may_call_with_a_bearer_token_not_a_cookie(tree):
+    """FRONTDESK_CORS_ORIGINS lists frontends elsewhere: they get the CORS grant
+    for bearer-token calls, never credentials (our cookie stays ours)."""
+    from server.app import create_app
+
+    settings = dataclasses.replace(get_settings(), cors_origins=[FOREIGN_ORIGIN])
+    transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
+        preflight = await client.options(
+            "/graphql",
+            headers={
+                "origin": FOREIGN_ORIGIN,
+                "access-control-request-method": "POST",
+                "access-control-request-headers": "content-type, authorization",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == FOREIGN_ORIGIN
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        assert "access-control-allow-credentials" not in preflight.headers
+        response = await call(client, TYPENAME, origin=FOREIGN_ORIGIN)
+        assert response.headers["access-control-allow-origin"] == FOREIGN_ORIGIN
+        assert response.json() == {"data": {"__typename": "Query"}}
 
 
 # --- cookie sessions --------------------------------------------------------------------
