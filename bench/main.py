@@ -438,15 +438,10 @@ def scale(report: Report, database_url: str, label: str, seconds: float) -> None
     results = json.loads(out.read_text())
     report.data[f"scale_{label}"] = results
     report.row(f"(scale {label}) seed-scale", f"{results['seed_seconds']:.0f} s")
-    with_index = results.get("queries_with_proposed_indexes", {})
     for name, r in results["queries"].items():
-        extra = ""
-        if name in with_index:
-            w = with_index[name]
-            extra = f"; with the proposed index {ms(w['p50'])} / {ms(w['p95'])}"
         report.row(
             f"(scale {label}) {name}: p50 / p95",
-            f"{ms(r['p50'])} / {ms(r['p95'])} ({r['statements']} SQL statements{extra})",
+            f"{ms(r['p50'])} / {ms(r['p95'])} ({r['statements']} SQL statements)",
         )
     for name, counts in results["statements"].items():
         values = list(counts.values())

@@ -128,26 +128,6 @@ async def explain(captured: dict[str, list[tuple[str, Any]]]) -> dict[str, list[
     return plans
 
 
-# Not in the migrations (BENCHMARKS.md proposes them as model changes): every
-# request loads the actor's memberships by user, which no index serves today.
-PROPOSED_INDEXES = [
-    'CREATE INDEX IF NOT EXISTS "bench_membership_user_status" ON "membership" ("user_id", "status")',
-]
-
-
-async def add_proposed_indexes() -> None:
-    await db.init_db(get_settings().database_url)
-    from tortoise import connections
-
-    try:
-        conn = connections.get("default")
-        for sql in PROPOSED_INDEXES:
-            await conn.execute_script(sql)
-        await conn.execute_script('ANALYZE "membership"')
-    finally:
-        await db.close_db()
-
-
 def measure(
     env: dict[str, str], work: Path, scopes: dict[str, Any], counts: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
@@ -210,15 +190,11 @@ def main() -> None:
 
     label = "postgres" if db.is_postgres(url) else "sqlite"
     results = measure(env, work, scopes, counts, seconds)
-    asyncio.run(add_proposed_indexes())
-    with_indexes = measure(env, work, scopes, counts, seconds)
     out.write_text(json.dumps({
         "backend": label,
         "seed_seconds": seed_seconds,
         "seed_output": seeded.stdout.splitlines()[:1],
         "queries": results,
-        "queries_with_proposed_indexes": with_indexes,
-        "proposed_indexes": PROPOSED_INDEXES,
         "statements": {k: {str(s): n for s, n in v.items()} for k, v in counts.items()},
         "plans": plans,
     }, indent=2))  # fmt: skip

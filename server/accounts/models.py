@@ -91,7 +91,8 @@ class Membership(Model):
     class Meta:
         table = "membership"
         unique_together = (("organisation", "user"),)
-        indexes = (("organisation_id", "status", "role"),)
+        # By user: the actor's memberships, loaded on almost every request.
+        indexes = (("organisation_id", "status", "role"), ("user_id", "status"))
 
 
 # Loaded for every request's actor: the SQL is built once (server/core/prepared.py).

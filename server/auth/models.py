@@ -42,6 +42,8 @@ class Session(Model):
 
     class Meta:
         table = "session"
+        # A user's sessions: listed, ended on a password change or removal.
+        indexes = (("user_id",),)
 
 
 class PasswordReset(Model):
