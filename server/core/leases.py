@@ -22,6 +22,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.core.prepared import PreparedUpdate
 from server.db import is_postgres
 
 Row = TypeVar("Row", bound=Model)
@@ -32,10 +33,10 @@ MAX_DELAY_SECONDS = 3600
 JITTER = 0.25
 
 
-def retry_delay(attempts: int) -> timedelta:
+def retry_delay(attempts: int, base: float = BASE_DELAY_SECONDS) -> timedelta:
     """Exponential backoff (30 s, 60 s, ... capped at 1 h) with ±25 % jitter so
     rows that failed together do not all retry in the same second."""
-    seconds = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** max(attempts - 1, 0))
+    seconds = min(MAX_DELAY_SECONDS, base * 2 ** max(attempts - 1, 0))
     return timedelta(seconds=seconds * random.uniform(1 - JITTER, 1 + JITTER))
 
 
@@ -45,6 +46,14 @@ class LeasedQueue(Generic[Row]):
         self.pending = pending
         self.sending = sending
         self.postgres = is_postgres(database_url)
+        # SQLite's per-row claim, its SQL built once (server/core/prepared.py):
+        # Tortoise would build it for every row, which costs more than running it.
+        self._claim_one = PreparedUpdate(
+            model,
+            lambda now, pk, lease_end: model.filter(self.due(now), id=pk).update(
+                status=sending, claimed_until=lease_end
+            ),
+        )
 
     def due(self, now: datetime) -> Q:
         return Q(status=self.pending, next_attempt_at__lte=now) | Q(
@@ -72,13 +81,13 @@ class LeasedQueue(Generic[Row]):
             candidates = (
                 await model.filter(self.due(now)).order_by("next_attempt_at", "id").limit(limit)
             )
-            rows = []
-            for row in candidates:
-                claimed = await model.filter(self.due(now), id=row.pk).update(
-                    status=self.sending, claimed_until=lease_end
-                )
-                if claimed == 1:
-                    rows.append(row)
+            # SQLite ignores FOR UPDATE: a conditional UPDATE per row, the winner
+            # is whoever changes it (row count 1).
+            rows = [
+                row
+                for row in candidates
+                if await self._claim_one.execute(now, row.pk, lease_end) == 1
+            ]
         for row in rows:
             row.status, row.claimed_until = self.sending, lease_end  # type: ignore[attr-defined]
         return list(rows)

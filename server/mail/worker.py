@@ -13,20 +13,15 @@ nothing is sent twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
 from tortoise.functions import Count
-from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from server.core import clock
+from server.core.leases import LeasedQueue, poll, retry_delay
 from server.core.prepared import PreparedUpdate
-from server.db import is_postgres
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.transport import (
     MailTransport,
@@ -40,34 +35,11 @@ from server.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-BASE_DELAY_SECONDS = 30
-MAX_DELAY_SECONDS = 3600
-JITTER = 0.25
 MAX_ERROR_LENGTH = 1000
 
 
-def retry_delay(attempts: int, base: float = BASE_DELAY_SECONDS) -> timedelta:
-    """Exponential backoff (30 s, 60 s, ... capped at 1 h) with ±25 % jitter so
-    mails that failed together do not all retry in the same second."""
-    seconds = min(MAX_DELAY_SECONDS, base * 2 ** max(attempts - 1, 0))
-    return timedelta(seconds=seconds * random.uniform(1 - JITTER, 1 + JITTER))
-
-
-def _due(now: datetime) -> Q:
-    # Pending and due, or claimed by a worker whose lease has run out.
-    return Q(status=MailStatus.PENDING, next_attempt_at__lte=now) | Q(
-        status=MailStatus.SENDING, claimed_until__lt=now
-    )
-
-
-# The per-mail updates, their SQL built once (server/core/prepared.py): Tortoise
-# would build it for every mail, which costs more than running it.
-_CLAIM_ONE = PreparedUpdate(
-    OutboxMail,
-    lambda now, mail_id, lease_end: OutboxMail.filter(_due(now), id=mail_id).update(
-        status=MailStatus.SENDING, claimed_until=lease_end
-    ),
-)
+# The update of every mail sent, its SQL built once (server/core/prepared.py):
+# Tortoise would build it for every mail, which costs more than running it.
 _MARK_SENT = PreparedUpdate(
     OutboxMail,
     lambda mail_id, lease_end, sent_at: OutboxMail.filter(
@@ -92,6 +64,12 @@ class MailWorker:
         else:
             self.lease = timedelta(minutes=5) + settings.mail_batch_size * timeout
         self.lease_margin = min(5 * timeout, self.lease / 2)
+        self.queue = LeasedQueue(
+            OutboxMail,
+            pending=MailStatus.PENDING,
+            sending=MailStatus.SENDING,
+            database_url=settings.database_url,
+        )
 
     def _retry_delay(self, attempts: int) -> timedelta:
         return retry_delay(attempts, self.settings.mail_retry_seconds)
@@ -103,7 +81,7 @@ class MailWorker:
         transport = self.transport_factory(self.settings)
         now = clock.now()
         lease_end = now + self.lease
-        batch = await self._claim(now, lease_end)
+        batch = await self.queue.claim(now, lease_end, self.settings.mail_batch_size)
         if not batch:
             return 0
         sent = 0
@@ -148,43 +126,6 @@ class MailWorker:
         else:
             await transport.send(build_message(mail, self.settings))
 
-    async def _claim(self, now: datetime, lease_end: datetime) -> list[OutboxMail]:
-        limit = self.settings.mail_batch_size
-        if is_postgres(self.settings.database_url):
-            # Row locks make concurrent workers skip each other's candidates.
-            async with in_transaction() as conn:
-                rows = (
-                    await OutboxMail.filter(_due(now))
-                    .order_by("next_attempt_at", "id")
-                    .limit(limit)
-                    .select_for_update(skip_locked=True)
-                    .using_db(conn)
-                )
-                ids = [row.id for row in rows]
-                if ids:
-                    await (
-                        OutboxMail.filter(id__in=ids)
-                        .using_db(conn)
-                        .update(status=MailStatus.SENDING, claimed_until=lease_end)
-                    )
-        else:
-            # SQLite ignores FOR UPDATE: a conditional UPDATE per row, the winner
-            # is whoever changes it (row count 1).
-            candidates = (
-                await OutboxMail.filter(_due(now)).order_by("next_attempt_at", "id").limit(limit)
-            )
-            rows = []
-            for row in candidates:
-                claimed = await _CLAIM_ONE.execute(now, row.id, lease_end)
-                if claimed == 1:
-                    rows.append(row)
-        for row in rows:
-            row.status, row.claimed_until = MailStatus.SENDING, lease_end
-        return list(rows)
-
-    def _ours(self, mail: OutboxMail, lease_end: datetime) -> QuerySet[OutboxMail]:
-        return OutboxMail.filter(id=mail.id, status=MailStatus.SENDING, claimed_until=lease_end)
-
     async def _finish(
         self,
         mail: OutboxMail,
@@ -204,7 +145,7 @@ class MailWorker:
         else:
             changes["last_error"] = self._redact(error)
             logger.error("Mail %s dead: %s", mail.id, changes["last_error"])
-        if await self._ours(mail, lease_end).update(**changes) != 1:
+        if await self.queue.ours(mail, lease_end).update(**changes) != 1:
             logger.warning("Mail %s: lease lost before recording %s", mail.id, status.value)
 
     async def _retry_later(self, mail: OutboxMail, lease_end: datetime, error: str) -> None:
@@ -212,7 +153,7 @@ class MailWorker:
         if attempts >= self.settings.mail_max_attempts:
             await self._finish(mail, lease_end, MailStatus.DEAD, error, attempts=attempts)
             return
-        await self._ours(mail, lease_end).update(
+        await self.queue.ours(mail, lease_end).update(
             status=MailStatus.PENDING,
             attempts=attempts,
             next_attempt_at=clock.now() + self._retry_delay(attempts),
@@ -226,7 +167,7 @@ class MailWorker:
         next_attempt = (
             clock.now() + self._retry_delay(mail.attempts) if delay else mail.next_attempt_at
         )
-        await self._ours(mail, lease_end).update(
+        await self.queue.ours(mail, lease_end).update(
             status=MailStatus.PENDING,
             next_attempt_at=next_attempt,
             claimed_until=None,
@@ -241,17 +182,7 @@ class MailWorker:
         return text[:MAX_ERROR_LENGTH]
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            sent = 0
-            try:
-                sent = await self.run_once(stop)
-            except Exception:
-                # A database hiccup must not kill the worker; claims expire on their own.
-                logger.exception("Mail worker iteration failed")
-            if sent:
-                continue  # more may be due: no pause between full batches
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.mail_poll_seconds)
+        await poll(lambda: self.run_once(stop), stop, self.settings.mail_poll_seconds)
 
     async def queue_depth(self) -> dict[str, int]:
         counts = {status.value: 0 for status in MailStatus}
