@@ -7,7 +7,7 @@ import logging
 from functools import lru_cache
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
@@ -55,8 +55,11 @@ MAX_TOKENS = 2000
 MAX_COST = 10_000  # see server/core/cost.py; a full page of 100 with ~100 fields per item
 
 # Built once: rule classes made per request would defeat the validation cache.
-LIMIT_RULES = [create_limits_rule(max_cost=MAX_COST, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES)]
-NO_INTROSPECTION_RULES = [*LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+LIMIT_RULES = (
+    *specified_rules,
+    create_limits_rule(max_cost=MAX_COST, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES),
+)
+NO_INTROSPECTION_RULES = (*LIMIT_RULES, NoSchemaIntrospectionCustomRule)
 
 
 NODE_TYPES: dict[str, type[relay.Node]] = {
@@ -146,7 +149,7 @@ class FrontdeskSchema(strawberry.Schema):
         return None
 
 
-def _validation_rules() -> list:
+def _validation_rules() -> tuple[type[ASTValidationRule], ...]:
     return LIMIT_RULES if get_settings().introspection else NO_INTROSPECTION_RULES
 
 

@@ -21,6 +21,7 @@ from server.core.guard import (
     STEP_UP_SECONDS,
     authenticated,
     decode_id,
+    load_organisation,
     membership,
     organisation,
     requires,
@@ -130,9 +131,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> MembershipConnection:
-        target = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, organisation_id)
         members = service.members_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

@@ -15,7 +15,14 @@ from server.api_tokens.models import ApiToken
 from server.core import clock
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import STEP_UP_SECONDS, decode_id, organisation, owner_of, requires
+from server.core.guard import (
+    STEP_UP_SECONDS,
+    decode_id,
+    load_organisation,
+    organisation,
+    owner_of,
+    requires,
+)
 from server.core.nodes import load_visible
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
@@ -107,9 +114,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ApiTokenType]:
-        owner = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        owner = await load_organisation(info, organisation_id)
         return await paginate(service.tokens_of(owner), first=first, after=after)  # type: ignore[arg-type]
 
 
@@ -130,9 +135,7 @@ class Mutation:
     async def create_api_token(
         self, info: Info, input: CreateApiTokenInput
     ) -> CreateApiTokenPayload:
-        owner = await info.context.loaders.organisation.load(
-            decode_id(input.organisation_id, "Organisation")
-        )
+        owner = await load_organisation(info, input.organisation_id)
         secret, token = await service.create(
             actor=info.context.require_actor(),
             organisation=owner,  # type: ignore[arg-type]

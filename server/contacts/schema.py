@@ -12,7 +12,7 @@ from server.contacts.models import ContactKind
 from server.contacts.types import ContactConnection, ContactType
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import decode_id, organisation, owner_of, requires
+from server.core.guard import decode_id, load_organisation, organisation, owner_of, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role
 from server.invitations.schema import InvitationPayload
@@ -92,9 +92,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> ContactConnection:
-        target = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, organisation_id)
         contacts = service.contacts_of(target, search=search, kind=kind)  # type: ignore[arg-type]
         return await paginate(contacts, first=first, after=after)
 
@@ -106,9 +104,7 @@ class Mutation:
         extensions=[requires(Permission.CONTACTS_MANAGE, on=organisation("input.organisation_id"))],
     )
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
-        target = await info.context.loaders.organisation.load(
-            decode_id(input.organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, input.organisation_id)
         created = await service.create_contact(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

@@ -130,6 +130,12 @@ def decode_id(value: Any, type_name: str, argument: str | None = None) -> int:
     return pk
 
 
+async def load_organisation(info: Info, value: Any) -> Organisation:
+    """The organisation named by a global id a guard has already checked (the
+    guard loaded it too, so this is the loader's cached row)."""
+    return await info.context.loaders.organisation.load(decode_id(value, "Organisation"))  # type: ignore[return-value]
+
+
 def organisation(path: str) -> OrganisationLookup:
     """The organisation named by a global id argument, e.g. "input.organisation_id"."""
 

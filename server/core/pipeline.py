@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +46,6 @@ from graphql import (
     get_named_type,
     get_operation_ast,
     parse,
-    specified_rules,
 )
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
@@ -179,12 +178,14 @@ class Pipeline:
         schema: GraphQLSchema,
         *,
         max_tokens: int,
-        rules: Callable[[], Sequence[type[ASTValidationRule]]],
+        rules: Callable[[], tuple[type[ASTValidationRule], ...]],
         should_mask_error: Callable[[GraphQLError], bool],
         identity_fields: frozenset[str],
     ) -> None:
         self.schema = schema
         self.documents = DocumentCache(max_tokens=max_tokens)
+        # The whole rule set, graphql-core's own included (Strawberry's are added by
+        # `validate_document`); a callable: introspection is a per-request setting.
         self.rules = rules
         self.should_mask_error = should_mask_error
         # Fields that need only who is asking (see `Actor`): an operation made
@@ -225,8 +226,7 @@ class Pipeline:
             plan = self._plan(query, document, operation_name)
             kind = plan.operation.operation.value
             name = plan.operation.name.value if plan.operation.name else None
-            rules = (*specified_rules, *self.rules())
-            errors = self.documents.validate(self.schema, query, document, rules)
+            errors = self.documents.validate(self.schema, query, document, self.rules())
             if errors:
                 result = ExecutionResult(None, errors)
             else:

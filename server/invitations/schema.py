@@ -9,7 +9,14 @@ from server.auth.actor import actor_for
 from server.auth.types import SessionDelivery, Viewer, sign_in, viewer_of
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import decode_id, invitation, organisation, public, requires
+from server.core.guard import (
+    decode_id,
+    invitation,
+    load_organisation,
+    organisation,
+    public,
+    requires,
+)
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role
 from server.invitations import service
@@ -17,14 +24,10 @@ from server.invitations.types import InvitationConnection, InvitationType
 from server.organisations.models import Organisation
 
 
-async def _organisation(
-    info: Info, value: strawberry.ID, type_name: str = "Organisation"
-) -> Organisation:
+async def _invitation_organisation(info: Info, invitation_id: strawberry.ID) -> Organisation:
     # The guard has already checked the id and the actor's rights.
-    if type_name == "Invitation":
-        found = await info.context.loaders.invitation.load(decode_id(value, type_name))
-        return await info.context.loaders.organisation.load(found.organisation_id)  # type: ignore[union-attr,return-value]
-    return await info.context.loaders.organisation.load(decode_id(value, type_name))  # type: ignore[return-value]
+    found = await info.context.loaders.invitation.load(decode_id(invitation_id, "Invitation"))
+    return await info.context.loaders.organisation.load(found.organisation_id)  # type: ignore[union-attr,return-value]
 
 
 @strawberry.input
@@ -102,7 +105,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> InvitationConnection:
-        target = await _organisation(info, organisation_id)
+        target = await load_organisation(info, organisation_id)
         return await paginate(service.open_invitations(target), first=first, after=after)
 
 
@@ -121,7 +124,7 @@ class Mutation:
     async def invite_user(self, info: Info, input: InviteUserInput) -> InvitationPayload:
         created = await service.invite_user(
             actor=info.context.require_actor(),
-            organisation=await _organisation(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             email=input.email,
             role=input.role,
             first_name=input.first_name,
@@ -136,7 +139,7 @@ class Mutation:
     async def resend_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         resent = await service.resend_invitation(
             actor=info.context.require_actor(),
-            organisation=await _organisation(info, input.invitation_id, "Invitation"),
+            organisation=await _invitation_organisation(info, input.invitation_id),
             invitation_id=decode_id(input.invitation_id, "Invitation"),
         )
         return InvitationPayload(invitation=resent)  # type: ignore[arg-type]
@@ -147,7 +150,7 @@ class Mutation:
     async def revoke_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         revoked = await service.revoke_invitation(
             actor=info.context.require_actor(),
-            organisation=await _organisation(info, input.invitation_id, "Invitation"),
+            organisation=await _invitation_organisation(info, input.invitation_id),
             invitation_id=decode_id(input.invitation_id, "Invitation"),
         )
         return InvitationPayload(invitation=revoked)  # type: ignore[arg-type]
@@ -188,7 +191,7 @@ class Mutation:
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
         membership = await service.create_user(
             actor=info.context.require_actor(),
-            organisation=await _organisation(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             email=input.email,
             role=input.role,
             password=input.password,

@@ -6,17 +6,12 @@ import strawberry
 
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import authenticated, decode_id, organisation, requires
+from server.core.guard import authenticated, load_organisation, organisation, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.organisations import service
-from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from server.organisations.models import OrganisationKind, OrganisationStatus
 from server.organisations.types import OrganisationConnection, OrganisationType
-
-
-async def _load(info: Info, value: strawberry.ID) -> Organisation:
-    # The guard has already checked the id and the actor's rights.
-    return await info.context.loaders.organisation.load(decode_id(value, "Organisation"))  # type: ignore[return-value]
 
 
 @strawberry.input
@@ -59,7 +54,7 @@ class Query:
         extensions=[requires(Permission.ORGANISATION_VIEW, on=organisation("id"))],
     )
     async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationType | None:
-        return await _load(info, id)  # type: ignore[return-value]
+        return await load_organisation(info, id)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Every organisation the viewer may view, the descendants they administer included.",
@@ -91,7 +86,7 @@ class Mutation:
     ) -> OrganisationPayload:
         created = await service.create_child(
             actor=info.context.require_actor(),
-            parent=await _load(info, input.parent_id),
+            parent=await load_organisation(info, input.parent_id),
             name=input.name,
             kind=input.kind,
             require_two_factor=input.require_two_factor,
@@ -109,7 +104,7 @@ class Mutation:
     ) -> OrganisationPayload:
         updated = await service.update(
             actor=info.context.require_actor(),
-            organisation=await _load(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             name=input.name,
             settings={
                 name: value
@@ -130,7 +125,7 @@ class Mutation:
     ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
-            organisation=await _load(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             status=OrganisationStatus.SUSPENDED,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
@@ -144,7 +139,7 @@ class Mutation:
     async def set_seat_limit(self, info: Info, input: SetSeatLimitInput) -> OrganisationPayload:
         changed = await service.set_seat_limit(
             actor=info.context.require_actor(),
-            organisation=await _load(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             limit=input.limit,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
@@ -160,7 +155,7 @@ class Mutation:
     ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
-            organisation=await _load(info, input.organisation_id),
+            organisation=await load_organisation(info, input.organisation_id),
             status=OrganisationStatus.ACTIVE,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]

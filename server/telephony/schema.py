@@ -11,7 +11,7 @@ from strawberry import relay
 
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import decode_id, organisation, owner_of, requires
+from server.core.guard import decode_id, load_organisation, organisation, owner_of, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.telephony import service
@@ -143,9 +143,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> ExtensionConnection:
-        target = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, organisation_id)
         extensions = service.extensions_of(target, search=search, assigned=assigned)  # type: ignore[arg-type]
         return await paginate(extensions, first=first, after=after)
 
@@ -175,9 +173,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> CallRecordConnection:
-        target = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, organisation_id)
         calls = service.calls_of(
             target,  # type: ignore[arg-type]
             extension_id=decode_id(extension_id, "Extension", "extensionId")
@@ -224,9 +220,7 @@ class Mutation:
         ],
     )
     async def create_extension(self, info: Info, input: CreateExtensionInput) -> ExtensionPayload:
-        target = await info.context.loaders.organisation.load(
-            decode_id(input.organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, input.organisation_id)
         created = await service.create_extension(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from server.core.errors import Payload
 from server.core.guard import (
     STEP_UP_SECONDS,
     decode_id,
+    load_organisation,
     membership,
     organisation,
     owner_of,
@@ -102,9 +103,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> TicketConnection:
-        target = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, organisation_id)
         tickets = service.tickets_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -137,9 +136,7 @@ class Mutation:
         extensions=[desk(organisation("input.organisation_id"))],
     )
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketPayload:
-        target = await info.context.loaders.organisation.load(
-            decode_id(input.organisation_id, "Organisation")
-        )
+        target = await load_organisation(info, input.organisation_id)
         created = await service.create_ticket(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

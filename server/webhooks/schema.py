@@ -15,6 +15,7 @@ from server.core.guard import (
     STEP_UP_SECONDS,
     authenticated,
     decode_id,
+    load_organisation,
     organisation,
     owner_of,
     requires,
@@ -162,9 +163,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[WebhookEndpointType]:
-        owner = await info.context.loaders.organisation.load(
-            decode_id(organisation_id, "Organisation")
-        )
+        owner = await load_organisation(info, organisation_id)
         return await paginate(service.endpoints_of(owner), first=first, after=after)  # type: ignore[arg-type]
 
 
@@ -182,9 +181,7 @@ class Mutation:
         ],
     )
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> CreateWebhookPayload:
-        owner = await info.context.loaders.organisation.load(
-            decode_id(input.organisation_id, "Organisation")
-        )
+        owner = await load_organisation(info, input.organisation_id)
         secret, endpoint = await service.create_endpoint(
             actor=info.context.require_actor(),
             organisation=owner,  # type: ignore[arg-type]
