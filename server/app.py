@@ -233,11 +233,7 @@ class RequestGuard:
             client = scope.get("client")
             access_logger.log(
                 level,
-                "%s %s %d %.1f ms",
-                method,
-                path,
-                status,
-                seconds * 1000,
+                f"{method} {path} {status} {seconds * 1000:.1f} ms",
                 extra={
                     "method": method,
                     "path": path,

@@ -34,6 +34,7 @@ from server.core.guard import (
     RequiresRecentAuthDirective,
 )
 from server.core.pipeline import Pipeline
+from server.core.resolvers import call_resolvers_directly
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
@@ -156,7 +157,7 @@ def _validation_rules() -> tuple[type[ASTValidationRule], ...]:
 @lru_cache(maxsize=1)
 def build_schema() -> strawberry.Schema:
     """The schema, built once per process (field extensions are not re-entrant)."""
-    return FrontdeskSchema(
+    schema = FrontdeskSchema(
         query=Query,
         mutation=Mutation,
         types=[UserError],
@@ -169,6 +170,8 @@ def build_schema() -> strawberry.Schema:
         ],
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
     )
+    call_resolvers_directly(schema)
+    return schema
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 import uuid
 
 import pytest
@@ -35,6 +36,7 @@ from server.organisations.models import Organisation, OrganisationKind
 from server.schema import build_schema
 from server.seed_scale import SCALE_PROVIDER, seed_scale
 from server.settings import get_settings
+from tests.helpers.fixtures import gid
 
 
 async def _organisation(path: str, name: str) -> Organisation:
@@ -337,3 +339,103 @@ async def test_seed_scale_builds_the_tree_once() -> None:
     assert extra.id > max(o.id for o in await Organisation.exclude(id=extra.id))
     with pytest.raises(SystemExit):
         await seed_scale("a-long-password-1", organisations=24, users=60, resellers=3)
+
+
+# --- what a request leaves behind ------------------------------------------------------------
+
+
+async def test_a_request_is_freed_without_the_cyclic_collector(tree, sign_in) -> None:
+    """graphql-core's executor refers to itself through bound methods; the
+    pipeline breaks that cycle, so the request's context, actor and rows are
+    freed as soon as the response is out instead of piling up for the cyclic
+    collector (which then cost ~15 µs a request, BENCHMARKS.md)."""
+    owner = await sign_in(tree["acme.owner"].email)
+    queries = [
+        ("{ viewer { user { id email } } }", None),
+        (MEMBERS_PAGE, {"org": gid("Organisation", tree.acme.id), "first": 2}),
+    ]
+    for query, variables in queries:
+        await owner.data(query, variables)  # warm-up: caches
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for query, variables in queries:
+            await owner.data(query, variables)
+        gc.collect()
+        # (httpx, the test's client, leaves cycles of its own.)
+        ours = ("server.", "graphql.", "strawberry.", "starlette.", "tortoise.")
+        left = {
+            f"{type(o).__module__}.{type(o).__qualname__}"
+            for o in gc.garbage
+            if type(o).__module__.startswith(ours)
+        }
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert not left, left
+
+
+MEMBERS_PAGE = """
+query($org: ID!, $first: Int!) {
+  members(organisationId: $org, first: $first) { nodes { role user { email } } }
+}"""
+
+
+async def test_field_grouping_is_reused_only_when_variables_cannot_change_it(tree, sign_in) -> None:
+    """The plan keeps graphql-core's grouping of the selected fields unless a
+    directive could make it depend on the variables."""
+    owner = await sign_in(tree["acme.owner"].email)
+    organisation = gid("Organisation", tree.acme.id)
+    for first in (1, 3, 2):  # one plan, other variables: other pages
+        page = await owner.data(MEMBERS_PAGE, {"org": organisation, "first": first})
+        assert len(page["members"]["nodes"]) == first
+        assert set(page["members"]["nodes"][0]) == {"role", "user"}
+
+    query = "query($with: Boolean!) { viewer { user { id email @include(if: $with) } } }"
+    for with_email in (True, False, True):
+        user = (await owner.data(query, {"with": with_email}))["viewer"]["user"]
+        assert ("email" in user) is with_email
+
+
+# --- resolvers called without Strawberry's wrapper -------------------------------------------
+
+
+def _resolve(coordinate: str):  # type: ignore[no-untyped-def]
+    type_name, field_name = coordinate.split(".")
+    return build_schema()._schema.get_type(type_name).fields[field_name].resolve  # type: ignore[union-attr]
+
+
+def test_only_plain_resolvers_are_called_directly() -> None:
+    direct = ("Query.viewer", "User.id", "Organisation.id", "User.twoFactorEnabled")
+    for coordinate in direct:
+        assert _resolve(coordinate).__module__ == "server.core.resolvers", coordinate
+    # Guarded (field extensions) or with arguments: Strawberry's wrapper stays.
+    for coordinate in ("Query.sessions", "Query.members", "Organisation.members"):
+        assert _resolve(coordinate).__module__.startswith("strawberry."), coordinate
+
+
+async def test_direct_resolvers_answer_like_strawberrys(tree, sign_in) -> None:
+    owner = await sign_in(tree["acme.owner"].email)
+    data = await owner.data(
+        """query($org: ID!) {
+          viewer { user { id email twoFactorEnabled } memberships { id role organisation { id name } } }
+          node(id: $org) { id ... on Organisation { name } }
+        }""",
+        {"org": gid("Organisation", tree.acme.id)},
+    )
+    person = tree["acme.owner"]
+    assert data["viewer"]["user"] == {
+        "id": gid("User", person.user.id),
+        "email": person.email,
+        "twoFactorEnabled": False,
+    }
+    assert data["viewer"]["memberships"] == [
+        {
+            "id": gid("Membership", person.membership.id),
+            "role": "OWNER",
+            "organisation": {"id": gid("Organisation", tree.acme.id), "name": "Acme"},
+        }
+    ]
+    assert data["node"] == {"id": gid("Organisation", tree.acme.id), "name": "Acme"}

@@ -27,8 +27,9 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -36,17 +37,20 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    execute,
     get_named_type,
     get_operation_ast,
     parse,
 )
+from graphql.execution.collect_fields import DeferUsage, GroupedFieldSet
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from tortoise.models import Model
@@ -81,13 +85,91 @@ class _LRU:
 
 
 _MODEL_AWAIT = Model.__await__
+# Whether values of a type are awaitable, by type: graphql-core asks for every
+# resolved value. Generators are asked each time (a flag on their code decides).
+_AWAITABLE_BY_TYPE: dict[type, bool] = {}
 
 
 def is_awaitable(value: Any) -> bool:
-    """Tortoise models define `__await__` (awaiting one returns it): a resolver
-    returning a row returns a value, not something graphql-core must await
-    with a task of its own for each row."""
-    return optimized_is_awaitable(value) and type(value).__await__ is not _MODEL_AWAIT
+    """Like graphql-core's check, but Tortoise models, which define `__await__`
+    (awaiting one returns it), are values: a resolver returning a row returns
+    a value, not something graphql-core must await with a task of its own."""
+    kind = type(value)
+    known = _AWAITABLE_BY_TYPE.get(kind)
+    if known is not None:
+        return known
+    awaitable = (
+        optimized_is_awaitable(value) and getattr(kind, "__await__", None) is not _MODEL_AWAIT
+    )
+    if kind is not GeneratorType:
+        _AWAITABLE_BY_TYPE[kind] = awaitable
+    return awaitable
+
+
+@dataclass
+class _CollectedFields:
+    """The fields an operation selects, grouped as graphql-core's executor groups
+    them, kept with the plan: collecting them again for every request cost more
+    than resolving a small query. Only for documents without directives on
+    their selections, where the grouping cannot depend on the variables."""
+
+    root: GroupedFieldSet | None = None
+    # graphql-core's own memo of sub-selections, keyed by (type, id(field list));
+    # the lists are the shared root's and kept alive by the memo's values.
+    subfields: dict[Any, Any] = field(default_factory=dict)
+
+
+class _Executor(ExecutorThrowingOnIncremental):
+    """graphql-core's executor without incremental delivery (the schema has no
+    @defer or @stream), building Strawberry's resolve info (its `Info` reads
+    the operation's extensions from it), reusing the plan's collected fields."""
+
+    build_resolve_info = StrawberryGraphQLCoreExecutionContext.build_resolve_info
+
+    def __init__(
+        self,
+        *args: Any,
+        operation_extensions: dict[str, Any] | None,
+        collected: _CollectedFields | None,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.operation_extensions = operation_extensions
+        self.collected = collected
+        if collected is not None:
+            self._relevant_sub_fields = collected.subfields
+
+    def execute_collected_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        new_defer_usages: Sequence[DeferUsage],
+    ) -> Any:
+        if self.collected is not None:
+            if self.collected.root is None:
+                self.collected.root = grouped_field_set
+            grouped_field_set = self.collected.root
+        return super().execute_collected_root_fields(
+            root_type, root_value, grouped_field_set, serially, new_defer_usages
+        )
+
+
+def _collection_is_fixed(document: DocumentNode) -> bool:
+    """True when grouping the selected fields cannot depend on the variables:
+    no directive (@skip, @include) on any selection, no fragment variables."""
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode) and definition.variable_definitions:
+            return False
+        pending = [definition.selection_set] if hasattr(definition, "selection_set") else []
+        while pending:
+            for selection in pending.pop().selections:
+                if selection.directives:
+                    return False
+                if getattr(selection, "selection_set", None) is not None:
+                    pending.append(selection.selection_set)
+    return True
 
 
 class DocumentCache:
@@ -168,6 +250,7 @@ def selected_coordinates(
 class _Plan:
     operation: OperationDefinitionNode
     needs_memberships: bool
+    collected: _CollectedFields | None
 
 
 class Pipeline:
@@ -201,7 +284,11 @@ class Pipeline:
             if operation is None:
                 raise OperationNotFound(operation_name)
             coordinates = selected_coordinates(self.schema, document, operation)
-            plan = _Plan(operation, not coordinates <= self.identity_fields)
+            plan = _Plan(
+                operation,
+                not coordinates <= self.identity_fields,
+                _CollectedFields() if _collection_is_fixed(document) else None,
+            )
             if len(query) <= MAX_CACHED_DOCUMENT:
                 self.plans.put(key, plan)
         return plan
@@ -233,7 +320,7 @@ class Pipeline:
                 if plan.needs_memberships and context.actor is not None:
                     await context.actor.load_memberships()
                 result = await self._execute(
-                    document, variables, operation_name, extensions, context
+                    document, plan, variables, operation_name, extensions, context
                 )
         observe_operation(name, kind, time.perf_counter() - started, result.errors)
         if result.errors:
@@ -243,24 +330,35 @@ class Pipeline:
     async def _execute(
         self,
         document: DocumentNode,
+        plan: _Plan,
         variables: dict[str, Any] | None,
         operation_name: str | None,
         extensions: dict[str, Any] | None,
         context: Context,
     ) -> ExecutionResult:
-        result = execute(
+        executor = _Executor.build(
             self.schema,
             document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=operation_name,
-            executor_class=StrawberryGraphQLCoreExecutionContext,
+            None,
+            context,
+            variables,
+            operation_name,
             is_awaitable=is_awaitable,
             hide_suggestions=True,
             operation_extensions=extensions,
+            collected=plan.collected,
         )
-        if is_awaitable(result):
-            result = await result
+        if isinstance(executor, list):  # the variables do not fit the operation
+            return ExecutionResult(None, executor)
+        try:
+            result = executor.execute_operation()
+            if is_awaitable(result):
+                result = await result
+        finally:
+            # The executor holds bound methods of itself: a reference cycle that
+            # kept the whole request (context, actor, rows) alive until the cyclic
+            # collector ran, which then cost ~15 µs a request (BENCHMARKS.md).
+            executor.async_helpers = None  # type: ignore[assignment]
         return result  # type: ignore[return-value]
 
     def _masked(self, error: GraphQLError) -> GraphQLError:

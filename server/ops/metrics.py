@@ -148,6 +148,7 @@ def observe_request(path: str, method: str, status: int, seconds: float) -> None
 # --- GraphQL ----------------------------------------------------------------------------
 
 _operation_names: set[str] = set()
+_operation_children: dict[tuple[str, str], Any] = {}
 
 
 def operation_label(name: str | None) -> str:
@@ -178,9 +179,11 @@ def observe_operation(
 ) -> None:
     """One GraphQL operation: its latency, and its errors before they are masked.
     `kind` is "query" or "mutation", "unknown" when the document did not parse."""
-    GRAPHQL_LATENCY.labels(operation_label(name) if kind != "unknown" else "other", kind).observe(
-        seconds
-    )
+    key = (operation_label(name) if kind != "unknown" else "other", kind)
+    child = _operation_children.get(key)
+    if child is None:  # bounded: operation_label() keeps at most MAX_OPERATION_NAMES names
+        child = _operation_children[key] = GRAPHQL_LATENCY.labels(*key)
+    child.observe(seconds)
     for error in errors or ():
         GRAPHQL_ERRORS.labels(error_code(error)).inc()
 

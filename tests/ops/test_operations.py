@@ -9,6 +9,7 @@ import dataclasses
 import io
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,7 +28,13 @@ from server.mail.models import MailStatus, OutboxMail
 from server.mail.outbox import queue_mail
 from server.mail.worker import MailWorker
 from server.ops import health, metrics
-from server.ops.logs import JsonFormatter, RequestIdFilter, TextFormatter, logging_config
+from server.ops.logs import (
+    BatchedStreamHandler,
+    JsonFormatter,
+    RequestIdFilter,
+    TextFormatter,
+    logging_config,
+)
 from server.settings import Settings, get_settings
 from tests.helpers.fixtures import LOGIN, ORIGIN, PASSWORD, GraphQLClient, Tree
 from tests.helpers.mailsink import MailSink
@@ -355,6 +362,67 @@ def test_text_lines_show_the_request_id():
 def test_unknown_log_format_is_refused():
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config("xml")
+
+
+class _Writes(io.StringIO):
+    """A stream that remembers each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def _batched_handler(interval: float) -> tuple[BatchedStreamHandler, _Writes]:
+    stream = _Writes()
+    handler = BatchedStreamHandler(stream, interval=interval)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    return handler, stream
+
+
+def _line(logger: str, message: str, level: int = logging.INFO) -> logging.LogRecord:
+    return logging.LogRecord(logger, level, "", 0, message, (), None)
+
+
+def test_access_lines_are_written_in_whole_batches_within_a_pipe_write():
+    assert logging_config("json")["handlers"]["default"]["()"] is BatchedStreamHandler
+    handler, stream = _batched_handler(interval=3600)
+    lines = [f"GET /{i} {'é' * (i % 50)}" for i in range(300)]
+    for line in lines:
+        handler.handle(_line("frontdesk.access", line))
+    assert stream.writes, "4 KiB of lines are written without waiting"
+    handler.handle(_line("frontdesk.access", "x" * 10_000))  # longer than a batch: alone
+    handler.handle(_line("frontdesk.access", "held back"))
+    assert not stream.getvalue().endswith("held back\n")
+    handler.handle(_line("uvicorn.error", "Application shutdown complete."))  # at once
+    assert stream.getvalue().splitlines() == [
+        *lines,
+        "x" * 10_000,
+        "held back",
+        "Application shutdown complete.",
+    ]
+    for text in stream.writes:
+        assert text.endswith("\n")  # whole lines only
+        assert len(text.encode()) <= BatchedStreamHandler.PIPE_BUF or text.count("\n") == 1
+    assert len(stream.writes) < len(lines) / 10
+    handler.handle(_line("frontdesk.access", "failed", logging.WARNING))
+    assert stream.getvalue().endswith("failed\n")
+
+
+def test_quiet_access_lines_are_written_within_the_interval():
+    handler, stream = _batched_handler(interval=0.05)
+    handler.handle(_line("frontdesk.access", "first"))
+    assert stream.getvalue() == ""
+    deadline = time.monotonic() + 5
+    while stream.getvalue() != "first\n" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.getvalue() == "first\n"
+    handler.handle(_line("frontdesk.access", "second"))
+    handler.flush()  # as logging.shutdown() does at exit
+    assert stream.getvalue() == "first\nsecond\n"
 
 
 async def test_every_request_log_line_carries_the_request_id(http, tree: Tree):
