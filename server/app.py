@@ -35,6 +35,7 @@ from server.core.pipeline import OperationNotFound
 from server.http import authenticate, request_meta
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
+from server.ops.logs import log_line
 from server.schema import build_pipeline, build_schema
 from server.settings import Settings, get_settings
 from server.workers import run_workers
@@ -231,10 +232,11 @@ class RequestGuard:
         level = logging.DEBUG if path in _QUIET_PATHS and status < 400 else logging.INFO
         if access_logger.isEnabledFor(level):
             client = scope.get("client")
-            access_logger.log(
+            log_line(
+                access_logger,
                 level,
                 f"{method} {path} {status} {seconds * 1000:.1f} ms",
-                extra={
+                {
                     "method": method,
                     "path": path,
                     "status": status,

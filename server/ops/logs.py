@@ -63,13 +63,13 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", "") or current_request_id.get() or None,
-        }
+        entry = _entry(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            getattr(record, "request_id", "") or current_request_id.get(),
+        )
         for key, value in _extras(record).items():
             entry.setdefault(key, value)
         if record.exc_info:
@@ -77,6 +77,18 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def _entry(
+    created: float, level: str, logger: str, message: str, request_id: str
+) -> dict[str, Any]:
+    return {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level,
+        "logger": logger,
+        "message": message,
+        "request_id": request_id or None,
+    }
 
 
 class TextFormatter(logging.Formatter):
@@ -120,23 +132,29 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._flusher: threading.Thread | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Called with self.lock held (Handler.handle).
         try:
-            line = self.format(record) + self.terminator
+            self.write(
+                self.format(record) + self.terminator,
+                batched=record.name == self.BATCHED and record.levelno < logging.WARNING,
+            )
+        except Exception:
+            self.handleError(record)
+
+    def write(self, line: str, *, batched: bool) -> None:
+        """Queue a formatted line; write the queue now unless `batched`."""
+        with self.lock:  # type: ignore[union-attr]
             size = len(line) if line.isascii() else len(line.encode())
             if self.pending_bytes + size > self.PIPE_BUF:
                 self.flush()
             self.pending.append(line)
             self.pending_bytes += size
-            if record.name != self.BATCHED or record.levelno >= logging.WARNING:
+            if not batched:
                 self.flush()
             elif self._flusher is None:  # started on first use
                 self._flusher = threading.Thread(
                     target=self._flush_periodically, name="log-flush", daemon=True
                 )
                 self._flusher.start()
-        except Exception:
-            self.handleError(record)
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
@@ -151,6 +169,49 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         while True:
             time.sleep(self.interval)
             self.flush()
+
+
+def log_line(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
+    """What `logger.log(level, message, extra=fields)` writes, written without
+    a LogRecord when the only handler the line reaches is a JSON
+    BatchedStreamHandler, as `logging_config("json")` sets up for production.
+    Making the record, walking the logger tree and the generic formatter cost
+    the access log ~65 µs a request (BENCHMARKS.md). The caller has checked
+    `logger.isEnabledFor(level)`."""
+    handler = _only_json_handler(logger, level)
+    if handler is None:
+        logger.log(level, message, extra=fields)
+        return
+    entry = _entry(
+        time.time(), logging.getLevelName(level), logger.name, message, current_request_id.get()
+    )
+    for key, value in fields.items():
+        entry.setdefault(key, value)
+    handler.write(
+        orjson.dumps(entry, default=str).decode() + handler.terminator,
+        batched=logger.name == handler.BATCHED and level < logging.WARNING,
+    )
+
+
+def _only_json_handler(logger: logging.Logger, level: int) -> BatchedStreamHandler | None:
+    found = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        for handler in current.handlers:
+            if level < handler.level:
+                continue
+            if (
+                found is not None
+                or type(handler) is not BatchedStreamHandler
+                or type(handler.formatter) is not JsonFormatter
+                or any(type(f) is not RequestIdFilter for f in handler.filters)
+            ):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
 
 
 def logging_config(log_format: str = "text", level: str = "INFO") -> dict[str, Any]:

@@ -33,6 +33,7 @@ from server.ops.logs import (
     JsonFormatter,
     RequestIdFilter,
     TextFormatter,
+    log_line,
     logging_config,
 )
 from server.settings import Settings, get_settings
@@ -423,6 +424,45 @@ def test_quiet_access_lines_are_written_within_the_interval():
     handler.handle(_line("frontdesk.access", "second"))
     handler.flush()  # as logging.shutdown() does at exit
     assert stream.getvalue() == "first\nsecond\n"
+
+
+def test_access_lines_without_a_record_read_like_logged_ones():
+    """`log_line` skips the LogRecord only when the line would reach nothing
+    but a JSON BatchedStreamHandler, and then writes what logging would."""
+    handler, stream = _batched_handler(interval=3600)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    logger = logging.getLogger("frontdesk.test.fast.access")
+    parent = logging.getLogger("frontdesk.test.fast")
+    parent.handlers, parent.propagate = [handler], False
+    parent.setLevel(logging.INFO)
+    fields = {"method": "POST", "path": "/graphql", "status": 200, "duration_ms": 1.5, "peer": ""}
+    token = current_request_id.set("req-9")
+    try:
+        logger.log(logging.INFO, "POST /graphql 200 1.5 ms", extra=fields)
+        log_line(logger, logging.INFO, "POST /graphql 200 1.5 ms", fields)
+        handler.flush()
+        logged, direct = (orjson.loads(line) for line in stream.getvalue().splitlines())
+        assert logged.pop("time")[:16] == direct.pop("time")[:16]
+        assert direct == logged
+        assert list(direct) == list(logged)
+        assert logged["request_id"] == "req-9" and logged["logger"] == "frontdesk.test.fast.access"
+
+        # Anything else listening (another handler, a filter, another format): logging itself.
+        other = io.StringIO()
+        extra_handler = logging.StreamHandler(other)
+        logger.addHandler(extra_handler)
+        log_line(logger, logging.INFO, "seen by both", fields)
+        assert other.getvalue() == "seen by both\n"
+        logger.removeHandler(extra_handler)
+        handler.setFormatter(TextFormatter())
+        log_line(logger, logging.INFO, "as text", fields)
+        handler.flush()
+        assert "as text method=POST path=/graphql status=200" in stream.getvalue()
+    finally:
+        current_request_id.reset(token)
+        parent.handlers, parent.propagate = [], True
+        parent.setLevel(logging.NOTSET)
 
 
 async def test_every_request_log_line_carries_the_request_id(http, tree: Tree):
