@@ -13,6 +13,10 @@ query (BENCHMARKS.md), and what we need of it is short:
 * decide once per document whether it selects anything beyond who is signed
   in — only then are the actor's memberships loaded (two queries saved on
   `viewer { user { … } }`, the most frequent request);
+* group the selected fields for execution once per document too, unless a
+  directive could make the grouping depend on the variables;
+* execute with graphql-core's executor, and break its reference cycle after,
+  so that each request's objects are freed at once (see `_execute`);
 * mask unexpected errors as "Unexpected error." (like Strawberry's MaskErrors)
   after counting them by code for /metrics.
 
