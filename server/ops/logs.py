@@ -11,6 +11,7 @@ configuration is handed to uvicorn so that every server process (``serve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
 import threading
@@ -133,15 +134,13 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.write(
-                self.format(record) + self.terminator,
-                batched=record.name == self.BATCHED and record.levelno < logging.WARNING,
-            )
+            self.write(self.format(record) + self.terminator, record.name, record.levelno)
         except Exception:
             self.handleError(record)
 
-    def write(self, line: str, *, batched: bool) -> None:
-        """Queue a formatted line; write the queue now unless `batched`."""
+    def write(self, line: str, logger: str, level: int) -> None:
+        """Queue a formatted line; write the queue now unless it is an access line."""
+        batched = logger == self.BATCHED and level < logging.WARNING
         with self.lock:  # type: ignore[union-attr]
             size = len(line) if line.isascii() else len(line.encode())
             if self.pending_bytes + size > self.PIPE_BUF:
@@ -168,7 +167,9 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def _flush_periodically(self) -> None:
         while True:
             time.sleep(self.interval)
-            self.flush()
+            # A broken stream is reported by the next emit (handleError), not here.
+            with contextlib.suppress(Exception):
+                self.flush()
 
 
 def log_line(logger: logging.Logger, level: int, message: str, fields: dict[str, Any]) -> None:
@@ -187,10 +188,12 @@ def log_line(logger: logging.Logger, level: int, message: str, fields: dict[str,
     )
     for key, value in fields.items():
         entry.setdefault(key, value)
-    handler.write(
-        orjson.dumps(entry, default=str).decode() + handler.terminator,
-        batched=logger.name == handler.BATCHED and level < logging.WARNING,
-    )
+    try:
+        handler.write(
+            orjson.dumps(entry, default=str).decode() + handler.terminator, logger.name, level
+        )
+    except Exception:  # a broken stream: logging reports it its own way (handleError)
+        logger.log(level, message, extra=fields)
 
 
 def _only_json_handler(logger: logging.Logger, level: int) -> BatchedStreamHandler | None:

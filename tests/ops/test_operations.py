@@ -465,6 +465,22 @@ def test_access_lines_without_a_record_read_like_logged_ones():
         parent.setLevel(logging.NOTSET)
 
 
+def test_a_broken_log_stream_does_not_fail_the_request(capsys):
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("disk full")
+
+    handler = BatchedStreamHandler(Broken(), interval=3600)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("frontdesk.test.broken")
+    logger.handlers, logger.propagate = [handler], False
+    try:
+        log_line(logger, logging.WARNING, "POST /graphql 500 1.0 ms", {"status": 500})
+    finally:
+        logger.handlers, logger.propagate = [], True
+    assert "disk full" in capsys.readouterr().err  # reported the way logging reports it
+
+
 async def test_every_request_log_line_carries_the_request_id(http, tree: Tree):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
