@@ -1,6 +1,7 @@
 """The Frontdesk benchmark: `make bench` (bash bench/run.sh), or
 
-    .venv/bin/python -m bench.main [--reps 3] [--seconds 5] [--only throughput,latency,mail,scale]
+    .venv/bin/python -m bench.main [--reps 3] [--seconds 5]
+                                   [--only throughput,instructions,latency,mail,scale]
 
 Starts the real server (`frontdesk serve`, one worker, FRONTDESK_ENV=production,
 real argon2id parameters) and the hand-written Starlette baseline on a fresh
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import instructions as bench_instructions
 from bench.common import (
     MEMBERS_QUERY,
     PYTHON,
@@ -256,6 +258,17 @@ def statements(report: Report, env: dict[str, str], data_path: Path) -> None:
 # --- latency under a log-in storm ------------------------------------------------------
 
 
+def instructions(report: Report, env: dict[str, str], data_path: Path) -> None:
+    """The viewer and its baseline in instructions per request (bench/instructions.py)."""
+    print("(1) instructions per viewer request, in-process, callgrind (~2 min)", flush=True)
+    counts = bench_instructions.per_request(data_path, env, report.work)
+    report.data["instructions"] = counts
+    report.row(
+        "(1) { viewer { user { id email } } }: instructions per request, GraphQL / baseline",
+        f"{counts['graphql']:,} / {counts['baseline']:,} (ratio {counts['baseline'] / counts['graphql']:.2f})",
+    )
+
+
 def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, seconds: float) -> None:
     url = gql.url + "/graphql"
     token = data["viewer_token"]
@@ -465,7 +478,7 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
-    parser.add_argument("--only", default="throughput,latency,mail,scale")
+    parser.add_argument("--only", default="throughput,instructions,latency,mail,scale")
     parser.add_argument("--pg-port", type=int, default=54349)
     parser.add_argument("--pg-data", default="/tmp/frontdesk-pg-bench")  # noqa: S108
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -482,7 +495,7 @@ def main() -> None:
     env = server_env(database_url)
     pg = Postgres(args.pg_port, args.pg_data)
     try:
-        if parts & {"throughput", "latency"}:
+        if parts & {"throughput", "latency", "instructions"}:
             data_path = work / "data.json"
             run_child(
                 [PYTHON, "-m", "bench.setup_data", str(data_path)],
@@ -492,6 +505,9 @@ def main() -> None:
             )
             data = json.loads(data_path.read_text())
             statements(report, env, data_path)
+        if "instructions" in parts:
+            instructions(report, env, data_path)
+        if parts & {"throughput", "latency"}:
             gql = Server.frontdesk(env, work)
             try:
                 if "throughput" in parts:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The Frontdesk benchmark in one command (`make bench` runs this).
 #
-#   bash bench/run.sh                     # everything, about 5-7 minutes
+#   bash bench/run.sh                     # everything, about 6-8 minutes
 #   bash bench/run.sh --only throughput,latency --reps 5 --seconds 8
 #
 # Starts the real server and the baselines on loopback, drives them with wrk
-# and hey (installed with apt when missing), runs the mail and scale parts on
-# SQLite and on a throwaway PostgreSQL (scripts/pg.sh on port 54349, stopped
-# at the end) and prints a table of medians and ratios. See BENCHMARKS.md.
+# and hey, counts instructions per request with valgrind (all three installed
+# with apt when missing), runs the mail and scale parts on SQLite and on a
+# throwaway PostgreSQL (scripts/pg.sh on port 54349, stopped at the end) and
+# prints a table of medians and ratios. See BENCHMARKS.md.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +19,7 @@ die() { echo "bench: $*" >&2; exit 2; }
 [[ -x "$PYTHON" ]] || die "$PYTHON not found; run 'make venv' first"
 
 missing=()
-for tool in wrk hey; do
+for tool in wrk hey valgrind; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then

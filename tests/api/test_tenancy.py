@@ -614,7 +614,9 @@ async def test_reseller_admin_suspends_and_reactivates_a_customer(tree, sign_in,
     assert [e["code"] for e in login["errors"]] == ["INVALID_CREDENTIALS"]
     assert login["token"] is None
     assert (await existing_session.data(VIEWER))["viewer"] is None
-    assert await existing_session.error_code(MEMBERS, {"org": org_id(tree.acme)}) == "UNAUTHENTICATED"
+    assert (
+        await existing_session.error_code(MEMBERS, {"org": org_id(tree.acme)}) == "UNAUTHENTICATED"
+    )
     # Globex, the sibling, is untouched.
     await sign_in(tree["globex.owner"].email)
 
