@@ -28,10 +28,9 @@ _RELAY_RESOLVE_ID = relay.Node.__dict__["resolve_id"].__func__
 _RELAY_RESOLVE_TYPENAME = relay.Node.__dict__["resolve_typename"].__func__
 
 
-def call_resolvers_directly(schema: strawberry.Schema) -> int:
-    """Replace Strawberry's wrapper where it adds nothing; returns how many fields."""
+def call_resolvers_directly(schema: strawberry.Schema) -> None:
+    """Replace Strawberry's wrapper where it adds nothing."""
     info_class = schema.config.info_class
-    replaced = 0
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
             continue
@@ -42,8 +41,6 @@ def call_resolvers_directly(schema: strawberry.Schema) -> int:
             resolve = _relay_id(field, graphql_type, schema) or _direct(field, info_class)
             if resolve is not None:
                 graphql_field.resolve = resolve
-                replaced += 1
-    return replaced
 
 
 def _plain(field: StrawberryField) -> bool:

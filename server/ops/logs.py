@@ -70,9 +70,8 @@ class JsonFormatter(logging.Formatter):
             record.name,
             record.getMessage(),
             getattr(record, "request_id", "") or current_request_id.get(),
+            _extras(record),
         )
-        for key, value in _extras(record).items():
-            entry.setdefault(key, value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
@@ -81,15 +80,25 @@ class JsonFormatter(logging.Formatter):
 
 
 def _entry(
-    created: float, level: str, logger: str, message: str, request_id: str
+    created: float,
+    level: str,
+    logger: str,
+    message: str,
+    request_id: str,
+    fields: dict[str, Any],
 ) -> dict[str, Any]:
-    return {
+    """A JSON line's object: the standard keys, then the extra fields (which
+    cannot replace them)."""
+    entry: dict[str, Any] = {
         "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
         "level": level,
         "logger": logger,
         "message": message,
         "request_id": request_id or None,
     }
+    for key, value in fields.items():
+        entry.setdefault(key, value)
+    return entry
 
 
 class TextFormatter(logging.Formatter):
@@ -184,10 +193,13 @@ def log_line(logger: logging.Logger, level: int, message: str, fields: dict[str,
         logger.log(level, message, extra=fields)
         return
     entry = _entry(
-        time.time(), logging.getLevelName(level), logger.name, message, current_request_id.get()
+        time.time(),
+        logging.getLevelName(level),
+        logger.name,
+        message,
+        current_request_id.get(),
+        fields,
     )
-    for key, value in fields.items():
-        entry.setdefault(key, value)
     try:
         handler.write(
             orjson.dumps(entry, default=str).decode() + handler.terminator, logger.name, level

@@ -410,8 +410,9 @@ async def test_healthz(http):
 # --- CORS -------------------------------------------------------------------------------
 
 
-async def test_preflight_from_an_unlisted_origin_is_not_allowed(http):
-    response = await http.options(
+async def _preflight(client: httpx.AsyncClient) -> httpx.Response:
+    """The browser's CORS preflight for a bearer-token POST from FOREIGN_ORIGIN."""
+    return await client.options(
         "/graphql",
         headers={
             "origin": FOREIGN_ORIGIN,
@@ -419,6 +420,10 @@ async def test_preflight_from_an_unlisted_origin_is_not_allowed(http):
             "access-control-request-headers": "content-type, authorization",
         },
     )
+
+
+async def test_preflight_from_an_unlisted_origin_is_not_allowed(http):
+    response = await _preflight(http)
     assert "access-control-allow-origin" not in response.headers
     assert "access-control-allow-credentials" not in response.headers
 
@@ -436,14 +441,7 @@ async def test_listed_origin_may_call_with_a_bearer_token_not_a_cookie(tree):
     settings = dataclasses.replace(get_settings(), cors_origins=[FOREIGN_ORIGIN])
     transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as client:
-        preflight = await client.options(
-            "/graphql",
-            headers={
-                "origin": FOREIGN_ORIGIN,
-                "access-control-request-method": "POST",
-                "access-control-request-headers": "content-type, authorization",
-            },
-        )
+        preflight = await _preflight(client)
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == FOREIGN_ORIGIN
         assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
