@@ -7,6 +7,12 @@ object per line: ``time``, ``level``, ``logger``, ``message``,
 the call, and ``exception`` with the traceback when there is one. The same
 configuration is handed to uvicorn so that every server process (``serve
 --workers N`` starts fresh interpreters) logs the same way.
+
+Logged values come from clients (a request path, a header), so no value may
+start a line of its own or reach a terminal as a control sequence: both
+formats escape control characters (C0, DEL, C1), the Unicode line and
+paragraph separators and the bidirectional overrides in every value, the text
+format as ``\\r``, ``\\n``, ``\\x1b``, ``\\u2028``, JSON as ``\\uXXXX``.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.config
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -42,6 +49,51 @@ logging._srcfile = None  # type: ignore[attr-defined]
 logging.logThreads = False
 logging.logProcesses = False
 logging.logMultiprocessing = False
+
+
+# What a terminal or a line-based reader would act on rather than show:
+# C0 controls (CR, LF, ESC, …), DEL and C1 controls (NEL, CSI, …), the Unicode
+# line and paragraph separators, and the bidirectional marks and overrides.
+_C0 = r"\x00-\x1f"
+_OTHERS = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[{_C0}{_OTHERS}]")
+# Without the C0 controls, which orjson already writes as escapes.
+_UNSAFE_IN_JSON = re.compile(f"[{_OTHERS}]")
+# Without LF, which separates a traceback's lines.
+_UNSAFE_IN_TRACEBACK = re.compile(rf"[\x00-\x09\x0b-\x1f{_OTHERS}]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape(value: str) -> str:
+    """`value` with every character in `_UNSAFE` written as a Python-style
+    escape. `str.isprintable()` is false for all of them and true for nearly
+    every real value, so the common case costs one C-level scan."""
+    return value if value.isprintable() else _UNSAFE.sub(_escaped, value)
+
+
+def json_line(entry: dict[str, Any]) -> str:
+    """`entry` as one JSON line. orjson escapes C0 controls itself; DEL, C1
+    controls and the Unicode separators it writes raw, and they occur only
+    inside strings, so they become ``\\uXXXX`` there (the same value to a JSON
+    reader). ASCII output without DEL, nearly every line, is left as it is."""
+    text = orjson.dumps(entry, default=str).decode()
+    if text.isascii() and "\x7f" not in text:  # ~70 ns for an access line
+        return text
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _traceback(text: str) -> str:
+    """A traceback for the text format: its own line breaks kept, every line
+    indented under the log line (so that an exception message cannot begin a
+    line that reads like a log line of its own), and other controls escaped."""
+    text = _UNSAFE_IN_TRACEBACK.sub(_escaped, text)
+    return "\n".join("  | " + line for line in text.split("\n"))
 
 
 class RequestIdFilter(logging.Filter):
@@ -76,7 +128,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return orjson.dumps(entry, default=str).decode()
+        return json_line(entry)
 
 
 def _entry(
@@ -102,18 +154,24 @@ def _entry(
 
 
 class TextFormatter(logging.Formatter):
-    """``time LEVEL logger [request id]: message key=value …``."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s%(rid)s: %(message)s")
+    """``time LEVEL logger [request id]: message key=value …``, every value
+    escaped (`escape`), a traceback indented below."""
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", "") or current_request_id.get()
-        record.rid = f" [{request_id}]" if request_id else ""
-        text = super().format(record)
-        extras = {k: v for k, v in _extras(record).items() if k != "rid"}
+        text = f"{self.formatTime(record)} {record.levelname} {record.name}"
+        if request_id:
+            text += f" [{escape(request_id)}]"
+        text += ": " + escape(record.getMessage())
+        extras = _extras(record)
         if extras:
-            text += " " + " ".join(f"{k}={v}" for k, v in extras.items())
+            text += " " + " ".join(f"{k}={escape(str(v))}" for k, v in extras.items())
+        if record.exc_info:
+            text += "\n" + _traceback(self.formatException(record.exc_info))
+        elif record.exc_text:
+            text += "\n" + _traceback(record.exc_text)
+        if record.stack_info:
+            text += "\n" + _traceback(self.formatStack(record.stack_info))
         return text
 
 
@@ -201,9 +259,7 @@ def log_line(logger: logging.Logger, level: int, message: str, fields: dict[str,
         fields,
     )
     try:
-        handler.write(
-            orjson.dumps(entry, default=str).decode() + handler.terminator, logger.name, level
-        )
+        handler.write(json_line(entry) + handler.terminator, logger.name, level)
     except Exception:  # a broken stream: logging reports it its own way (handleError)
         logger.log(level, message, extra=fields)
 
