@@ -8,7 +8,7 @@ from server.accounts.models import Membership, MembershipStatus, User, UserStatu
 from server.contacts import demo as contacts_demo
 from server.core import clock
 from server.core.errors import DomainError
-from server.core.passwords import check_policy, hash_password
+from server.core.passwords import check_policy, hash_password, personal_words
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.core.validation import normalise_email
 from server.organisations import service as organisations
@@ -121,7 +121,8 @@ async def create_admin(*, email: str, password: str, organisation_name: str) -> 
     """The first owner of the provider (created too when there is none)."""
     try:
         address = normalise_email(email)
-        check_policy(password)
+        words = personal_words(email=address, organisation_names=[organisation_name])
+        check_policy(password, user_inputs=words)
     except DomainError as error:
         raise SystemExit(f"create-admin: {error.field}: {error.message}") from None
     password_hash = await hash_password(password)

@@ -18,6 +18,7 @@ from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle, two_factor
 from server.auth.models import ChallengePurpose, LoginChallenge, PasswordReset, Session
+from server.auth.people import password_words
 from server.auth.sessions import create_session, end_session, end_sessions
 from server.auth.two_factor import TwoFactorMethod
 from server.core import clock
@@ -138,7 +139,7 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
             ErrorCode.WRONG_PASSWORD, "The current password is incorrect.", "currentPassword"
         )
     await throttle.succeeded(keys)
-    check_policy(new_password, field="newPassword")
+    check_policy(new_password, field="newPassword", user_inputs=await password_words(user))
     if new_password == current_password:
         raise DomainError(
             ErrorCode.INVALID, "Choose a password different from the current one.", "newPassword"
@@ -207,6 +208,8 @@ async def reset_password(*, token: str, new_password: str, meta: RequestMeta) ->
     reset = await PasswordReset.get_or_none(token_hash=hash_token(token))
     if reset is None or reset.used_at is not None or reset.expires_at <= clock.now():
         raise invalid
+    owner = await User.get(id=reset.user_id)
+    check_policy(new_password, field="newPassword", user_inputs=await password_words(owner))
     new_hash = await hash_password(new_password)
     async with in_transaction():
         # The conditional update is the single-use check: of concurrent uses, one wins.

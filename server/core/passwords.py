@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import matching, zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from server.core.errors import DomainError, ErrorCode
@@ -24,6 +27,16 @@ from server.settings import get_settings
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 _COMMON = frozenset(FREQUENCY_LISTS["passwords"])
+PRODUCT_NAME = "frontdesk"
+# A word of the person's or organisation's own counts from this length on
+# ("acme" yes, "ab" no: short pieces occur in any password by chance).
+_PERSONAL_MIN = 4
+# What is left once those words are taken out must be a password on its own:
+# MIN_LENGTH characters and about 10^8 guesses (zxcvbn's score 3).
+_REST_MIN_GUESSES_LOG10 = 8.0
+# zxcvbn refuses longer inputs; a rest this long is strong anyway.
+_ZXCVBN_MAX = 72
+_WORD_SPLIT = re.compile(r"[^a-z0-9]+")
 
 
 @lru_cache(maxsize=1)
@@ -64,8 +77,53 @@ async def _in_pool(func, *args):  # type: ignore[no-untyped-def]
     return await asyncio.get_running_loop().run_in_executor(_pool(), func, *args)
 
 
-def check_policy(password: str, *, field: str = "password") -> None:
-    """NIST 800-63B: length and a blocklist, no composition rules."""
+def personal_words(*, email: str = "", organisation_names: Iterable[str] = ()) -> list[str]:
+    """zxcvbn's user inputs for a person: the email, its local part and domain
+    and their words, the organisations' names and their words."""
+    words: set[str] = set()
+    local, _, domain = email.lower().partition("@")
+    labels = domain.split(".")[:-1]  # the top-level domain says nothing
+    pieces = [email.lower(), local, domain, ".".join(labels), *labels]
+    for name in organisation_names:
+        lowered = name.lower()
+        pieces += [lowered, _WORD_SPLIT.sub("", lowered)]
+    for piece in pieces:
+        words.add(piece)
+        words.update(_WORD_SPLIT.split(piece))
+    return sorted(w for w in words if len(w) >= _PERSONAL_MIN)
+
+
+def _built_on(password: str, user_inputs: Iterable[str]) -> bool:
+    """Whether the password is one of the words, or built on them: taken out
+    (also reversed or in l33t spelling), they leave no password of its own."""
+    words = [PRODUCT_NAME, *(w.lower() for w in user_inputs if len(w) >= _PERSONAL_MIN)]
+    ranked = {"user_inputs": matching.build_ranked_dict(words)}
+    matches = (
+        matching.dictionary_match(password, ranked)
+        + matching.reverse_dictionary_match(password, ranked)
+        + matching.l33t_match(password, ranked)
+    )
+    covered = {
+        index
+        for match in matches
+        if match["j"] - match["i"] + 1 >= _PERSONAL_MIN
+        for index in range(match["i"], match["j"] + 1)
+    }
+    if not covered:
+        return False
+    rest = "".join(char for index, char in enumerate(password) if index not in covered)
+    if len(rest.strip()) < MIN_LENGTH:
+        return True
+    if len(rest) > _ZXCVBN_MAX:
+        return False
+    return float(zxcvbn(rest)["guesses_log10"]) < _REST_MIN_GUESSES_LOG10
+
+
+def check_policy(
+    password: str, *, field: str = "password", user_inputs: Iterable[str] = ()
+) -> None:
+    """NIST 800-63B: length and a blocklist, no composition rules; and nothing
+    built on the product's name or the `user_inputs` (see `personal_words`)."""
     if len(password) < MIN_LENGTH:
         raise DomainError(
             ErrorCode.PASSWORD_TOO_SHORT, f"Use at least {MIN_LENGTH} characters.", field
@@ -79,6 +137,13 @@ def check_policy(password: str, *, field: str = "password") -> None:
     if password.lower() in _COMMON:
         raise DomainError(
             ErrorCode.PASSWORD_TOO_COMMON, "This password is too common; choose another.", field
+        )
+    if _built_on(password, user_inputs):
+        raise DomainError(
+            ErrorCode.PASSWORD_TOO_PERSONAL,
+            "Do not build the password on Frontdesk, your organisation's name or your "
+            "email address; choose another.",
+            field,
         )
 
 

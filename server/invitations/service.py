@@ -18,11 +18,12 @@ from server.accounts.models import Membership, MembershipStatus, User, UserStatu
 from server.audit import service as audit
 from server.auth import throttle
 from server.auth.models import Session
+from server.auth.people import password_words
 from server.auth.sessions import create_session
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.errors import DomainError, ErrorCode
-from server.core.passwords import check_policy, hash_password, verify_password
+from server.core.passwords import check_policy, hash_password, personal_words, verify_password
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text, normalise_email
@@ -244,7 +245,8 @@ async def confirm_invitation(
     if new_person:
         if not password:
             raise DomainError(ErrorCode.REQUIRED, "Choose a password.", "password")
-        check_policy(password)
+        organisation = await Organisation.get(id=invitation.organisation_id)
+        check_policy(password, user_inputs=await password_words(user, organisation.name))
         changes["first_name"] = clean_text(first_name, field="firstName") or user.first_name
         changes["last_name"] = clean_text(last_name, field="lastName") or user.last_name
         changes["password_hash"] = await hash_password(password)
@@ -311,7 +313,9 @@ async def create_user(
     _check_role_in_reach(actor, organisation, role)
     first = clean_text(first_name, field="firstName")
     last = clean_text(last_name, field="lastName")
-    check_policy(password)
+    check_policy(
+        password, user_inputs=personal_words(email=address, organisation_names=[organisation.name])
+    )
     password_hash = await hash_password(password)
     taken = DomainError(
         ErrorCode.EMAIL_TAKEN, "This address already has an account: invite it instead.", "email"
