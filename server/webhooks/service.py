@@ -8,9 +8,10 @@ of every organisation below it: a reseller's endpoint hears its customers.
 
 from __future__ import annotations
 
-import ipaddress
-from urllib.parse import urlsplit
+import asyncio
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -23,31 +24,69 @@ from server.core.tokens import new_token
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
 from server.settings import get_settings
+from server.webhooks import targets
 from server.webhooks.events import EVENTS
 from server.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 
 
-def check_url(url: str) -> str:
+# How long creating an endpoint waits for its name to resolve.
+RESOLVE_TIMEOUT = 5.0
+
+
+async def check_url(url: str) -> str:
     """An absolute https URL (http too where private targets are allowed, i.e. in
-    development and tests); no credentials in it."""
+    development and tests), without credentials, its host in canonical form
+    (`0x7f000001` is 127.0.0.1). Otherwise the host must be public: an address
+    in any spelling, and every address a name resolves to now. A name that
+    does not resolve yet is accepted; each delivery checks it again."""
     url = clean_text(url, field="url", max_length=2000, required=True)
-    parts = urlsplit(url)
-    allowed = ("https", "http") if get_settings().webhook_allow_private else ("https",)
+    allow_private = get_settings().webhook_allow_private
+    invalid = DomainError(ErrorCode.INVALID, "The URL's host or port is not valid.", "url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # an unclosed [IPv6 address, a port out of range
+        raise invalid from None
+    allowed = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in allowed or not parts.hostname or parts.username or parts.password:
         raise DomainError(ErrorCode.INVALID, "Use an https:// URL without credentials.", "url")
-    if not get_settings().webhook_allow_private and _is_private_literal(parts.hostname):
-        raise DomainError(ErrorCode.INVALID, "Private and local addresses are not allowed.", "url")
+    try:
+        host = targets.normalise_host(parts.hostname)
+    except ValueError:
+        raise invalid from None
+    if not allow_private:
+        await _check_public(host, port or 443)
+    netloc = host if port is None else f"{host}:{port}"
+    url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    try:
+        httpx.URL(url)  # what the worker will post to
+    except httpx.InvalidURL:
+        raise invalid from None
     return url
 
 
-def _is_private_literal(host: str) -> bool:
+async def _check_public(host: str, port: int) -> None:
+    refused = DomainError(
+        ErrorCode.INVALID,
+        "Private and local addresses are not allowed: use a public host name or address.",
+        "url",
+    )
+    address = targets.parse_ip(host)
+    if address is not None:
+        if not targets.is_public(address):
+            raise refused
+        return
+    if targets.is_local_name(host):
+        raise refused
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return host in {"localhost"} or host.endswith(".localhost")
-    return not address.is_global
+        async with asyncio.timeout(RESOLVE_TIMEOUT):
+            addresses = await targets.resolve(host, port)
+    except (OSError, TimeoutError):
+        return
+    if not all(targets.is_public(a) for a in addresses):
+        raise refused
 
 
 def _check_events(events: list[str]) -> list[str]:
@@ -71,7 +110,7 @@ async def create_endpoint(
     description: str | None,
 ) -> tuple[str, WebhookEndpoint]:
     """A new endpoint; its signing secret is returned once."""
-    url = check_url(url)
+    url = await check_url(url)
     events = _check_events(events)
     description = clean_text(description, field="description", max_length=200)
     raw, _ = new_token(SECRET_PREFIX)
@@ -107,7 +146,7 @@ async def update_endpoint(
     endpoint = await WebhookEndpoint.get(id=endpoint_id)
     changes: dict[str, object] = {}
     if url is not None:
-        changes["url"] = check_url(url)
+        changes["url"] = await check_url(url)
     if events is not None:
         changes["events"] = _check_events(events)
     if active is not None:

@@ -1,7 +1,9 @@
 """Posts queued webhook deliveries: signed, one HTTP client reused per batch,
 retried with backoff on network errors and non-2xx answers, dead after the
 last attempt. Claims are leases (server.core.leases), so several workers
-share the queue and a crashed worker's claim expires.
+share the queue and a crashed worker's claim expires. Each request goes
+through `PinnedTransport`: its host is resolved once, every address checked,
+and the connection made only to a checked address (no DNS rebinding).
 
 Signature header: `Frontdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>" with the endpoint's secret>` — receivers recompute it and
@@ -13,11 +15,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
-import socket
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,6 +25,7 @@ from server.core.encryption import decrypt
 from server.core.leases import LeasedQueue, poll, retry_delay
 from server.settings import Settings
 from server.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from server.webhooks.targets import PinnedTransport, Resolver, TargetRefused, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +38,14 @@ def signature(secret: str, timestamp: int, body: str) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-async def _resolves_to_public(url: str) -> bool:
-    """SSRF guard: every address the host resolves to must be public."""
-    host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return False
-    return all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
-
-
 class WebhookWorker:
-    def __init__(self, settings: Settings) -> None:
+    """`resolver` is the DNS deliveries use (the system's unless a test gives
+    one); each delivery's host is resolved once through it, checked, and
+    connected to only at the addresses checked (server.webhooks.targets)."""
+
+    def __init__(self, settings: Settings, *, resolver: Resolver = resolve) -> None:
         self.settings = settings
+        self.resolver = resolver
         self.queue = LeasedQueue(
             WebhookDelivery,
             pending=DeliveryStatus.PENDING,
@@ -73,8 +68,11 @@ class WebhookWorker:
             e.id: e for e in await WebhookEndpoint.filter(id__in={d.endpoint_id for d in batch})
         }
         delivered = 0
+        transport = PinnedTransport(
+            allow_private=self.settings.webhook_allow_private, resolver=self.resolver
+        )
         async with httpx.AsyncClient(
-            timeout=self.settings.webhook_timeout, follow_redirects=False
+            transport=transport, timeout=self.settings.webhook_timeout, follow_redirects=False
         ) as client:
             for delivery in batch:
                 endpoint = endpoints.get(delivery.endpoint_id)
@@ -91,9 +89,6 @@ class WebhookWorker:
         delivery: WebhookDelivery,
         lease_end: object,
     ) -> int:
-        if not self.settings.webhook_allow_private and not await _resolves_to_public(endpoint.url):
-            await self._record(delivery, lease_end, None, "refused: not a public address")
-            return 0
         timestamp = int(clock.now().timestamp())
         headers = {
             "Content-Type": "application/json",
@@ -105,6 +100,9 @@ class WebhookWorker:
         }
         try:
             response = await client.post(endpoint.url, content=delivery.payload, headers=headers)
+        except TargetRefused as exc:
+            await self._record(delivery, lease_end, None, str(exc))
+            return 0
         except httpx.HTTPError as exc:
             await self._record(delivery, lease_end, None, f"{type(exc).__name__}: {exc}")
             return 0
