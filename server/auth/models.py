@@ -83,6 +83,8 @@ class LoginChallenge(Model):
     email_code_hash = fields.CharField(max_length=64, null=True)
     email_code_expires_at = fields.DatetimeField(null=True)
     email_code_attempts = fields.IntField(default=0)
+    # Wrong codes of any kind: at the limit the challenge dies (sign in again).
+    failed_codes = fields.IntField(default=0)
 
     user_id: int
 
@@ -107,14 +109,23 @@ class RecoveryCode(Model):
 
 
 class LoginThrottle(Model):
-    """Attempts per account (email) or client address, and the lock they earned.
-    Keyed by a hash, so unknown emails are throttled exactly like known ones."""
+    """Failures per account (email), per trusted device, or per client address,
+    and the lock they earned (server/auth/throttle.py). Keyed by a hash, so
+    unknown emails are throttled exactly like known ones."""
 
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=80, unique=True)
+    # Accounts and devices: failures since the last success, and their lock.
     attempts = fields.IntField(default=0)
     locked_until = fields.DatetimeField(null=True)
+    # Accounts: the last failure; addresses: when `tokens` was last brought up to date.
     last_attempt_at = fields.DatetimeField()
+    # Addresses: the token bucket's level at `last_attempt_at` (None: full).
+    tokens = fields.FloatField(null=True)
+    # Checks under way (their outcome not yet known), and when that count is stale
+    # (a process that died mid-check must not hold the key for ever).
+    pending = fields.IntField(default=0)
+    pending_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "login_throttle"

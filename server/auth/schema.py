@@ -77,6 +77,16 @@ class ChangePasswordInput:
     new_password: str
 
 
+@strawberry.type
+class ChangePasswordPayload(Payload):
+    token: str | None = strawberry.field(
+        default=None,
+        description="The session's new token (bearer sessions; a cookie session gets a new "
+        "cookie). The old one no longer works. Shown once.",
+    )
+    viewer: Viewer | None = None
+
+
 @strawberry.input
 class RequestPasswordResetInput:
     email: str
@@ -244,16 +254,20 @@ class Mutation:
         return ReauthenticatePayload(token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(
-        description="Change one's own password; every other session ends.",
+        description="Change one's own password; every other session ends, and this one "
+        "goes on under a new token.",
         extensions=[authenticated(impersonation=False, api_tokens=False)],
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> ViewerPayload:
-        actor = info.context.require_actor()
-        await service.change_password(
-            actor=actor, current_password=input.current_password, new_password=input.new_password
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> ChangePasswordPayload:
+        raw, session = await service.change_password(
+            actor=info.context.require_actor(),
+            current_password=input.current_password,
+            new_password=input.new_password,
         )
-        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
-        return ViewerPayload(viewer=viewer_of(info))
+        token = await sign_in(info, raw, session, _delivery(info))
+        return ChangePasswordPayload(token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(
         description="Mail a reset link. The answer is the same, in words and in time, "

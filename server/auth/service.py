@@ -128,8 +128,11 @@ async def revoke_other_sessions(*, actor: Actor) -> None:
     await audit.record("auth.other_sessions_revoked", actor=actor, subject_user_id=actor.user.id)
 
 
-async def change_password(*, actor: Actor, current_password: str, new_password: str) -> User:
-    """Change one's own password; every other session of the user ends."""
+async def change_password(
+    *, actor: Actor, current_password: str, new_password: str
+) -> tuple[str, Session]:
+    """Change one's own password. Every session of the user ends, this one
+    included: it goes on under a new token (returned), as after a sign-in."""
     user = actor.user
     keys = throttle.keys_for(user.email, actor.meta.client_ip)
     allowed = await throttle.reserve_attempt(keys)
@@ -149,12 +152,15 @@ async def change_password(*, actor: Actor, current_password: str, new_password: 
         user.password_hash = new_hash
         user.must_change_password = False
         await user.save(update_fields=["password_hash", "must_change_password", "updated_at"])
-        await end_sessions(user.id, except_session_id=actor.session.id if actor.session else None)
+        await end_sessions(user.id)
+        # The new session keeps the old one's second factor: nothing about it changed.
+        factor = actor.session.second_factor if actor.session else None
+        fresh = await create_session(user, actor.meta, second_factor=factor)
         # A reset link in a mailbox must not undo the change.
         await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=clock.now())
         await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
         await audit.record("auth.password_changed", actor=actor, subject_user_id=user.id)
-    return user
+    return fresh
 
 
 # Known and unknown addresses answer after the same time, not just the same words.

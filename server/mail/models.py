@@ -24,6 +24,10 @@ class OutboxMail(Model):
     subject = fields.CharField(max_length=255)
     text_body = fields.TextField()
     html_body = fields.TextField()
+    # What grants access (an invitation or reset link, a code) is not in the bodies:
+    # they hold markers, and this the values, encrypted (server/mail/sealed.py).
+    # Cleared once the mail is sent or dead.
+    sealed = fields.TextField(null=True)
     status = fields.CharEnumField(MailStatus, max_length=16, default=MailStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()

@@ -15,6 +15,7 @@ from typing import Any
 
 from server.core import clock
 from server.mail.models import MailStatus, OutboxMail
+from server.mail.sealed import seal
 from server.mail.templates import render
 from server.settings import get_settings
 
@@ -65,6 +66,7 @@ async def queue_mail(
 ) -> OutboxMail:
     """Render ``kind`` and insert one pending outbox row (one INSERT, no commit)."""
     check_recipient(recipient)
+    context, sealed = seal(kind, context)
     rendered = render(kind, **context)
     check_subject(rendered.subject)
     if "\x00" in rendered.text or "\x00" in rendered.html:
@@ -78,6 +80,7 @@ async def queue_mail(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
+        sealed=sealed,
         status=MailStatus.PENDING,
         attempts=0,
         next_attempt_at=now,

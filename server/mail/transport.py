@@ -27,6 +27,7 @@ import aiosmtplib
 from server.core import clock
 from server.mail.models import OutboxMail
 from server.mail.outbox import check_recipient, check_subject, has_control_characters
+from server.mail.sealed import bodies
 from server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -82,8 +83,9 @@ def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(mail.created_at or clock.now())
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.text_body)
-    message.add_alternative(mail.html_body, subtype="html")
+    text, html = bodies(mail)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 
@@ -102,7 +104,7 @@ def wire_message(mail: OutboxMail, settings: Settings) -> tuple[str, str, bytes]
         settings.mail_from.isascii() and mail.recipient.isascii() and mail.message_id.isascii()
     ):
         return None
-    text, html = _quoted_printable(mail.text_body), _quoted_printable(mail.html_body)
+    text, html = map(_quoted_printable, bodies(mail))
     boundary = "=_" + secrets.token_hex(16)
     while boundary.encode() in text or boundary.encode() in html:  # pragma: no cover
         boundary = "=_" + secrets.token_hex(16)

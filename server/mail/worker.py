@@ -44,7 +44,7 @@ _MARK_SENT = PreparedUpdate(
     OutboxMail,
     lambda mail_id, lease_end, sent_at: OutboxMail.filter(
         id=mail_id, status=MailStatus.SENDING, claimed_until=lease_end
-    ).update(status=MailStatus.SENT, claimed_until=None, sent_at=sent_at),
+    ).update(status=MailStatus.SENT, claimed_until=None, sent_at=sent_at, sealed=None),
 )
 
 
@@ -134,7 +134,13 @@ class MailWorker:
         error: str = "",
         **extra: object,
     ) -> None:
-        changes: dict[str, object] = {"status": status, "claimed_until": None, **extra}
+        # A sent or dead mail's link or code is no longer needed (server/mail/sealed.py).
+        changes: dict[str, object] = {
+            "status": status,
+            "claimed_until": None,
+            "sealed": None,
+            **extra,
+        }
         if status == MailStatus.SENT and not extra:
             # The update of every mail sent: its SQL is built once.
             if await _MARK_SENT.execute(mail.id, lease_end, clock.now()) != 1:

@@ -265,10 +265,11 @@ async def test_password_change_ends_other_sessions(tree, sign_in, smtp_server):
     email = tree["acme.member"].email
     other_device = await sign_in(email)
     this_device = await sign_in(email)
-    await this_device.ok(
-        "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { errors { code } } }",
+    changed = await this_device.ok(
+        "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: $c, newPassword: $n}) { token errors { code } } }",
         {"c": PASSWORD, "n": "a brand new passphrase"},
     )
+    this_device.token = changed["token"]  # the session goes on under a new token
     assert (await other_device.data(VIEWER))["viewer"] is None
     assert (await this_device.data(VIEWER))["viewer"]["user"]["email"] == email
     [notice] = await smtp_server.deliver()
