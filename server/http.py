@@ -75,7 +75,7 @@ async def authenticate(
     none did. `lazy`: see `actor_for`."""
     via_cookie = False
     for token, via_cookie in session_tokens(request, settings, navigation=navigation):
-        actor = await actor_from_token(token, meta, lazy=lazy)
+        actor = await actor_from_token(token, meta, lazy=lazy, sessions_only=via_cookie)
         if actor is not None:
             return actor, token, via_cookie
     return None, None, via_cookie

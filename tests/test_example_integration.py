@@ -54,7 +54,7 @@ def test_the_reseller_example_runs_end_to_end(migrated, tmp_path):
             base,
             """mutation($org: ID!, $expires: DateTime!) { createApiToken(input: {organisationId: $org,
                name: "back office", expiresAt: $expires, permissions: [ORGANISATION_VIEW,
-               CUSTOMERS_MANAGE, MEMBERS_VIEW, MEMBERS_MANAGE, WEBHOOKS_MANAGE]}) {
+               CUSTOMERS_MANAGE, MEMBERS_VIEW, MEMBERS_MANAGE, WEBHOOKS_MANAGE], privileged: true}) {
                secret errors { code message } } }""",
             session,
             org=reseller,

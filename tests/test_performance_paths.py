@@ -16,12 +16,14 @@ from graphql import parse, specified_rules
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.auth.models import Session
 from server.auth.types import IDENTITY_FIELDS
 from server.core import clock
 from server.core.actor import Actor
 from server.core.loaders import Loaders, now_or_later
 from server.core.lookahead import selected_below
 from server.core.permissions import Role
+from server.core.principals import PersonSession
 from server.core.pipeline import (
     MAX_CACHED_DOCUMENT,
     DocumentCache,
@@ -249,7 +251,15 @@ async def test_memberships_used_before_they_are_loaded_raise() -> None:
         calls.append(1)
         return [], []
 
-    actor = Actor(user=user, load=load)
+    session = await Session.create(
+        token_hash="0" * 64,
+        user=user,
+        created_at=clock.now(),
+        last_seen_at=clock.now(),
+        authenticated_at=clock.now(),
+        expires_at=clock.now(),
+    )
+    actor = Actor(user=user, principal=PersonSession(session), load=load)
     organisation = await _organisation("/1/", "Acme")
     with pytest.raises(RuntimeError, match="before load_memberships"):
         actor.can_see(organisation)
@@ -310,7 +320,7 @@ def test_selected_below_looks_under_the_current_field() -> None:
 
 async def test_loaders_are_made_on_first_use_and_share_results() -> None:
     loaders = Loaders()
-    assert "organisation" not in vars(loaders)
+    assert not loaders._made
     organisation = await _organisation("/1/", "Acme")
     assert loaders.organisation is loaders.organisation
     pending = now_or_later(loaders.organisation, organisation.id)

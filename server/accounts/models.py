@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from tortoise import fields
 from tortoise.models import Model
 
 from server.core.permissions import Role, TicketAccess
 from server.core.prepared import PreparedSelect
+from server.core.visibility import MemberRule, PersonRule, viewable
 from server.organisations.models import Organisation, OrganisationStatus
 
 
@@ -25,6 +30,7 @@ class MembershipStatus(Enum):
     DISABLED = "DISABLED"
 
 
+@viewable(PersonRule(lambda: memberships_by_user()))
 class User(Model):
     """One person. The email is the log-in name, stored normalised."""
 
@@ -54,6 +60,11 @@ class User(Model):
     class Meta:
         table = "user"
 
+    def as_invitee(self, invited_at: datetime) -> User:
+        """What a pending invitation shows of the person: the address the inviter
+        typed, nothing else (whether they have an account elsewhere included)."""
+        return User(id=self.id, email=self.email, status=UserStatus.INVITED, created_at=invited_at)
+
     @property
     def has_totp(self) -> bool:
         return self.totp_confirmed_at is not None
@@ -67,6 +78,7 @@ class User(Model):
         return f"{self.first_name} {self.last_name}".strip() or self.email
 
 
+@viewable(MemberRule())
 class Membership(Model):
     """A user's place in one organisation: exactly one role plus feature grants."""
 
@@ -116,3 +128,18 @@ async def usable_memberships(user_id: int) -> list[Membership]:
         return []
     suspended = {o.id for o in await _SUSPENDED.fetch(ancestor_ids)}
     return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]
+
+
+async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
+    grouped: dict[int, list[Membership]] = defaultdict(list)
+    rows = (
+        Membership.filter(user_id__in=list(user_ids)).select_related("organisation").order_by("id")
+    )
+    for membership in await rows:
+        grouped[membership.user_id].append(membership)
+    return [grouped[i] for i in user_ids]
+
+
+def memberships_by_user() -> DataLoader[int, list[Membership]]:
+    """Each person's memberships (any status), with their organisations."""
+    return DataLoader(load_fn=_memberships_by_user)

@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from server.accounts import service
-from server.accounts.models import MembershipStatus
+from server.accounts.models import Membership, MembershipStatus
 from server.accounts.types import (
     MembershipConnection,
     MembershipType,
@@ -20,18 +20,18 @@ from server.core.errors import Payload
 from server.core.guard import (
     STEP_UP_SECONDS,
     authenticated,
-    decode_id,
-    load_organisation,
-    membership,
+    checked,
+    checked_target,
     organisation,
+    owner_of,
     requires,
 )
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 
 
-def _membership_id(value: strawberry.ID) -> int:
-    return decode_id(value, "Membership")  # the guard has already checked it
+def _membership_id(info: Info) -> int:
+    return checked_target(info, Membership).id
 
 
 @strawberry.input
@@ -89,7 +89,7 @@ def members_manage_on_membership(
     return [
         requires(
             Permission.MEMBERS_MANAGE,
-            on=membership("input.membership_id"),
+            on=owner_of("input.membership_id", Membership),
             recent_auth=recent_auth,
             when=when,
             impersonation=impersonation,
@@ -131,7 +131,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> MembershipConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         members = service.members_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -157,7 +157,7 @@ class Mutation:
     async def change_role(self, info: Info, input: ChangeRoleInput) -> MembershipPayload:
         result = await service.change_role(
             actor=info.context.require_actor(),
-            membership_id=_membership_id(input.membership_id),
+            membership_id=_membership_id(info),
             role=input.role,
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]
@@ -173,7 +173,7 @@ class Mutation:
     ) -> MembershipPayload:
         result = await service.set_feature_access(
             actor=info.context.require_actor(),
-            membership_id=_membership_id(input.membership_id),
+            membership_id=_membership_id(info),
             ticket_access=input.ticket_access,
             can_impersonate=input.can_impersonate,
             restrict_recording_deletion=input.restrict_recording_deletion,
@@ -186,7 +186,7 @@ class Mutation:
     )
     async def disable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.disable_member(
-            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+            actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]
 
@@ -195,7 +195,7 @@ class Mutation:
     )
     async def enable_member(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.enable_member(
-            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+            actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]
 
@@ -205,7 +205,7 @@ class Mutation:
     )
     async def remove_member(self, info: Info, input: MembershipInput) -> RemovedPayload:
         await service.remove_member(
-            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+            actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
         return RemovedPayload(removed_membership_id=input.membership_id)
 
@@ -215,7 +215,7 @@ class Mutation:
     )
     async def delete_user(self, info: Info, input: MembershipInput) -> RemovedPayload:
         await service.delete_user(
-            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+            actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
         return RemovedPayload(removed_membership_id=input.membership_id)
 
@@ -228,7 +228,7 @@ class Mutation:
     )
     async def reset_two_factor(self, info: Info, input: MembershipInput) -> MembershipPayload:
         result = await service.reset_two_factor(
-            actor=info.context.require_actor(), membership_id=_membership_id(input.membership_id)
+            actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]
 

@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.api_tokens import service as api_tokens
 from server.audit import service as audit
 from server.auth import two_factor
 from server.auth.sessions import end_sessions
@@ -69,7 +70,7 @@ def members_visible_to(
 
 def _check_rank(actor: Actor, membership: Membership, organisation: Organisation) -> None:
     """Nobody acts on someone who ranks above them (an ADMIN on an OWNER)."""
-    if membership.role.rank > actor.rank_in(organisation):
+    if actor.outranked_by(membership, organisation):
         raise DomainError(
             ErrorCode.HIGHER_ROLE, "You cannot change a member whose role is above yours."
         )
@@ -109,16 +110,6 @@ async def _check_keeps_an_owner(membership: Membership) -> None:
         )
 
 
-def _held_grants(actor: Actor, organisation: Organisation) -> tuple[TicketAccess, bool]:
-    """The ticket access and impersonation right the actor holds there."""
-    own = actor.membership_in(organisation.id)
-    if actor.rank_in(organisation) == Role.OWNER.rank:
-        return TicketAccess.ADMIN, True
-    if own is None:
-        return TicketAccess.NONE, False
-    return own.ticket_access, own.can_impersonate
-
-
 # --- operations -----------------------------------------------------------------
 
 
@@ -126,7 +117,7 @@ async def change_role(*, actor: Actor, membership_id: int, role: Role) -> Member
     async with in_transaction():
         membership, organisation = await _lock_members(membership_id)
         _check_rank(actor, membership, organisation)
-        if role.rank > actor.rank_in(organisation):
+        if not actor.may_grant_role(role, organisation):
             raise DomainError(
                 ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
             )
@@ -167,7 +158,7 @@ async def set_feature_access(
                 ErrorCode.NEVER_LOGGED_IN,
                 "Feature access can be given once the user has logged in at least once.",
             )
-        held_tickets, held_impersonate = _held_grants(actor, organisation)
+        held_tickets, held_impersonate = actor.held_grants(organisation)
         changes: dict[str, Any] = {}
         if ticket_access is not None:
             if held_tickets is not TicketAccess.ADMIN:
@@ -230,6 +221,7 @@ async def disable_member(*, actor: Actor, membership_id: int) -> Membership:
             membership_id=membership.id, accepted_at=None, revoked_at=None
         ).update(revoked_at=clock.now())
         await end_sessions(membership.user_id)
+        await api_tokens.revoke_made_through(actor=actor, membership=membership)
         await audit.record(
             "member.disabled",
             actor=actor,
@@ -279,6 +271,7 @@ async def remove_member(*, actor: Actor, membership_id: int) -> int:
         _check_rank(actor, membership, organisation)
         await _check_keeps_an_owner(membership)
         user = await User.get(id=membership.user_id)
+        await api_tokens.revoke_made_through(actor=actor, membership=membership)
         await audit.record(
             "member.removed",
             actor=actor,
@@ -310,6 +303,7 @@ async def delete_user(*, actor: Actor, membership_id: int) -> int:
             )
         await _check_keeps_an_owner(membership)
         user_id = membership.user_id
+        await api_tokens.revoke_made_through(actor=actor, membership=membership)
         await audit.record(
             "user.deleted",
             actor=actor,

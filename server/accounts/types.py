@@ -3,48 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.accounts.models import (
+    Membership,
+    MembershipStatus,
+    User,
+    UserStatus,
+    memberships_by_user,
+)
 from server.core.context import Info
 from server.core.loaders import now_or_later
 from server.core.lookahead import selected_below
-from server.core.nodes import load_visible
+from server.core.nodes import node_of, visible_rows
 from server.core.pagination import Connection
 from server.core.permissions import ROLE_PERMISSIONS, Permission, Role, TicketAccess
+from server.core.visibility import visible_or_none
 from server.organisations.types import OrganisationType
 
 
-async def _may_view_member(info: Info, membership: Membership) -> bool:
-    actor = info.context.actor
-    if actor is None:
-        return False
-    organisation = await info.context.loaders.organisation.load(membership.organisation_id)
-    if organisation is None:
-        return False
-    # One's own memberships (disabled ones too), where this session reaches.
-    if membership.user_id == actor.user.id:
-        return actor.reaches(organisation)
-    return actor.can(Permission.MEMBERS_VIEW, organisation)
-
-
-async def may_view_user(info: Info, user: User) -> bool:
-    """Oneself, or someone with a membership the viewer may list."""
-    actor = info.context.actor
-    if actor is None:
-        return False
-    if actor.user.id == user.id:
-        return True
-    memberships = await info.context.loaders.memberships_of_user.load(user.id)
-    return any(actor.can(Permission.MEMBERS_VIEW, m.organisation) for m in memberships)
-
-
 @strawberry.type(name="User", description="A person who can sign in. The email is the log-in name.")
+@node_of(User)
 class UserType(relay.Node):
     id: relay.NodeID[int]
     email: str
@@ -66,34 +49,17 @@ class UserType(relay.Node):
     def display_name(self) -> str:
         return self.display_name  # type: ignore[return-value]  # the model's property
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, User)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(user: User) -> bool:
-            return await may_view_user(info, user)
-
-        return await load_visible(info, info.context.loaders.user, node_ids, visible)
-
     @strawberry.field(description="This person's memberships that the viewer may see.")
     async def memberships(self, info: Info) -> list[MembershipType]:
-        memberships = await info.context.loaders.memberships_of_user.load(self.id)
-        actor = info.context.actor
-        if actor is None:
-            return []
-        if actor.user.id == self.id:
-            return [m for m in memberships if actor.reaches(m.organisation)]  # type: ignore[misc]
-        return [m for m in memberships if actor.can(Permission.MEMBERS_VIEW, m.organisation)]  # type: ignore[misc]
+        memberships = await info.context.loaders.of(memberships_by_user).load(self.id)
+        return await visible_rows(info, memberships)  # type: ignore[return-value]
 
 
 @strawberry.type(
     name="Membership",
     description="A person's place in one organisation: one role plus feature grants.",
 )
+@node_of(Membership)
 class MembershipType(relay.Node):
     id: relay.NodeID[int]
     role: Role
@@ -105,19 +71,6 @@ class MembershipType(relay.Node):
     restrict_recording_deletion: bool
     created_at: datetime
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, Membership)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(membership: Membership) -> bool:
-            return await _may_view_member(info, membership)
-
-        return await load_visible(info, info.context.loaders.membership, node_ids, visible)
-
     # Not `async def`: the object itself when `prefetch_page` loaded it, else the
     # loader's future, which graphql-core awaits (BENCHMARKS.md: an awaitable per
     # row and field costs graphql-core a task each).
@@ -127,7 +80,11 @@ class MembershipType(relay.Node):
 
     @strawberry.field
     def user(self, info: Info) -> UserType:
-        return now_or_later(info.context.loaders.user, self.user_id)  # type: ignore[attr-defined]
+        membership: Membership = self  # type: ignore[assignment]
+        if membership.status is MembershipStatus.INVITED:
+            return _invitee(info, membership)  # type: ignore[return-value]
+        # The viewer sees this membership, so they see its (non-pending) member.
+        return now_or_later(info.context.loaders.by_id(User), membership.user_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="What the role allows while the membership is active.")
     def permissions(self) -> list[Permission]:
@@ -140,6 +97,14 @@ class MembershipType(relay.Node):
 MembershipConnection = Connection[MembershipType]
 
 
+async def _invitee(info: Info, membership: Membership) -> User:
+    user = await info.context.loaders.by_id(User).load(membership.user_id)
+    assert user is not None  # a membership's user is deleted with it
+    if await visible_or_none(info.context.actor, user, info.context.loaders) is not None:
+        return user
+    return user.as_invitee(membership.created_at)
+
+
 async def prefetch_page(info: Info, page: Connection[Any]) -> None:
     """Load a page of memberships' users and organisations in one batch each,
     when the query asks for them (the same queries the nested fields would
@@ -148,7 +113,7 @@ async def prefetch_page(info: Info, page: Connection[Any]) -> None:
     rows = [edge.node for edge in page.edges]
     loads = []
     if "user" in wanted:
-        loads.append(info.context.loaders.user.load_many([m.user_id for m in rows]))
+        loads.append(info.context.loaders.by_id(User).load_many([m.user_id for m in rows]))
     if "organisation" in wanted:
         loads.append(info.context.loaders.organisation.load_many([m.organisation_id for m in rows]))
     if loads:

@@ -4,9 +4,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import User
+from server.core.permissions import Permission
+from server.core.visibility import WithPermission, viewable
 from server.organisations.models import Organisation
 
 
+@viewable(WithPermission(Permission.API_TOKENS_MANAGE))
 class ApiToken(Model):
     """A secret for integrations: acts in one organisation and its descendants
     with a chosen subset of its creator's permissions. Only its hash is kept."""
@@ -20,6 +23,9 @@ class ApiToken(Model):
     # The first characters of the secret, so people can tell their tokens apart.
     hint = fields.CharField(max_length=16)
     permissions = fields.JSONField(default=list)
+    # May do what needs a recent sign-in (granting OWNER, webhooks): given only
+    # by a creator who signed in within the step-up window.
+    privileged = fields.BooleanField(default=False)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_tokens", null=True, on_delete=fields.SET_NULL
     )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from server.accounts.types import UserType, may_view_user
+from server.accounts.models import User
+from server.accounts.types import UserType
 from server.api_tokens import service
 from server.api_tokens.models import ApiToken
 from server.core import clock
@@ -17,19 +16,20 @@ from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import (
     STEP_UP_SECONDS,
-    decode_id,
-    load_organisation,
+    checked,
+    checked_target,
     organisation,
     owner_of,
     requires,
 )
-from server.core.nodes import load_visible
+from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
 from server.organisations.types import OrganisationType
 
 
 @strawberry.type(name="ApiToken", description="A secret an integration sends as `Bearer fdt_…`.")
+@node_of(ApiToken)
 class ApiTokenType(relay.Node):
     id: relay.NodeID[int]
     name: str
@@ -38,6 +38,9 @@ class ApiTokenType(relay.Node):
     expires_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    privileged: bool = strawberry.field(
+        description="May do what needs a recent sign-in (see createApiToken)."
+    )
 
     @strawberry.field(description="What the token may do (never more than its creator can now).")
     def permissions(self) -> list[Permission]:
@@ -53,25 +56,7 @@ class ApiTokenType(relay.Node):
 
     @strawberry.field
     async def created_by(self, info: Info) -> UserType | None:
-        creator_id = self.created_by_id  # type: ignore[attr-defined]
-        creator = await info.context.loaders.user.load(creator_id) if creator_id else None
-        return creator if creator and await may_view_user(info, creator) else None  # type: ignore[return-value]
-
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, ApiToken)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(token: ApiToken) -> bool:
-            owner = await info.context.loaders.organisation.load(token.organisation_id)
-            actor = info.context.actor
-            return owner is not None and actor.can(Permission.API_TOKENS_MANAGE, owner)  # type: ignore[union-attr]
-
-        return await load_visible(info, info.context.loaders.api_token, node_ids, visible)
-
+        return await visible_row(info, User, self.created_by_id)  # type: ignore[attr-defined,return-value]
 
 @strawberry.input
 class CreateApiTokenInput:
@@ -81,6 +66,12 @@ class CreateApiTokenInput:
         description="A subset of what you hold in that organisation."
     )
     expires_at: datetime = strawberry.field(description="At most a year ahead.")
+    privileged: bool = strawberry.field(
+        default=False,
+        description="May also do what needs a recent sign-in (granting OWNER or ADMIN, "
+        "webhooks, ticket-access administration). Without it, those answer REAUTH_REQUIRED "
+        "to the token.",
+    )
 
 
 @strawberry.type
@@ -114,7 +105,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ApiTokenType]:
-        owner = await load_organisation(info, organisation_id)
+        owner = checked(info).organisation
         return await paginate(service.tokens_of(owner), first=first, after=after)  # type: ignore[arg-type]
 
 
@@ -135,13 +126,14 @@ class Mutation:
     async def create_api_token(
         self, info: Info, input: CreateApiTokenInput
     ) -> CreateApiTokenPayload:
-        owner = await load_organisation(info, input.organisation_id)
+        owner = checked(info).organisation
         secret, token = await service.create(
             actor=info.context.require_actor(),
             organisation=owner,  # type: ignore[arg-type]
             name=input.name,
             permissions=input.permissions,
             expires_at=input.expires_at,
+            privileged=input.privileged,
         )
         return CreateApiTokenPayload(secret=secret, api_token=token)  # type: ignore[arg-type]
 
@@ -150,7 +142,7 @@ class Mutation:
         extensions=[
             requires(
                 Permission.API_TOKENS_MANAGE,
-                on=owner_of("input.api_token_id", "ApiToken", "api_token"),
+                on=owner_of("input.api_token_id", ApiToken),
                 impersonation=False,
                 api_tokens=False,
             )
@@ -159,6 +151,6 @@ class Mutation:
     async def revoke_api_token(self, info: Info, input: ApiTokenInput) -> ApiTokenPayload:
         token = await service.revoke(
             actor=info.context.require_actor(),
-            token_id=decode_id(input.api_token_id, "ApiToken"),
+            token_id=checked_target(info, ApiToken).id,
         )
         return ApiTokenPayload(api_token=token)  # type: ignore[arg-type]

@@ -1,18 +1,20 @@
 """API tokens: organisation-scoped secrets for integrations.
 
-The rule: a token acts as its creator, narrowed to the token's organisation
-(and its descendants) and to the permissions chosen at creation — and never
-beyond what the creator may do *now*. Demote, disable or remove the creator
-and their tokens shrink or stop working with them; nothing outlives its
-author's rights.
+The rule (the principal is `core.principals.ApiTokenGrant`): a token acts with
+its creator's rights, narrowed to the token's organisation (and its
+descendants) and to the permissions chosen at creation — never beyond what
+the creator may do *now*, and never anything that belongs to the person
+(their profile, sessions, credentials, own tickets or phone). Demote the
+creator and their tokens shrink with them; disable or remove the creator's
+membership and the tokens it made are revoked for good. A token may do what
+needs a recent sign-in (granting OWNER, webhooks) only when created as
+`privileged`, which itself needs a recent sign-in.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -23,6 +25,7 @@ from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.permissions import Permission
+from server.core.principals import ApiTokenGrant
 from server.core.subtree import subtree
 from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text
@@ -34,37 +37,7 @@ MAX_LIFETIME = timedelta(days=366)
 _TOUCH_EVERY = timedelta(seconds=60)
 
 
-@dataclass
-class TokenActor(Actor):
-    """The creator's rights, cut down to the token's subtree and permissions."""
-
-    scope_path: str = ""
-    granted: frozenset[Permission] = frozenset()
-
-    def _in_scope(self, organisation: Organisation) -> bool:
-        return organisation.is_within(self.scope_path)
-
-    def reaches(self, organisation: Organisation) -> bool:
-        return self._in_scope(organisation)
-
-    def can_see(self, organisation: Organisation) -> bool:
-        return self._in_scope(organisation) and super().can_see(organisation)
-
-    def permissions_in(self, organisation: Organisation) -> frozenset[Permission]:
-        if not self._in_scope(organisation):
-            return frozenset()
-        return super().permissions_in(organisation) & self.granted
-
-    def visible_organisations(self, prefix: str = "") -> Q:
-        return super().visible_organisations(prefix) & subtree(self.scope_path, prefix)
-
-    def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
-        if permission not in self.granted:
-            return Q(**{f"{prefix}id": -1})
-        return super().organisations_with(permission, prefix) & subtree(self.scope_path, prefix)
-
-
-async def actor_for_api_token(raw: str, meta: RequestMeta) -> TokenActor | None:
+async def actor_for_api_token(raw: str, meta: RequestMeta) -> Actor | None:
     token = await ApiToken.get_or_none(token_hash=hash_token(raw)).select_related(
         "organisation", "created_by"
     )
@@ -80,14 +53,12 @@ async def actor_for_api_token(raw: str, meta: RequestMeta) -> TokenActor | None:
     async def load() -> tuple[list[Membership], list[Membership]]:
         return await usable_memberships(creator.id), []
 
-    return TokenActor(
-        user=creator,
-        load=load,
-        meta=meta,
-        api_token=token,
+    grant = ApiTokenGrant(
+        token=token,
         scope_path=token.organisation.path,
         granted=frozenset(Permission(p) for p in token.permissions),
     )
+    return Actor(user=creator, principal=grant, load=load, meta=meta)
 
 
 async def create(
@@ -97,6 +68,7 @@ async def create(
     name: str,
     permissions: list[Permission],
     expires_at: datetime,
+    privileged: bool = False,
 ) -> tuple[str, ApiToken]:
     """A new token; the secret is returned once and only its hash is kept."""
     name = clean_text(name, field="name", required=True)
@@ -128,13 +100,18 @@ async def create(
             created_by=actor.user,
             created_at=now,
             expires_at=expires_at,
+            privileged=privileged,
         )
         await audit.record(
             "api_token.created",
             actor=actor,
             organisation_id=organisation.id,
             target=token,
-            details={"permissions": token.permissions, "expiresAt": expires_at.isoformat()},
+            details={
+                "permissions": token.permissions,
+                "expiresAt": expires_at.isoformat(),
+                "privileged": privileged,
+            },
         )
     return raw, token
 
@@ -158,3 +135,27 @@ async def revoke(*, actor: Actor, token_id: int) -> ApiToken:
                 target=token,
             )
     return token
+
+
+async def revoke_made_through(*, actor: Actor, membership: Membership) -> int:
+    """Revoke for good the tokens a person made in a membership's organisation
+    (or below it) when that membership is disabled or removed: enabling them
+    again later does not bring the tokens back. Returns how many."""
+    organisation = await Organisation.get(id=membership.organisation_id)
+    tokens = await ApiToken.filter(
+        subtree(organisation.path, "organisation__"),
+        created_by_id=membership.user_id,
+        revoked_at=None,
+    )
+    now = clock.now()
+    for token in tokens:
+        token.revoked_at = now
+        await token.save(update_fields=["revoked_at"])
+        await audit.record(
+            "api_token.revoked",
+            actor=actor,
+            organisation_id=token.organisation_id,
+            target=token,
+            details={"reason": "creator_disabled_or_removed"},
+        )
+    return len(tokens)

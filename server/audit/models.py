@@ -3,7 +3,11 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from server.core.permissions import Permission
+from server.core.visibility import WithPermission, viewable
 
+
+@viewable(WithPermission(Permission.AUDIT_VIEW))
 class AuditEvent(Model):
     """What happened, by whom, where. Append-only: rows are never updated,
     except that deleting a user pseudonymises the labels naming them.
@@ -21,6 +25,7 @@ class AuditEvent(Model):
     impersonator_label = fields.CharField(max_length=254, default="")
     # Set when an API token made the change (the actor is then the token's creator).
     api_token_id = fields.IntField(null=True)
+    api_token_label = fields.CharField(max_length=140, default="")
     action = fields.CharField(max_length=64, db_index=True)
     target_type = fields.CharField(max_length=32, default="")
     target_id = fields.IntField(null=True)

@@ -13,7 +13,7 @@ from server.audit.service import AuditFilter
 from server.audit.types import AuditEventType
 from server.core.context import Info
 from server.core.errors import not_found
-from server.core.guard import decode_id, load_organisation, organisation, requires
+from server.core.guard import checked, decode_id, organisation, requires
 from server.core.nodes import parse_id
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
@@ -74,7 +74,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventType]:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         events = service.events_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Subquery
 from tortoise.models import Model
@@ -18,6 +18,14 @@ from server.core.permissions import Permission
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
 from server.webhooks.events import enqueue_for as enqueue_webhooks
+
+if TYPE_CHECKING:
+    from server.api_tokens.models import ApiToken
+
+
+def token_label(token: ApiToken) -> str:
+    """How the trail names a token: its name and the first characters of its secret."""
+    return f"{token.name} ({token.hint}…)"
 
 
 async def _label(target: Model | None) -> str:
@@ -56,6 +64,7 @@ async def record(
         impersonator_id=actor.impersonator.id if actor and actor.impersonator else None,
         impersonator_label=actor.impersonator.email if actor and actor.impersonator else "",
         api_token_id=actor.api_token.id if actor and actor.api_token else None,
+        api_token_label=token_label(actor.api_token) if actor and actor.api_token else "",
         action=action,
         target_type=type(target).__name__ if target is not None else "",
         target_id=target.pk if target is not None else None,

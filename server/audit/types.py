@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -12,12 +10,12 @@ from strawberry.scalars import JSON
 
 from server.audit.models import AuditEvent
 from server.core.context import Info
-from server.core.nodes import load_visible
-from server.core.permissions import Permission
+from server.core.nodes import node_of
 from server.organisations.types import OrganisationType
 
 
 @strawberry.type(name="AuditEvent", description="One change: when, who, where, what.")
+@node_of(AuditEvent)
 class AuditEventType(relay.Node):
     id: relay.NodeID[int]
     created_at: datetime
@@ -26,28 +24,20 @@ class AuditEventType(relay.Node):
     impersonator_label: str = strawberry.field(
         description="The administrator acting as the actor, during an impersonation."
     )
+    api_token_label: str = strawberry.field(
+        description="The API token that made the change for the actor (its name and the "
+        "start of its secret); empty when a person did.",
+    )
     target_type: str
     target_label: str
     client_ip: str
     request_id: str
     details: JSON
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, AuditEvent)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(event: AuditEvent) -> bool:
-            if event.organisation_id is None:
-                return False
-            organisation = await info.context.loaders.organisation.load(event.organisation_id)
-            actor = info.context.actor
-            return organisation is not None and actor.can(Permission.AUDIT_VIEW, organisation)  # type: ignore[union-attr]
-
-        return await load_visible(info, info.context.loaders.audit_event, node_ids, visible)
+    @strawberry.field(description="The API token's id, when one made the change.")
+    def api_token_id(self) -> relay.GlobalID | None:
+        token_id: int | None = self.api_token_id  # type: ignore[assignment]
+        return relay.GlobalID("ApiToken", str(token_id)) if token_id is not None else None
 
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType | None:

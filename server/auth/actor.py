@@ -1,4 +1,5 @@
-"""Who a request's session belongs to, as an `Actor` (loaded once per request)."""
+"""Who a request's credential belongs to, as an `Actor` (loaded once per request):
+a person's session, an impersonation session, or an API token."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from server.auth.models import Session
 from server.auth.sessions import find_session
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Role
+from server.core.principals import Impersonation, PersonSession, Principal
 
 
 def satisfies_two_factor_policy(membership: Membership, second_factor: str | None) -> bool:
@@ -50,12 +52,21 @@ async def actor_for(session: Session, meta: RequestMeta, *, lazy: bool = False) 
             (usable if ok else waiting).append(membership)
         return usable, waiting
 
-    actor = Actor(user=user, load=load, session=session, meta=meta, impersonator=impersonator)
+    principal: Principal = (
+        PersonSession(session) if impersonator is None else Impersonation(session, impersonator)
+    )
+    actor = Actor(user=user, principal=principal, load=load, meta=meta)
     return actor if lazy else await actor.load_memberships()
 
 
-async def actor_from_token(raw: str, meta: RequestMeta, *, lazy: bool = False) -> Actor | None:
+async def actor_from_token(
+    raw: str, meta: RequestMeta, *, lazy: bool = False, sessions_only: bool = False
+) -> Actor | None:
+    """The actor of a session or API token; `sessions_only` (cookies) refuses API
+    tokens, which are never session credentials."""
     if raw.startswith(TOKEN_PREFIX):
+        if sessions_only:
+            return None
         actor: Actor | None = await actor_for_api_token(raw, meta)
     else:
         session = await find_session(raw)

@@ -6,8 +6,10 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import User
+from server.core.visibility import OwnSession, viewable
 
 
+@viewable(OwnSession())
 class Session(Model):
     """A signed-in session. The client holds a random token, we keep its SHA-256."""
 

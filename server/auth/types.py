@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -16,7 +14,7 @@ from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
 from server.core import clock
 from server.core.context import Info
-from server.core.nodes import parse_ids
+from server.core.nodes import node_of
 from server.organisations.types import OrganisationType
 
 
@@ -39,6 +37,7 @@ class TwoFactorStatus:
 
 
 @strawberry.type(name="Session", description="One signed-in browser or API client of the viewer.")
+@node_of(Session)
 class SessionType(relay.Node):
     id: relay.NodeID[int]
     created_at: datetime
@@ -54,26 +53,6 @@ class SessionType(relay.Node):
     def current(self, info: Info) -> bool:
         actor = info.context.actor
         return bool(actor and actor.session and actor.session.id == self.id)
-
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, Session)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        actor = info.context.actor
-        ids = parse_ids(node_ids)
-        if actor is None:
-            return [None for _ in ids]
-        # Only one's own sessions exist for anyone.
-        rows = {
-            s.id: s
-            for s in await Session.filter(id__in=[i for i in ids if i], user_id=actor.user.id)
-        }
-        return [rows.get(i) if i else None for i in ids]
-
 
 @strawberry.type(description="Who is acting as the viewer, and until when.")
 class Impersonation:
@@ -122,7 +101,7 @@ class Viewer:
     )
     def memberships(self, info: Info) -> list[MembershipType]:
         actor = info.context.require_actor()
-        # Only where this session reaches: an API token acts in its subtree alone.
+        # Where this principal reaches: an API token acts in its subtree alone.
         return [m for m in actor.memberships if actor.reaches(m.organisation)]  # type: ignore[misc]
 
     @strawberry.field(

@@ -7,6 +7,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import User
+from server.core.permissions import Permission
+from server.core.visibility import WithPermission, viewable
 from server.organisations.models import Organisation
 
 
@@ -18,6 +20,7 @@ class ContactKind(Enum):
     GENERAL = "GENERAL"
 
 
+@viewable(WithPermission(Permission.CONTACTS_VIEW))
 class Contact(Model):
     """A contact person of an organisation. Contacts never sign in: there is
     no credential here. Inviting one creates a user (linked in `user`)."""

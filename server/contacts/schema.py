@@ -8,18 +8,18 @@ import strawberry
 from strawberry import relay
 
 from server.contacts import service
-from server.contacts.models import ContactKind
+from server.contacts.models import Contact, ContactKind
 from server.contacts.types import ContactConnection, ContactType
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import decode_id, load_organisation, organisation, owner_of, requires
+from server.core.guard import checked, checked_target, organisation, owner_of, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role
 from server.invitations.schema import InvitationPayload
 
 
 def _on_contact() -> Any:
-    return owner_of("input.contact_id", "Contact", "contact")
+    return owner_of("input.contact_id", Contact)
 
 
 def _given(values: Any, *skip: str) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> ContactConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         contacts = service.contacts_of(target, search=search, kind=kind)  # type: ignore[arg-type]
         return await paginate(contacts, first=first, after=after)
 
@@ -104,7 +104,7 @@ class Mutation:
         extensions=[requires(Permission.CONTACTS_MANAGE, on=organisation("input.organisation_id"))],
     )
     async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
-        target = await load_organisation(info, input.organisation_id)
+        target = checked(info).organisation
         created = await service.create_contact(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -119,7 +119,7 @@ class Mutation:
     async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
         updated = await service.update_contact(
             actor=info.context.require_actor(),
-            contact_id=decode_id(input.contact_id, "Contact"),
+            contact_id=checked_target(info, Contact).id,
             changes=_given(input, "contact_id"),
         )
         return ContactPayload(contact=updated)  # type: ignore[arg-type]
@@ -130,7 +130,7 @@ class Mutation:
     )
     async def delete_contact(self, info: Info, input: ContactInput) -> DeleteContactPayload:
         await service.delete_contact(
-            actor=info.context.require_actor(), contact_id=decode_id(input.contact_id, "Contact")
+            actor=info.context.require_actor(), contact_id=checked_target(info, Contact).id
         )
         return DeleteContactPayload(deleted_contact_id=input.contact_id)  # type: ignore[arg-type]
 
@@ -142,7 +142,7 @@ class Mutation:
     async def invite_contact(self, info: Info, input: InviteContactInput) -> InvitationPayload:
         invitation = await service.invite_contact(
             actor=info.context.require_actor(),
-            contact_id=decode_id(input.contact_id, "Contact"),
+            contact_id=checked_target(info, Contact).id,
             role=input.role,
         )
         return InvitationPayload(invitation=invitation)  # type: ignore[arg-type]

@@ -1,5 +1,16 @@
-"""Who is asking: the signed-in user, their usable memberships, and the
-one place that answers "may they do P in organisation X?" and "may they see X?".
+"""The one place that answers "may they?": for every principal kind
+(core/principals.py), "may this actor do P on this object?" and "which rows
+of this kind may they see?".
+
+An actor is a principal acting with a person's usable memberships. Rights
+come from roles (core/permissions.py), from delegated administration (a
+CUSTOMERS_MANAGE membership administers every descendant), and from feature
+grants (ticket access, `canImpersonate`, `restrictRecordingDeletion`); the
+principal then narrows them to its reach and ceiling, and keeps what
+belongs to the person (`personal`) to people. Nothing else in the code
+reads roles, ranks, memberships or subtrees to decide a permission: domains
+ask the methods below, and object kinds declare their view rule
+(core/visibility.py), which asks them too.
 
 The user comes with the session (one query). The memberships (two more) are
 loaded once per request, before execution, unless the operation asks only
@@ -9,8 +20,9 @@ Using them before they are loaded is a programming error and raises.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
@@ -20,7 +32,10 @@ from server.core.permissions import (
     DELEGATED_RANK,
     ROLE_PERMISSIONS,
     Permission,
+    Role,
+    TicketAccess,
 )
+from server.core.principals import Principal, PrincipalKind
 from server.core.subtree import subtree
 
 if TYPE_CHECKING:
@@ -28,6 +43,14 @@ if TYPE_CHECKING:
     from server.api_tokens.models import ApiToken
     from server.auth.models import Session
     from server.organisations.models import Organisation
+
+
+class Decision(Enum):
+    ALLOWED = "allowed"
+    # The actor sees the object but may not do this: FORBIDDEN.
+    FORBIDDEN = "forbidden"
+    # Out of reach: answered exactly like a missing object.
+    HIDDEN = "hidden"
 
 
 @dataclass(frozen=True)
@@ -40,9 +63,16 @@ class RequestMeta:
 # (usable memberships, memberships waiting for a second factor)
 MembershipsLoader = Callable[[], Awaitable[tuple[list["Membership"], list["Membership"]]]]
 
+_NOTHING = -1  # an id no row has: "no rows" as a filter
+
+
+def _ids(ids: Iterable[int], column: str) -> Q:
+    ids = list(ids)
+    return Q(**{f"{column}__in": ids}) if ids else Q(**{column: _NOTHING})
+
 
 class _Access:
-    """The loaded memberships and the indexes every check uses."""
+    """The loaded memberships, narrowed to the principal's reach, and the indexes every check uses."""
 
     def __init__(self, usable: list[Membership], waiting: list[Membership]) -> None:
         self.memberships = usable
@@ -56,14 +86,13 @@ class _Access:
 
 @dataclass(eq=False)
 class Actor:
+    """`user` is the person whose memberships are used: the one signed in, the
+    member an administrator acts as, or the creator of an API token."""
+
     user: User
+    principal: Principal
     load: MembershipsLoader = field(repr=False)
-    session: Session | None = None
     meta: RequestMeta = field(default_factory=RequestMeta)
-    # The administrator acting as `user` in an impersonation session.
-    impersonator: User | None = None
-    # The API token making the request (the actor is then its creator, narrowed).
-    api_token: ApiToken | None = None
     _access: _Access | None = field(default=None, init=False, repr=False)
 
     async def load_memberships(self) -> Actor:
@@ -77,9 +106,51 @@ class Actor:
             raise RuntimeError("the actor's memberships were used before load_memberships()")
         return self._access
 
+    # --- who ----------------------------------------------------------------------
+
+    @property
+    def kind(self) -> PrincipalKind:
+        return self.principal.kind
+
+    @property
+    def session(self) -> Session | None:
+        return getattr(self.principal, "session", None)
+
+    @property
+    def impersonator(self) -> User | None:
+        """The administrator acting as `user` in an impersonation session."""
+        return getattr(self.principal, "impersonator", None)
+
+    @property
+    def api_token(self) -> ApiToken | None:
+        return getattr(self.principal, "token", None)
+
+    @property
+    def impersonating(self) -> bool:
+        return self.kind is PrincipalKind.IMPERSONATION
+
+    @property
+    def personal(self) -> bool:
+        """May use what belongs to the person: profile, sessions, own memberships, tickets, phone."""
+        return self.principal.personal
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names this actor."""
+        return self.principal.label(self.user)
+
+    def admits(self, kinds: frozenset[PrincipalKind]) -> bool:
+        return self.kind in kinds
+
+    def authenticated_within(self, seconds: int) -> bool:
+        return self.principal.authenticated_within(seconds)
+
+    # --- memberships --------------------------------------------------------------
+
     @property
     def memberships(self) -> list[Membership]:
-        """Active memberships in organisations that are neither suspended nor below a suspended one."""
+        """Active memberships in organisations that are neither suspended nor below a
+        suspended one (an impersonation's: within its reach)."""
         return self._loaded.memberships
 
     @property
@@ -88,72 +159,234 @@ class Actor:
         return self._loaded.awaiting_two_factor
 
     @property
-    def impersonating(self) -> bool:
-        return self.impersonator is not None
+    def own_memberships(self) -> list[Membership]:
+        """The memberships shown as the viewer's own (none for an API token)."""
+        return self.memberships if self.personal else []
+
+    # --- organisations ------------------------------------------------------------
 
     def reaches(self, organisation: Organisation) -> bool:
-        """Whether this session reaches `organisation` at all: an impersonation
-        (and an API token) is confined to a subtree; a person's own session is not."""
-        if self.impersonating and self.session is not None:
-            return organisation.is_within(self.session.impersonation_scope)
-        return True
+        """Whether the principal reaches `organisation` at all (an impersonation
+        and an API token are confined to a subtree; a person's session is not)."""
+        reach = self.principal.reach
+        return reach is None or organisation.is_within(reach)
 
-    def membership_in(self, organisation_id: int) -> Membership | None:
-        return self._loaded.by_org.get(organisation_id)
-
-    def administers_from_above(self, organisation: Organisation) -> bool:
-        """True if a membership in an ancestor delegates administration of `organisation`."""
+    def _governs_from_above(self, organisation: Organisation) -> bool:
         return any(
             organisation.id != m.organisation_id and organisation.is_within(m.organisation.path)
             for m in self._loaded.delegating
         )
 
+    def governs_from_above(self, organisation: Organisation) -> bool:
+        """An ancestor's membership delegates administration of `organisation`
+        (what suspending it needs: an organisation never suspends itself)."""
+        return self.reaches(organisation) and self._governs_from_above(organisation)
+
     def can_see(self, organisation: Organisation) -> bool:
-        return organisation.id in self._loaded.by_org or self.administers_from_above(organisation)
+        if not self.reaches(organisation):
+            return False
+        return organisation.id in self._loaded.by_org or self._governs_from_above(organisation)
 
     def permissions_in(self, organisation: Organisation) -> frozenset[Permission]:
+        if not self.reaches(organisation):
+            return frozenset()
         granted: frozenset[Permission] = frozenset()
         own = self._loaded.by_org.get(organisation.id)
         if own is not None:
             granted = ROLE_PERMISSIONS[own.role]
-        if self.administers_from_above(organisation):
+        if self._governs_from_above(organisation):
             granted = granted | DELEGATED_PERMISSIONS
-        if Permission.MEMBERS_IMPERSONATE in granted and not self._may_impersonate_in(organisation):
+        if Permission.MEMBERS_IMPERSONATE in granted and self.impersonation_grant(organisation) is None:
             granted = granted - {Permission.MEMBERS_IMPERSONATE}
-        return granted
-
-    def _may_impersonate_in(self, organisation: Organisation) -> bool:
-        # The role allows it only with the "canImpersonate" grant, here or above.
-        return any(
-            m.can_impersonate and organisation.is_within(m.organisation.path)
-            for m in self.memberships
-        )
+        ceiling = self.principal.ceiling
+        return granted if ceiling is None else granted & ceiling
 
     def can(self, permission: Permission, organisation: Organisation) -> bool:
         return permission in self.permissions_in(organisation)
 
-    def rank_in(self, organisation: Organisation) -> int:
-        """The actor's role rank there; delegated administrators rank as owners."""
-        if self.administers_from_above(organisation):
+    def decide(self, permission: Permission, organisation: Organisation) -> Decision:
+        """What a field guarded by `permission` answers for `organisation`."""
+        if not self.can_see(organisation):
+            return Decision.HIDDEN
+        return Decision.ALLOWED if self.can(permission, organisation) else Decision.FORBIDDEN
+
+    def _rank_in(self, organisation: Organisation) -> int:
+        """The role rank there; delegated administrators rank as owners."""
+        if not self.reaches(organisation):
+            return 0
+        if self._governs_from_above(organisation):
             return DELEGATED_RANK
         own = self._loaded.by_org.get(organisation.id)
         return own.role.rank if own is not None else 0
 
+    def within_reach(self, prefix: str = "") -> Q:
+        """Filter for the organisations the principal reaches at all."""
+        reach = self.principal.reach
+        return Q() if reach is None else subtree(reach, prefix)
+
     def visible_organisations(self, prefix: str = "") -> Q:
         """Filter for every organisation this actor can see (`prefix` for a related field)."""
-        ids = [m.organisation_id for m in self.memberships]
-        query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
+        query = _ids((m.organisation_id for m in self.memberships), f"{prefix}id")
         for m in self._loaded.delegating:
             query |= subtree(m.organisation.path, prefix)
-        return query
+        return query & self.within_reach(prefix)
 
     def organisations_with(self, permission: Permission, prefix: str = "") -> Q:
         """Filter for every organisation where this actor holds `permission`."""
-        ids = [
-            m.organisation_id for m in self.memberships if permission in ROLE_PERMISSIONS[m.role]
-        ]
-        query = Q(**{f"{prefix}id__in": ids}) if ids else Q(**{f"{prefix}id": -1})
+        ceiling = self.principal.ceiling
+        if ceiling is not None and permission not in ceiling:
+            return Q(**{f"{prefix}id": _NOTHING})
+        held = (m for m in self.memberships if permission in ROLE_PERMISSIONS[m.role])
+        query = _ids((m.organisation_id for m in held), f"{prefix}id")
         if permission in DELEGATED_PERMISSIONS:
             for m in self._loaded.delegating:
                 query |= subtree(m.organisation.path, prefix)
-        return query
+        return query & self.within_reach(prefix)
+
+    # --- people: roles, grants, impersonation -----------------------------------------
+
+    def may_grant_role(self, role: Role, organisation: Organisation) -> bool:
+        """Nobody grants a role above their own."""
+        return role.rank <= self._rank_in(organisation)
+
+    def outranked_by(self, membership: Membership, organisation: Organisation) -> bool:
+        """The member ranks above the actor (an OWNER for an ADMIN): hands off."""
+        return membership.role.rank > self._rank_in(organisation)
+
+    def ranks_above(self, membership: Membership, organisation: Organisation) -> bool:
+        """Strictly above: what opening someone's portal needs."""
+        return membership.role.rank < self._rank_in(organisation)
+
+    def held_grants(self, organisation: Organisation) -> tuple[TicketAccess, bool]:
+        """The ticket access and impersonation right the actor holds there, which
+        is the most they may give others."""
+        if self._rank_in(organisation) == Role.OWNER.rank:
+            return TicketAccess.ADMIN, True
+        own = self._loaded.by_org.get(organisation.id) if self.reaches(organisation) else None
+        if own is None:
+            return TicketAccess.NONE, False
+        return own.ticket_access, own.can_impersonate
+
+    def impersonation_grant(self, organisation: Organisation) -> Membership | None:
+        """The membership that allows opening members' portals in `organisation`:
+        an ADMIN or OWNER role with `canImpersonate`, there or in an ancestor."""
+        if not self.reaches(organisation):
+            return None
+        for m in self.memberships:
+            if (
+                m.can_impersonate
+                and m.role.rank >= Role.ADMIN.rank
+                and organisation.is_within(m.organisation.path)
+            ):
+                return m
+        return None
+
+    def may_view_member(self, membership: Membership, organisation: Organisation) -> bool:
+        """One's own memberships (disabled ones too) where this principal reaches, or
+        anyone's where the actor may list members."""
+        if membership.user_id == self.user.id and self.personal:
+            return self.reaches(organisation)
+        return self.can(Permission.MEMBERS_VIEW, organisation)
+
+    def may_view_person(self, user: User, memberships: list[Membership]) -> bool:
+        """Oneself, or someone with a membership the actor may list. A pending
+        invitation counts only for a person it created (no account, no other
+        membership: what is known of them is what this organisation typed):
+        inviting an existing person's address reveals nothing of them until
+        they accept."""
+        if user.id == self.user.id and self.personal:
+            return True
+        created_here = user.status.value == "INVITED" and len(memberships) == 1
+        return any(
+            (m.status.value != "INVITED" or created_here)
+            and self.can(Permission.MEMBERS_VIEW, m.organisation)
+            for m in memberships
+        )
+
+    # --- tickets ------------------------------------------------------------------
+
+    def ticket_access_in(self, organisation: Organisation) -> TicketAccess:
+        """Their own membership's ticket access there, or ACCOUNT through a support
+        desk (ACCOUNT or better) above it; OWN only for people."""
+        best = TicketAccess.NONE
+        own = self._loaded.by_org.get(organisation.id)
+        if own is not None and self.can(Permission.TICKETS_USE, organisation):
+            best = own.ticket_access
+            if best is TicketAccess.OWN and not self.personal:
+                best = TicketAccess.NONE
+        if best.rank < TicketAccess.ACCOUNT.rank:
+            for m in self.memberships:
+                if (
+                    m.organisation_id != organisation.id
+                    and m.ticket_access.rank >= TicketAccess.ACCOUNT.rank
+                    and organisation.is_within(m.organisation.path)
+                    and self.can(Permission.TICKETS_USE, m.organisation)
+                    and self.reaches(organisation)
+                ):
+                    return TicketAccess.ACCOUNT
+        return best
+
+    def decide_tickets(self, organisation: Organisation) -> Decision:
+        """The ticket desk's guard: some ticket access there (a support desk above
+        included); an organisation seen without ticket access is FORBIDDEN."""
+        if self.ticket_access_in(organisation) is not TicketAccess.NONE:
+            return Decision.ALLOWED
+        return Decision.FORBIDDEN if self.can_see(organisation) else Decision.HIDDEN
+
+    def handles_tickets(self, organisation: Organisation) -> bool:
+        """May see and answer every ticket there (ACCOUNT or better)."""
+        return self.ticket_access_in(organisation).rank >= TicketAccess.ACCOUNT.rank
+
+    def may_view_ticket(self, reporter_id: int | None, organisation: Organisation) -> bool:
+        access = self.ticket_access_in(organisation)
+        if access.rank >= TicketAccess.ACCOUNT.rank:
+            return True
+        return access is TicketAccess.OWN and reporter_id == self.user.id
+
+    def visible_tickets(self) -> Q:
+        """Filter for every ticket the actor may see."""
+        query = Q(id=_NOTHING)
+        for m in self.memberships:
+            if not self.can(Permission.TICKETS_USE, m.organisation):
+                continue
+            if m.ticket_access.rank >= TicketAccess.ACCOUNT.rank:
+                query |= subtree(m.organisation.path, "organisation__")
+            elif m.ticket_access is TicketAccess.OWN and self.personal:
+                query |= Q(organisation_id=m.organisation_id, reporter_id=self.user.id)
+        return query & self.within_reach("organisation__")
+
+    # --- one's own phone extension ---------------------------------------------------
+
+    def own_membership_ids(self) -> list[int]:
+        """The person's memberships that may use their own extension (people only)."""
+        if not self.personal:
+            return []
+        return [
+            m.id for m in self.memberships if self.can(Permission.OWN_EXTENSION, m.organisation)
+        ]
+
+    def owns(self, membership_id: int | None) -> bool:
+        return membership_id is not None and membership_id in self.own_membership_ids()
+
+    def own_rows(self) -> Q:
+        """Filter for rows assigned to one of the actor's own memberships (extensions, calls)."""
+        return _ids(self.own_membership_ids(), "membership_id")
+
+    def may_use(
+        self, permission: Permission, organisation: Organisation, owner_membership_id: int | None
+    ) -> bool:
+        """`permission` there, or the row is the actor's own (their extension, their calls)."""
+        return self.can(permission, organisation) or self.owns(owner_membership_id)
+
+    def recording_deletion_restricted(self, organisation: Organisation) -> bool:
+        """A membership giving the actor rights there forbids deleting recordings:
+        their own membership in the organisation, or a delegating one above it."""
+        for m in self.memberships:
+            if not m.restrict_recording_deletion:
+                continue
+            if m.organisation_id == organisation.id:
+                return True
+            delegates = Permission.CUSTOMERS_MANAGE in ROLE_PERMISSIONS[m.role]
+            if delegates and organisation.is_within(m.organisation.path):
+                return True
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +30,8 @@ class Context:
     session_token: str | None = None
     via_cookie: bool = False
     loaders: Loaders = field(default_factory=Loaders)
+    # What field guards loaded and checked, by the field's path (core/guard.py).
+    checked: dict[tuple[str | int, ...], Any] = field(default_factory=dict)
 
     def require_actor(self) -> Actor:
         if self.actor is None:

@@ -1,20 +1,23 @@
 """Permission guards: declared once on the field, printed as a directive in
 schema.graphql, enforced here and nowhere else.
 
-    @strawberry.mutation(extensions=[requires(Permission.MEMBERS_MANAGE, on=membership("input.membership_id"))])
+    @strawberry.mutation(extensions=[requires(Permission.MEMBERS_MANAGE, on=owner_of("input.membership_id", Membership))])
 
-The guard finds the organisation the call is about (`on=`: from an argument,
-or, on object fields, the organisation the object belongs to) and asks the
-actor. An organisation the actor cannot see answers exactly like a missing
-one: NOT_FOUND in a mutation's payload, null for a nullable field.
+The guard finds the object the call is about (`on=`: from a global id
+argument, or, on object fields, the object itself), loads it and its
+organisation, and asks the actor (core/actor.py) for a decision. What the
+actor may not see answers exactly like a missing object: NOT_FOUND in a
+mutation's payload, null for a nullable field. What the guard loaded and
+checked reaches the resolver (`checked(info)`): no resolver decodes or loads
+it again.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
 from strawberry.extensions import FieldExtension
@@ -23,7 +26,7 @@ from strawberry.schema_directive import Location
 from strawberry.types.base import StrawberryOptional
 from strawberry.types.field import StrawberryField
 
-from server.core import clock
+from server.core.actor import Actor, Decision
 from server.core.context import Info
 from server.core.errors import (
     ApiTokenForbidden,
@@ -41,9 +44,14 @@ from server.core.errors import (
 )
 from server.core.nodes import parse_id
 from server.core.permissions import Permission
-from server.organisations.models import Organisation
+from server.core.principals import PEOPLE, PrincipalKind
 
-OrganisationLookup = Callable[[Any, Info, dict[str, Any]], Awaitable[Organisation]]
+if TYPE_CHECKING:
+    from tortoise.models import Model
+
+    from server.organisations.models import Organisation
+
+M = TypeVar("M", bound="Model")
 
 
 @strawberry.schema_directive(
@@ -130,52 +138,85 @@ def decode_id(value: Any, type_name: str, argument: str | None = None) -> int:
     return pk
 
 
-async def load_organisation(info: Info, value: Any) -> Organisation:
-    """The organisation named by a global id a guard has already checked (the
-    guard loaded it too, so this is the loader's cached row)."""
-    return await info.context.loaders.organisation.load(decode_id(value, "Organisation"))  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Checked:
+    """What a guard loaded and checked: the object named by the argument (or the
+    field's parent object) and the organisation it belongs to."""
+
+    target: Any
+    organisation: Organisation
 
 
-def organisation(path: str) -> OrganisationLookup:
-    """The organisation named by a global id argument, e.g. "input.organisation_id"."""
+class Lookup:
+    """Finds the object a call is about and its organisation."""
 
-    async def lookup(source: Any, info: Info, kwargs: dict[str, Any]) -> Organisation:
-        pk = decode_id(_argument(kwargs, path), "Organisation", path)
+    argument: str | None = None
+
+    async def __call__(self, source: Any, info: Info, kwargs: dict[str, Any]) -> Checked:
+        raise NotImplementedError
+
+
+class _OwnerOf(Lookup):
+    def __init__(self, path: str, model: type[Model]) -> None:
+        self.argument = path
+        self.model = model
+
+    async def __call__(self, source: Any, info: Info, kwargs: dict[str, Any]) -> Checked:
+        pk = decode_id(_argument(kwargs, self.argument or ""), self.model.__name__, self.argument)
+        loaders = info.context.loaders
+        found = await loaders.by_id(self.model).load(pk)
+        organisation = await loaders.organisation_of(found) if found is not None else None
+        if organisation is None:
+            raise _NotFound(self.argument)
+        return Checked(found, organisation)
+
+
+class _Organisation(Lookup):
+    def __init__(self, path: str) -> None:
+        self.argument = path
+
+    async def __call__(self, source: Any, info: Info, kwargs: dict[str, Any]) -> Checked:
+        pk = decode_id(_argument(kwargs, self.argument or ""), "Organisation", self.argument)
         found = await info.context.loaders.organisation.load(pk)
         if found is None:
-            raise _NotFound(path)
-        return found
-
-    lookup.argument = path  # type: ignore[attr-defined]
-    return lookup
+            raise _NotFound(self.argument)
+        return Checked(found, found)
 
 
-def owner_of(path: str, type_name: str, loader: str) -> OrganisationLookup:
-    """The organisation owning the object named by a global id argument."""
-
-    async def lookup(source: Any, info: Info, kwargs: dict[str, Any]) -> Organisation:
-        pk = decode_id(_argument(kwargs, path), type_name, path)
-        obj = await getattr(info.context.loaders, loader).load(pk)
-        if obj is None:
-            raise _NotFound(path)
-        return await info.context.loaders.organisation.load(obj.organisation_id)
-
-    lookup.argument = path  # type: ignore[attr-defined]
-    return lookup
+class _Source(Lookup):
+    async def __call__(self, source: Any, info: Info, kwargs: dict[str, Any]) -> Checked:
+        return Checked(source, await info.context.loaders.organisation_of(source))
 
 
-def membership(path: str) -> OrganisationLookup:
-    return owner_of(path, "Membership", "membership")
+def organisation(path: str) -> Lookup:
+    """The organisation named by a global id argument ("input.organisation_id")."""
+    return _Organisation(path)
 
 
-def invitation(path: str) -> OrganisationLookup:
-    return owner_of(path, "Invitation", "invitation")
+def owner_of(path: str, model: type[Model]) -> Lookup:
+    """The object of `model` named by a global id argument ("input.membership_id"),
+    and its organisation."""
+    return _OwnerOf(path, model)
 
 
-async def source_organisation(source: Any, info: Info, kwargs: dict[str, Any]) -> Organisation:
-    if isinstance(source, Organisation):
-        return source
-    return await info.context.loaders.organisation.load(source.organisation_id)
+# On an object's field: the object and the organisation it belongs to.
+source_organisation: Lookup = _Source()
+
+
+def checked(info: Info) -> Checked:
+    """What this field's guard loaded and checked."""
+    return info.context.checked[_key(info)]
+
+
+def checked_target(info: Info, model: type[M]) -> M:
+    target = checked(info).target
+    if not isinstance(target, model):
+        raise TypeError(f"the guard checked a {type(target).__name__}, not a {model.__name__}")
+    return target
+
+
+def _key(info: Info) -> tuple[str | int, ...]:
+    return tuple(info.path.as_list())
 
 
 class Outcome(FieldExtension):
@@ -206,22 +247,27 @@ class Outcome(FieldExtension):
         return self.resolve_async(next_, source, info, **kwargs)
 
 
+# How a guard decides, given the actor and the organisation concerned.
+Rule = Callable[[Actor, "Organisation"], Decision]
+
+
 class Guard(Outcome):
     def __init__(
         self,
         permission: Permission | None,
-        on: OrganisationLookup | None,
+        on: Lookup | None,
+        *,
         recent_auth: int | None = None,
         when: RecentAuthCondition | None = None,
-        impersonation: bool = True,
-        api_tokens: bool = True,
+        principals: frozenset[PrincipalKind],
+        rule: Rule | None = None,
     ) -> None:
         self.permission = permission
         self.on = on
         self.recent_auth = recent_auth
         self.when = when
-        self.impersonation = impersonation
-        self.api_tokens = api_tokens
+        self.principals = principals
+        self.rule = rule
 
     def apply(self, field: StrawberryField) -> None:
         directive = (
@@ -232,22 +278,16 @@ class Guard(Outcome):
         field.directives.append(directive)
         if self.recent_auth is not None:
             field.directives.append(RequiresRecentAuthDirective(max_age=self.recent_auth))
-        if not self.impersonation:
+        if PrincipalKind.IMPERSONATION not in self.principals:
             field.directives.append(NotWhileImpersonatingDirective())
-        if not self.api_tokens:
+        if PrincipalKind.API_TOKEN not in self.principals:
             field.directives.append(NotForApiTokensDirective())
         self.field = field
 
-    def _check_recent_auth(self, info: Info, kwargs: dict[str, Any]) -> None:
+    def _check_recent_auth(self, actor: Actor, info: Info, kwargs: dict[str, Any]) -> None:
         if self.recent_auth is None or (self.when is not None and not self.when(info, kwargs)):
             return
-        actor = info.context.actor
-        if actor is not None and actor.api_token is not None:
-            return  # the token is the credential; creating it needed a recent sign-in
-        session = actor.session if actor else None
-        if session is None or session.authenticated_at < clock.now() - timedelta(
-            seconds=self.recent_auth
-        ):
+        if not actor.authenticated_within(self.recent_auth):
             raise ReauthRequired(self.recent_auth)
 
     def _missing(self, argument: str | None) -> Any:
@@ -259,45 +299,69 @@ class Guard(Outcome):
             return field_type.failed(error)
         raise NotFoundError()
 
+    def _decide(self, actor: Actor, organisation: Organisation) -> Decision:
+        if self.rule is not None:
+            return self.rule(actor, organisation)
+        assert self.permission is not None
+        return actor.decide(self.permission, organisation)
+
     async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
         actor = info.context.actor
         if actor is None:
             raise Unauthenticated()
-        if actor.impersonating and not self.impersonation:
-            raise ImpersonationForbidden()
-        if actor.api_token is not None and not self.api_tokens:
+        if not actor.admits(self.principals):
+            if actor.impersonating:
+                raise ImpersonationForbidden()
             raise ApiTokenForbidden()
-        if self.permission is not None and self.on is not None:
+        if self.on is not None:
             try:
-                target = await self.on(source, info, kwargs)
+                found = await self.on(source, info, kwargs)
             except _NotFound as missing:
                 return self._missing(missing.argument)
-            if not actor.can_see(target):
-                return self._missing(getattr(self.on, "argument", None))
-            if not actor.can(self.permission, target):
+            decision = self._decide(actor, found.organisation)
+            if decision is Decision.HIDDEN:
+                return self._missing(self.on.argument)
+            if decision is Decision.FORBIDDEN:
                 raise Forbidden()
-        self._check_recent_auth(info, kwargs)
+            info.context.checked[_key(info)] = found
+        self._check_recent_auth(actor, info, kwargs)
         return await self._run(next_, source, info, kwargs)
+
+
+def _principals(impersonation: bool, api_tokens: bool) -> frozenset[PrincipalKind]:
+    kinds = set(PEOPLE if impersonation else {PrincipalKind.PERSON})
+    if api_tokens:
+        kinds.add(PrincipalKind.API_TOKEN)
+    return frozenset(kinds)
 
 
 def requires(
     permission: Permission,
     *,
-    on: OrganisationLookup | None = None,
+    on: Lookup | None = None,
     recent_auth: int | None = None,
     when: RecentAuthCondition | None = None,
     impersonation: bool = True,
     api_tokens: bool = True,
+    rule: Rule | None = None,
 ) -> Guard:
     """Guard a field by a permission in the organisation `on` finds.
 
     Without `on`, the resolver returns only what the actor may see with that
     permission (lists scoped by `Actor.organisations_with`). With
-    `recent_auth`, the session must have authenticated within that many
+    `recent_auth`, the principal must have authenticated within that many
     seconds (step-up) — always, or when `when(info, arguments)` says so.
     `impersonation=False` / `api_tokens=False` refuse the field inside an
-    impersonation / to API tokens."""
-    return Guard(permission, on, recent_auth, when, impersonation, api_tokens)
+    impersonation / to API tokens. `rule` replaces the plain permission check
+    (the ticket desk's: core/actor.py `decide_tickets`)."""
+    return Guard(
+        permission,
+        on,
+        recent_auth=recent_auth,
+        when=when,
+        principals=_principals(impersonation, api_tokens),
+        rule=rule,
+    )
 
 
 def authenticated(
@@ -305,9 +369,18 @@ def authenticated(
     recent_auth: int | None = None,
     when: RecentAuthCondition | None = None,
     impersonation: bool = True,
-    api_tokens: bool = True,
+    api_tokens: bool = False,
 ) -> Guard:
-    return Guard(None, None, recent_auth, when, impersonation, api_tokens)
+    """Signed in as a person. API tokens are refused unless `api_tokens=True`:
+    what is not scoped by a permission belongs to the person (profile,
+    sessions, credentials), which a token never reaches."""
+    return Guard(
+        None,
+        None,
+        recent_auth=recent_auth,
+        when=when,
+        principals=_principals(impersonation, api_tokens),
+    )
 
 
 def public() -> Outcome:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from server.accounts.models import Membership
 from server.accounts.types import MembershipType
 from server.auth.types import SessionDelivery, Viewer, sign_in, viewer_of
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import STEP_UP_SECONDS, authenticated, decode_id, membership, requires
+from server.core.guard import STEP_UP_SECONDS, authenticated, checked_target, owner_of, requires
 from server.core.permissions import Permission
 from server.impersonation import service
 
@@ -44,7 +45,7 @@ class Mutation:
         extensions=[
             requires(
                 Permission.MEMBERS_IMPERSONATE,
-                on=membership("input.membership_id"),
+                on=owner_of("input.membership_id", Membership),
                 recent_auth=STEP_UP_SECONDS,
                 impersonation=False,
                 api_tokens=False,
@@ -54,7 +55,7 @@ class Mutation:
     async def impersonate_user(self, info: Info, input: ImpersonateUserInput) -> ImpersonatePayload:
         raw, session, target = await service.impersonate(
             actor=info.context.require_actor(),
-            membership_id=decode_id(input.membership_id, "Membership"),
+            membership_id=checked_target(info, Membership).id,
             reason=input.reason,
         )
         token = await sign_in(info, raw, session, input.session, impersonation=True)

@@ -22,28 +22,13 @@ from server.auth.sessions import create_session
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
-from server.core.permissions import Role
 from server.core.validation import clean_text
 from server.mail.outbox import queue_mail
-from server.organisations.models import Organisation
 from server.settings import get_settings
 
 
 def _refuse(message: str) -> DomainError:
     return DomainError(ErrorCode.CANNOT_IMPERSONATE, message)
-
-
-def granting_membership(actor: Actor, organisation: Organisation) -> Membership | None:
-    """The actor's membership that allows impersonating in `organisation`, if any:
-    an ADMIN or OWNER role with `canImpersonate`, there or in an ancestor."""
-    for membership in actor.memberships:
-        if (
-            membership.can_impersonate
-            and membership.role.rank >= Role.ADMIN.rank
-            and organisation.is_within(membership.organisation.path)
-        ):
-            return membership
-    return None
 
 
 async def impersonate(
@@ -52,7 +37,7 @@ async def impersonate(
     reason = clean_text(reason, field="reason", max_length=500, required=True)
     target = await Membership.get(id=membership_id).select_related("organisation", "user")
     organisation, user = target.organisation, target.user
-    grant = granting_membership(actor, organisation)
+    grant = actor.impersonation_grant(organisation)
     if grant is None:
         raise _refuse("Opening members' portals needs the impersonation permission here.")
     if user.id == actor.user.id:
@@ -61,7 +46,7 @@ async def impersonate(
         raise _refuse("Only active members can be impersonated.")
     if not user.email or user.password_hash is None:
         raise _refuse("Only members who can sign in (email and password) can be impersonated.")
-    if target.role.rank >= actor.rank_in(organisation):
+    if not actor.ranks_above(target, organisation):
         raise _refuse("You can only impersonate members of a lower role than yours.")
     settings = get_settings()
     async with in_transaction():

@@ -8,6 +8,8 @@ from tortoise.models import Model
 
 from server.accounts.models import Membership, User
 from server.core import clock
+from server.core.permissions import Permission
+from server.core.visibility import WithPermission, viewable
 from server.organisations.models import Organisation
 
 
@@ -19,6 +21,7 @@ class InvitationStatus(Enum):
     EXPIRED = "EXPIRED"
 
 
+@viewable(WithPermission(Permission.MEMBERS_MANAGE))
 class Invitation(Model):
     """A single-use invitation to one membership. Only the token's hash is kept."""
 

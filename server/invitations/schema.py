@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import strawberry
 
+from server.accounts.models import Membership
 from server.accounts.types import MembershipType
 from server.auth.actor import actor_for
 from server.auth.types import SessionDelivery, Viewer, sign_in, viewer_of
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import (
-    decode_id,
-    invitation,
-    load_organisation,
+    checked,
+    checked_target,
     organisation,
+    owner_of,
     public,
     requires,
 )
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role
 from server.invitations import service
+from server.invitations.models import Invitation
 from server.invitations.types import InvitationConnection, InvitationType
-from server.organisations.models import Organisation
-
-
-async def _invitation_organisation(info: Info, invitation_id: strawberry.ID) -> Organisation:
-    # The guard has already checked the id and the actor's rights.
-    found = await info.context.loaders.invitation.load(decode_id(invitation_id, "Invitation"))
-    return await info.context.loaders.organisation.load(found.organisation_id)  # type: ignore[union-attr,return-value]
 
 
 @strawberry.input
@@ -89,7 +84,7 @@ class CreateUserPayload(Payload):
 
 def members_manage_on_invitation() -> list:
     # A new guard per field: an extension instance belongs to one field.
-    return [requires(Permission.MEMBERS_MANAGE, on=invitation("input.invitation_id"))]
+    return [requires(Permission.MEMBERS_MANAGE, on=owner_of("input.invitation_id", Invitation))]
 
 
 @strawberry.type
@@ -105,7 +100,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> InvitationConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         return await paginate(service.open_invitations(target), first=first, after=after)
 
 
@@ -124,7 +119,7 @@ class Mutation:
     async def invite_user(self, info: Info, input: InviteUserInput) -> InvitationPayload:
         created = await service.invite_user(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             email=input.email,
             role=input.role,
             first_name=input.first_name,
@@ -139,8 +134,8 @@ class Mutation:
     async def resend_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         resent = await service.resend_invitation(
             actor=info.context.require_actor(),
-            organisation=await _invitation_organisation(info, input.invitation_id),
-            invitation_id=decode_id(input.invitation_id, "Invitation"),
+            organisation=checked(info).organisation,
+            invitation_id=checked_target(info, Invitation).id,
         )
         return InvitationPayload(invitation=resent)  # type: ignore[arg-type]
 
@@ -150,8 +145,8 @@ class Mutation:
     async def revoke_invitation(self, info: Info, input: InvitationInput) -> InvitationPayload:
         revoked = await service.revoke_invitation(
             actor=info.context.require_actor(),
-            organisation=await _invitation_organisation(info, input.invitation_id),
-            invitation_id=decode_id(input.invitation_id, "Invitation"),
+            organisation=checked(info).organisation,
+            invitation_id=checked_target(info, Invitation).id,
         )
         return InvitationPayload(invitation=revoked)  # type: ignore[arg-type]
 
@@ -175,7 +170,7 @@ class Mutation:
             token = await sign_in(info, raw, session, input.session)
         elif info.context.actor is not None:  # joined while signed in: one more membership
             info.context.actor = await actor_for(info.context.actor.session, info.context.meta)  # type: ignore[arg-type]
-        membership = await info.context.loaders.membership.load(accepted.membership_id)  # type: ignore[arg-type]
+        membership = await info.context.loaders.by_id(Membership).load(accepted.membership_id)  # type: ignore[arg-type]
         return ConfirmInvitationPayload(membership=membership, token=token, viewer=viewer_of(info))  # type: ignore[arg-type]
 
     @strawberry.mutation(
@@ -191,7 +186,7 @@ class Mutation:
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
         membership = await service.create_user(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             email=input.email,
             role=input.role,
             password=input.password,

@@ -29,7 +29,7 @@ from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text, normalise_email
 from server.invitations.models import Invitation, InvitationStatus
 from server.mail.outbox import queue_mail
-from server.organisations.models import Organisation
+from server.organisations.models import Organisation, organisation_suspended
 from server.organisations.service import claim_seat
 from server.settings import get_settings
 
@@ -37,7 +37,7 @@ INVITATION_PREFIX = "fdi_"
 
 
 def _check_role_in_reach(actor: Actor, organisation: Organisation, role: Role) -> None:
-    if role.rank > actor.rank_in(organisation):
+    if not actor.may_grant_role(role, organisation):
         raise DomainError(
             ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
         )
@@ -231,6 +231,14 @@ async def confirm_invitation(
     if invitation.status is InvitationStatus.EXPIRED:
         raise DomainError(
             ErrorCode.INVITE_EXPIRED, "This invitation has expired; ask for a new one.", "token"
+        )
+    organisation = await Organisation.get(id=invitation.organisation_id)
+    if await organisation_suspended(organisation):
+        # Nobody in or below a suspended organisation can sign in: nobody joins it either.
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "This organisation is suspended; ask the person who invited you.",
+            "token",
         )
     membership = await Membership.get(id=invitation.membership_id)
     user = await User.get(id=membership.user_id)

@@ -6,6 +6,9 @@ import strawberry
 from tortoise import fields
 from tortoise.models import Model
 
+from server.core.loaders import register_organisation_model
+from server.core.visibility import SeenOrganisation, viewable
+
 
 @strawberry.enum
 class OrganisationKind(Enum):
@@ -20,6 +23,7 @@ class OrganisationStatus(Enum):
     SUSPENDED = "SUSPENDED"
 
 
+@viewable(SeenOrganisation())
 class Organisation(Model):
     """A node of the provider → reseller → customer tree.
 
@@ -61,3 +65,13 @@ class Organisation(Model):
     def is_within(self, other_path: str) -> bool:
         """True if this organisation is `other_path`'s organisation or below it."""
         return self.path.startswith(other_path)
+
+
+async def organisation_suspended(organisation: Organisation) -> bool:
+    """It, or an organisation above it, is suspended."""
+    return await Organisation.filter(
+        id__in=organisation.ancestor_ids, status=OrganisationStatus.SUSPENDED
+    ).exists()
+
+
+register_organisation_model(Organisation)

@@ -6,7 +6,7 @@ import strawberry
 
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import authenticated, load_organisation, organisation, requires
+from server.core.guard import authenticated, checked, organisation, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.organisations import service
@@ -54,7 +54,7 @@ class Query:
         extensions=[requires(Permission.ORGANISATION_VIEW, on=organisation("id"))],
     )
     async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationType | None:
-        return await load_organisation(info, id)  # type: ignore[return-value]
+        return checked(info).organisation  # type: ignore[return-value]
 
     @strawberry.field(
         description="Every organisation the viewer may view, the descendants they administer included.",
@@ -86,7 +86,7 @@ class Mutation:
     ) -> OrganisationPayload:
         created = await service.create_child(
             actor=info.context.require_actor(),
-            parent=await load_organisation(info, input.parent_id),
+            parent=checked(info).organisation,
             name=input.name,
             kind=input.kind,
             require_two_factor=input.require_two_factor,
@@ -104,7 +104,7 @@ class Mutation:
     ) -> OrganisationPayload:
         updated = await service.update(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             name=input.name,
             settings={
                 name: value
@@ -125,7 +125,7 @@ class Mutation:
     ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             status=OrganisationStatus.SUSPENDED,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
@@ -139,7 +139,7 @@ class Mutation:
     async def set_seat_limit(self, info: Info, input: SetSeatLimitInput) -> OrganisationPayload:
         changed = await service.set_seat_limit(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             limit=input.limit,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
@@ -155,7 +155,7 @@ class Mutation:
     ) -> OrganisationPayload:
         changed = await service.set_status(
             actor=info.context.require_actor(),
-            organisation=await load_organisation(info, input.organisation_id),
+            organisation=checked(info).organisation,
             status=OrganisationStatus.ACTIVE,
         )
         return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]

@@ -156,7 +156,7 @@ async def set_seat_limit(
 
 def _check_from_above(actor: Actor, organisation: Organisation) -> None:
     # Suspension is the parent's decision: members cannot suspend or revive themselves.
-    if not actor.administers_from_above(organisation):
+    if not actor.governs_from_above(organisation):
         raise DomainError(
             ErrorCode.INVALID_STATE,
             "Only an administrator of a parent organisation can change this.",

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
+from server.accounts.loaders import seats_used
 from server.core.context import Info
 from server.core.guard import requires, source_organisation
-from server.core.nodes import load_visible
+from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission, Role
 from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
@@ -36,6 +36,7 @@ class Seats:
 
 
 @strawberry.type(name="Organisation", description="A provider, reseller or customer organisation.")
+@node_of(Organisation)
 class OrganisationType(relay.Node):
     id: relay.NodeID[int]
     name: str
@@ -52,32 +53,17 @@ class OrganisationType(relay.Node):
     )
     created_at: datetime
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, Organisation)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(organisation: Organisation) -> bool:
-            return info.context.actor.can_see(organisation)  # type: ignore[union-attr]
-
-        return await load_visible(info, info.context.loaders.organisation, node_ids, visible)
-
     @strawberry.field(description="The parent organisation, when the viewer may see it.")
     async def parent(self, info: Info) -> OrganisationType | None:
         root: Organisation = self  # type: ignore[assignment]
         if root.parent_id is None:
             return None
-        parent = await info.context.loaders.organisation.load(root.parent_id)
-        actor = info.context.actor
-        return parent if parent is not None and actor and actor.can_see(parent) else None  # type: ignore[return-value]
+        return await visible_row(info, Organisation, root.parent_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Seats: members of every status plus pending invitations.")
     async def seats(self, info: Info) -> Seats:
         root: Organisation = self  # type: ignore[assignment]
-        used = await info.context.loaders.seats_used.load(root.id)
+        used = await info.context.loaders.of(seats_used).load(root.id)
         limit = root.seat_limit
         return Seats(
             limit=limit, used=used, available=None if limit is None else max(0, limit - used)

@@ -7,6 +7,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import Membership
+from server.core.permissions import Permission
+from server.core.visibility import OwnOrPermission, viewable
 from server.organisations.models import Organisation
 
 
@@ -30,6 +32,7 @@ class RecordingFormat(Enum):
     MP3 = "MP3"
 
 
+@viewable(OwnOrPermission(Permission.EXTENSIONS_VIEW))
 class Extension(Model):
     """A phone extension of an organisation, assigned to at most one member
     (and a member has at most one extension per organisation: their membership)."""
@@ -79,6 +82,7 @@ class ForwardingRule(Model):
         indexes = (("organisation_id", "destination"),)
 
 
+@viewable(OwnOrPermission(Permission.EXTENSIONS_VIEW))
 class CallRecord(Model):
     """One call of an extension, with optional recording metadata. The member
     the extension was assigned to at the time owns it ("my calls")."""

@@ -11,11 +11,17 @@ from strawberry import relay
 
 from server.core.context import Info
 from server.core.errors import Payload
-from server.core.guard import decode_id, load_organisation, organisation, owner_of, requires
+from server.core.guard import checked, checked_target, decode_id, organisation, owner_of, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.telephony import service
-from server.telephony.models import CallDirection, ForwardingCondition, RecordingFormat
+from server.telephony.models import (
+    CallDirection,
+    CallRecord,
+    Extension,
+    ForwardingCondition,
+    RecordingFormat,
+)
 from server.telephony.rules import DEFAULT_RING_SECONDS, RuleSpec
 from server.telephony.types import (
     CallRecordConnection,
@@ -26,11 +32,11 @@ from server.telephony.types import (
 
 
 def _on_extension() -> Any:
-    return owner_of("input.extension_id", "Extension", "extension")
+    return owner_of("input.extension_id", Extension)
 
 
-def _extension_id(value: strawberry.ID) -> int:
-    return decode_id(value, "Extension")  # the guard has already checked it
+def _extension_id(info: Info) -> int:
+    return checked_target(info, Extension).id
 
 
 def _membership_id(value: strawberry.ID | None) -> int | None:
@@ -143,7 +149,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> ExtensionConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         extensions = service.extensions_of(target, search=search, assigned=assigned)  # type: ignore[arg-type]
         return await paginate(extensions, first=first, after=after)
 
@@ -173,7 +179,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> CallRecordConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         calls = service.calls_of(
             target,  # type: ignore[arg-type]
             extension_id=decode_id(extension_id, "Extension", "extensionId")
@@ -220,7 +226,7 @@ class Mutation:
         ],
     )
     async def create_extension(self, info: Info, input: CreateExtensionInput) -> ExtensionPayload:
-        target = await load_organisation(info, input.organisation_id)
+        target = checked(info).organisation
         created = await service.create_extension(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -242,7 +248,7 @@ class Mutation:
         }
         updated = await service.update_extension(
             actor=info.context.require_actor(),
-            extension_id=_extension_id(input.extension_id),
+            extension_id=_extension_id(info),
             changes=changes,
         )
         return ExtensionPayload(extension=updated)  # type: ignore[arg-type]
@@ -255,7 +261,7 @@ class Mutation:
     async def assign_extension(self, info: Info, input: AssignExtensionInput) -> ExtensionPayload:
         assigned = await service.assign_extension(
             actor=info.context.require_actor(),
-            extension_id=_extension_id(input.extension_id),
+            extension_id=_extension_id(info),
             membership_id=_membership_id(input.membership_id),
         )
         return ExtensionPayload(extension=assigned)  # type: ignore[arg-type]
@@ -267,7 +273,7 @@ class Mutation:
     )
     async def delete_extension(self, info: Info, input: ExtensionInput) -> DeleteExtensionPayload:
         await service.delete_extension(
-            actor=info.context.require_actor(), extension_id=_extension_id(input.extension_id)
+            actor=info.context.require_actor(), extension_id=_extension_id(info)
         )
         return DeleteExtensionPayload(deleted_extension_id=input.extension_id)  # type: ignore[arg-type]
 
@@ -279,7 +285,7 @@ class Mutation:
     async def set_do_not_disturb(self, info: Info, input: SetDoNotDisturbInput) -> ExtensionPayload:
         changed = await service.set_do_not_disturb(
             actor=info.context.require_actor(),
-            extension_id=_extension_id(input.extension_id),
+            extension_id=_extension_id(info),
             enabled=input.enabled,
         )
         return ExtensionPayload(extension=changed)  # type: ignore[arg-type]
@@ -295,7 +301,7 @@ class Mutation:
     ) -> ExtensionPayload:
         changed = await service.set_forwarding_rules(
             actor=info.context.require_actor(),
-            extension_id=_extension_id(input.extension_id),
+            extension_id=_extension_id(info),
             rules=[
                 RuleSpec(rule.condition, rule.destination, rule.ring_seconds)
                 for rule in input.rules
@@ -311,7 +317,7 @@ class Mutation:
         recording = input.recording
         call = await service.add_call_record(
             actor=info.context.require_actor(),
-            extension_id=_extension_id(input.extension_id),
+            extension_id=_extension_id(info),
             started_at=input.started_at,
             direction=input.direction,
             remote_number=input.remote_number,
@@ -328,13 +334,13 @@ class Mutation:
         extensions=[
             requires(
                 Permission.RECORDINGS_DELETE,
-                on=owner_of("input.call_record_id", "CallRecord", "call_record"),
+                on=owner_of("input.call_record_id", CallRecord),
             )
         ],
     )
     async def delete_recording(self, info: Info, input: CallRecordInput) -> CallRecordPayload:
         call = await service.delete_recording(
             actor=info.context.require_actor(),
-            call_record_id=decode_id(input.call_record_id, "CallRecord"),
+            call_record_id=checked_target(info, CallRecord).id,
         )
         return CallRecordPayload(call_record=call)  # type: ignore[arg-type]

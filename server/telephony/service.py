@@ -21,9 +21,9 @@ from server.audit import service as audit
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, not_found
+from server.core.permissions import Permission
 from server.core.validation import clean_text
 from server.organisations.models import Organisation
-from server.telephony import access
 from server.telephony.models import (
     CallDirection,
     CallRecord,
@@ -60,7 +60,7 @@ def extensions_of(
 
 
 def own_extensions(actor: Actor) -> QuerySet[Extension]:
-    return Extension.filter(access.own_filter(actor))
+    return Extension.filter(actor.own_rows())
 
 
 def _aware(moment: datetime) -> datetime:
@@ -94,7 +94,7 @@ def calls_of(organisation: Organisation, **filters: Any) -> QuerySet[CallRecord]
 
 
 def own_calls(actor: Actor, **filters: Any) -> QuerySet[CallRecord]:
-    return _filter_calls(CallRecord.filter(access.own_filter(actor)), **filters)
+    return _filter_calls(CallRecord.filter(actor.own_rows()), **filters)
 
 
 # --- loading with scope ---------------------------------------------------------
@@ -107,8 +107,9 @@ async def _extension(
     if extension is None:
         raise not_found("extensionId", "Extension")
     organisation = await Organisation.get(id=extension.organisation_id)
-    allowed = access.may_change_extension if change else access.may_view_extension
-    if not allowed(actor, extension, organisation):
+    # Do-not-disturb and forwarding: admins on every extension, a member on theirs.
+    permission = Permission.EXTENSIONS_MANAGE if change else Permission.EXTENSIONS_VIEW
+    if not actor.may_use(permission, organisation, extension.membership_id):
         raise not_found("extensionId", "Extension")
     return extension, organisation
 
@@ -429,9 +430,11 @@ async def delete_recording(*, actor: Actor, call_record_id: int) -> CallRecord:
     async with in_transaction():
         call = await CallRecord.get_or_none(id=call_record_id)
         organisation = await Organisation.get(id=call.organisation_id) if call else None
-        if call is None or not access.may_view_call(actor, call, organisation):  # type: ignore[arg-type]
+        if organisation is None or not actor.may_use(
+            Permission.EXTENSIONS_VIEW, organisation, call.membership_id if call else None
+        ):
             raise not_found("callRecordId", "Call record")
-        if access.recording_deletion_restricted(actor, organisation):  # type: ignore[arg-type]
+        if actor.recording_deletion_restricted(organisation):
             raise DomainError(
                 ErrorCode.RECORDING_DELETION_RESTRICTED,
                 "You may not delete call recordings (restricted by your administrator).",

@@ -7,6 +7,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import User
+from server.core.visibility import ThroughParent, TicketRule, viewable
 from server.organisations.models import Organisation
 
 
@@ -53,6 +54,7 @@ class TicketCounter(Model):
         table = "ticket_counter"
 
 
+@viewable(TicketRule())
 class Ticket(Model):
     id = fields.IntField(primary_key=True)
     organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
@@ -86,6 +88,7 @@ class Ticket(Model):
         return f"#{self.number} {self.subject}"[:254]
 
 
+@viewable(ThroughParent(lambda: Ticket, "ticket_id"))
 class TicketComment(Model):
     id = fields.IntField(primary_key=True)
     organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(

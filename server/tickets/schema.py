@@ -7,32 +7,41 @@ from typing import Annotated, Any
 import strawberry
 
 from server.accounts import service as accounts
+from server.accounts.models import Membership
 from server.accounts.schema import MembershipPayload
+from server.core.actor import Actor
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import (
     STEP_UP_SECONDS,
+    Lookup,
+    checked,
+    checked_target,
     decode_id,
-    load_organisation,
-    membership,
     organisation,
     owner_of,
     requires,
 )
 from server.core.pagination import paginate
 from server.core.permissions import Permission, TicketAccess
+from server.core.visibility import visible_or_none
 from server.tickets import service
-from server.tickets.access import desk, may_view_ticket
-from server.tickets.models import TicketKind, TicketPriority, TicketStatus
+from server.tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
 from server.tickets.types import TicketCommentType, TicketConnection, TicketType
 
 
-def _on_ticket(path: str = "input.ticket_id") -> Any:
-    return owner_of(path, "Ticket", "ticket")
+def _on_ticket(path: str = "input.ticket_id") -> Lookup:
+    return owner_of(path, Ticket)
 
 
-def _ticket_id(value: strawberry.ID) -> int:
-    return decode_id(value, "Ticket")  # the guard has already checked it
+def desk(on: Lookup) -> list[Any]:
+    """Some ticket access in the organisation concerned (a support desk above it
+    included): printed as TICKETS_USE, decided by the ticket access."""
+    return [requires(Permission.TICKETS_USE, on=on, rule=Actor.decide_tickets)]
+
+
+def _ticket_id(info: Info) -> int:
+    return checked_target(info, Ticket).id
 
 
 @strawberry.input
@@ -88,7 +97,7 @@ class Query:
         description="Tickets of an organisation the viewer may see: their own with OWN ticket "
         "access, all with ACCOUNT or ADMIN; includeDescendants adds the organisations below "
         "(a support desk).",
-        extensions=[desk(organisation("organisation_id"))],
+        extensions=desk(organisation("organisation_id")),
     )
     async def tickets(
         self,
@@ -103,7 +112,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> TicketConnection:
-        target = await load_organisation(info, organisation_id)
+        target = checked(info).organisation
         tickets = service.tickets_visible_to(
             info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -120,23 +129,21 @@ class Query:
 
     @strawberry.field(
         description="One ticket; null when it does not exist or is out of reach.",
-        extensions=[desk(_on_ticket("id"))],
+        extensions=desk(_on_ticket("id")),
     )
     async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
-        ticket = await info.context.loaders.ticket.load(_ticket_id(id))
-        target = await info.context.loaders.organisation.load(ticket.organisation_id)  # type: ignore[union-attr]
-        visible = may_view_ticket(info.context.require_actor(), ticket, target)  # type: ignore[arg-type]
-        return ticket if visible else None  # type: ignore[return-value]
+        ticket = checked_target(info, Ticket)
+        return await visible_or_none(info.context.actor, ticket, info.context.loaders)  # type: ignore[no-any-return]
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(
         description="Raise an incident or a request; numbered per organisation.",
-        extensions=[desk(organisation("input.organisation_id"))],
+        extensions=desk(organisation("input.organisation_id")),
     )
     async def create_ticket(self, info: Info, input: CreateTicketInput) -> TicketPayload:
-        target = await load_organisation(info, input.organisation_id)
+        target = checked(info).organisation
         created = await service.create_ticket(
             actor=info.context.require_actor(),
             organisation=target,  # type: ignore[arg-type]
@@ -149,7 +156,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change a ticket's subject, description, type or priority.",
-        extensions=[desk(_on_ticket())],
+        extensions=desk(_on_ticket()),
     )
     async def update_ticket(self, info: Info, input: UpdateTicketInput) -> TicketPayload:
         changes = {
@@ -159,7 +166,7 @@ class Mutation:
         }
         updated = await service.update_ticket(
             actor=info.context.require_actor(),
-            ticket_id=_ticket_id(input.ticket_id),
+            ticket_id=_ticket_id(info),
             changes=changes,
         )
         return TicketPayload(ticket=updated)  # type: ignore[arg-type]
@@ -168,28 +175,28 @@ class Mutation:
         description="Move a ticket through NEW → IN_PROGRESS → WAITING_ON_CUSTOMER → RESOLVED "
         "→ CLOSED, or reopen a RESOLVED one (IN_PROGRESS). A reporter with OWN access may "
         "close or reopen a resolved ticket and answer a waiting one; the rest is the desk's.",
-        extensions=[desk(_on_ticket())],
+        extensions=desk(_on_ticket()),
     )
     async def change_ticket_status(
         self, info: Info, input: ChangeTicketStatusInput
     ) -> TicketPayload:
         moved = await service.change_status(
             actor=info.context.require_actor(),
-            ticket_id=_ticket_id(input.ticket_id),
+            ticket_id=_ticket_id(info),
             status=input.status,
         )
         return TicketPayload(ticket=moved)  # type: ignore[arg-type]
 
     @strawberry.mutation(
         description="Answer a ticket; the reporter gets a mail when someone else answers.",
-        extensions=[desk(_on_ticket())],
+        extensions=desk(_on_ticket()),
     )
     async def add_ticket_comment(
         self, info: Info, input: AddTicketCommentInput
     ) -> TicketCommentPayload:
         comment, ticket = await service.add_comment(
             actor=info.context.require_actor(),
-            ticket_id=_ticket_id(input.ticket_id),
+            ticket_id=_ticket_id(info),
             body=input.body,
         )
         return TicketCommentPayload(comment=comment, ticket=ticket)  # type: ignore[arg-type]
@@ -200,7 +207,7 @@ class Mutation:
         extensions=[
             requires(
                 Permission.TICKETS_USE,
-                on=membership("input.membership_id"),
+                on=owner_of("input.membership_id", Membership),
                 recent_auth=STEP_UP_SECONDS,
             )
         ],
@@ -208,7 +215,7 @@ class Mutation:
     async def set_ticket_access(self, info: Info, input: SetTicketAccessInput) -> MembershipPayload:
         result = await accounts.set_feature_access(
             actor=info.context.require_actor(),
-            membership_id=decode_id(input.membership_id, "Membership"),
+            membership_id=checked_target(info, Membership).id,
             ticket_access=input.ticket_access,
         )
         return MembershipPayload(membership=result)  # type: ignore[arg-type]

@@ -1,9 +1,9 @@
 """Support tickets: raise, list, update, comment, move through the workflow.
 
-The field guard (`access.desk`) has let the actor in with some ticket access
-in the organisation concerned; these functions scope each ticket with
-`access.may_view_ticket` (OWN sees only their own: anything else is "not
-found"), validate input, number tickets, keep the audit trail and tell the
+The field guard (`desk` in tickets/schema.py) has let the actor in with some
+ticket access in the organisation concerned; these functions scope each
+ticket by the actor's ticket access (core/actor.py; OWN sees only their own:
+anything else is "not found"), validate input, number tickets, keep the audit trail and tell the
 reporter by mail when someone else answers or moves their ticket.
 """
 
@@ -27,7 +27,6 @@ from server.core.validation import clean_text
 from server.mail.outbox import queue_mail
 from server.organisations.models import Organisation
 from server.settings import get_settings
-from server.tickets.access import handles_tickets, may_view_ticket, visible_tickets
 from server.tickets.models import (
     Ticket,
     TicketComment,
@@ -66,7 +65,7 @@ def tickets_visible_to(
     reporter_id: int | None = None,
     search: str | None = None,
 ) -> QuerySet[Ticket]:
-    tickets = Ticket.filter(visible_tickets(actor))
+    tickets = Ticket.filter(actor.visible_tickets())
     if include_descendants:
         tickets = tickets.filter(organisation__path__startswith=organisation.path)
     else:
@@ -179,7 +178,7 @@ async def _visible(actor: Actor, ticket_id: int) -> tuple[Ticket, Organisation]:
     if ticket is None:
         raise not_found("ticketId", "Ticket")
     organisation = await Organisation.get(id=ticket.organisation_id)
-    if not may_view_ticket(actor, ticket, organisation):
+    if not actor.may_view_ticket(ticket.reporter_id, organisation):
         raise not_found("ticketId", "Ticket")
     return ticket, organisation
 
@@ -255,7 +254,7 @@ async def change_status(*, actor: Actor, ticket_id: int, status: TicketStatus) -
                 + (f" (possible: {allowed})." if allowed else "; it is closed."),
                 "status",
             )
-        if not handles_tickets(actor, organisation) and (before, status) not in (
+        if not actor.handles_tickets(organisation) and (before, status) not in (
             REPORTER_TRANSITIONS
         ):
             raise DomainError(

@@ -2,63 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from server.accounts.types import UserType, may_view_user
+from server.accounts.models import User
+from server.accounts.types import UserType
 from server.core.context import Info
-from server.core.nodes import load_visible
+from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection
 from server.organisations.types import OrganisationType
-from server.tickets.access import may_view_ticket
+from server.tickets.loaders import comments_by_ticket
 from server.tickets.models import Ticket, TicketComment, TicketKind, TicketPriority, TicketStatus
 from server.tickets.service import public_name
 
 
-async def _visible_ticket(info: Info, ticket: Ticket) -> bool:
-    actor = info.context.actor
-    organisation = await info.context.loaders.organisation.load(ticket.organisation_id)
-    return (
-        actor is not None
-        and organisation is not None
-        and may_view_ticket(actor, ticket, organisation)
-    )
-
-
 async def _person(info: Info, user_id: int | None) -> UserType | None:
-    user = await info.context.loaders.user.load(user_id) if user_id else None
-    return user if user is not None and await may_view_user(info, user) else None  # type: ignore[return-value]
+    return await visible_row(info, User, user_id)  # type: ignore[return-value]
 
 
 async def _name(info: Info, user_id: int | None) -> str:
-    return public_name(await info.context.loaders.user.load(user_id) if user_id else None)
+    return public_name(await info.context.loaders.by_id(User).load(user_id) if user_id else None)
 
 
 @strawberry.type(
     name="TicketComment", description="An answer on a ticket, by the reporter or the support desk."
 )
+@node_of(TicketComment)
 class TicketCommentType(relay.Node):
     id: relay.NodeID[int]
     body: str
     created_at: datetime
-
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, TicketComment)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(comment: TicketComment) -> bool:
-            ticket = await info.context.loaders.ticket.load(comment.ticket_id)
-            return ticket is not None and await _visible_ticket(info, ticket)
-
-        return await load_visible(info, info.context.loaders.ticket_comment, node_ids, visible)
 
     @strawberry.field(description="The author's name (support staff are named, not addressed).")
     async def author_name(self, info: Info) -> str:
@@ -70,6 +45,7 @@ class TicketCommentType(relay.Node):
 
 
 @strawberry.type(name="Ticket", description="A support ticket of an organisation.")
+@node_of(Ticket)
 class TicketType(relay.Node):
     id: relay.NodeID[int]
     number: int = strawberry.field(description="Numbered per organisation: 1, 2, 3, …")
@@ -86,19 +62,6 @@ class TicketType(relay.Node):
     def kind(self) -> TicketKind:
         return self.kind
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, Ticket)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        async def visible(ticket: Ticket) -> bool:
-            return await _visible_ticket(info, ticket)
-
-        return await load_visible(info, info.context.loaders.ticket, node_ids, visible)
-
     @strawberry.field
     async def organisation(self, info: Info) -> OrganisationType:
         organisation_id = self.organisation_id  # type: ignore[attr-defined]
@@ -114,7 +77,7 @@ class TicketType(relay.Node):
 
     @strawberry.field(description="The answers, oldest first.")
     async def comments(self, info: Info) -> list[TicketCommentType]:
-        return await info.context.loaders.comments_of_ticket.load(self.id)  # type: ignore[return-value]
+        return await info.context.loaders.of(comments_by_ticket).load(self.id)  # type: ignore[return-value]
 
 
 TicketConnection = Connection[TicketType]

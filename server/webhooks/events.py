@@ -65,7 +65,24 @@ async def enqueue_for(event: AuditEvent) -> None:
                 "id": _global_id("Organisation", organisation.id),
                 "name": organisation.name,
             },
-            "actor": {"label": event.actor_label, "id": _global_id("User", event.actor_id)},
+            # The principal: the person, the token acting for them, or the
+            # administrator acting as them.
+            "actor": {
+                "label": event.actor_label,
+                "id": _global_id("User", event.actor_id),
+                "apiToken": {
+                    "id": to_base64("ApiToken", event.api_token_id),
+                    "name": event.api_token_label,
+                }
+                if event.api_token_id is not None
+                else None,
+                "impersonator": {
+                    "label": event.impersonator_label,
+                    "id": _global_id("User", event.impersonator_id),
+                }
+                if event.impersonator_id is not None
+                else None,
+            },
             "target": {
                 "type": event.target_type,
                 "id": _global_id(event.target_type, event.target_id),

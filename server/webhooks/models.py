@@ -6,9 +6,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 from server.accounts.models import User
+from server.core.permissions import Permission
+from server.core.visibility import WithPermission, viewable
 from server.organisations.models import Organisation
 
 
+@viewable(WithPermission(Permission.WEBHOOKS_MANAGE))
 class WebhookEndpoint(Model):
     """Where an organisation wants its events (and its descendants') posted."""
 
@@ -40,6 +43,7 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"
 
 
+@viewable(WithPermission(Permission.WEBHOOKS_MANAGE))
 class WebhookDelivery(Model):
     """One event for one endpoint: written in the transaction of the change,
     posted by the worker, retried with backoff, kept as the delivery log."""

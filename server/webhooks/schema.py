@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -14,13 +13,13 @@ from server.core.errors import Payload
 from server.core.guard import (
     STEP_UP_SECONDS,
     authenticated,
-    decode_id,
-    load_organisation,
+    checked,
+    checked_target,
     organisation,
     owner_of,
     requires,
 )
-from server.core.nodes import load_visible
+from server.core.nodes import node_of
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
 from server.webhooks import service
@@ -28,15 +27,10 @@ from server.webhooks.events import EVENTS
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
-async def _manages(row: WebhookEndpoint | WebhookDelivery, info: Info) -> bool:
-    owner = await info.context.loaders.organisation.load(row.organisation_id)
-    actor = info.context.actor
-    return owner is not None and actor is not None and actor.can(Permission.WEBHOOKS_MANAGE, owner)
-
-
 @strawberry.type(
     name="WebhookDelivery", description="One event posted (or to be posted) to an endpoint."
 )
+@node_of(WebhookDelivery)
 class WebhookDeliveryType(relay.Node):
     id: relay.NodeID[int]
     event: str
@@ -53,20 +47,9 @@ class WebhookDeliveryType(relay.Node):
     def status(self) -> str:
         return self.status.value.upper()  # type: ignore[attr-defined]
 
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, WebhookDelivery)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        return await load_visible(
-            info, info.context.loaders.webhook_delivery, node_ids, lambda row: _manages(row, info)
-        )
-
 
 @strawberry.type(name="WebhookEndpoint", description="Where an organisation's events are posted.")
+@node_of(WebhookEndpoint)
 class WebhookEndpointType(relay.Node):
     id: relay.NodeID[int]
     url: str
@@ -80,18 +63,6 @@ class WebhookEndpointType(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[WebhookDeliveryType]:
         return await paginate(service.deliveries_of(self.id), first=first, after=after)
-
-    @classmethod
-    def is_type_of(cls, obj: Any, info: Any) -> bool:
-        return isinstance(obj, WebhookEndpoint)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Any]:
-        return await load_visible(
-            info, info.context.loaders.webhook_endpoint, node_ids, lambda row: _manages(row, info)
-        )
 
 
 @strawberry.input
@@ -141,7 +112,7 @@ class RedeliverPayload(Payload):
 
 
 def _on_endpoint(path: str = "input.endpoint_id") -> Any:
-    return owner_of(path, "WebhookEndpoint", "webhook_endpoint")
+    return owner_of(path, WebhookEndpoint)
 
 
 @strawberry.type
@@ -163,7 +134,7 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[WebhookEndpointType]:
-        owner = await load_organisation(info, organisation_id)
+        owner = checked(info).organisation
         return await paginate(service.endpoints_of(owner), first=first, after=after)  # type: ignore[arg-type]
 
 
@@ -181,7 +152,7 @@ class Mutation:
         ],
     )
     async def create_webhook(self, info: Info, input: CreateWebhookInput) -> CreateWebhookPayload:
-        owner = await load_organisation(info, input.organisation_id)
+        owner = checked(info).organisation
         secret, endpoint = await service.create_endpoint(
             actor=info.context.require_actor(),
             organisation=owner,  # type: ignore[arg-type]
@@ -193,12 +164,19 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change an endpoint's URL or events, or pause it.",
-        extensions=[requires(Permission.WEBHOOKS_MANAGE, on=_on_endpoint(), impersonation=False)],
+        extensions=[
+            requires(
+                Permission.WEBHOOKS_MANAGE,
+                on=_on_endpoint(),
+                recent_auth=STEP_UP_SECONDS,
+                impersonation=False,
+            )
+        ],
     )
     async def update_webhook(self, info: Info, input: UpdateWebhookInput) -> WebhookPayload:
         endpoint = await service.update_endpoint(
             actor=info.context.require_actor(),
-            endpoint_id=decode_id(input.endpoint_id, "WebhookEndpoint"),
+            endpoint_id=checked_target(info, WebhookEndpoint).id,
             url=input.url,
             events=input.events,
             active=input.active,
@@ -212,7 +190,7 @@ class Mutation:
     async def delete_webhook(self, info: Info, input: WebhookInput) -> WebhookPayload:
         await service.delete_endpoint(
             actor=info.context.require_actor(),
-            endpoint_id=decode_id(input.endpoint_id, "WebhookEndpoint"),
+            endpoint_id=checked_target(info, WebhookEndpoint).id,
         )
         return WebhookPayload()
 
@@ -221,13 +199,13 @@ class Mutation:
         extensions=[
             requires(
                 Permission.WEBHOOKS_MANAGE,
-                on=owner_of("input.delivery_id", "WebhookDelivery", "webhook_delivery"),
+                on=owner_of("input.delivery_id", WebhookDelivery),
             )
         ],
     )
     async def redeliver_webhook(self, info: Info, input: RedeliverInput) -> RedeliverPayload:
         delivery = await service.redeliver(
             actor=info.context.require_actor(),
-            delivery_id=decode_id(input.delivery_id, "WebhookDelivery"),
+            delivery_id=checked_target(info, WebhookDelivery).id,
         )
         return RedeliverPayload(delivery=delivery)  # type: ignore[arg-type]

@@ -13,8 +13,10 @@ from server.core.permissions import Role
 from tests.helpers.fixtures import GraphQLClient, gid
 
 CREATE = """
-mutation($org: ID!, $name: String!, $perms: [Permission!]!, $expires: DateTime!) {
-  createApiToken(input: {organisationId: $org, name: $name, permissions: $perms, expiresAt: $expires}) {
+mutation($org: ID!, $name: String!, $perms: [Permission!]!, $expires: DateTime!,
+         $privileged: Boolean! = false) {
+  createApiToken(input: {organisationId: $org, name: $name, permissions: $perms, expiresAt: $expires,
+                         privileged: $privileged}) {
     secret
     apiToken { id name hint permissions active organisation { name } createdBy { email } }
     errors { field code message }

@@ -370,12 +370,16 @@ class Model:
             reach = c.scope
         if not self.valid:
             self.memberships = []
+        # What belongs to the person (their profile, own memberships, own tickets and
+        # extension) is shown to people, never to an API token.
+        self.personal = c.kind != "token"
         # The caller's own memberships it may be shown (any status): a person sees all of
-        # theirs; a token or an impersonation only those within its subtree.
+        # theirs; an impersonation only those within its subtree; a token none.
         self.own_revealable = {
             i
             for i, m in enumerate(world.memberships)
             if self.valid
+            and self.personal
             and m.person == self.user
             and (reach is None or self.tolerates_own(c.kind) or self.within(m.org, reach))
         }
@@ -470,6 +474,8 @@ class Model:
         own = self.own_membership(org)
         if own is not None and self.can("TICKETS_USE", org):
             best = TICKET_ACCESS_RANK[self.w.memberships[own].ticket_access]
+            if best == TICKET_ACCESS_RANK["OWN"] and not self.personal:
+                best = 0  # "my tickets" are the person's, not a token's
         if best < TICKET_ACCESS_RANK["ACCOUNT"]:
             for i in self.memberships:
                 m = self.w.memberships[i]
@@ -490,13 +496,14 @@ class Model:
         t = self.w.tickets[ticket]
         access = self.ticket_access(t.org)
         return access >= TICKET_ACCESS_RANK["ACCOUNT"] or (
-            access == TICKET_ACCESS_RANK["OWN"] and t.reporter == self.user
+            access == TICKET_ACCESS_RANK["OWN"] and self.personal and t.reporter == self.user
         )
 
     def owns_membership(self, membership: int | None) -> bool:
         """A membership of the caller's that may use its own extension."""
         return (
             membership is not None
+            and self.personal
             and membership in self.memberships
             and self.can("OWN_EXTENSION", self.w.memberships[membership].org)
         )
@@ -508,8 +515,11 @@ class Model:
         )
 
     def user_visible(self, person: int) -> bool:
-        return (self.valid and person == self.user) or any(
-            m.person == person and self.can("MEMBERS_VIEW", m.org) for m in self.w.memberships
+        """Oneself (people only), or someone with a membership the caller may list; a
+        pending invitation of someone with an account reveals nothing of them."""
+        return (self.valid and self.personal and person == self.user) or any(
+            m.person == person and m.status != "INVITED" and self.can("MEMBERS_VIEW", m.org)
+            for m in self.w.memberships
         )
 
     def viewer_memberships(self) -> set[int]:
