@@ -23,7 +23,7 @@ from server.auth.actor import actor_from_token
 from server.auth.sessions import find_session
 from server.core.actor import RequestMeta
 from server.core.permissions import Permission
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from server.settings import get_settings
 
 

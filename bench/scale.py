@@ -26,7 +26,7 @@ from server.accounts.models import Membership
 from server.auth.sessions import create_session
 from server.core.actor import RequestMeta
 from server.core.permissions import Role
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from server.settings import get_settings
 
 SEARCH = "sofia"

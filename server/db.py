@@ -7,7 +7,7 @@ from typing import Any
 from tortoise import Tortoise
 
 MODEL_MODULES = [
-    "server.organisations.models",
+    "server.tenancy.models",
     "server.accounts.models",
     "server.invitations.models",
     "server.auth.models",

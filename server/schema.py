@@ -13,7 +13,6 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from server.accounts import schema as accounts
 from server.accounts.types import MembershipType, UserType
 from server.api_tokens import schema as api_tokens
 from server.api_tokens.schema import ApiTokenType
@@ -25,7 +24,7 @@ from server.contacts import schema as contacts
 from server.contacts.types import ContactType
 from server.core.context import Info, current_request_id
 from server.core.cost import create_limits_rule
-from server.core.errors import ErrorCode, UserError
+from server.core.errors import ErrorCode, UserError, observe_user_errors
 from server.core.guard import (
     AuthenticatedDirective,
     NotForApiTokensDirective,
@@ -38,6 +37,8 @@ from server.core.resolvers import call_resolvers_directly
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
+from server.members import schema as members
+from server.ops import metrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
 from server.settings import get_settings
@@ -101,7 +102,7 @@ Query = merge_types(
         NodeQuery,
         auth.Query,
         organisations.Query,
-        accounts.Query,
+        members.Query,
         invitations.Query,
         audit.Query,
         api_tokens.Query,
@@ -116,7 +117,7 @@ Mutation = merge_types(
     (
         auth.Mutation,
         organisations.Mutation,
-        accounts.Mutation,
+        members.Mutation,
         invitations.Mutation,
         impersonation.Mutation,
         api_tokens.Mutation,
@@ -157,6 +158,7 @@ def _validation_rules() -> tuple[type[ASTValidationRule], ...]:
 @lru_cache(maxsize=1)
 def build_schema() -> strawberry.Schema:
     """The schema, built once per process (field extensions are not re-entrant)."""
+    observe_user_errors(metrics.user_error)
     schema = FrontdeskSchema(
         query=Query,
         mutation=Mutation,
@@ -184,6 +186,7 @@ def build_pipeline() -> Pipeline:
         rules=_validation_rules,
         should_mask_error=is_unexpected,
         identity_fields=IDENTITY_FIELDS,
+        observe=metrics.observe_operation,
     )
 
 

@@ -12,8 +12,8 @@ from server.core.passwords import check_policy, hash_password, personal_words
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.core.validation import normalise_email
 from server.organisations import service as organisations
-from server.organisations.models import Organisation, OrganisationKind
 from server.telephony import demo as telephony_demo
+from server.tenancy.models import Organisation, OrganisationKind
 from server.tickets import demo as tickets_demo
 
 DEMO_OWNER = "owner@provider.example.com"

@@ -27,8 +27,8 @@ from server.core import clock
 from server.core.passwords import hash_password
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.db import is_postgres
-from server.organisations.models import Organisation, OrganisationKind
 from server.settings import get_settings
+from server.tenancy.models import Organisation, OrganisationKind
 
 SCALE_PROVIDER = "Scale Provider"
 BATCH = 2000

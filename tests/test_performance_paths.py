@@ -23,7 +23,6 @@ from server.core.actor import Actor
 from server.core.loaders import Loaders, now_or_later
 from server.core.lookahead import selected_below
 from server.core.permissions import Role
-from server.core.principals import PersonSession
 from server.core.pipeline import (
     MAX_CACHED_DOCUMENT,
     DocumentCache,
@@ -31,13 +30,14 @@ from server.core.pipeline import (
     selected_coordinates,
 )
 from server.core.prepared import PreparedSelect, PreparedUpdate
+from server.core.principals import PersonSession
 from server.core.subtree import subtree
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.transport import build_message, wire_message
-from server.organisations.models import Organisation, OrganisationKind
 from server.schema import build_schema
 from server.seed_scale import SCALE_PROVIDER, seed_scale
 from server.settings import get_settings
+from server.tenancy.models import Organisation, OrganisationKind
 from tests.helpers.fixtures import gid
 
 

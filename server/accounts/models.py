@@ -13,7 +13,7 @@ from tortoise.models import Model
 from server.core.permissions import Role, TicketAccess
 from server.core.prepared import PreparedSelect
 from server.core.visibility import MemberRule, PersonRule, viewable
-from server.organisations.models import Organisation, OrganisationStatus
+from server.tenancy.models import Organisation, OrganisationStatus
 
 
 @strawberry.enum

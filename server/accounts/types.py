@@ -23,7 +23,7 @@ from server.core.nodes import node_of, visible_rows
 from server.core.pagination import Connection
 from server.core.permissions import ROLE_PERMISSIONS, Permission, Role, TicketAccess
 from server.core.visibility import visible_or_none
-from server.organisations.types import OrganisationType
+from server.tenancy.refs import OrganisationRef
 
 
 @strawberry.type(name="User", description="A person who can sign in. The email is the log-in name.")
@@ -75,7 +75,7 @@ class MembershipType(relay.Node):
     # loader's future, which graphql-core awaits (BENCHMARKS.md: an awaitable per
     # row and field costs graphql-core a task each).
     @strawberry.field
-    def organisation(self, info: Info) -> OrganisationType:
+    def organisation(self, info: Info) -> OrganisationRef:
         return now_or_later(info.context.loaders.organisation, self.organisation_id)  # type: ignore[attr-defined]
 
     @strawberry.field

@@ -6,7 +6,7 @@ from tortoise.models import Model
 from server.accounts.models import User
 from server.core.permissions import Permission
 from server.core.visibility import WithPermission, viewable
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 @viewable(WithPermission(Permission.API_TOKENS_MANAGE))

@@ -25,7 +25,7 @@ from server.core.guard import (
 from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
-from server.organisations.types import OrganisationType
+from server.tenancy.refs import OrganisationRef
 
 
 @strawberry.type(name="ApiToken", description="A secret an integration sends as `Bearer fdt_…`.")
@@ -51,12 +51,13 @@ class ApiTokenType(relay.Node):
         return self.revoked_at is None and self.expires_at > clock.now()
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
+    async def organisation(self, info: Info) -> OrganisationRef:
         return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined,return-value]
 
     @strawberry.field
     async def created_by(self, info: Info) -> UserType | None:
         return await visible_row(info, User, self.created_by_id)  # type: ignore[attr-defined,return-value]
+
 
 @strawberry.input
 class CreateApiTokenInput:

@@ -29,7 +29,7 @@ from server.core.principals import ApiTokenGrant
 from server.core.subtree import subtree
 from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 TOKEN_PREFIX = "fdt_"  # noqa: S105 - a prefix, not a secret
 MAX_LIFETIME = timedelta(days=366)

@@ -23,8 +23,8 @@ from server.core.errors import DomainError, ErrorCode
 from server.core.guard import decode_id
 from server.core.permissions import Permission
 from server.http import actor_of
-from server.organisations.models import Organisation
 from server.settings import get_settings
+from server.tenancy.models import Organisation
 
 COLUMNS = [
     "id",

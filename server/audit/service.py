@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,11 +17,21 @@ from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
 from server.core.validation import clean_text
-from server.organisations.models import Organisation
-from server.webhooks.events import enqueue_for as enqueue_webhooks
+from server.tenancy.models import Organisation
 
 if TYPE_CHECKING:
     from server.api_tokens.models import ApiToken
+
+
+# What follows every event inside its transaction: webhooks/__init__.py subscribes
+# the webhook fan-out (webhooks stand above the audit trail, not below it).
+_followers: list[Callable[[AuditEvent], Awaitable[None]]] = []
+
+
+def follow(follower: Callable[[AuditEvent], Awaitable[None]]) -> None:
+    """Call `follower(event)` for every event recorded from now on, in its transaction."""
+    if follower not in _followers:
+        _followers.append(follower)
 
 
 def token_label(token: ApiToken) -> str:
@@ -74,7 +85,8 @@ async def record(
         request_id=meta.request_id,
         details=details or {},
     )
-    await enqueue_webhooks(event)
+    for follower in _followers:
+        await follower(event)
     return event
 
 

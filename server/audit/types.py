@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from server.audit.models import AuditEvent
 from server.core.context import Info
 from server.core.nodes import node_of
-from server.organisations.types import OrganisationType
+from server.tenancy.refs import OrganisationRef
 
 
 @strawberry.type(name="AuditEvent", description="One change: when, who, where, what.")
@@ -40,7 +40,7 @@ class AuditEventType(relay.Node):
         return relay.GlobalID("ApiToken", str(token_id)) if token_id is not None else None
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType | None:
+    async def organisation(self, info: Info) -> OrganisationRef | None:
         organisation_id = self.organisation_id  # type: ignore[attr-defined]
         return (
             await info.context.loaders.organisation.load(organisation_id)

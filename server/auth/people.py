@@ -10,7 +10,7 @@ from server.accounts.models import MembershipStatus, User
 from server.audit import service as audit
 from server.core.actor import RequestMeta
 from server.core.passwords import personal_words
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 async def organisations_of(user_id: int) -> list[Organisation]:

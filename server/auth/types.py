@@ -15,7 +15,7 @@ from server.auth.two_factor import TwoFactorMethod, methods_of
 from server.core import clock
 from server.core.context import Info
 from server.core.nodes import node_of
-from server.organisations.types import OrganisationType
+from server.tenancy.refs import OrganisationRef
 
 
 @strawberry.enum(description="How a new session reaches the client.")
@@ -54,6 +54,7 @@ class SessionType(relay.Node):
         actor = info.context.actor
         return bool(actor and actor.session and actor.session.id == self.id)
 
+
 @strawberry.type(description="Who is acting as the viewer, and until when.")
 class Impersonation:
     impersonator_email: str
@@ -64,7 +65,7 @@ class Impersonation:
     organisation_id: strawberry.Private[int | None]
 
     @strawberry.field(description="Where the portal was opened.")
-    async def organisation(self, info: Info) -> OrganisationType | None:
+    async def organisation(self, info: Info) -> OrganisationRef | None:
         if self.organisation_id is None:
             return None
         return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[return-value]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from server.contacts.models import Contact, ContactKind
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 # (organisation, kind, first, last, title, email, office phone, notes)
 DEMO_CONTACTS = [

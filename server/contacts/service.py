@@ -22,7 +22,7 @@ from server.core.permissions import Role
 from server.core.validation import clean_phone, clean_text, normalise_email
 from server.invitations.models import Invitation
 from server.invitations.service import invite_user
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 NOTES_MAX = 2000
 TEXT_FIELDS = ("first_name", "last_name", "title")

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from server.accounts.models import Membership, User
     from server.api_tokens.models import ApiToken
     from server.auth.models import Session
-    from server.organisations.models import Organisation
+    from server.tenancy.models import Organisation
 
 
 class Decision(Enum):
@@ -196,7 +196,10 @@ class Actor:
             granted = ROLE_PERMISSIONS[own.role]
         if self._governs_from_above(organisation):
             granted = granted | DELEGATED_PERMISSIONS
-        if Permission.MEMBERS_IMPERSONATE in granted and self.impersonation_grant(organisation) is None:
+        if (
+            Permission.MEMBERS_IMPERSONATE in granted
+            and self.impersonation_grant(organisation) is None
+        ):
             granted = granted - {Permission.MEMBERS_IMPERSONATE}
         ceiling = self.principal.ceiling
         return granted if ceiling is None else granted & ceiling

@@ -9,12 +9,11 @@ stable `code`. Missing authentication or permission is a GraphQL error with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 import strawberry
 from graphql import GraphQLError
-
-from server.ops import metrics
 
 
 @strawberry.enum
@@ -82,6 +81,19 @@ class Payload:
         return cls(errors=[error.as_user_error()])
 
 
+def _ignore(code: str) -> None:
+    pass
+
+
+# Counts expected failures by code (ops/metrics.py; core knows no metrics).
+_observer: list[Callable[[str], None]] = [_ignore]
+
+
+def observe_user_errors(observer: Callable[[str], None]) -> None:
+    """Call `observer(code)` for every expected failure returned in a payload."""
+    _observer[0] = observer
+
+
 class DomainError(Exception):
     """A rule refused the operation. Raised by services, returned in payloads."""
 
@@ -92,7 +104,7 @@ class DomainError(Exception):
         self.field = field
 
     def as_user_error(self) -> UserError:
-        metrics.user_error(self.code.value)
+        _observer[0](self.code.value)
         return UserError(field=self.field, code=self.code, message=self.message)
 
 

@@ -49,7 +49,7 @@ from server.core.principals import PEOPLE, PrincipalKind
 if TYPE_CHECKING:
     from tortoise.models import Model
 
-    from server.organisations.models import Organisation
+    from server.tenancy.models import Organisation
 
 M = TypeVar("M", bound="Model")
 

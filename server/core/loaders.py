@@ -88,7 +88,7 @@ class Loaders:
     @property
     def organisation(self) -> DataLoader[int, Any]:
         if not _organisation_model:
-            raise RuntimeError("no organisation model registered (server.organisations.models)")
+            raise RuntimeError("no organisation model registered (server.tenancy.models)")
         return self.by_id(_organisation_model[0])
 
     # core/visibility.py's `Related`: what view rules may look up.

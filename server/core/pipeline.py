@@ -59,8 +59,6 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from tortoise.models import Model
 
-from server.ops.metrics import observe_operation
-
 if TYPE_CHECKING:
     from server.core.context import Context
 
@@ -257,6 +255,10 @@ class _Plan:
     collected: _CollectedFields | None
 
 
+# (operation name, operation type, seconds, errors): what /metrics records.
+OperationObserver = Callable[[str | None, str, float, "list[GraphQLError] | None"], None]
+
+
 class Pipeline:
     """Runs operations against `schema` for the HTTP endpoint (server/app.py)."""
 
@@ -268,8 +270,11 @@ class Pipeline:
         rules: Callable[[], tuple[type[ASTValidationRule], ...]],
         should_mask_error: Callable[[GraphQLError], bool],
         identity_fields: frozenset[str],
+        observe: OperationObserver,
     ) -> None:
         self.schema = schema
+        # Counts and times each operation (ops/metrics.py, given by server/schema.py).
+        self.observe = observe
         self.documents = DocumentCache(max_tokens=max_tokens)
         # The whole rule set, graphql-core's own included (Strawberry's are added by
         # `validate_document`); a callable: introspection is a per-request setting.
@@ -326,7 +331,7 @@ class Pipeline:
                 result = await self._execute(
                     document, plan, variables, operation_name, extensions, context
                 )
-        observe_operation(name, kind, time.perf_counter() - started, result.errors)
+        self.observe(name, kind, time.perf_counter() - started, result.errors)
         if result.errors:
             result.errors = [self._masked(error) for error in result.errors]
         return result

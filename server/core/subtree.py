@@ -18,14 +18,13 @@ the index when the database collation is C (as in scripts/pg.sh), and needs a
 
 from __future__ import annotations
 
+from tortoise import connections
 from tortoise.expressions import Q
 
 
 def _sqlite() -> bool:
-    from server.organisations.models import Organisation
-
     try:
-        return Organisation._meta.db.capabilities.dialect == "sqlite"
+        return connections.get("default").capabilities.dialect == "sqlite"
     except Exception:  # noqa: BLE001 - not initialised: the portable form
         return False
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from server.accounts.models import Membership
     from server.core.actor import Actor
-    from server.organisations.models import Organisation
+    from server.tenancy.models import Organisation
 
 
 class Related(Protocol):

@@ -10,7 +10,7 @@ from server.accounts.models import Membership, User
 from server.core import clock
 from server.core.permissions import Permission
 from server.core.visibility import WithPermission, viewable
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 @strawberry.enum

@@ -15,6 +15,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.accounts.seats import claim_seat
 from server.audit import service as audit
 from server.auth import throttle
 from server.auth.models import Session
@@ -29,9 +30,8 @@ from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text, normalise_email
 from server.invitations.models import Invitation, InvitationStatus
 from server.mail.outbox import queue_mail
-from server.organisations.models import Organisation, organisation_suspended
-from server.organisations.service import claim_seat
 from server.settings import get_settings
+from server.tenancy.models import Organisation, organisation_suspended
 
 INVITATION_PREFIX = "fdi_"
 

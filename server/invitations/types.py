@@ -14,7 +14,7 @@ from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection
 from server.core.permissions import Role
 from server.invitations.models import Invitation, InvitationStatus
-from server.organisations.types import OrganisationType
+from server.tenancy.refs import OrganisationRef
 
 
 @strawberry.type(name="Invitation", description="An emailed invitation to join an organisation.")
@@ -31,19 +31,25 @@ class InvitationType(relay.Node):
         return self.status  # type: ignore[return-value]  # the model's property
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
+    async def organisation(self, info: Info) -> OrganisationRef:
         return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
 
     @strawberry.field(description="The membership the invitation activates (null once revoked).")
     async def membership(self, info: Info) -> MembershipType | None:
         membership_id = self.membership_id  # type: ignore[attr-defined]
-        return await info.context.loaders.by_id(Membership).load(membership_id) if membership_id else None
+        return (
+            await info.context.loaders.by_id(Membership).load(membership_id)
+            if membership_id
+            else None
+        )
 
     @strawberry.field(description="The role the invited person will hold.")
     async def role(self, info: Info) -> Role | None:
         membership_id = self.membership_id  # type: ignore[attr-defined]
         membership = (
-            await info.context.loaders.by_id(Membership).load(membership_id) if membership_id else None
+            await info.context.loaders.by_id(Membership).load(membership_id)
+            if membership_id
+            else None
         )
         return membership.role if membership else None
 

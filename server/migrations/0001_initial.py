@@ -5,7 +5,7 @@ from server.accounts.models import MembershipStatus, UserStatus
 from server.auth.models import ChallengePurpose
 from server.core.permissions import Role, TicketAccess
 from server.mail.models import MailStatus
-from server.organisations.models import OrganisationKind, OrganisationStatus
+from server.tenancy.models import OrganisationKind, OrganisationStatus
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields

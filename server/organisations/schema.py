@@ -10,8 +10,8 @@ from server.core.guard import authenticated, checked, organisation, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.organisations import service
-from server.organisations.models import OrganisationKind, OrganisationStatus
 from server.organisations.types import OrganisationConnection, OrganisationType
+from server.tenancy.models import OrganisationKind, OrganisationStatus
 
 
 @strawberry.input

@@ -12,7 +12,7 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
 from server.core.validation import clean_text
-from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 # Who may create which kind of organisation under which parent.
 CHILD_KINDS = {
@@ -115,23 +115,6 @@ async def update(
 
 
 MAX_SEATS = 1_000_000
-
-
-async def claim_seat(organisation_id: int) -> None:
-    """Call inside the transaction that adds a membership: refuse it when the
-    organisation is full (members of every status and pending invitations
-    count). The row lock queues concurrent claims on PostgreSQL; SQLite runs
-    one transaction at a time."""
-    organisation = await Organisation.select_for_update().get(id=organisation_id)
-    if organisation.seat_limit is None:
-        return
-    used = await Membership.filter(organisation_id=organisation_id).count()
-    if used >= organisation.seat_limit:
-        raise DomainError(
-            ErrorCode.SEAT_LIMIT,
-            f"All {organisation.seat_limit} seats of this organisation are taken.",
-            "organisationId",
-        )
 
 
 async def set_seat_limit(

@@ -14,7 +14,7 @@ from server.core.guard import requires, source_organisation
 from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission, Role
-from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
+from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 if TYPE_CHECKING:
     from server.accounts.types import MembershipType
@@ -90,7 +90,7 @@ class OrganisationType(relay.Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[MembershipRef]:
-        from server.accounts.service import members_visible_to
+        from server.members.service import members_visible_to
 
         members = members_visible_to(
             info.context.actor,  # type: ignore[arg-type]

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from server.accounts.models import Membership, User
 from server.core import clock
-from server.organisations.models import Organisation
 from server.telephony.models import (
     CallDirection,
     CallRecord,
@@ -15,6 +14,7 @@ from server.telephony.models import (
     ForwardingRule,
     RecordingFormat,
 )
+from server.tenancy.models import Organisation
 
 # (organisation, number, label, member's email or None, do-not-disturb)
 DEMO_EXTENSIONS = [

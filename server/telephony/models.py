@@ -9,7 +9,7 @@ from tortoise.models import Model
 from server.accounts.models import Membership
 from server.core.permissions import Permission
 from server.core.visibility import OwnOrPermission, viewable
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 @strawberry.enum(description="When a forwarding rule applies.")

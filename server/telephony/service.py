@@ -23,7 +23,6 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.permissions import Permission
 from server.core.validation import clean_text
-from server.organisations.models import Organisation
 from server.telephony.models import (
     CallDirection,
     CallRecord,
@@ -43,6 +42,7 @@ from server.telephony.rules import (
     clean_rules,
     find_loop,
 )
+from server.tenancy.models import Organisation
 
 # --- lists --------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from server.accounts.models import Membership, User
 from server.core import clock
 from server.core.permissions import TicketAccess
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from server.tickets.models import Ticket, TicketComment, TicketKind, TicketPriority, TicketStatus
 from server.tickets.service import next_number
 

@@ -8,7 +8,7 @@ from tortoise.models import Model
 
 from server.accounts.models import User
 from server.core.visibility import ThroughParent, TicketRule, viewable
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 @strawberry.enum(description="An incident (something is broken) or a request (please do this).")

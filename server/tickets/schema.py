@@ -6,9 +6,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from server.accounts import service as accounts
 from server.accounts.models import Membership
-from server.accounts.schema import MembershipPayload
 from server.core.actor import Actor
 from server.core.context import Info
 from server.core.errors import Payload
@@ -25,6 +23,8 @@ from server.core.guard import (
 from server.core.pagination import paginate
 from server.core.permissions import Permission, TicketAccess
 from server.core.visibility import visible_or_none
+from server.members import service as members
+from server.members.schema import MembershipPayload
 from server.tickets import service
 from server.tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
 from server.tickets.types import TicketCommentType, TicketConnection, TicketType
@@ -213,7 +213,7 @@ class Mutation:
         ],
     )
     async def set_ticket_access(self, info: Info, input: SetTicketAccessInput) -> MembershipPayload:
-        result = await accounts.set_feature_access(
+        result = await members.set_feature_access(
             actor=info.context.require_actor(),
             membership_id=checked_target(info, Membership).id,
             ticket_access=input.ticket_access,

@@ -25,8 +25,8 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name, not_found
 from server.core.validation import clean_text
 from server.mail.outbox import queue_mail
-from server.organisations.models import Organisation
 from server.settings import get_settings
+from server.tenancy.models import Organisation
 from server.tickets.models import (
     Ticket,
     TicketComment,

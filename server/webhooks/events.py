@@ -1,6 +1,6 @@
-"""Which changes become webhook events, and queuing them: called by
-`audit.record` inside the transaction of every change (so this module must
-not import the audit service)."""
+"""Which changes become webhook events, and queuing them: follows
+`audit.record` inside the transaction of every change (subscribed in
+webhooks/__init__.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 from strawberry.relay import to_base64
 
 from server.audit.models import AuditEvent
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from server.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 # Webhook event ← the audit actions that raise it.

@@ -22,8 +22,8 @@ from server.core.encryption import encrypt
 from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.tokens import new_token
 from server.core.validation import clean_text
-from server.organisations.models import Organisation
 from server.settings import get_settings
+from server.tenancy.models import Organisation
 from server.webhooks import targets
 from server.webhooks.events import EVENTS
 from server.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint

@@ -23,7 +23,7 @@ from server.auth.models import PasswordReset, Session
 from server.core import clock
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from tests.helpers.fixtures import PASSWORD, GraphQLClient, gid
 from tests.helpers.smtp import SMTPServer, links_in
 

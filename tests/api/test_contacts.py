@@ -11,7 +11,7 @@ from server.contacts.models import Contact, ContactKind
 from server.core.permissions import Role
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 from tests.api.test_invitations import token_from
 from tests.helpers.fixtures import LOGIN, GraphQLClient, add_person, gid
 

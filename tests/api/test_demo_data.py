@@ -5,9 +5,9 @@ extensions, the support desk sees its customers' tickets)."""
 from __future__ import annotations
 
 from server.contacts.models import Contact
-from server.organisations.models import Organisation
 from server.seed import seed_demo
 from server.telephony.models import CallRecord, Extension, ForwardingRule
+from server.tenancy.models import Organisation
 from server.tickets.models import Ticket
 from tests.helpers.fixtures import gid
 

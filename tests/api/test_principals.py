@@ -13,7 +13,7 @@ from server.api_tokens.models import ApiToken
 from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.permissions import Role
-from server.organisations.models import OrganisationStatus
+from server.tenancy.models import OrganisationStatus
 from server.webhooks.models import WebhookDelivery
 from tests.api.test_api_tokens import create_token, expiry
 from tests.api.test_invitations import token_from

@@ -20,7 +20,7 @@ from server.auth.models import Session
 from server.core.permissions import Role
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
-from server.organisations.models import Organisation, OrganisationStatus
+from server.tenancy.models import Organisation, OrganisationStatus
 from tests.helpers.fixtures import PASSWORD, GraphQLClient, add_person, gid
 
 # A primary key no row has (and small enough for a PostgreSQL integer column).

@@ -17,8 +17,8 @@ from server.core import clock
 from server.core.passwords import hash_password
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.organisations import service as organisations
-from server.organisations.models import Organisation, OrganisationKind
 from server.settings import get_settings
+from server.tenancy.models import Organisation, OrganisationKind
 
 PASSWORD = "correct horse battery staple"
 ORIGIN = "https://portal.example.test"

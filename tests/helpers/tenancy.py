@@ -39,8 +39,8 @@ from server.core.permissions import Role, TicketAccess
 from server.core.tokens import hash_token, new_token
 from server.invitations.models import Invitation
 from server.organisations import service as organisations
-from server.organisations.models import Organisation, OrganisationKind, OrganisationStatus
 from server.telephony.models import CallDirection, CallRecord, Extension
+from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 from server.tickets.models import Ticket, TicketComment, TicketKind
 from server.webhooks.events import EVENTS as WEBHOOK_EVENTS
 from server.webhooks.models import WebhookDelivery, WebhookEndpoint

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import relay
 
-from server.accounts import service
 from server.accounts.models import Membership, MembershipStatus
 from server.accounts.types import (
     MembershipConnection,
@@ -28,6 +27,7 @@ from server.core.guard import (
 )
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
+from server.members import service
 
 
 def _membership_id(info: Info) -> int:

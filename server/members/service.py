@@ -25,7 +25,7 @@ from server.core.permissions import Permission, Role, TicketAccess
 from server.core.subtree import subtree
 from server.core.validation import clean_phone, clean_text
 from server.invitations.models import Invitation
-from server.organisations.models import Organisation
+from server.tenancy.models import Organisation
 
 
 def members_visible_to(

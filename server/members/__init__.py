@@ -1,0 +1,1 @@
+"""Members: listing, roles, feature grants, disable / enable / remove / delete, profiles."""

@@ -1,0 +1,1 @@
+"""The tenancy tree: organisations, the ground every other domain stands on."""
