@@ -51,7 +51,9 @@ class LoginPayload(Payload):
 class VerifyTwoFactorInput:
     challenge: str
     code: str = strawberry.field(
-        description="From the authenticator app, the email, or a recovery code (xxxxx-xxxxx)."
+        description="From the authenticator app, the email, or a recovery code "
+        "(xxxxxx-xxxxxx-xxxxxx-xxxxxx; codes made before: xxxxx-xxxxx). "
+        "After 5 wrong codes the challenge is over: sign in again."
     )
     session: SessionDelivery = SessionDelivery.TOKEN
 

@@ -85,7 +85,7 @@ mutation($id: ID!) {
   resetTwoFactor(input: {membershipId: $id}) { membership { id } errors { code } }
 }"""
 
-RECOVERY_FORMAT = re.compile(r"^[a-z0-9]{5}-[a-z0-9]{5}$")
+RECOVERY_FORMAT = re.compile(r"^[a-z0-9]{6}(-[a-z0-9]{6}){3}$")
 EMAIL_CODE = re.compile(r"verification code is: (\d{6})\b")
 
 

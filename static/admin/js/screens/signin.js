@@ -50,7 +50,7 @@ function secondFactor(section, challenge) {
   const labels = {
     TOTP: ["Code from your authenticator app", "Open the app and enter the 6-digit code it shows for Frontdesk."],
     EMAIL: ["Code from the email", "We sent a 6-digit code to your email address. It is valid for 5 minutes."],
-    RECOVERY_CODE: ["Recovery code", "One of the recovery codes you saved when you set up two-factor authentication (xxxxx-xxxxx)."],
+    RECOVERY_CODE: ["Recovery code", "One of the recovery codes you saved when you set up two-factor authentication (xxxxxx-xxxxxx-xxxxxx-xxxxxx)."],
   };
   const form = buildForm({
     label: "Two-step verification",
