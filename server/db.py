@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 MODEL_MODULES = [
     "server.tenancy.models",
@@ -21,20 +22,40 @@ MODEL_MODULES = [
 ]
 
 
+# How long an SQLite write waits for another process's write to finish.
+BUSY_TIMEOUT_MS = 10_000
+
+
 def with_sqlite_defaults(database_url: str) -> str:
     """SQLite runs in WAL mode (Tortoise's default). There `synchronous=NORMAL`
     commits without waiting for fsync: a power cut may lose the last commits but
     never corrupts the file, and a commit costs microseconds instead of
     milliseconds under SQLite's single connection lock (BENCHMARKS.md). Add
-    `?synchronous=FULL` to the URL to wait for the disk on every commit."""
-    if not database_url.startswith("sqlite://") or "synchronous=" in database_url:
+    `?synchronous=FULL` to the URL to wait for the disk on every commit.
+    A write waits up to `BUSY_TIMEOUT_MS` for another process's write
+    (`?busy_timeout=` in milliseconds to change it)."""
+    if not database_url.startswith("sqlite://"):
         return database_url
-    return database_url + ("&" if "?" in database_url else "?") + "synchronous=NORMAL"
+    for pragma, value in (("synchronous", "NORMAL"), ("busy_timeout", str(BUSY_TIMEOUT_MS))):
+        if f"{pragma}=" not in database_url:
+            database_url += ("&" if "?" in database_url else "?") + f"{pragma}={value}"
+    return database_url
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """Tortoise's connection settings; SQLite through our backend, whose
+    transactions take the write lock first (server/sqlite.py)."""
+    database_url = with_sqlite_defaults(database_url)
+    if not database_url.startswith("sqlite://"):
+        return database_url
+    config = expand_db_url(database_url)
+    config["engine"] = "server.sqlite"
+    return config
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": with_sqlite_defaults(database_url)},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

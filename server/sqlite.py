@@ -1,0 +1,62 @@
+"""Tortoise's SQLite backend, with write transactions that wait their turn.
+
+Several processes may share one SQLite file (`frontdesk serve` beside a
+`frontdesk worker`, or `serve --workers N`). SQLite lets one of them write at
+a time; the others wait for the lock up to the busy timeout
+(`server.db.BUSY_TIMEOUT_MS`). That wait does not help a transaction begun
+with a plain (deferred) `BEGIN`: it starts as a reader, and if another
+process commits before its first write, SQLite refuses the upgrade at once
+with "database is locked" (SQLITE_BUSY_SNAPSHOT in WAL mode) — the request
+failed with "Unexpected error." and the user's action was lost. Transactions
+here begin with `BEGIN IMMEDIATE`: they take the write lock first, waiting
+for it like any other writer, and never need an upgrade. Tortoise already
+runs one transaction at a time per process (one connection behind a lock),
+so this only orders them across processes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tortoise.backends.base.client import TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient as _TortoiseSqliteClient,
+)
+from tortoise.backends.sqlite.client import (
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+    translate_exceptions,
+)
+from tortoise.exceptions import TransactionManagementError
+
+
+class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    async def begin(self) -> None:
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise TransactionManagementError(exc) from exc
+
+
+class SqliteClient(_TortoiseSqliteClient):
+    def _in_transaction(self) -> TransactionContext:
+        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+
+    @translate_exceptions
+    async def execute_many(self, query: str, values: list[list]) -> None:  # type: ignore[type-arg]
+        """Tortoise's bulk insert, in an immediate transaction too."""
+        async with self.acquire_connection() as connection:
+            self.log.debug("%s: %s", query, values)
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                await connection.executemany(query, values)
+            except Exception:
+                await connection.rollback()
+                raise
+            else:
+                await connection.commit()
+
+
+# What Tortoise looks for in an engine module (`"engine": "server.sqlite"`).
+client_class = SqliteClient
