@@ -16,6 +16,7 @@ from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
+from server.core.subtree import subtree
 from server.core.validation import clean_text
 from server.tenancy.models import Organisation
 
@@ -109,7 +110,7 @@ def events_visible_to(
     below it the actor may audit), filtered."""
     if filters.include_descendants:
         ids = Organisation.filter(
-            actor.organisations_with(Permission.AUDIT_VIEW), path__startswith=organisation.path
+            actor.organisations_with(Permission.AUDIT_VIEW), subtree(organisation.path)
         ).values("id")
         events = AuditEvent.filter(organisation_id__in=Subquery(ids))
     else:

@@ -8,7 +8,6 @@ from server.api_tokens.service import TOKEN_PREFIX, actor_for_api_token
 from server.auth.models import Session
 from server.auth.sessions import find_session
 from server.core.actor import Actor, RequestMeta
-from server.core.permissions import Role
 from server.core.principals import Impersonation, PersonSession, Principal
 
 
@@ -19,7 +18,7 @@ def satisfies_two_factor_policy(membership: Membership, second_factor: str | Non
         second_factor = None
     if organisation.require_two_factor and second_factor is None:
         return False
-    admin = membership.role.rank >= Role.ADMIN.rank
+    admin = membership.role.administers
     return not (
         organisation.require_totp_for_admins and admin and second_factor not in ("totp", "recovery")
     )

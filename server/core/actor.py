@@ -278,7 +278,7 @@ class Actor:
         for m in self.memberships:
             if (
                 m.can_impersonate
-                and m.role.rank >= Role.ADMIN.rank
+                and m.role.administers
                 and organisation.is_within(m.organisation.path)
             ):
                 return m

@@ -25,6 +25,11 @@ class Role(Enum):
     def rank(self) -> int:
         return _RANK[self]
 
+    @property
+    def administers(self) -> bool:
+        """OWNER or ADMIN: may hold `canImpersonate`, counts as an admin for 2FA policies."""
+        return _RANK[self] >= _RANK[Role.ADMIN]
+
 
 _RANK = {Role.OWNER: 5, Role.ADMIN: 4, Role.MEMBER: 3, Role.VIEWER: 2, Role.SUPPORT_ONLY: 1}
 

@@ -189,3 +189,8 @@ async def visible(actor: Actor | None, row: Any, related: Related) -> bool:
 async def visible_or_none(actor: Actor | None, row: Any, related: Related) -> Any:
     """The row when the actor may see it, else None (like a missing one)."""
     return row if await visible(actor, row, related) else None
+
+
+def rows_visible_to(actor: Actor, model: type[Model]) -> Q:
+    """The filter for every row of `model` the actor may see, by its declared rule."""
+    return rule_for(model).where(actor)

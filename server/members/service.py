@@ -127,7 +127,7 @@ async def change_role(*, actor: Actor, membership_id: int, role: Role) -> Member
             await _check_keeps_an_owner(membership)
         before = membership.role
         membership.role = role
-        if role.rank < Role.ADMIN.rank:
+        if not role.administers:
             membership.can_impersonate = False
         await membership.save(update_fields=["role", "can_impersonate", "updated_at"])
         await audit.record(
@@ -175,7 +175,7 @@ async def set_feature_access(
                     "You cannot grant a permission you do not hold.",
                     "canImpersonate",
                 )
-            if can_impersonate and membership.role.rank < Role.ADMIN.rank:
+            if can_impersonate and not membership.role.administers:
                 raise DomainError(
                     ErrorCode.INVALID,
                     "Only admins and owners may open members' portals.",

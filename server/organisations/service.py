@@ -11,6 +11,7 @@ from server.auth.models import Session
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
+from server.core.subtree import subtree
 from server.core.validation import clean_text
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
@@ -160,7 +161,7 @@ async def set_status(
         if status is OrganisationStatus.SUSPENDED:
             # Everyone in the subtree is signed out, so reactivation revives no old session.
             user_ids = await Membership.filter(
-                organisation__path__startswith=organisation.path
+                subtree(organisation.path, "organisation__")
             ).values_list("user_id", flat=True)
             await Session.filter(user_id__in=set(user_ids)).delete()
         await audit.record(

@@ -14,6 +14,7 @@ from server.core.guard import requires, source_organisation
 from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission, Role
+from server.core.visibility import rows_visible_to
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 if TYPE_CHECKING:
@@ -120,10 +121,8 @@ class OrganisationType(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[OrganisationType]:
         root: Organisation = self  # type: ignore[assignment]
-        actor = info.context.actor
-        children = Organisation.filter(parent_id=root.id).filter(
-            actor.visible_organisations()  # type: ignore[union-attr]
-        )
+        visible = rows_visible_to(info.context.require_actor(), Organisation)
+        children = Organisation.filter(visible, parent_id=root.id)
         return await paginate(children, first=first, after=after)
 
 

@@ -23,7 +23,9 @@ from server.audit import service as audit
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name, not_found
+from server.core.subtree import subtree
 from server.core.validation import clean_text
+from server.core.visibility import rows_visible_to
 from server.mail.outbox import queue_mail
 from server.settings import get_settings
 from server.tenancy.models import Organisation
@@ -65,9 +67,9 @@ def tickets_visible_to(
     reporter_id: int | None = None,
     search: str | None = None,
 ) -> QuerySet[Ticket]:
-    tickets = Ticket.filter(actor.visible_tickets())
+    tickets = Ticket.filter(rows_visible_to(actor, Ticket))
     if include_descendants:
-        tickets = tickets.filter(organisation__path__startswith=organisation.path)
+        tickets = tickets.filter(subtree(organisation.path, "organisation__"))
     else:
         tickets = tickets.filter(organisation_id=organisation.id)
     if status is not None:
