@@ -58,7 +58,7 @@ class Query:
 
     @strawberry.field(
         description="Every organisation the viewer may view, the descendants they administer included.",
-        extensions=[authenticated()],
+        extensions=[authenticated(api_tokens=True)],
     )
     async def organisations(
         self,

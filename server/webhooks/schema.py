@@ -118,7 +118,8 @@ def _on_endpoint(path: str = "input.endpoint_id") -> Any:
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="The event names an endpoint can subscribe to.", extensions=[authenticated()]
+        description="The event names an endpoint can subscribe to.",
+        extensions=[authenticated(api_tokens=True)],
     )
     def webhook_events(self) -> list[str]:
         return list(EVENTS)
