@@ -1,5 +1,5 @@
 """The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, seed-scale,
-export-schema."""
+prune-audit, mail (list, retry), export-schema."""
 
 from __future__ import annotations
 
@@ -197,6 +197,52 @@ def cmd_prune_audit(args: argparse.Namespace) -> None:
     _with_database(work)
 
 
+def cmd_mail_list(args: argparse.Namespace) -> None:
+    from server.dead_mail.service import mails
+    from server.mail.models import MailStatus
+    from server.ops.logs import escape
+
+    statuses = [MailStatus.DEAD] if args.dead else [MailStatus.PENDING, MailStatus.SENDING]
+
+    async def work() -> None:
+        found = await mails(statuses[0]).filter(status__in=statuses).order_by("id")
+        for mail in found:
+            # Values from recipients and SMTP servers: escaped for the terminal.
+            print(
+                f"{mail.id}\t{mail.status.value}\t{mail.kind}\t{escape(mail.recipient)}\t"
+                f"attempts={mail.attempts}\tcreated={mail.created_at:%Y-%m-%d %H:%M}\t"
+                f"{escape(mail.last_error[:200])}"
+            )
+        what = "dead" if args.dead else "waiting"
+        print(f"{len(found)} {what} mail{'' if len(found) == 1 else 's'}.")
+
+    _with_database(work)
+
+
+def cmd_mail_retry(args: argparse.Namespace) -> None:
+    from server.core.errors import DomainError
+    from server.dead_mail.service import retry
+
+    if (args.id is None) == (not args.all_dead):
+        sys.exit("Give a mail id (see `frontdesk mail list --dead`) or --all-dead.")
+
+    async def work() -> None:
+        ids = None if args.all_dead else [args.id]
+        try:
+            retried = await retry(actor=None, mail_ids=ids, actor_label="frontdesk mail retry")
+        except DomainError as error:
+            sys.exit(f"Nothing retried: {error.message}")
+        print(
+            f"{len(retried.mails)} mail{'' if len(retried.mails) == 1 else 's'} back in the outbox."
+        )
+        for mail in retried.skipped:
+            print(
+                f"Not retried: {mail.id} ({mail.kind} to {mail.recipient}): its link was cleared."
+            )
+
+    _with_database(work)
+
+
 def cmd_export_schema(args: argparse.Namespace) -> None:
     from server.schema import printed_schema
 
@@ -244,6 +290,16 @@ def main(argv: list[str] | None = None) -> None:
     prune = commands.add_parser("prune-audit", help="delete audit events past retention")
     prune.add_argument("--days", type=int, help="default: FRONTDESK_AUDIT_RETENTION_DAYS")
     prune.set_defaults(run=cmd_prune_audit)
+
+    mail = commands.add_parser("mail", help="list and retry mails in the outbox")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    mail_list = mail_commands.add_parser("list", help="mails not yet sent (--dead: given up)")
+    mail_list.add_argument("--dead", action="store_true", help="the mails the worker gave up on")
+    mail_list.set_defaults(run=cmd_mail_list)
+    mail_retry = mail_commands.add_parser("retry", help="put dead mails back in the outbox")
+    mail_retry.add_argument("id", type=int, nargs="?", help="a dead mail's id")
+    mail_retry.add_argument("--all-dead", action="store_true", help="every dead mail")
+    mail_retry.set_defaults(run=cmd_mail_retry)
 
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="schema.graphql")

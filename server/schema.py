@@ -34,6 +34,7 @@ from server.core.guard import (
 )
 from server.core.pipeline import Pipeline
 from server.core.resolvers import call_resolvers_directly
+from server.dead_mail import schema as dead_mail
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
@@ -110,6 +111,7 @@ Query = merge_types(
         tickets.Query,
         telephony.Query,
         webhooks.Query,
+        dead_mail.Query,
     ),
 )
 Mutation = merge_types(
@@ -125,6 +127,7 @@ Mutation = merge_types(
         tickets.Mutation,
         telephony.Mutation,
         webhooks.Mutation,
+        dead_mail.Mutation,
     ),
 )
 

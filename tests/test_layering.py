@@ -26,6 +26,7 @@ ORDER = (
     "accounts",
     "audit",
     "webhooks",
+    "dead_mail",
     "api_tokens",
     "auth",
     "invitations",
