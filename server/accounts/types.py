@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -19,10 +19,11 @@ from server.accounts.models import (
 from server.core.context import Info
 from server.core.loaders import now_or_later
 from server.core.lookahead import selected_below
-from server.core.nodes import node_of, visible_rows
+from server.core.nodes import Soon, node_of, visible_rows
 from server.core.pagination import Connection
 from server.core.permissions import ROLE_PERMISSIONS, Permission, Role, TicketAccess
 from server.core.visibility import visible_or_none
+from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
 
@@ -42,17 +43,19 @@ class UserType(relay.Node):
     created_at: datetime
 
     @strawberry.field(description="A second factor is set up (app or emailed codes).")
-    def two_factor_enabled(self) -> bool:
-        return self.has_second_factor  # type: ignore[return-value]  # the model's property
+    @staticmethod
+    def two_factor_enabled(row: strawberry.Parent[User]) -> bool:
+        return row.has_second_factor
 
     @strawberry.field
-    def display_name(self) -> str:
-        return self.display_name  # type: ignore[return-value]  # the model's property
+    @staticmethod
+    def display_name(row: strawberry.Parent[User]) -> str:
+        return row.display_name
 
     @strawberry.field(description="This person's memberships that the viewer may see.")
-    async def memberships(self, info: Info) -> list[MembershipType]:
+    async def memberships(self, info: Info) -> list[MembershipNode]:
         memberships = await info.context.loaders.of(memberships_by_user).load(self.id)
-        return await visible_rows(info, memberships)  # type: ignore[return-value]
+        return await visible_rows(info, memberships)
 
 
 @strawberry.type(
@@ -75,16 +78,17 @@ class MembershipType(relay.Node):
     # loader's future, which graphql-core awaits (BENCHMARKS.md: an awaitable per
     # row and field costs graphql-core a task each).
     @strawberry.field
-    def organisation(self, info: Info) -> OrganisationRef:
-        return now_or_later(info.context.loaders.organisation, self.organisation_id)  # type: ignore[attr-defined]
+    @staticmethod
+    def organisation(row: strawberry.Parent[Membership], info: Info) -> Soon[OrganisationRef]:
+        return now_or_later(info.context.loaders.by_id(Organisation), row.organisation_id)
 
     @strawberry.field
-    def user(self, info: Info) -> UserType:
-        membership: Membership = self  # type: ignore[assignment]
-        if membership.status is MembershipStatus.INVITED:
-            return _invitee(info, membership)  # type: ignore[return-value]
+    @staticmethod
+    def user(row: strawberry.Parent[Membership], info: Info) -> Soon[UserNode]:
+        if row.status is MembershipStatus.INVITED:
+            return _invitee(info, row)
         # The viewer sees this membership, so they see its (non-pending) member.
-        return now_or_later(info.context.loaders.by_id(User), membership.user_id)  # type: ignore[no-any-return]
+        return now_or_later(info.context.loaders.by_id(User), row.user_id)
 
     @strawberry.field(description="What the role allows while the membership is active.")
     def permissions(self) -> list[Permission]:
@@ -94,7 +98,15 @@ class MembershipType(relay.Node):
         return [p for p in Permission if p in granted]
 
 
-MembershipConnection = Connection[MembershipType]
+if TYPE_CHECKING:
+    # The values are the rows (core/nodes.py, "Rows as nodes").
+    UserNode: TypeAlias = User
+    MembershipNode: TypeAlias = Membership
+else:
+    UserNode = UserType
+    MembershipNode = MembershipType
+
+MembershipConnection = Connection[MembershipNode]
 
 
 async def _invitee(info: Info, membership: Membership) -> User:

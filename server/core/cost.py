@@ -18,14 +18,17 @@ nested spreads cannot make the rule itself slow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graphql import (
+    DefinitionNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLFieldMap,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
@@ -66,7 +69,9 @@ _NOTHING = Measure()
 class _Coster:
     """Costs the operations of one document against one schema."""
 
-    def __init__(self, schema: GraphQLSchema | None, document_definitions: list) -> None:
+    def __init__(
+        self, schema: GraphQLSchema | None, document_definitions: Sequence[DefinitionNode]
+    ) -> None:
         self.schema = schema
         self.fragments: dict[str, FragmentDefinitionNode] = {
             d.name.value: d for d in document_definitions if isinstance(d, FragmentDefinitionNode)
@@ -144,7 +149,8 @@ class _Coster:
         if name in _META_FIELDS:
             return _META_FIELDS[name]
         if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return parent.fields.get(name)
+            fields: GraphQLFieldMap = parent.fields
+            return fields.get(name)
         return None
 
     @staticmethod
@@ -167,7 +173,7 @@ class _Coster:
 
 
 def cost_of(
-    document_definitions: list, schema: GraphQLSchema | None = None
+    document_definitions: Sequence[DefinitionNode], schema: GraphQLSchema | None = None
 ) -> dict[str | None, int]:
     """The cost of every operation in a parsed document, by operation name."""
     coster = _Coster(schema, document_definitions)

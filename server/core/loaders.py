@@ -13,7 +13,7 @@ organisation without core knowing what an organisation is.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -52,7 +52,7 @@ def _by_id(model: type[M]) -> DataLoader[int, M | None]:
     return DataLoader(load_fn=load)
 
 
-def now_or_later(loader: DataLoader[Any, Any], key: Any) -> Any:
+def now_or_later(loader: DataLoader[K, V], key: K) -> V | Awaitable[V]:
     """The value when the loader already has it, else `loader.load(key)`: a
     resolver returning it completes without an awaitable (for which graphql-core
     would gather a task per row) when the parent resolver loaded the batch first."""

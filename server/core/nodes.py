@@ -1,10 +1,31 @@
 """Relay `Node` helpers: object types whose roots are Tortoise model instances,
-and whose visibility is the model's declared view rule (core/visibility.py)."""
+and whose visibility is the model's declared view rule (core/visibility.py).
+
+Rows as nodes. A field declared with a Node type resolves to the Tortoise row
+itself; Strawberry resolves the type's fields on it (`node_of` makes the
+type's `is_type_of` check the model). The annotations say so through one
+alias per type, defined next to the type:
+
+    if TYPE_CHECKING:
+        OrganisationNode: TypeAlias = Organisation  # mypy: the value is the row
+    else:
+        OrganisationNode = OrganisationType  # Strawberry: the GraphQL type
+
+Resolvers and payload fields are annotated with the alias (`-> OrganisationNode
+| None`, `Connection[OrganisationNode]`), so mypy checks that they hand over
+rows of the right model. A resolver on a Node type reads its row through
+`row: strawberry.Parent[Organisation]` (Strawberry's documented parameter for
+a parent value that is not the type itself), not through `self`.
+
+`Soon[X]` is what a by-id loader gives for a key (`now_or_later`): X or None,
+now or as an awaitable; Strawberry reads X. (A foreign key's row is never
+None: the database keeps it.)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from tortoise.models import Model
 
@@ -16,6 +37,17 @@ MAX_ID = 2**31 - 1
 
 T = TypeVar("T", bound=type)
 M = TypeVar("M", bound=Model)
+V = TypeVar("V")
+
+if TYPE_CHECKING:
+    Soon: TypeAlias = V | None | Awaitable[V | None]
+else:
+
+    class Soon:
+        """`Soon[X]` is X for Strawberry."""
+
+        def __class_getitem__(cls, item: object) -> object:
+            return item
 
 
 def parse_id(node_id: str) -> int | None:
@@ -60,8 +92,9 @@ def node_of(model: type[Model]) -> Callable[[T], T]:
         ) -> list[Any]:
             return await load_visible(info, model, node_ids)
 
-        cls.is_type_of = classmethod(is_type_of)  # type: ignore[attr-defined]
-        cls.resolve_nodes = classmethod(resolve_nodes)  # type: ignore[attr-defined]
+        # Class attributes Strawberry looks up on the type (relay.Node's are replaced).
+        cls.is_type_of = classmethod(is_type_of)  # type: ignore[attr-defined]  # T is any class
+        cls.resolve_nodes = classmethod(resolve_nodes)  # type: ignore[attr-defined]  # T is any class
         return cls
 
     return decorate
@@ -72,7 +105,7 @@ async def visible_row(info: Info, model: type[M], pk: int | None) -> M | None:
     if pk is None:
         return None
     row = await info.context.loaders.by_id(model).load(pk)
-    return await visible_or_none(info.context.actor, row, info.context.loaders)  # type: ignore[no-any-return]
+    return await visible_or_none(info.context.actor, row, info.context.loaders)
 
 
 async def visible_rows(info: Info, rows: Iterable[M]) -> list[M]:

@@ -7,6 +7,7 @@ import base64
 from typing import Generic, TypeVar
 
 import strawberry
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from server.core.errors import DomainError, ErrorCode
@@ -15,6 +16,7 @@ from server.core.nodes import MAX_ID
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 NodeType = TypeVar("NodeType")
+M = TypeVar("M", bound=Model)
 
 
 @strawberry.type
@@ -58,8 +60,8 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def paginate(
-    queryset: QuerySet, *, first: int | None, after: str | None, id_field: str = "id"
-) -> Connection:
+    queryset: QuerySet[M], *, first: int | None, after: str | None, id_field: str = "id"
+) -> Connection[M]:
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")

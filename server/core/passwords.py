@@ -12,9 +12,10 @@ import contextlib
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import TypeVar, TypeVarTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -37,6 +38,9 @@ _REST_MIN_GUESSES_LOG10 = 8.0
 # zxcvbn refuses longer inputs; a rest this long is strong anyway.
 _ZXCVBN_MAX = 72
 _WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+
+R = TypeVar("R")
+Args = TypeVarTuple("Args")
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +77,7 @@ def _pool() -> ThreadPoolExecutor:
     )
 
 
-async def _in_pool(func, *args):  # type: ignore[no-untyped-def]
+async def _in_pool(func: Callable[[*Args], R], *args: *Args) -> R:
     return await asyncio.get_running_loop().run_in_executor(_pool(), func, *args)
 
 

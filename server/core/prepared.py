@@ -100,7 +100,7 @@ class _Prepared:
             sql, values = query.query.get_parameterized_sql()
         except (ValueError, TypeError, LookupError):
             return None  # a field refused a marker (an enum, say): not preparable
-        slots = []
+        slots: list[tuple[int, int]] = []
         for index, marker in enumerate(markers):
             found = [i for i, v in enumerate(values) if type(v) is type(marker) and v == marker]
             if not found:
@@ -123,6 +123,8 @@ class _Prepared:
 class PreparedSelect(_Prepared, Generic[M]):
     """`build(*args)` returns the queryset; `await prepared.fetch(*args)` runs it."""
 
+    build: Callable[..., QuerySet[M]]
+
     def __init__(self, model: type[M], build: Callable[..., QuerySet[M]]) -> None:
         super().__init__(model, build)
 
@@ -134,12 +136,17 @@ class PreparedSelect(_Prepared, Generic[M]):
         executor = db.executor_class(
             model=self.model, db=db, select_related_idx=shape.select_related_idx
         )
-        return await executor.execute_select(shape.sql, self._values(shape, args), custom_fields=[])
+        rows: list[M] = await executor.execute_select(
+            shape.sql, self._values(shape, args), custom_fields=[]
+        )
+        return rows
 
 
 class PreparedUpdate(_Prepared):
     """`build(*args)` returns `Model.filter(...).update(...)`; `await
     prepared.execute(*args)` runs it and returns the number of rows changed."""
+
+    build: Callable[..., UpdateQuery]
 
     def __init__(self, model: type[Model], build: Callable[..., UpdateQuery]) -> None:
         super().__init__(model, build)
@@ -149,4 +156,5 @@ class PreparedUpdate(_Prepared):
         shape = self._shape(db, args)
         if shape is None:
             return await self.build(*args)
-        return (await db.execute_query(shape.sql, self._values(shape, args)))[0]
+        changed: int = (await db.execute_query(shape.sql, self._values(shape, args)))[0]
+        return changed

@@ -67,7 +67,7 @@ def _direct(field: StrawberryField, info_class: type) -> Callable[..., Any] | No
     )
     info_name = resolver.info_parameter.name if resolver.info_parameter else None
 
-    def resolve(source: Any, info: GraphQLResolveInfo) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> Any:
         kwargs = dict.fromkeys(source_names, source)
         if info_name is not None:
             kwargs[info_name] = info_class(_raw_info=info, _field=field)
@@ -94,7 +94,7 @@ def _relay_id(
     id_attr = origin.resolve_id_attr()
     type_name = graphql_type.name
 
-    def resolve(source: Any, info: GraphQLResolveInfo) -> GlobalID:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any]) -> GlobalID:
         return GlobalID(type_name=type_name, node_id=str(getattr(source, id_attr)))
 
     return resolve

@@ -24,9 +24,10 @@ from tortoise.expressions import Q
 
 def _sqlite() -> bool:
     try:
-        return connections.get("default").capabilities.dialect == "sqlite"
+        dialect: str = connections.get("default").capabilities.dialect
     except Exception:  # noqa: BLE001 - not initialised: the portable form
         return False
+    return dialect == "sqlite"
 
 
 def subtree(path: str, prefix: str = "") -> Q:

@@ -25,6 +25,7 @@ from server.core.permissions import Permission
 
 K = TypeVar("K")
 V = TypeVar("V")
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from tortoise.models import Model
@@ -167,7 +168,7 @@ def viewable(rule: ViewRule) -> Callable[[M], M]:
     """Declare who may see rows of a model."""
 
     def declare(model: M) -> M:
-        model.__view_rule__ = rule  # type: ignore[attr-defined]  # read by rule_for
+        model.__view_rule__ = rule  # type: ignore[attr-defined]  # a class attribute of our own, read by rule_for
         return model
 
     return declare
@@ -186,7 +187,7 @@ async def visible(actor: Actor | None, row: Any, related: Related) -> bool:
     return await rule_for(type(row)).allows(actor, row, related)
 
 
-async def visible_or_none(actor: Actor | None, row: Any, related: Related) -> Any:
+async def visible_or_none(actor: Actor | None, row: R | None, related: Related) -> R | None:
     """The row when the actor may see it, else None (like a missing one)."""
     return row if await visible(actor, row, related) else None
 
