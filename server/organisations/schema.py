@@ -10,7 +10,7 @@ from server.core.guard import authenticated, checked, organisation, requires
 from server.core.pagination import paginate
 from server.core.permissions import Permission
 from server.organisations import service
-from server.organisations.types import OrganisationConnection, OrganisationType
+from server.organisations.types import OrganisationConnection, OrganisationNode
 from server.tenancy.models import OrganisationKind, OrganisationStatus
 
 
@@ -44,7 +44,7 @@ class SetSeatLimitInput:
 
 @strawberry.type
 class OrganisationPayload(Payload):
-    organisation: OrganisationType | None = None
+    organisation: OrganisationNode | None = None
 
 
 @strawberry.type
@@ -53,8 +53,8 @@ class Query:
         description="One organisation; null when it does not exist or is out of reach.",
         extensions=[requires(Permission.ORGANISATION_VIEW, on=organisation("id"))],
     )
-    async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationType | None:
-        return checked(info).organisation  # type: ignore[return-value]
+    async def organisation(self, info: Info, id: strawberry.ID) -> OrganisationNode | None:
+        return checked(info).organisation
 
     @strawberry.field(
         description="Every organisation the viewer may view, the descendants they administer included.",
@@ -91,7 +91,7 @@ class Mutation:
             kind=input.kind,
             require_two_factor=input.require_two_factor,
         )
-        return OrganisationPayload(organisation=created)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=created)
 
     @strawberry.mutation(
         description="Change an organisation's name or settings.",
@@ -112,7 +112,7 @@ class Mutation:
                 if (value := getattr(input, name)) is not None
             },
         )
-        return OrganisationPayload(organisation=updated)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=updated)
 
     @strawberry.mutation(
         description="Suspend a sub-organisation: nobody in it or below it can sign in; nothing is deleted.",
@@ -128,7 +128,7 @@ class Mutation:
             organisation=checked(info).organisation,
             status=OrganisationStatus.SUSPENDED,
         )
-        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=changed)
 
     @strawberry.mutation(
         description="Limit how many users a customer may have (a provider's or reseller's call).",
@@ -142,7 +142,7 @@ class Mutation:
             organisation=checked(info).organisation,
             limit=input.limit,
         )
-        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=changed)
 
     @strawberry.mutation(
         description="Reactivate a suspended sub-organisation.",
@@ -158,4 +158,4 @@ class Mutation:
             organisation=checked(info).organisation,
             status=OrganisationStatus.ACTIVE,
         )
-        return OrganisationPayload(organisation=changed)  # type: ignore[arg-type]
+        return OrganisationPayload(organisation=changed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -18,14 +18,21 @@ from server.core.visibility import rows_visible_to
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 if TYPE_CHECKING:
+    from server.accounts.models import Membership
     from server.accounts.types import MembershipType
     from server.audit.types import AuditEventType
+    from server.invitations.models import Invitation
     from server.invitations.types import InvitationType
 
 from server.accounts.models import MembershipStatus
 
-MembershipRef = Annotated["MembershipType", strawberry.lazy("server.accounts.types")]
-InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.types")]
+if TYPE_CHECKING:
+    # The values are the rows (core/nodes.py, "Rows as nodes").
+    MembershipRef: TypeAlias = Membership
+    InvitationRef: TypeAlias = Invitation
+else:
+    MembershipRef = Annotated["MembershipType", strawberry.lazy("server.accounts.types")]
+    InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.types")]
 AuditEventRef = Annotated["AuditEventType", strawberry.lazy("server.audit.types")]
 
 
@@ -55,35 +62,37 @@ class OrganisationType(relay.Node):
     created_at: datetime
 
     @strawberry.field(description="The parent organisation, when the viewer may see it.")
-    async def parent(self, info: Info) -> OrganisationType | None:
-        root: Organisation = self  # type: ignore[assignment]
-        if root.parent_id is None:
+    @staticmethod
+    async def parent(row: strawberry.Parent[Organisation], info: Info) -> OrganisationNode | None:
+        if row.parent_id is None:
             return None
-        return await visible_row(info, Organisation, root.parent_id)  # type: ignore[return-value]
+        return await visible_row(info, Organisation, row.parent_id)
 
     @strawberry.field(description="Seats: members of every status plus pending invitations.")
-    async def seats(self, info: Info) -> Seats:
-        root: Organisation = self  # type: ignore[assignment]
-        used = await info.context.loaders.of(seats_used).load(root.id)
-        limit = root.seat_limit
+    @staticmethod
+    async def seats(row: strawberry.Parent[Organisation], info: Info) -> Seats:
+        used = await info.context.loaders.of(seats_used).load(row.id)
+        limit = row.seat_limit
         return Seats(
             limit=limit, used=used, available=None if limit is None else max(0, limit - used)
         )
 
     @strawberry.field(description="What the viewer may do here, delegated rights included.")
-    def viewer_permissions(self, info: Info) -> list[Permission]:
+    @staticmethod
+    def viewer_permissions(row: strawberry.Parent[Organisation], info: Info) -> list[Permission]:
         actor = info.context.actor
         if actor is None:
             return []
-        granted = actor.permissions_in(self)  # type: ignore[arg-type]
+        granted = actor.permissions_in(row)
         return [p for p in Permission if p in granted]
 
     @strawberry.field(
         description="Members of this organisation (50 per page by default).",
         extensions=[requires(Permission.MEMBERS_VIEW, on=source_organisation)],
     )
+    @staticmethod
     async def members(
-        self,
+        row: strawberry.Parent[Organisation],
         info: Info,
         search: str | None = None,
         role: Role | None = None,
@@ -94,8 +103,8 @@ class OrganisationType(relay.Node):
         from server.members.service import members_visible_to
 
         members = members_visible_to(
-            info.context.actor,  # type: ignore[arg-type]
-            organisation=self,  # type: ignore[arg-type]
+            info.context.require_actor(),
+            organisation=row,
             search=search,
             role=role,
             status=status,
@@ -106,24 +115,36 @@ class OrganisationType(relay.Node):
         description="Invitations not yet accepted or revoked, expired ones included.",
         extensions=[requires(Permission.MEMBERS_MANAGE, on=source_organisation)],
     )
+    @staticmethod
     async def invitations(
-        self, info: Info, first: int | None = None, after: str | None = None
+        row: strawberry.Parent[Organisation],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[InvitationRef]:
         from server.invitations.service import open_invitations
 
-        return await paginate(open_invitations(self), first=first, after=after)  # type: ignore[arg-type]
+        return await paginate(open_invitations(row), first=first, after=after)
 
     @strawberry.field(
         description="Organisations directly below this one.",
         extensions=[requires(Permission.ORGANISATION_VIEW, on=source_organisation)],
     )
+    @staticmethod
     async def children(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[OrganisationType]:
-        root: Organisation = self  # type: ignore[assignment]
+        row: strawberry.Parent[Organisation],
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[OrganisationNode]:
         visible = rows_visible_to(info.context.require_actor(), Organisation)
-        children = Organisation.filter(visible, parent_id=root.id)
+        children = Organisation.filter(visible, parent_id=row.id)
         return await paginate(children, first=first, after=after)
 
 
-OrganisationConnection = Connection[OrganisationType]
+if TYPE_CHECKING:
+    OrganisationNode: TypeAlias = Organisation  # the value is the row (core/nodes.py)
+else:
+    OrganisationNode = OrganisationType
+
+OrganisationConnection = Connection[OrganisationNode]
