@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from server.contacts import service
 from server.contacts.models import Contact, ContactKind
-from server.contacts.types import ContactConnection, ContactType
+from server.contacts.types import ContactConnection, ContactNode
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import checked, checked_target, organisation, owner_of, requires
@@ -69,12 +68,12 @@ class InviteContactInput:
 
 @strawberry.type
 class ContactPayload(Payload):
-    contact: ContactType | None = None
+    contact: ContactNode | None = None
 
 
 @strawberry.type
 class DeleteContactPayload(Payload):
-    deleted_contact_id: relay.GlobalID | None = None
+    deleted_contact_id: strawberry.ID | None = None  # the global id given
 
 
 @strawberry.type
@@ -93,7 +92,7 @@ class Query:
         after: str | None = None,
     ) -> ContactConnection:
         target = checked(info).organisation
-        contacts = service.contacts_of(target, search=search, kind=kind)  # type: ignore[arg-type]
+        contacts = service.contacts_of(target, search=search, kind=kind)
         return await paginate(contacts, first=first, after=after)
 
 
@@ -107,10 +106,10 @@ class Mutation:
         target = checked(info).organisation
         created = await service.create_contact(
             actor=info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             values=_given(input, "organisation_id"),
         )
-        return ContactPayload(contact=created)  # type: ignore[arg-type]
+        return ContactPayload(contact=created)
 
     @strawberry.mutation(
         description="Change a contact person's details.",
@@ -122,7 +121,7 @@ class Mutation:
             contact_id=checked_target(info, Contact).id,
             changes=_given(input, "contact_id"),
         )
-        return ContactPayload(contact=updated)  # type: ignore[arg-type]
+        return ContactPayload(contact=updated)
 
     @strawberry.mutation(
         description="Delete a contact person (a user invited from it stays).",
@@ -132,7 +131,7 @@ class Mutation:
         await service.delete_contact(
             actor=info.context.require_actor(), contact_id=checked_target(info, Contact).id
         )
-        return DeleteContactPayload(deleted_contact_id=input.contact_id)  # type: ignore[arg-type]
+        return DeleteContactPayload(deleted_contact_id=input.contact_id)
 
     @strawberry.mutation(
         description="Invite a contact person to sign in: an invitation to their email with "
@@ -145,4 +144,4 @@ class Mutation:
             contact_id=checked_target(info, Contact).id,
             role=input.role,
         )
-        return InvitationPayload(invitation=invitation)  # type: ignore[arg-type]
+        return InvitationPayload(invitation=invitation)

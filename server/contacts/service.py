@@ -155,7 +155,7 @@ async def invite_contact(*, actor: Actor, contact_id: int, role: Role) -> Invita
             first_name=contact.first_name,
             last_name=contact.last_name,
         )
-        membership = await Membership.get(id=invitation.membership_id)  # type: ignore[attr-defined]
+        membership = await Membership.get(id=invitation.membership_id)
         user = await User.get(id=membership.user_id)
         if user.status is UserStatus.INVITED:
             # Someone who never signed up: their profile is the contact's.

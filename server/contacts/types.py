@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
 
 from server.accounts.models import User
-from server.accounts.types import UserType
+from server.accounts.types import UserNode
 from server.contacts.models import Contact, ContactKind
 from server.core.context import Info
-from server.core.nodes import node_of, visible_row
+from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
-from server.organisations.types import OrganisationType
+from server.organisations.types import OrganisationNode
+from server.tenancy.models import Organisation
 
 
 @strawberry.type(
@@ -36,19 +38,26 @@ class ContactType(relay.Node):
     updated_at: datetime
 
     @strawberry.field
-    def display_name(self) -> str:
-        return self.display_name  # type: ignore[return-value]  # the model's property
+    @staticmethod
+    def display_name(row: strawberry.Parent[Contact]) -> str:
+        return row.display_name
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
-        organisation_id = self.organisation_id  # type: ignore[attr-defined]
-        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
+    @staticmethod
+    async def organisation(row: strawberry.Parent[Contact], info: Info) -> Loaded[OrganisationNode]:
+        return await info.context.loaders.by_id(Organisation).load(row.organisation_id)
 
     @strawberry.field(
         description="The user an invitation of this contact created, when the viewer may see them."
     )
-    async def user(self, info: Info) -> UserType | None:
-        return await visible_row(info, User, self.user_id)  # type: ignore[attr-defined,return-value]
+    @staticmethod
+    async def user(row: strawberry.Parent[Contact], info: Info) -> UserNode | None:
+        return await visible_row(info, User, row.user_id)
 
 
-ContactConnection = Connection[ContactType]
+if TYPE_CHECKING:
+    ContactNode: TypeAlias = Contact  # the value is the row (core/nodes.py)
+else:
+    ContactNode = ContactType
+
+ContactConnection = Connection[ContactNode]

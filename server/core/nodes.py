@@ -17,9 +17,10 @@ rows of the right model. A resolver on a Node type reads its row through
 `row: strawberry.Parent[Organisation]` (Strawberry's documented parameter for
 a parent value that is not the type itself), not through `self`.
 
-`Soon[X]` is what a by-id loader gives for a key (`now_or_later`): X or None,
-now or as an awaitable; Strawberry reads X. (A foreign key's row is never
-None: the database keeps it.)
+A non-null field whose value is the row a foreign key names is annotated
+`Loaded[X]`: for mypy X or None (what a by-id loader gives for a key), for
+Strawberry X (the database keeps the row: it is never None). `Soon[X]` is the
+same value now or as an awaitable (`now_or_later`).
 """
 
 from __future__ import annotations
@@ -40,14 +41,17 @@ M = TypeVar("M", bound=Model)
 V = TypeVar("V")
 
 if TYPE_CHECKING:
+    Loaded: TypeAlias = V | None
     Soon: TypeAlias = V | None | Awaitable[V | None]
 else:
 
-    class Soon:
-        """`Soon[X]` is X for Strawberry."""
+    class Loaded:
+        """`Loaded[X]` is X for Strawberry."""
 
         def __class_getitem__(cls, item: object) -> object:
             return item
+
+    Soon = Loaded
 
 
 def parse_id(node_id: str) -> int | None:

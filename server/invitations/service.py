@@ -102,7 +102,12 @@ async def _create_invitation(
     async with in_transaction():
         user = await User.get_or_none(email=address)
         if user is None:
-            user = await User.create(email=address, status=UserStatus.INVITED, **names)
+            user = await User.create(
+                email=address,
+                status=UserStatus.INVITED,
+                first_name=names["first_name"],
+                last_name=names["last_name"],
+            )
         membership = await Membership.get_or_none(organisation_id=organisation.id, user_id=user.id)
         if membership is not None and membership.status is not MembershipStatus.INVITED:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "email")

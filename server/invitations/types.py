@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
 
 from server.accounts.models import Membership, User
-from server.accounts.types import MembershipType, UserType
+from server.accounts.types import MembershipNode, UserNode
 from server.core.context import Info
-from server.core.nodes import node_of, visible_row
+from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
 from server.core.permissions import Role
 from server.invitations.models import Invitation, InvitationStatus
+from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
 
@@ -27,16 +29,21 @@ class InvitationType(relay.Node):
     created_at: datetime
 
     @strawberry.field
-    def status(self) -> InvitationStatus:
-        return self.status  # type: ignore[return-value]  # the model's property
+    @staticmethod
+    def status(row: strawberry.Parent[Invitation]) -> InvitationStatus:
+        return row.status
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationRef:
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[attr-defined]
+    @staticmethod
+    async def organisation(
+        row: strawberry.Parent[Invitation], info: Info
+    ) -> Loaded[OrganisationRef]:
+        return await info.context.loaders.by_id(Organisation).load(row.organisation_id)
 
     @strawberry.field(description="The membership the invitation activates (null once revoked).")
-    async def membership(self, info: Info) -> MembershipType | None:
-        membership_id = self.membership_id  # type: ignore[attr-defined]
+    @staticmethod
+    async def membership(row: strawberry.Parent[Invitation], info: Info) -> MembershipNode | None:
+        membership_id = row.membership_id
         return (
             await info.context.loaders.by_id(Membership).load(membership_id)
             if membership_id
@@ -44,8 +51,9 @@ class InvitationType(relay.Node):
         )
 
     @strawberry.field(description="The role the invited person will hold.")
-    async def role(self, info: Info) -> Role | None:
-        membership_id = self.membership_id  # type: ignore[attr-defined]
+    @staticmethod
+    async def role(row: strawberry.Parent[Invitation], info: Info) -> Role | None:
+        membership_id = row.membership_id
         membership = (
             await info.context.loaders.by_id(Membership).load(membership_id)
             if membership_id
@@ -54,9 +62,15 @@ class InvitationType(relay.Node):
         return membership.role if membership else None
 
     @strawberry.field(description="Who sent it, when the viewer may see that person.")
-    async def invited_by(self, info: Info) -> UserType | None:
+    @staticmethod
+    async def invited_by(row: strawberry.Parent[Invitation], info: Info) -> UserNode | None:
         # A reseller's admin who invited someone stays hidden from the customer.
-        return await visible_row(info, User, self.invited_by_id)  # type: ignore[attr-defined,return-value]
+        return await visible_row(info, User, row.invited_by_id)
 
 
-InvitationConnection = Connection[InvitationType]
+if TYPE_CHECKING:
+    InvitationNode: TypeAlias = Invitation  # the value is the row (core/nodes.py)
+else:
+    InvitationNode = InvitationType
+
+InvitationConnection = Connection[InvitationNode]

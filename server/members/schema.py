@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from strawberry import relay
+from strawberry.extensions import FieldExtension
 
 from server.accounts.models import Membership, MembershipStatus
 from server.accounts.types import (
     MembershipConnection,
-    MembershipType,
-    UserType,
+    MembershipNode,
+    UserNode,
     prefetch_page,
 )
 from server.core.context import Info
@@ -65,17 +65,17 @@ class UpdateProfileInput:
 
 @strawberry.type
 class MembershipPayload(Payload):
-    membership: MembershipType | None = None
+    membership: MembershipNode | None = None
 
 
 @strawberry.type
 class RemovedPayload(Payload):
-    removed_membership_id: relay.GlobalID | None = None
+    removed_membership_id: strawberry.ID | None = None  # the global id given
 
 
 @strawberry.type
 class UserPayload(Payload):
-    user: UserType | None = None
+    user: UserNode | None = None
 
 
 def members_manage_on_membership(
@@ -84,7 +84,7 @@ def members_manage_on_membership(
     *,
     impersonation: bool = True,
     api_tokens: bool = True,
-) -> list:
+) -> list[FieldExtension]:
     # A new guard per field: an extension instance belongs to one field.
     return [
         requires(
@@ -134,7 +134,7 @@ class Query:
         target = checked(info).organisation
         members = service.members_visible_to(
             info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             include_descendants=include_descendants,
             search=search,
             role=role,
@@ -160,7 +160,7 @@ class Mutation:
             membership_id=_membership_id(info),
             role=input.role,
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)
 
     @strawberry.mutation(
         description="Ticket access and feature flags; only for members who have logged in.",
@@ -178,7 +178,7 @@ class Mutation:
             can_impersonate=input.can_impersonate,
             restrict_recording_deletion=input.restrict_recording_deletion,
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)
 
     @strawberry.mutation(
         description="Keep the member listed but end their sessions and refuse their log-ins here.",
@@ -188,7 +188,7 @@ class Mutation:
         result = await service.disable_member(
             actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)
 
     @strawberry.mutation(
         description="Re-enable a disabled member.", extensions=members_manage_on_membership()
@@ -197,7 +197,7 @@ class Mutation:
         result = await service.enable_member(
             actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)
 
     @strawberry.mutation(
         description="Unlink a member from the organisation; the audit trail keeps what happened.",
@@ -230,7 +230,7 @@ class Mutation:
         result = await service.reset_two_factor(
             actor=info.context.require_actor(), membership_id=_membership_id(info)
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)
 
     @strawberry.mutation(
         description="Change one's own name, title and phone numbers.", extensions=[authenticated()]
@@ -240,4 +240,4 @@ class Mutation:
             name: value for name, value in vars(input).items() if value is not strawberry.UNSET
         }
         user = await service.update_profile(actor=info.context.require_actor(), changes=changes)
-        return UserPayload(user=user)  # type: ignore[arg-type]
+        return UserPayload(user=user)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from server.core.context import Info
 from server.core.errors import Payload
@@ -25,9 +24,9 @@ from server.telephony.models import (
 from server.telephony.rules import DEFAULT_RING_SECONDS, RuleSpec
 from server.telephony.types import (
     CallRecordConnection,
-    CallRecordType,
+    CallRecordNode,
     ExtensionConnection,
-    ExtensionType,
+    ExtensionNode,
 )
 
 
@@ -121,17 +120,17 @@ class CallRecordInput:
 
 @strawberry.type
 class ExtensionPayload(Payload):
-    extension: ExtensionType | None = None
+    extension: ExtensionNode | None = None
 
 
 @strawberry.type
 class DeleteExtensionPayload(Payload):
-    deleted_extension_id: relay.GlobalID | None = None
+    deleted_extension_id: strawberry.ID | None = None  # the global id given
 
 
 @strawberry.type
 class CallRecordPayload(Payload):
-    call_record: CallRecordType | None = None
+    call_record: CallRecordNode | None = None
 
 
 @strawberry.type
@@ -150,7 +149,7 @@ class Query:
         after: str | None = None,
     ) -> ExtensionConnection:
         target = checked(info).organisation
-        extensions = service.extensions_of(target, search=search, assigned=assigned)  # type: ignore[arg-type]
+        extensions = service.extensions_of(target, search=search, assigned=assigned)
         return await paginate(extensions, first=first, after=after)
 
     @strawberry.field(
@@ -181,7 +180,7 @@ class Query:
     ) -> CallRecordConnection:
         target = checked(info).organisation
         calls = service.calls_of(
-            target,  # type: ignore[arg-type]
+            target,
             extension_id=decode_id(extension_id, "Extension", "extensionId")
             if extension_id is not None
             else None,
@@ -229,12 +228,12 @@ class Mutation:
         target = checked(info).organisation
         created = await service.create_extension(
             actor=info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             number=input.number,
             label=input.label,
             membership_id=_membership_id(input.membership_id),
         )
-        return ExtensionPayload(extension=created)  # type: ignore[arg-type]
+        return ExtensionPayload(extension=created)
 
     @strawberry.mutation(
         description="Renumber or relabel an extension; forwarding to it follows the new number.",
@@ -251,7 +250,7 @@ class Mutation:
             extension_id=_extension_id(info),
             changes=changes,
         )
-        return ExtensionPayload(extension=updated)  # type: ignore[arg-type]
+        return ExtensionPayload(extension=updated)
 
     @strawberry.mutation(
         description="Give an extension to a member who can sign in (moving it from the "
@@ -264,7 +263,7 @@ class Mutation:
             extension_id=_extension_id(info),
             membership_id=_membership_id(input.membership_id),
         )
-        return ExtensionPayload(extension=assigned)  # type: ignore[arg-type]
+        return ExtensionPayload(extension=assigned)
 
     @strawberry.mutation(
         description="Delete an extension with its forwarding and calls; forwarding rules of "
@@ -275,7 +274,7 @@ class Mutation:
         await service.delete_extension(
             actor=info.context.require_actor(), extension_id=_extension_id(info)
         )
-        return DeleteExtensionPayload(deleted_extension_id=input.extension_id)  # type: ignore[arg-type]
+        return DeleteExtensionPayload(deleted_extension_id=input.extension_id)
 
     @strawberry.mutation(
         description="Turn do-not-disturb on or off: a member on their own extension, "
@@ -288,7 +287,7 @@ class Mutation:
             extension_id=_extension_id(info),
             enabled=input.enabled,
         )
-        return ExtensionPayload(extension=changed)  # type: ignore[arg-type]
+        return ExtensionPayload(extension=changed)
 
     @strawberry.mutation(
         description="Replace an extension's forwarding rules: a member on their own "
@@ -307,7 +306,7 @@ class Mutation:
                 for rule in input.rules
             ],
         )
-        return ExtensionPayload(extension=changed)  # type: ignore[arg-type]
+        return ExtensionPayload(extension=changed)
 
     @strawberry.mutation(
         description="Record a call of an extension (imports, demos and tests).",
@@ -326,7 +325,7 @@ class Mutation:
             if recording is not None
             else None,
         )
-        return CallRecordPayload(call_record=call)  # type: ignore[arg-type]
+        return CallRecordPayload(call_record=call)
 
     @strawberry.mutation(
         description="Delete a call's recording (the call record stays). Refused for members "
@@ -343,4 +342,4 @@ class Mutation:
             actor=info.context.require_actor(),
             call_record_id=checked_target(info, CallRecord).id,
         )
-        return CallRecordPayload(call_record=call)  # type: ignore[arg-type]
+        return CallRecordPayload(call_record=call)

@@ -430,8 +430,10 @@ async def delete_recording(*, actor: Actor, call_record_id: int) -> CallRecord:
     async with in_transaction():
         call = await CallRecord.get_or_none(id=call_record_id)
         organisation = await Organisation.get(id=call.organisation_id) if call else None
-        if organisation is None or not actor.may_use(
-            Permission.EXTENSIONS_VIEW, organisation, call.membership_id if call else None
+        if (
+            call is None
+            or organisation is None
+            or not actor.may_use(Permission.EXTENSIONS_VIEW, organisation, call.membership_id)
         ):
             raise not_found("callRecordId", "Call record")
         if actor.recording_deletion_restricted(organisation):
@@ -460,7 +462,7 @@ async def delete_recording(*, actor: Actor, call_record_id: int) -> CallRecord:
         await audit.record(
             "recording.deleted",
             actor=actor,
-            organisation_id=organisation.id,  # type: ignore[union-attr]
+            organisation_id=organisation.id,
             target=call,
             details={"before": before, "after": None},
         )

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
 
 from server.accounts.models import Membership
-from server.accounts.types import MembershipType
+from server.accounts.types import MembershipNode
 from server.core.context import Info
-from server.core.nodes import node_of, visible_row
+from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
-from server.organisations.types import OrganisationType
+from server.organisations.types import OrganisationNode
 from server.telephony.loaders import rules_by_extension
 from server.telephony.models import (
     CallDirection,
     CallRecord,
     Extension,
     ForwardingCondition,
+    ForwardingRule,
     RecordingFormat,
 )
+from server.tenancy.models import Organisation
 
 
 @strawberry.type(name="ForwardingRule", description="Where calls go under one condition.")
@@ -50,17 +53,20 @@ class ExtensionType(relay.Node):
     updated_at: datetime
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
-        organisation_id = self.organisation_id  # type: ignore[attr-defined]
-        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
+    @staticmethod
+    async def organisation(
+        row: strawberry.Parent[Extension], info: Info
+    ) -> Loaded[OrganisationNode]:
+        return await info.context.loaders.by_id(Organisation).load(row.organisation_id)
 
     @strawberry.field(description="The member it is assigned to, when the viewer may see them.")
-    async def member(self, info: Info) -> MembershipType | None:
-        return await visible_row(info, Membership, self.membership_id)  # type: ignore[attr-defined,return-value]
+    @staticmethod
+    async def member(row: strawberry.Parent[Extension], info: Info) -> MembershipNode | None:
+        return await visible_row(info, Membership, row.membership_id)
 
     @strawberry.field(description="Forwarding rules, one per condition at most.")
-    async def forwarding_rules(self, info: Info) -> list[ForwardingRuleType]:
-        return await info.context.loaders.of(rules_by_extension).load(self.id)  # type: ignore[return-value]
+    async def forwarding_rules(self, info: Info) -> list[ForwardingRuleRow]:
+        return await info.context.loaders.of(rules_by_extension).load(self.id)
 
 
 @strawberry.type(name="Recording", description="A call's recording (the audio lives elsewhere).")
@@ -83,20 +89,31 @@ class CallRecordType(relay.Node):
     )
 
     @strawberry.field(description="The extension, when the viewer may still see it.")
-    async def extension(self, info: Info) -> ExtensionType | None:
-        return await visible_row(info, Extension, self.extension_id)  # type: ignore[attr-defined,return-value]
+    @staticmethod
+    async def extension(row: strawberry.Parent[CallRecord], info: Info) -> ExtensionNode | None:
+        return await visible_row(info, Extension, row.extension_id)
 
     @strawberry.field(description="The recording, if there is one and it was not deleted.")
-    def recording(self) -> RecordingType | None:
-        call: CallRecord = self  # type: ignore[assignment]
-        if call.recording_format is None:
+    @staticmethod
+    def recording(row: strawberry.Parent[CallRecord]) -> RecordingType | None:
+        if row.recording_format is None:
             return None
         return RecordingType(
-            format=call.recording_format,
-            duration_seconds=call.recording_seconds or 0,
-            size_bytes=call.recording_bytes or 0,
+            format=row.recording_format,
+            duration_seconds=row.recording_seconds or 0,
+            size_bytes=row.recording_bytes or 0,
         )
 
 
-ExtensionConnection = Connection[ExtensionType]
-CallRecordConnection = Connection[CallRecordType]
+if TYPE_CHECKING:
+    # The values are the rows (core/nodes.py, "Rows as nodes").
+    ForwardingRuleRow: TypeAlias = ForwardingRule
+    ExtensionNode: TypeAlias = Extension
+    CallRecordNode: TypeAlias = CallRecord
+else:
+    ForwardingRuleRow = ForwardingRuleType
+    ExtensionNode = ExtensionType
+    CallRecordNode = CallRecordType
+
+ExtensionConnection = Connection[ExtensionNode]
+CallRecordConnection = Connection[CallRecordNode]
