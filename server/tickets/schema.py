@@ -27,7 +27,7 @@ from server.members import service as members
 from server.members.schema import MembershipPayload
 from server.tickets import service
 from server.tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
-from server.tickets.types import TicketCommentType, TicketConnection, TicketType
+from server.tickets.types import TicketCommentNode, TicketConnection, TicketNode
 
 
 def _on_ticket(path: str = "input.ticket_id") -> Lookup:
@@ -82,13 +82,13 @@ class SetTicketAccessInput:
 
 @strawberry.type
 class TicketPayload(Payload):
-    ticket: TicketType | None = None
+    ticket: TicketNode | None = None
 
 
 @strawberry.type
 class TicketCommentPayload(Payload):
-    comment: TicketCommentType | None = None
-    ticket: TicketType | None = None
+    comment: TicketCommentNode | None = None
+    ticket: TicketNode | None = None
 
 
 @strawberry.type
@@ -115,7 +115,7 @@ class Query:
         target = checked(info).organisation
         tickets = service.tickets_visible_to(
             info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             include_descendants=include_descendants,
             status=status,
             kind=kind,
@@ -131,9 +131,9 @@ class Query:
         description="One ticket; null when it does not exist or is out of reach.",
         extensions=desk(_on_ticket("id")),
     )
-    async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
+    async def ticket(self, info: Info, id: strawberry.ID) -> TicketNode | None:
         ticket = checked_target(info, Ticket)
-        return await visible_or_none(info.context.actor, ticket, info.context.loaders)  # type: ignore[no-any-return]
+        return await visible_or_none(info.context.actor, ticket, info.context.loaders)
 
 
 @strawberry.type
@@ -146,13 +146,13 @@ class Mutation:
         target = checked(info).organisation
         created = await service.create_ticket(
             actor=info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             kind=input.kind,
             priority=input.priority,
             subject=input.subject,
             description=input.description,
         )
-        return TicketPayload(ticket=created)  # type: ignore[arg-type]
+        return TicketPayload(ticket=created)
 
     @strawberry.mutation(
         description="Change a ticket's subject, description, type or priority.",
@@ -169,7 +169,7 @@ class Mutation:
             ticket_id=_ticket_id(info),
             changes=changes,
         )
-        return TicketPayload(ticket=updated)  # type: ignore[arg-type]
+        return TicketPayload(ticket=updated)
 
     @strawberry.mutation(
         description="Move a ticket through NEW → IN_PROGRESS → WAITING_ON_CUSTOMER → RESOLVED "
@@ -185,7 +185,7 @@ class Mutation:
             ticket_id=_ticket_id(info),
             status=input.status,
         )
-        return TicketPayload(ticket=moved)  # type: ignore[arg-type]
+        return TicketPayload(ticket=moved)
 
     @strawberry.mutation(
         description="Answer a ticket; the reporter gets a mail when someone else answers.",
@@ -199,7 +199,7 @@ class Mutation:
             ticket_id=_ticket_id(info),
             body=input.body,
         )
-        return TicketCommentPayload(comment=comment, ticket=ticket)  # type: ignore[arg-type]
+        return TicketCommentPayload(comment=comment, ticket=ticket)
 
     @strawberry.mutation(
         description="Set a member's ticket access; for members with ADMIN ticket access "
@@ -218,4 +218,4 @@ class Mutation:
             membership_id=checked_target(info, Membership).id,
             ticket_access=input.ticket_access,
         )
-        return MembershipPayload(membership=result)  # type: ignore[arg-type]
+        return MembershipPayload(membership=result)

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
 
 from server.accounts.models import User
-from server.accounts.types import UserType
+from server.accounts.types import UserNode
 from server.core.context import Info
-from server.core.nodes import node_of, visible_row
+from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
-from server.organisations.types import OrganisationType
+from server.organisations.types import OrganisationNode
+from server.tenancy.models import Organisation
 from server.tickets.loaders import comments_by_ticket
 from server.tickets.models import Ticket, TicketComment, TicketKind, TicketPriority, TicketStatus
 from server.tickets.service import public_name
 
 
-async def _person(info: Info, user_id: int | None) -> UserType | None:
-    return await visible_row(info, User, user_id)  # type: ignore[return-value]
+async def _person(info: Info, user_id: int | None) -> UserNode | None:
+    return await visible_row(info, User, user_id)
 
 
 async def _name(info: Info, user_id: int | None) -> str:
@@ -36,12 +38,14 @@ class TicketCommentType(relay.Node):
     created_at: datetime
 
     @strawberry.field(description="The author's name (support staff are named, not addressed).")
-    async def author_name(self, info: Info) -> str:
-        return await _name(info, self.author_id)  # type: ignore[attr-defined]
+    @staticmethod
+    async def author_name(row: strawberry.Parent[TicketComment], info: Info) -> str:
+        return await _name(info, row.author_id)
 
     @strawberry.field(description="The author, when the viewer may see that person.")
-    async def author(self, info: Info) -> UserType | None:
-        return await _person(info, self.author_id)  # type: ignore[attr-defined]
+    @staticmethod
+    async def author(row: strawberry.Parent[TicketComment], info: Info) -> UserNode | None:
+        return await _person(info, row.author_id)
 
 
 @strawberry.type(name="Ticket", description="A support ticket of an organisation.")
@@ -59,25 +63,36 @@ class TicketType(relay.Node):
     closed_at: datetime | None
 
     @strawberry.field(name="type")
-    def kind(self) -> TicketKind:
-        return self.kind
+    @staticmethod
+    def kind(row: strawberry.Parent[Ticket]) -> TicketKind:
+        return row.kind
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationType:
-        organisation_id = self.organisation_id  # type: ignore[attr-defined]
-        return await info.context.loaders.organisation.load(organisation_id)  # type: ignore[return-value]
+    @staticmethod
+    async def organisation(row: strawberry.Parent[Ticket], info: Info) -> Loaded[OrganisationNode]:
+        return await info.context.loaders.by_id(Organisation).load(row.organisation_id)
 
     @strawberry.field(description="The reporter's name.")
-    async def reporter_name(self, info: Info) -> str:
-        return await _name(info, self.reporter_id)  # type: ignore[attr-defined]
+    @staticmethod
+    async def reporter_name(row: strawberry.Parent[Ticket], info: Info) -> str:
+        return await _name(info, row.reporter_id)
 
     @strawberry.field(description="Who raised it, when the viewer may see that person.")
-    async def reporter(self, info: Info) -> UserType | None:
-        return await _person(info, self.reporter_id)  # type: ignore[attr-defined]
+    @staticmethod
+    async def reporter(row: strawberry.Parent[Ticket], info: Info) -> UserNode | None:
+        return await _person(info, row.reporter_id)
 
     @strawberry.field(description="The answers, oldest first.")
-    async def comments(self, info: Info) -> list[TicketCommentType]:
-        return await info.context.loaders.of(comments_by_ticket).load(self.id)  # type: ignore[return-value]
+    async def comments(self, info: Info) -> list[TicketCommentNode]:
+        return await info.context.loaders.of(comments_by_ticket).load(self.id)
 
 
-TicketConnection = Connection[TicketType]
+if TYPE_CHECKING:
+    # The values are the rows (core/nodes.py, "Rows as nodes").
+    TicketNode: TypeAlias = Ticket
+    TicketCommentNode: TypeAlias = TicketComment
+else:
+    TicketNode = TicketType
+    TicketCommentNode = TicketCommentType
+
+TicketConnection = Connection[TicketNode]
