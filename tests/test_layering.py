@@ -25,6 +25,7 @@ ORDER = (
     "tenancy",
     "accounts",
     "audit",
+    "dead_mail",
     "webhooks",
     "dead_mail",
     "api_tokens",

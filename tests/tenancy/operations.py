@@ -325,6 +325,7 @@ EXEMPT_MUTATIONS = {
     "resetPassword": "takes a secret token, not an id",
     "verifyTwoFactor": "takes a secret challenge, not an id",
     "sendTwoFactorEmail": "takes a secret challenge, not an id",
+    "retryMail": "the installation's outbox, the provider's owners only (tests/mail/test_dead_mails.py)",
 }
 # Queries with an id argument, and where the property covers them.
 COVERED_QUERIES = {
