@@ -22,7 +22,7 @@ class ApiToken(Model):
     token_hash = fields.CharField(max_length=64, unique=True)
     # The first characters of the secret, so people can tell their tokens apart.
     hint = fields.CharField(max_length=16)
-    permissions = fields.JSONField(default=list)
+    permissions: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # May do what needs a recent sign-in (granting OWNER, webhooks): given only
     # by a creator who signed in within the step-up window.
     privileged = fields.BooleanField(default=False)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -34,7 +36,7 @@ class AuditEvent(Model):
     subject_user_id = fields.IntField(null=True, db_index=True)
     client_ip = fields.CharField(max_length=64, default="")
     request_id = fields.CharField(max_length=64, default="")
-    details = fields.JSONField(default=dict)
+    details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_event"

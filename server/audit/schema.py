@@ -10,7 +10,7 @@ from strawberry import relay
 
 from server.audit import service
 from server.audit.service import AuditFilter
-from server.audit.types import AuditEventType
+from server.audit.types import AuditEventNode
 from server.core.context import Info
 from server.core.errors import not_found
 from server.core.guard import checked, decode_id, organisation, requires
@@ -73,11 +73,11 @@ class Query:
         until: datetime | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[AuditEventType]:
+    ) -> Connection[AuditEventNode]:
         target = checked(info).organisation
         events = service.events_visible_to(
             info.context.require_actor(),
-            organisation=target,  # type: ignore[arg-type]
+            organisation=target,
             filters=audit_filter(
                 include_descendants=include_descendants,
                 action=action,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -11,6 +12,7 @@ from strawberry.scalars import JSON
 from server.audit.models import AuditEvent
 from server.core.context import Info
 from server.core.nodes import node_of
+from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
 
@@ -35,15 +37,25 @@ class AuditEventType(relay.Node):
     details: JSON
 
     @strawberry.field(description="The API token's id, when one made the change.")
-    def api_token_id(self) -> relay.GlobalID | None:
-        token_id: int | None = self.api_token_id  # type: ignore[assignment]
+    @staticmethod
+    def api_token_id(row: strawberry.Parent[AuditEvent]) -> relay.GlobalID | None:
+        token_id = row.api_token_id
         return relay.GlobalID("ApiToken", str(token_id)) if token_id is not None else None
 
     @strawberry.field
-    async def organisation(self, info: Info) -> OrganisationRef | None:
-        organisation_id = self.organisation_id  # type: ignore[attr-defined]
+    @staticmethod
+    async def organisation(
+        row: strawberry.Parent[AuditEvent], info: Info
+    ) -> OrganisationRef | None:
+        organisation_id = row.organisation_id
         return (
-            await info.context.loaders.organisation.load(organisation_id)
+            await info.context.loaders.by_id(Organisation).load(organisation_id)
             if organisation_id
             else None
         )
+
+
+if TYPE_CHECKING:
+    AuditEventNode: TypeAlias = AuditEvent  # the value is the row (core/nodes.py)
+else:
+    AuditEventNode = AuditEventType
