@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from server.audit.models import AuditEvent
 from server.audit.schema import audit_filter
 from server.audit.service import events_visible_to
+from server.core.actor import Decision
 from server.core.errors import DomainError, ErrorCode
 from server.core.guard import decode_id
 from server.core.permissions import Permission
@@ -94,9 +95,13 @@ async def export_csv(request: Request) -> Response:
         organisation = await Organisation.get_or_none(
             id=decode_id(params.get("organisationId", ""), "Organisation", "organisationId")
         )
-        if organisation is None or not actor.can_see(organisation):
+        # The same decision as the `auditEvents` field's guard.
+        decision = (
+            actor.decide(Permission.AUDIT_VIEW, organisation) if organisation else Decision.HIDDEN
+        )
+        if decision is Decision.HIDDEN:
             return PlainTextResponse("Not found.", status_code=404)
-        if not actor.can(Permission.AUDIT_VIEW, organisation):
+        if decision is Decision.FORBIDDEN:
             return PlainTextResponse("You do not have permission to do this.", status_code=403)
         events = events_visible_to(
             actor,
