@@ -46,7 +46,8 @@ async def record_sign_in(
     each organisation's administrators see attempts on their members.
     `actor`: the person did it (a sign-in); False when someone tried it on them."""
     organisations = await organisations_of(user.id) if user is not None else []
-    for organisation_id in [o.id for o in organisations] or [None]:
+    organisation_ids: list[int | None] = [o.id for o in organisations]
+    for organisation_id in organisation_ids or [None]:
         await audit.record(
             action,
             meta=meta,

@@ -13,11 +13,12 @@ from server.auth.sessions import live_sessions
 from server.auth.types import (
     LoginChallengeType,
     SessionDelivery,
-    SessionType,
+    SessionNode,
     Viewer,
     sign_in,
     viewer_of,
 )
+from server.core.actor import Actor
 from server.core.context import Info
 from server.core.errors import Payload
 from server.core.guard import STEP_UP_SECONDS, authenticated, decode_id, public
@@ -153,6 +154,13 @@ def _delivery(info: Info) -> SessionDelivery:
     return SessionDelivery.COOKIE if info.context.via_cookie else SessionDelivery.TOKEN
 
 
+async def _reload_actor(info: Info, actor: Actor) -> None:
+    """The actor again after a change to the person's second factors (the fields
+    calling this refuse API tokens and impersonations: `actor` has its own session)."""
+    assert actor.session is not None
+    info.context.actor = await actor_for(actor.session, info.context.meta)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The signed-in person; null when not signed in.")
@@ -162,9 +170,9 @@ class Query:
     @strawberry.field(
         description="The viewer's live sessions, newest first.", extensions=[authenticated()]
     )
-    async def sessions(self, info: Info) -> list[SessionType]:
+    async def sessions(self, info: Info) -> list[SessionNode]:
         user_id = info.context.require_actor().user.id
-        return await live_sessions(user_id)  # type: ignore[return-value]
+        return await live_sessions(user_id)
 
 
 @strawberry.type
@@ -179,13 +187,15 @@ class Mutation:
             email=input.email, password=input.password, meta=info.context.meta
         )
         if result.challenge is not None:
+            assert result.challenge_token is not None  # set with the challenge
             challenge = LoginChallengeType(
-                token=result.challenge_token,  # type: ignore[arg-type]
+                token=result.challenge_token,
                 expires_at=result.challenge.expires_at,
                 methods=result.methods,
             )
             return LoginPayload(challenge=challenge)
-        token = await sign_in(info, result.token, result.session, input.session)  # type: ignore[arg-type]
+        assert result.token is not None and result.session is not None  # no challenge: a session
+        token = await sign_in(info, result.token, result.session, input.session)
         return LoginPayload(token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(
@@ -325,7 +335,7 @@ class Mutation:
     async def confirm_totp(self, info: Info, input: CodeInput) -> RecoveryCodesPayload:
         actor = info.context.require_actor()
         codes = await two_factor.confirm_totp(actor, input.code)
-        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        await _reload_actor(info, actor)
         return RecoveryCodesPayload(recovery_codes=codes, viewer=viewer_of(info))
 
     @strawberry.mutation(
@@ -342,7 +352,7 @@ class Mutation:
     async def set_email_two_factor(self, info: Info, input: EmailTwoFactorInput) -> ViewerPayload:
         actor = info.context.require_actor()
         await two_factor.set_email_two_factor(actor, input.enabled)
-        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        await _reload_actor(info, actor)
         return ViewerPayload(viewer=viewer_of(info))
 
     @strawberry.mutation(
@@ -364,5 +374,5 @@ class Mutation:
     async def disable_two_factor(self, info: Info) -> ViewerPayload:
         actor = info.context.require_actor()
         await two_factor.disable_two_factor(actor)
-        info.context.actor = await actor_for(actor.session, info.context.meta)  # type: ignore[arg-type]
+        await _reload_actor(info, actor)
         return ViewerPayload(viewer=viewer_of(info))

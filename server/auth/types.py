@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
 
-from server.accounts.types import MembershipType, UserType
+from server.accounts.types import MembershipNode, UserNode
 from server.auth.actor import actor_for
 from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
 from server.core import clock
 from server.core.context import Info
 from server.core.nodes import node_of
+from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
 
@@ -55,6 +57,12 @@ class SessionType(relay.Node):
         return bool(actor and actor.session and actor.session.id == self.id)
 
 
+if TYPE_CHECKING:
+    SessionNode: TypeAlias = Session  # the value is the row (core/nodes.py)
+else:
+    SessionNode = SessionType
+
+
 @strawberry.type(description="Who is acting as the viewer, and until when.")
 class Impersonation:
     impersonator_email: str
@@ -68,7 +76,7 @@ class Impersonation:
     async def organisation(self, info: Info) -> OrganisationRef | None:
         if self.organisation_id is None:
             return None
-        return await info.context.loaders.organisation.load(self.organisation_id)  # type: ignore[return-value]
+        return await info.context.loaders.by_id(Organisation).load(self.organisation_id)
 
 
 def impersonation_of(info: Info) -> Impersonation | None:
@@ -87,7 +95,7 @@ def impersonation_of(info: Info) -> Impersonation | None:
 
 @strawberry.type(description="The signed-in person and what they may do.")
 class Viewer:
-    user: UserType
+    user: UserNode
     must_change_password: bool = strawberry.field(
         description="Until the password is changed, no organisation can be used."
     )
@@ -100,17 +108,15 @@ class Viewer:
         description="Usable memberships (active, in active organisations); "
         "`organisation.viewerPermissions` gives the effective permissions there."
     )
-    def memberships(self, info: Info) -> list[MembershipType]:
-        actor = info.context.require_actor()
-        # Where this principal reaches: an API token acts in its subtree alone.
-        return [m for m in actor.memberships if actor.reaches(m.organisation)]  # type: ignore[misc]
+    def memberships(self, info: Info) -> list[MembershipNode]:
+        return info.context.require_actor().reachable_memberships
 
     @strawberry.field(
         description="Memberships whose organisation requires a second factor this session "
         "lacks: enrol (or sign in with the app) to use them."
     )
-    def awaiting_two_factor(self, info: Info) -> list[MembershipType]:
-        return info.context.require_actor().awaiting_two_factor  # type: ignore[return-value]
+    def awaiting_two_factor(self, info: Info) -> list[MembershipNode]:
+        return info.context.require_actor().awaiting_two_factor
 
     @strawberry.field
     async def two_factor(self, info: Info) -> TwoFactorStatus:
@@ -159,7 +165,7 @@ def viewer_of(info: Info) -> Viewer | None:
     if actor is None:
         return None
     return Viewer(
-        user=actor.user,  # type: ignore[arg-type]
+        user=actor.user,
         must_change_password=actor.user.must_change_password,
         session_expires_at=actor.session.expires_at if actor.session else None,
         impersonation=impersonation_of(info),

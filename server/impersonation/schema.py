@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from server.accounts.models import Membership
-from server.accounts.types import MembershipType
+from server.accounts.types import MembershipNode
 from server.auth.types import SessionDelivery, Viewer, sign_in, viewer_of
 from server.core.context import Info
 from server.core.errors import Payload
@@ -28,7 +28,7 @@ class ImpersonatePayload(Payload):
     token: str | None = strawberry.field(
         default=None, description="The impersonation session (TOKEN delivery). Shown once."
     )
-    membership: MembershipType | None = None
+    membership: MembershipNode | None = None
     viewer: Viewer | None = None
 
 
@@ -59,7 +59,7 @@ class Mutation:
             reason=input.reason,
         )
         token = await sign_in(info, raw, session, input.session, impersonation=True)
-        return ImpersonatePayload(token=token, membership=target, viewer=viewer_of(info))  # type: ignore[arg-type]
+        return ImpersonatePayload(token=token, membership=target, viewer=viewer_of(info))
 
     @strawberry.mutation(
         description="Leave the member's portal; the administrator's own session is unchanged.",
