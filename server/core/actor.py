@@ -159,9 +159,10 @@ class Actor:
         return self._loaded.awaiting_two_factor
 
     @property
-    def own_memberships(self) -> list[Membership]:
-        """The memberships shown as the viewer's own (none for an API token)."""
-        return self.memberships if self.personal else []
+    def reachable_memberships(self) -> list[Membership]:
+        """The usable memberships whose organisation the principal reaches (an API
+        token acts through those within its subtree alone)."""
+        return [m for m in self.memberships if self.reaches(m.organisation)]
 
     # --- organisations ------------------------------------------------------------
 
