@@ -76,11 +76,11 @@ def _edges() -> dict[str, dict[str, set[str]]]:
         for path in (SERVER / folder).rglob("*.py"):
             for module in _imports(path):
                 parts = module.split(".")
-                if parts[0] == "server" and len(parts) > 1 and parts[1] in folders:
-                    if parts[1] != folder:
-                        edges[folder].setdefault(parts[1], set()).add(
-                            str(path.relative_to(SERVER.parent))
-                        )
+                target = parts[1] if parts[0] == "server" and len(parts) > 1 else None
+                if target in folders and target != folder:
+                    edges[folder].setdefault(target, set()).add(
+                        str(path.relative_to(SERVER.parent))
+                    )
     return edges
 
 
