@@ -280,9 +280,7 @@ async def seed_scale(
             organisation_id__in=[provider.id, reseller_rows[0].id], role=Role.OWNER
         )
     }
-    emails = dict(
-        await User.filter(id__in=list(owners.values())).values_list("id", "email")  # type: ignore[arg-type]
-    )
+    emails = dict(await User.filter(id__in=list(owners.values())).values_list("id", "email"))
     return ScaleSummary(
         organisations=len(orgs),
         users=n,

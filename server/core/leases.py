@@ -89,7 +89,7 @@ class LeasedQueue(Generic[Row]):
                 if await self._claim_one.execute(now, row.pk, lease_end) == 1
             ]
         for row in rows:
-            row.status, row.claimed_until = self.sending, lease_end  # type: ignore[attr-defined]
+            row.status, row.claimed_until = self.sending, lease_end
         return list(rows)
 
     def ours(self, row: Row, lease_end: datetime) -> QuerySet[Row]:

@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -45,7 +45,7 @@ FORMATS = ("text", "json")
 # details: not collecting them saves a good part of each log line's cost (the
 # logging HOWTO, "Optimization"), and every request writes one. Set on import,
 # so in every server process that loads these formatters.
-logging._srcfile = None  # type: ignore[attr-defined]
+logging._srcfile = None
 logging.logThreads = False
 logging.logProcesses = False
 logging.logMultiprocessing = False
@@ -175,7 +175,7 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     """A StreamHandler that writes the access log (`frontdesk.access`, one
     line per request) in batches: one write of up to `PIPE_BUF` bytes instead
     of one per line, at most `interval` seconds late. Every other line is
@@ -208,7 +208,7 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def write(self, line: str, logger: str, level: int) -> None:
         """Queue a formatted line; write the queue now unless it is an access line."""
         batched = logger == self.BATCHED and level < logging.WARNING
-        with self.lock:  # type: ignore[union-attr]
+        with self.lock:  # type: ignore[union-attr]  # Handler.__init__ made it (typeshed: Optional)
             size = len(line) if line.isascii() else len(line.encode())
             if self.pending_bytes + size > self.PIPE_BUF:
                 self.flush()
@@ -223,7 +223,7 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 self._flusher.start()
 
     def flush(self) -> None:
-        with self.lock:  # type: ignore[union-attr]
+        with self.lock:  # type: ignore[union-attr]  # Handler.__init__ made it (typeshed: Optional)
             if self.pending:
                 text = "".join(self.pending)
                 self.pending.clear()

@@ -19,7 +19,7 @@ import hmac
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from prometheus_client import (
@@ -258,7 +258,7 @@ def _authorised(request: Request, token: str) -> bool:
     )
 
 
-def metrics_endpoint(settings: Settings):  # type: ignore[no-untyped-def]
+def metrics_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Response]]:
     async def metrics(request: Request) -> Response:
         if not _authorised(request, settings.metrics_token):
             return PlainTextResponse(
