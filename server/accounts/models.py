@@ -65,6 +65,17 @@ class User(Model):
         typed, nothing else (whether they have an account elsewhere included)."""
         return User(id=self.id, email=self.email, status=UserStatus.INVITED, created_at=invited_at)
 
+    def as_named_only(self) -> User:
+        """Who an API token acts for: their id, email and names, nothing else of theirs."""
+        return User(
+            id=self.id,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            status=self.status,
+            created_at=self.created_at,
+        )
+
     @property
     def has_totp(self) -> bool:
         return self.totp_confirmed_at is not None

@@ -10,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 from server.accounts.types import MembershipNode, UserNode
+from server.api_tokens.schema import ApiTokenNode
 from server.auth.actor import actor_for
 from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
@@ -95,7 +96,10 @@ def impersonation_of(info: Info) -> Impersonation | None:
 
 @strawberry.type(description="The signed-in person and what they may do.")
 class Viewer:
-    user: UserNode
+    user: UserNode = strawberry.field(
+        description="The person: signed in, acted as, or, for an API token, its creator "
+        "(then only their id, email and names: the rest belongs to the person)."
+    )
     must_change_password: bool = strawberry.field(
         description="Until the password is changed, no organisation can be used."
     )
@@ -103,6 +107,10 @@ class Viewer:
     impersonation: Impersonation | None = strawberry.field(
         description="Set while an administrator acts as the viewer: for a banner with a Stop button."
     )
+
+    @strawberry.field(description="The API token making this request, when one is.")
+    def api_token(self, info: Info) -> ApiTokenNode | None:
+        return info.context.require_actor().api_token
 
     @strawberry.field(
         description="Usable memberships (active, in active organisations); "
@@ -165,7 +173,7 @@ def viewer_of(info: Info) -> Viewer | None:
     if actor is None:
         return None
     return Viewer(
-        user=actor.user,
+        user=actor.user if actor.personal else actor.user.as_named_only(),
         must_change_password=actor.user.must_change_password,
         session_expires_at=actor.session.expires_at if actor.session else None,
         impersonation=impersonation_of(info),

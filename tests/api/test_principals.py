@@ -33,6 +33,8 @@ SESSIONS = "{ sessions { id clientIp userAgent } }"
 UPDATE_PROFILE = """mutation { updateProfile(input: {firstName: "Hijacked"}) {
   user { firstName } errors { code } } }"""
 VIEWER = "{ viewer { user { email } memberships { organisation { name } } } }"
+TOKEN_VIEWER = """{ viewer { user { email firstName mobilePhone lastLoginAt twoFactorEnabled }
+  apiToken { name permissions } } }"""
 CHANGE_ROLE = """mutation($id: ID!, $role: Role!) { changeRole(input: {membershipId: $id, role: $role}) {
   membership { role } errors { code } } }"""
 CREATE_WEBHOOK = """mutation($org: ID!) { createWebhook(input: {organisationId: $org,
@@ -106,6 +108,7 @@ async def test_a_person_the_invitation_created_shows_what_the_inviter_typed(tree
 
 
 async def test_a_token_never_reaches_its_creators_personal_account(tree, sign_in, http):
+    await User.filter(id=tree["acme.admin"].user.id).update(mobile_phone="+44 7700 900555")
     admin = await sign_in(tree["acme.admin"].email)
     secret = (await create_token(admin, tree.acme.id, ["ORGANISATION_VIEW", "MEMBERS_VIEW"]))[
         "secret"
@@ -125,6 +128,19 @@ async def test_a_token_never_reaches_its_creators_personal_account(tree, sign_in
     assert (await GraphQLClient(http, narrow).data(NODE_USER, {"id": creator})) == {"node": None}
     viewer = (await token.data(VIEWER))["viewer"]
     assert [m["organisation"]["name"] for m in viewer["memberships"]] == ["Acme"]
+    # Whom it acts for, by name only; and which token it is.
+    seen = (await GraphQLClient(http, narrow).data(TOKEN_VIEWER))["viewer"]
+    assert seen == {
+        "user": {
+            "email": tree["acme.admin"].email,
+            "firstName": tree["acme.admin"].user.first_name,
+            "mobilePhone": "",
+            "lastLoginAt": None,
+            "twoFactorEnabled": False,
+        },
+        "apiToken": {"name": "CRM sync", "permissions": ["ORGANISATION_VIEW"]},
+    }
+    assert (await admin.data(TOKEN_VIEWER))["viewer"]["apiToken"] is None
 
 
 async def test_a_token_sent_as_the_session_cookie_is_no_session(tree, sign_in, http):
