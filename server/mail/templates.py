@@ -147,7 +147,7 @@ _HTML_SHELL = (
 KINDS = frozenset(_TEMPLATES)
 
 
-def _format(value: Any) -> str:
+def _format(value: object) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(UTC)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from tortoise.functions import Count
@@ -119,9 +119,11 @@ class MailWorker:
     async def _send(self, transport: MailTransport, mail: OutboxMail) -> None:
         # SMTP takes the message in wire form, built without the `email` package
         # (which costs ~3 ms of CPU per mail); other transports get an EmailMessage.
-        send_wire = getattr(transport, "send_wire", None)
+        send_wire: Callable[[str, str, bytes], Awaitable[None]] | None = getattr(
+            transport, "send_wire", None
+        )
         wire = wire_message(mail, self.settings) if send_wire is not None else None
-        if wire is not None:
+        if send_wire is not None and wire is not None:
             await send_wire(*wire)
         else:
             await transport.send(build_message(mail, self.settings))
