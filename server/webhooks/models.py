@@ -20,7 +20,7 @@ class WebhookEndpoint(Model):
         "models.Organisation", related_name="webhook_endpoints", on_delete=fields.CASCADE
     )
     url = fields.CharField(max_length=2000)
-    events = fields.JSONField(default=list)
+    events: fields.JSONField[list[str]] = fields.JSONField(default=list)
     description = fields.CharField(max_length=200, default="")
     # Encrypted at rest (server.core.encryption): we need it back to sign.
     secret = fields.TextField()

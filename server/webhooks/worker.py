@@ -16,7 +16,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -87,7 +87,7 @@ class WebhookWorker:
         client: httpx.AsyncClient,
         endpoint: WebhookEndpoint,
         delivery: WebhookDelivery,
-        lease_end: object,
+        lease_end: datetime,
     ) -> int:
         timestamp = int(clock.now().timestamp())
         headers = {
@@ -124,7 +124,7 @@ class WebhookWorker:
     async def _record(
         self,
         delivery: WebhookDelivery,
-        lease_end: object,
+        lease_end: datetime,
         status_code: int | None,
         error: str,
         *,
@@ -132,9 +132,7 @@ class WebhookWorker:
     ) -> None:
         attempts = delivery.attempts + 1
         dead = final or attempts >= self.settings.webhook_max_attempts
-        await self.queue.ours(
-            delivery, lease_end
-        ).update(  # type: ignore[arg-type]
+        await self.queue.ours(delivery, lease_end).update(
             status=DeliveryStatus.DEAD if dead else DeliveryStatus.PENDING,
             attempts=attempts,
             last_status_code=status_code,
