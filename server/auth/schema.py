@@ -215,7 +215,9 @@ class Mutation:
         await two_factor.resend_email_code(input.challenge)
         return OkPayload(ok=True)
 
-    @strawberry.mutation(description="End this session.", extensions=[authenticated()])
+    @strawberry.mutation(
+        description="End this session.", extensions=[authenticated(before_password_change=True)]
+    )
     async def logout(self, info: Info) -> OkPayload:
         actor = info.context.require_actor()
         await service.logout(actor=actor, raw_token=info.context.session_token)
@@ -268,7 +270,9 @@ class Mutation:
     @strawberry.mutation(
         description="Change one's own password; every other session ends, and this one "
         "goes on under a new token.",
-        extensions=[authenticated(impersonation=False, api_tokens=False)],
+        extensions=[
+            authenticated(impersonation=False, api_tokens=False, before_password_change=True)
+        ],
     )
     async def change_password(
         self, info: Info, input: ChangePasswordInput

@@ -133,6 +133,13 @@ class ReauthRequired(GraphQLError):
         )
 
 
+class PasswordChangeRequired(GraphQLError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Change your password first.", extensions={"code": "PASSWORD_CHANGE_REQUIRED"}
+        )
+
+
 class ImpersonationForbidden(GraphQLError):
     def __init__(self) -> None:
         super().__init__(

@@ -36,6 +36,7 @@ from server.core.errors import (
     Forbidden,
     ImpersonationForbidden,
     NotFoundError,
+    PasswordChangeRequired,
     Payload,
     ReauthRequired,
     Unauthenticated,
@@ -261,6 +262,7 @@ class Guard(Outcome):
         when: RecentAuthCondition | None = None,
         principals: frozenset[PrincipalKind],
         rule: Rule | None = None,
+        before_password_change: bool = False,
     ) -> None:
         self.permission = permission
         self.on = on
@@ -268,6 +270,7 @@ class Guard(Outcome):
         self.when = when
         self.principals = principals
         self.rule = rule
+        self.before_password_change = before_password_change
 
     def apply(self, field: StrawberryField) -> None:
         directive = (
@@ -313,6 +316,9 @@ class Guard(Outcome):
             if actor.impersonating:
                 raise ImpersonationForbidden()
             raise ApiTokenForbidden()
+        if actor.user.must_change_password and not self.before_password_change:
+            # A user created with an initial password uses nothing before changing it.
+            raise PasswordChangeRequired()
         if self.on is not None:
             try:
                 found = await self.on(source, info, kwargs)
@@ -370,16 +376,20 @@ def authenticated(
     when: RecentAuthCondition | None = None,
     impersonation: bool = True,
     api_tokens: bool = False,
+    before_password_change: bool = False,
 ) -> Guard:
     """Signed in as a person. API tokens are refused unless `api_tokens=True`:
     what is not scoped by a permission belongs to the person (profile,
-    sessions, credentials), which a token never reaches."""
+    sessions, credentials), which a token never reaches. Until a required
+    password change is done, every guarded field answers PASSWORD_CHANGE_REQUIRED
+    but those marked `before_password_change` (changing it, signing out)."""
     return Guard(
         None,
         None,
         recent_auth=recent_auth,
         when=when,
         principals=_principals(impersonation, api_tokens),
+        before_password_change=before_password_change,
     )
 
 

@@ -273,13 +273,18 @@ async def test_create_user_must_change_password_first(tree, sign_in, smtp_server
     user = await sign_in("init@example.com", "initial password 1")
     viewer = (await user.data("{ viewer { mustChangePassword memberships { id } } }"))["viewer"]
     assert viewer == {"mustChangePassword": True, "memberships": []}
-    assert (
-        await user.error_code(
-            "query($o: ID!) { members(organisationId: $o) { totalCount } }",
-            {"o": gid("Organisation", tree.acme.id)},
-        )
-        == "NOT_FOUND"
-    )
+    # Everything but changing the password (and signing out) says so, so the app can
+    # send the person to the right screen.
+    acme = {"o": gid("Organisation", tree.acme.id)}
+    for document in (
+        "query($o: ID!) { members(organisationId: $o) { totalCount } }",
+        "query($o: ID!) { tickets(organisationId: $o) { totalCount } }",
+        "query($o: ID!) { organisation(id: $o) { name } }",
+        """mutation($o: ID!) { createTicket(input: {organisationId: $o, type: INCIDENT,
+           priority: NORMAL, subject: "x", description: "y"}) { errors { code } } }""",
+        "{ sessions { id } }",
+    ):
+        assert await user.error_code(document, acme) == "PASSWORD_CHANGE_REQUIRED", document
 
     changed = await user.ok(
         CHANGE_PASSWORD, {"current": "initial password 1", "new": "my own secret phrase"}
