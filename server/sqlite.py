@@ -17,6 +17,7 @@ so this only orders them across processes.
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite.client import (
@@ -44,7 +45,7 @@ class SqliteClient(_TortoiseSqliteClient):
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
     @translate_exceptions
-    async def execute_many(self, query: str, values: list[list]) -> None:  # type: ignore[type-arg]
+    async def execute_many(self, query: str, values: list[list[Any]]) -> None:
         """Tortoise's bulk insert, in an immediate transaction too."""
         async with self.acquire_connection() as connection:
             self.log.debug("%s: %s", query, values)

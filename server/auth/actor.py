@@ -45,7 +45,8 @@ async def actor_for(session: Session, meta: RequestMeta, *, lazy: bool = False) 
             memberships = [
                 m for m in memberships if m.organisation.is_within(session.impersonation_scope)
             ]
-        usable, waiting = [], []
+        usable: list[Membership] = []
+        waiting: list[Membership] = []
         for membership in memberships:
             ok = satisfies_two_factor_policy(membership, session.second_factor)
             (usable if ok else waiting).append(membership)

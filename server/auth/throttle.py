@@ -49,7 +49,8 @@ def lock_seconds(attempts: int, free: int) -> int:
     """Lock earned by the `attempts`-th attempt: none while free, then 1, 2, 4 … s."""
     if attempts < free:
         return 0
-    return min(get_settings().throttle_max_lock_seconds, 2 ** min(attempts - free, 20))
+    doubled: int = 2 ** min(attempts - free, 20)
+    return min(get_settings().throttle_max_lock_seconds, doubled)
 
 
 async def _row(key: str) -> None:

@@ -143,7 +143,7 @@ async def confirm_totp(actor: Actor, code: str) -> list[str]:
     if step is None:
         raise _invalid_code()
     async with in_transaction():
-        user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
+        user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None  # type: ignore[assignment]  # Tortoise types TextField(null=True) as str
         user.totp_confirmed_at = clock.now()
         user.totp_last_step = step
         await user.save(
@@ -456,7 +456,7 @@ async def reauthenticate(
 
 
 async def _clear_factors(user: User) -> None:
-    user.totp_secret = user.totp_pending_secret = user.totp_confirmed_at = None
+    user.totp_secret = user.totp_pending_secret = user.totp_confirmed_at = None  # type: ignore[assignment]  # Tortoise types TextField(null=True) as str
     user.totp_last_step = 0
     user.email_two_factor = False
     await user.save(
