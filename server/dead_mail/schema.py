@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.relay import to_base64
@@ -15,7 +15,7 @@ from server.core.guard import Checked, Lookup, decode_id, requires
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission
 from server.dead_mail import service
-from server.mail.models import MailStatus
+from server.mail.models import MailStatus, OutboxMail
 
 
 @strawberry.enum(name="OutboxMailStatus", description="Where a mail is in the outbox.")
@@ -37,13 +37,14 @@ class OutboxMailType:
     next_attempt_at: datetime
     sent_at: datetime | None
 
+    # Resolved on the OutboxMail row itself (what `paginate` hands out).
     @strawberry.field(description="Give it to `retryMail`.")
     def id(self) -> strawberry.ID:
-        return strawberry.ID(to_base64("OutboxMail", self.id))  # type: ignore[attr-defined]
+        return strawberry.ID(to_base64("OutboxMail", cast(OutboxMail, self).id))
 
     @strawberry.field
     def status(self) -> OutboxMailStatus:
-        return OutboxMailStatus(self.status.value)  # type: ignore[attr-defined]
+        return OutboxMailStatus(cast(OutboxMail, self).status.value)
 
 
 class _Provider(Lookup):
@@ -97,7 +98,8 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[OutboxMailType]:
-        return await paginate(service.mails(MailStatus(status.value)), first=first, after=after)
+        mails = service.mails(MailStatus(status.value))
+        return await paginate(mails, first=first, after=after)  # type: ignore[return-value]
 
 
 @strawberry.type

@@ -147,7 +147,6 @@ async def test_only_the_providers_owners_reach_the_outbox(tree, sign_in, anonymo
 )
 def test_mail_list_and_retry_on_the_command_line(migrated, tmp_path):
     instance = fresh(migrated, tmp_path)
-    instance.ok("seed-demo")
     with_dead = [
         (1, "dead", "welcome", "a@example.test\x1b[2J", 6, "550 mailbox unavailable"),
         (2, "dead", "welcome", "b@example.test", 6, "550 no such user"),
