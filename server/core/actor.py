@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 
@@ -66,9 +66,15 @@ MembershipsLoader = Callable[[], Awaitable[tuple[list["Membership"], list["Membe
 _NOTHING = -1  # an id no row has: "no rows" as a filter
 
 
+def _where(lookup: str, value: Any) -> Q:
+    """`Q(lookup=value)` for a lookup built from a column name (a value typed
+    Any: mypy would otherwise match the keywords against Q's `join_type`)."""
+    return Q(**{lookup: value})
+
+
 def _ids(ids: Iterable[int], column: str) -> Q:
     ids = list(ids)
-    return Q(**{f"{column}__in": ids}) if ids else Q(**{column: _NOTHING})
+    return _where(f"{column}__in", ids) if ids else _where(column, _NOTHING)
 
 
 class _Access:
@@ -239,7 +245,7 @@ class Actor:
         """Filter for every organisation where this actor holds `permission`."""
         ceiling = self.principal.ceiling
         if ceiling is not None and permission not in ceiling:
-            return Q(**{f"{prefix}id": _NOTHING})
+            return _where(f"{prefix}id", _NOTHING)
         held = (m for m in self.memberships if permission in ROLE_PERMISSIONS[m.role])
         query = _ids((m.organisation_id for m in held), f"{prefix}id")
         if permission in DELEGATED_PERMISSIONS:
