@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -14,6 +15,9 @@ from server.core.permissions import Role, TicketAccess
 from server.core.prepared import PreparedSelect
 from server.core.visibility import MemberRule, PersonRule, viewable
 from server.tenancy.models import Organisation, OrganisationStatus
+
+if TYPE_CHECKING:
+    from server.invitations.models import Invitation
 
 
 @strawberry.enum
@@ -110,6 +114,7 @@ class Membership(Model):
 
     organisation_id: int
     user_id: int
+    invitations: fields.ReverseRelation[Invitation]
 
     class Meta:
         table = "membership"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -25,6 +25,14 @@ from server.core.permissions import ROLE_PERMISSIONS, Permission, Role, TicketAc
 from server.core.visibility import visible_or_none
 from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
+
+if TYPE_CHECKING:
+    from server.invitations.models import Invitation
+    from server.invitations.types import InvitationType
+
+    InvitationRef: TypeAlias = Invitation  # the value is the row (core/nodes.py)
+else:  # invitations/ stands above accounts/: named lazily
+    InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.types")]
 
 
 @strawberry.type(name="User", description="A person who can sign in. The email is the log-in name.")
@@ -89,6 +97,19 @@ class MembershipType(relay.Node):
             return _invitee(info, row)
         # The viewer sees this membership, so they see its (non-pending) member.
         return now_or_later(info.context.loaders.by_id(User), row.user_id)
+
+    @strawberry.field(
+        description="The open invitation of a pending membership (to resend or revoke it), "
+        "when the viewer manages members here; null otherwise."
+    )
+    @staticmethod
+    async def invitation(row: strawberry.Parent[Membership], info: Info) -> InvitationRef | None:
+        if row.status is not MembershipStatus.INVITED:
+            return None
+        pending = row.invitations.filter(accepted_at=None, revoked_at=None).order_by("-id")
+        return await visible_or_none(
+            info.context.actor, await pending.first(), info.context.loaders
+        )
 
     @strawberry.field(description="What the role allows while the membership is active.")
     def permissions(self) -> list[Permission]:

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.audit.models import AuditEvent
 from server.core import clock
+from server.core.permissions import Role
 from server.invitations.models import Invitation
-from tests.helpers.fixtures import PASSWORD, GraphQLClient, gid
+from tests.helpers.fixtures import PASSWORD, GraphQLClient, add_person, gid
 from tests.helpers.smtp import links_in
 
 INVITE = """
@@ -319,3 +320,28 @@ async def test_disabling_an_invited_member_kills_the_invitation(
     await invite(admin, tree.acme.id, "undecided@example.com")
     fresh = token_from(links_in((await smtp_server.deliver())[0])[0])
     await anonymous.ok(CONFIRM, {"token": fresh, "password": "a new long passphrase"})
+
+
+MEMBERS_WITH_INVITATIONS = """query($o: ID!) { members(organisationId: $o, status: INVITED) {
+  nodes { user { email } invitation { id status } } } }"""
+
+
+async def test_a_pending_membership_names_its_invitation_for_those_who_manage_members(
+    tree, sign_in, smtp_server
+):
+    admin = await sign_in(tree["acme.admin"].email)
+    invited = await invite(admin, tree.acme.id, "pending@example.com")
+    acme = {"o": gid("Organisation", tree.acme.id)}
+    [row] = (await admin.data(MEMBERS_WITH_INVITATIONS, acme))["members"]["nodes"]
+    assert row["invitation"] == {"id": invited["id"], "status": "PENDING"}
+
+    # Resend through it: a fresh link goes out.
+    resent = await admin.ok(RESEND, {"id": row["invitation"]["id"]})
+    assert resent["invitation"]["status"] == "PENDING"
+    assert len(await smtp_server.deliver()) == 2
+
+    # A viewer lists members but manages none: no invitation for them.
+    viewer = await add_person(tree.acme, "viewer@acme.example.com", Role.VIEWER)
+    reader = await sign_in(viewer.email)
+    [row] = (await reader.data(MEMBERS_WITH_INVITATIONS, acme))["members"]["nodes"]
+    assert row["invitation"] is None
