@@ -206,7 +206,8 @@ source_organisation: Lookup = _Source()
 
 def checked(info: Info) -> Checked:
     """What this field's guard loaded and checked."""
-    return info.context.checked[_key(info)]
+    found: Checked = info.context.checked[_key(info)]
+    return found
 
 
 def checked_target(info: Info, model: type[M]) -> M:
@@ -227,17 +228,21 @@ class Outcome(FieldExtension):
     def apply(self, field: StrawberryField) -> None:
         self.field = field
 
-    def _is_payload(self) -> bool:
+    def _payload(self) -> type[Payload] | None:
+        """The field's payload type, when it answers with one."""
         field_type = self.field.type
-        return isinstance(field_type, type) and issubclass(field_type, Payload)
+        if isinstance(field_type, type) and issubclass(field_type, Payload):
+            return field_type
+        return None
 
     async def _run(self, next_: Any, source: Any, info: Info, kwargs: dict[str, Any]) -> Any:
         try:
             result = next_(source, info, **kwargs)
             return await result if inspect.isawaitable(result) else result
         except DomainError as error:
-            if self._is_payload():
-                return self.field.type.failed(error)
+            payload = self._payload()
+            if payload is not None:
+                return payload.failed(error)
             raise BadRequest(error) from None
 
     async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
@@ -297,9 +302,10 @@ class Guard(Outcome):
         field_type = self.field.type
         if isinstance(field_type, StrawberryOptional):
             return None
-        if self._is_payload():
+        payload = self._payload()
+        if payload is not None:
             error = not_found(graphql_name(argument.rsplit(".", 1)[-1]) if argument else None)
-            return field_type.failed(error)
+            return payload.failed(error)
         raise NotFoundError()
 
     def _decide(self, actor: Actor, organisation: Organisation) -> Decision:
