@@ -96,9 +96,9 @@ async def export_csv(request: Request) -> Response:
             id=decode_id(params.get("organisationId", ""), "Organisation", "organisationId")
         )
         # The same decision as the `auditEvents` field's guard.
-        decision = (
-            actor.decide(Permission.AUDIT_VIEW, organisation) if organisation else Decision.HIDDEN
-        )
+        if organisation is None:
+            return PlainTextResponse("Not found.", status_code=404)
+        decision = actor.decide(Permission.AUDIT_VIEW, organisation)
         if decision is Decision.HIDDEN:
             return PlainTextResponse("Not found.", status_code=404)
         if decision is Decision.FORBIDDEN:
