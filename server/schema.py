@@ -3,6 +3,7 @@ limits and error handling the whole API shares."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from functools import lru_cache
 
@@ -12,6 +13,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from server.accounts.types import MembershipType, UserType
 from server.api_tokens import schema as api_tokens
@@ -93,7 +95,8 @@ class NodeQuery:
         node_type = NODE_TYPES.get(global_id.type_name)
         if node_type is None:
             return None
-        [found] = await node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        nodes = node_type.resolve_nodes(info=info, node_ids=[global_id.node_id])
+        [found] = await nodes if inspect.isawaitable(nodes) else nodes  # node_of's: awaitable
         return found
 
 
@@ -148,7 +151,9 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 class FrontdeskSchema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None):  # type: ignore[no-untyped-def]
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         # Strawberry would log every error with a traceback, expected ones too;
         # `is_unexpected` logs the real faults.
         return None
