@@ -31,10 +31,10 @@ from __future__ import annotations
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeGuard, TypeVar
 
 from graphql import (
     ASTValidationRule,
@@ -69,18 +69,22 @@ MASKED_MESSAGE = "Unexpected error."
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
-class _LRU:
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _LRU(Generic[K, V]):
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
-        self.entries: OrderedDict[Any, Any] = OrderedDict()
+        self.entries: OrderedDict[K, V] = OrderedDict()
 
-    def get(self, key: Any) -> Any:
+    def get(self, key: K) -> V | None:
         value = self.entries.get(key)
         if value is not None:
             self.entries.move_to_end(key)
         return value
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: K, value: V) -> None:
         self.entries[key] = value
         if len(self.entries) > self.maxsize:
             self.entries.popitem(last=False)
@@ -92,7 +96,7 @@ _MODEL_AWAIT = Model.__await__
 _AWAITABLE_BY_TYPE: dict[type, bool] = {}
 
 
-def is_awaitable(value: Any) -> bool:
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     """Like graphql-core's check, but Tortoise models, which define `__await__`
     (awaiting one returns it), are values: a resolver returning a row returns
     a value, not something graphql-core must await with a task of its own."""
@@ -179,8 +183,12 @@ class DocumentCache:
 
     def __init__(self, *, max_tokens: int, maxsize: int = 256) -> None:
         self.max_tokens = max_tokens
-        self.documents = _LRU(maxsize)
-        self.validations = _LRU(maxsize)
+        self.documents: _LRU[str, DocumentNode] = _LRU(maxsize)
+        # (schema id, rules, query) -> (the document validated, its errors)
+        self.validations: _LRU[
+            tuple[int, tuple[type[ASTValidationRule], ...], str | None],
+            tuple[DocumentNode, list[GraphQLError]],
+        ] = _LRU(maxsize)
 
     def parse(self, query: str) -> DocumentNode:
         document = self.documents.get(query)
@@ -218,7 +226,9 @@ def selected_coordinates(
     schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
 ) -> frozenset[str]:
     """Every field the operation selects, as "Type.field" (fragments followed)."""
-    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     found: set[str] = set()
     seen_fragments: set[str] = set()
     root = schema.get_root_type(operation.operation)
@@ -283,7 +293,7 @@ class Pipeline:
         # Fields that need only who is asking (see `Actor`): an operation made
         # of these alone runs without loading the actor's memberships.
         self.identity_fields = identity_fields
-        self.plans = _LRU(256)
+        self.plans: _LRU[tuple[str, str | None], _Plan] = _LRU(256)
 
     def _plan(self, query: str, document: DocumentNode, operation_name: str | None) -> _Plan:
         key = (query, operation_name)
@@ -367,8 +377,8 @@ class Pipeline:
             # The executor holds bound methods of itself: a reference cycle that
             # kept the whole request (context, actor, rows) alive until the cyclic
             # collector ran, which then cost ~15 µs a request (BENCHMARKS.md).
-            executor.async_helpers = None  # type: ignore[assignment]
-        return result  # type: ignore[return-value]
+            executor.async_helpers = None  # type: ignore[assignment]  # dropped on purpose, see above
+        return result  # type: ignore[return-value]  # ExecutorThrowingOnIncremental: never incremental
 
     def _masked(self, error: GraphQLError) -> GraphQLError:
         if not self.should_mask_error(error):
