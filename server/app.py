@@ -118,7 +118,7 @@ class FrontdeskGraphQL(GraphQL):
         response.headers.raw.extend(sub_response.headers.raw)
         return response
 
-    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]  # HTTP only: no WebSocket here
         meta = request_meta(request, self.settings)
         current_request_id.set(meta.request_id)
         # Memberships wait until the operation needs them (core/pipeline.py).
