@@ -25,6 +25,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check server tests
 	$(BIN)/ruff format --check server tests
+	$(BIN)/mypy
 
 schema: venv
 	$(BIN)/frontdesk export-schema

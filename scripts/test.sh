@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite on every database backend.
+# Type-check server/ (mypy --strict, configured in pyproject.toml), then run
+# the whole test suite on every database backend.
 #
 #   bash scripts/test.sh                  # SQLite, then PostgreSQL
 #   bash scripts/test.sh -k invitations   # extra arguments go to pytest
@@ -18,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTEST=.venv/bin/pytest
+MYPY=.venv/bin/mypy
 BACKENDS="${FRONTDESK_TEST_BACKENDS:-sqlite postgres}"
 STARTED_PG=0
 
@@ -65,6 +67,7 @@ start_postgres() {
 
 # Validate everything before the first (slow) run.
 [[ -x "$PYTEST" ]] || die "$PYTEST not found; run 'make venv' first"
+[[ -x "$MYPY" ]] || die "$MYPY not found; run 'make venv' first"
 read -r -a backends <<<"$BACKENDS"
 ((${#backends[@]} > 0)) || die "FRONTDESK_TEST_BACKENDS is empty"
 for backend in "${backends[@]}"; do
@@ -73,6 +76,15 @@ for backend in "${backends[@]}"; do
         *) die "unknown backend '$backend' in FRONTDESK_TEST_BACKENDS (use sqlite and/or postgres)" ;;
     esac
 done
+
+# Types first: a few seconds (incremental, .mypy_cache), and a type error fails the run.
+header "mypy"
+started=$SECONDS
+if ! "$MYPY"; then
+    echo "test.sh: FAILED: mypy found type errors (the suite did not run)"
+    exit 1
+fi
+echo "test.sh: mypy passed ($((SECONDS - started))s)"
 
 if [[ "${FRONTDESK_BROWSER_TESTS:-1}" != "0" && -d tests/browser ]]; then
     ensure_chromium
