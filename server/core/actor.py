@@ -4,7 +4,8 @@ of this kind may they see?".
 
 An actor is a principal acting with a person's usable memberships. Rights
 come from roles (core/permissions.py), from delegated administration (a
-CUSTOMERS_MANAGE membership administers every descendant), and from feature
+CUSTOMERS_MANAGE membership administers every descendant) and viewing (a
+VIEWER views every descendant read-only), and from feature
 grants (ticket access, `canImpersonate`, `restrictRecordingDeletion`); the
 principal then narrows them to its reach and ceiling, and keeps what
 belongs to the person (`personal`) to people. Nothing else in the code
@@ -30,7 +31,9 @@ from tortoise.expressions import Q
 from server.core.permissions import (
     DELEGATED_PERMISSIONS,
     DELEGATED_RANK,
+    DELEGATED_VIEW_PERMISSIONS,
     ROLE_PERMISSIONS,
+    VIEWING_ROLES,
     Permission,
     Role,
     TicketAccess,
@@ -88,6 +91,8 @@ class _Access:
         self.delegating = [
             m for m in usable if Permission.CUSTOMERS_MANAGE in ROLE_PERMISSIONS[m.role]
         ]
+        # Organisations whose whole subtree this actor views read-only.
+        self.viewing = [m for m in usable if m.role in VIEWING_ROLES]
 
 
 @dataclass(eq=False)
@@ -189,10 +194,20 @@ class Actor:
         (what suspending it needs: an organisation never suspends itself)."""
         return self.reaches(organisation) and self._governs_from_above(organisation)
 
+    def _views_from_above(self, organisation: Organisation) -> bool:
+        return any(
+            organisation.id != m.organisation_id and organisation.is_within(m.organisation.path)
+            for m in self._loaded.viewing
+        )
+
     def can_see(self, organisation: Organisation) -> bool:
         if not self.reaches(organisation):
             return False
-        return organisation.id in self._loaded.by_org or self._governs_from_above(organisation)
+        return (
+            organisation.id in self._loaded.by_org
+            or self._governs_from_above(organisation)
+            or self._views_from_above(organisation)
+        )
 
     def permissions_in(self, organisation: Organisation) -> frozenset[Permission]:
         if not self.reaches(organisation):
@@ -203,6 +218,8 @@ class Actor:
             granted = ROLE_PERMISSIONS[own.role]
         if self._governs_from_above(organisation):
             granted = granted | DELEGATED_PERMISSIONS
+        elif self._views_from_above(organisation):
+            granted = granted | DELEGATED_VIEW_PERMISSIONS
         if (
             Permission.MEMBERS_IMPERSONATE in granted
             and self.impersonation_grant(organisation) is None
@@ -237,7 +254,7 @@ class Actor:
     def visible_organisations(self, prefix: str = "") -> Q:
         """Filter for every organisation this actor can see (`prefix` for a related field)."""
         query = _ids((m.organisation_id for m in self.memberships), f"{prefix}id")
-        for m in self._loaded.delegating:
+        for m in (*self._loaded.delegating, *self._loaded.viewing):
             query |= subtree(m.organisation.path, prefix)
         return query & self.within_reach(prefix)
 
@@ -250,6 +267,9 @@ class Actor:
         query = _ids((m.organisation_id for m in held), f"{prefix}id")
         if permission in DELEGATED_PERMISSIONS:
             for m in self._loaded.delegating:
+                query |= subtree(m.organisation.path, prefix)
+        if permission in DELEGATED_VIEW_PERMISSIONS:
+            for m in self._loaded.viewing:
                 query |= subtree(m.organisation.path, prefix)
         return query & self.within_reach(prefix)
 

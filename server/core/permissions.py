@@ -3,7 +3,8 @@
 Roles are ordered (OWNER highest). A membership's effective permissions are
 its role's permissions; members of an ancestor organisation who hold
 CUSTOMERS_MANAGE administer every descendant with an owner's permissions
-(delegated administration), never ancestors or siblings.
+(delegated administration), and its VIEWERs view every descendant read-only
+(delegated viewing); never ancestors or siblings.
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 # What a delegated administrator holds in every descendant organisation.
 DELEGATED_PERMISSIONS = ROLE_PERMISSIONS[Role.OWNER]
 DELEGATED_RANK = Role.OWNER.rank
+# "Portal access" (Sangoma): a VIEWER of a reseller or provider views every
+# organisation below it read-only: the organisations, their people, contacts and
+# extensions (tickets follow ticket access, not roles).
+VIEWING_ROLES = frozenset({Role.VIEWER})
+DELEGATED_VIEW_PERMISSIONS = frozenset(
+    {
+        Permission.ORGANISATION_VIEW,
+        Permission.MEMBERS_VIEW,
+        Permission.CONTACTS_VIEW,
+        Permission.EXTENSIONS_VIEW,
+    }
+)
 
 DEFAULT_TICKET_ACCESS = {
     Role.OWNER: TicketAccess.ADMIN,

@@ -450,12 +450,40 @@ async def test_descendant_member_filters(tree, sign_in):
     assert await listed(search="nobody") == []
 
 
-async def test_descendants_are_listed_only_where_the_viewer_administers(tree, sign_in):
-    """A reseller VIEWER may list the reseller's members but administers no customer."""
+async def test_a_reseller_viewer_sees_its_customers_read_only(tree, sign_in):
+    """ "Portal access": a reseller VIEWER lists the customers' people too, and changes nothing."""
     viewer = await add_person(tree.reseller, "viewer@reseller.example.com", Role.VIEWER)
     client = await sign_in(viewer.email)
     data = await client.data(MEMBERS, {"org": org_id(tree.reseller), "descendants": True})
-    assert {node["organisation"]["name"] for node in data["members"]["nodes"]} == {"Reseller"}
+    assert {node["organisation"]["name"] for node in data["members"]["nodes"]} == {
+        "Reseller",
+        "Acme",
+        "Globex",
+    }
+    children = await client.data(
+        "query($id: ID!) { organisation(id: $id) { children { nodes { name viewerPermissions } } } }",
+        {"id": org_id(tree.reseller)},
+    )
+    assert children["organisation"]["children"]["nodes"] == [
+        {
+            "name": name,
+            "viewerPermissions": [
+                "ORGANISATION_VIEW",
+                "MEMBERS_VIEW",
+                "CONTACTS_VIEW",
+                "EXTENSIONS_VIEW",
+            ],
+        }
+        for name in ("Acme", "Globex")
+    ]
+    before = await snapshot()
+    assert (
+        await client.error_code(
+            MEMBERSHIP_MUTATIONS["disableMember"], {"id": tree["acme.member"].membership_id}
+        )
+        == "FORBIDDEN"
+    )
+    assert await snapshot() == before
     # An acme admin asking for acme's descendants gets acme only (it has none).
     admin = await sign_in(tree["acme.admin"].email)
     data = await admin.data(MEMBERS, {"org": org_id(tree.acme), "descendants": True})

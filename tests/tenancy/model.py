@@ -19,6 +19,8 @@ from tests.tenancy.world import (
     ROLE_PERMISSIONS,
     TICKET_ACCESS_RANK,
     TOKEN_OWN_MEMBERSHIPS,
+    VIEWED_PERMISSIONS,
+    VIEWING_ROLES,
     World,
 )
 
@@ -122,12 +124,15 @@ class Model:
                 return i
         return None
 
-    def delegated(self, org: int) -> bool:
+    def delegated(self, org: int, roles: frozenset[str] = DELEGATING_ROLES) -> bool:
         for i in self.memberships:
             m = self.w.memberships[i]
-            if m.role in DELEGATING_ROLES and m.org != org and self.within(org, m.org):
+            if m.role in roles and m.org != org and self.within(org, m.org):
                 return True
         return False
+
+    def viewed(self, org: int) -> bool:
+        return self.delegated(org, VIEWING_ROLES)
 
     @cached_property
     def visible(self) -> frozenset[int]:
@@ -136,7 +141,7 @@ class Model:
             for o in range(len(self.w.orgs))
             if self.valid
             and self.in_reach(o)
-            and (self.own_membership(o) is not None or self.delegated(o))
+            and (self.own_membership(o) is not None or self.delegated(o) or self.viewed(o))
         )
 
     def perms(self, org: int) -> frozenset[str]:
@@ -146,6 +151,8 @@ class Model:
         granted = ROLE_PERMISSIONS[self.w.memberships[own].role] if own is not None else frozenset()
         if self.delegated(org):
             granted = ALL
+        elif self.viewed(org):
+            granted = granted | VIEWED_PERMISSIONS
         # Impersonating needs the "canImpersonate" grant on a membership here or above.
         if not any(
             self.w.memberships[i].can_impersonate and self.within(org, self.w.memberships[i].org)

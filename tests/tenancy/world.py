@@ -43,6 +43,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 # Roles holding CUSTOMERS_MANAGE administer every organisation below theirs, with all rights.
 DELEGATING_ROLES = frozenset({"OWNER", "ADMIN"})
+# VIEWERs view every organisation below theirs read-only ("portal access").
+VIEWING_ROLES = frozenset({"VIEWER"})
+VIEWED_PERMISSIONS = frozenset(
+    {"ORGANISATION_VIEW", "MEMBERS_VIEW", "CONTACTS_VIEW", "EXTENSIONS_VIEW"}
+)
 ROLES = ("OWNER", "ADMIN", "MEMBER", "VIEWER", "SUPPORT_ONLY")
 TICKET_ACCESS_RANK = {"NONE": 0, "OWN": 1, "ACCOUNT": 2, "ADMIN": 3}
 
