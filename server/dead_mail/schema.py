@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import strawberry
 from strawberry.relay import to_base64
@@ -39,12 +39,20 @@ class OutboxMailType:
 
     # Resolved on the OutboxMail row itself (what `paginate` hands out).
     @strawberry.field(description="Give it to `retryMail`.")
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(to_base64("OutboxMail", cast(OutboxMail, self).id))
+    @staticmethod
+    def id(row: strawberry.Parent[OutboxMail]) -> strawberry.ID:
+        return strawberry.ID(to_base64("OutboxMail", row.id))
 
     @strawberry.field
-    def status(self) -> OutboxMailStatus:
-        return OutboxMailStatus(cast(OutboxMail, self).status.value)
+    @staticmethod
+    def status(row: strawberry.Parent[OutboxMail]) -> OutboxMailStatus:
+        return OutboxMailStatus(row.status.value)
+
+
+if TYPE_CHECKING:
+    OutboxMailRow: TypeAlias = OutboxMail  # the value is the row (core/nodes.py)
+else:
+    OutboxMailRow = OutboxMailType
 
 
 class _Provider(Lookup):
@@ -75,10 +83,10 @@ class RetryMailInput:
 
 @strawberry.type
 class RetryMailPayload(Payload):
-    mails: list[OutboxMailType] = strawberry.field(
+    mails: list[OutboxMailRow] = strawberry.field(
         default_factory=list, description="The mails put back in the outbox, due now."
     )
-    skipped: list[OutboxMailType] = strawberry.field(
+    skipped: list[OutboxMailRow] = strawberry.field(
         default_factory=list,
         description="Dead mails whose link or code was cleared: send a new one instead.",
     )
@@ -97,9 +105,9 @@ class Query:
         status: OutboxMailStatus = OutboxMailStatus.DEAD,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[OutboxMailType]:
+    ) -> Connection[OutboxMailRow]:
         mails = service.mails(MailStatus(status.value))
-        return await paginate(mails, first=first, after=after)  # type: ignore[return-value]
+        return await paginate(mails, first=first, after=after)
 
 
 @strawberry.type
@@ -114,4 +122,4 @@ class Mutation:
             raise DomainError(ErrorCode.INVALID, "Give either mailId or allDead: true.", "mailId")
         ids = None if input.all_dead else [decode_id(input.mail_id, "OutboxMail", "input.mail_id")]
         retried = await service.retry(actor=info.context.require_actor(), mail_ids=ids)
-        return RetryMailPayload(mails=retried.mails, skipped=retried.skipped)  # type: ignore[arg-type]
+        return RetryMailPayload(mails=retried.mails, skipped=retried.skipped)
