@@ -119,21 +119,21 @@ def _taken(field: str = "number") -> DomainError:
 
 
 async def _assignable(organisation: Organisation, membership_id: int) -> Membership:
-    """A member of the organisation who can sign in (an email and a password)."""
+    """A member of the organisation who signs in, or will once they accept their
+    invitation (an admin adding a person gives them their phone at once); not a
+    disabled one."""
     membership = await Membership.get_or_none(id=membership_id, organisation_id=organisation.id)
     if membership is None:
         raise not_found("membershipId", "Member")
     user = await User.get(id=membership.user_id)
     if (
-        membership.status is not MembershipStatus.ACTIVE
-        or user.status is not UserStatus.ACTIVE
+        membership.status is MembershipStatus.DISABLED
+        or user.status is UserStatus.DISABLED
         or not user.email
-        or not user.password_hash
     ):
         raise DomainError(
             ErrorCode.CANNOT_SIGN_IN,
-            "Only a member who can sign in (an active account with a password) can get "
-            "an extension.",
+            "A disabled member cannot get an extension.",
             "membershipId",
         )
     return membership

@@ -151,18 +151,14 @@ async def test_assigning_moves_the_extension(tree, phones):
     assert actions[-3:] == ["extension.unassigned", "extension.assigned", "extension.unassigned"]
 
 
-async def test_only_members_who_can_sign_in_get_an_extension(tree, phones):
+async def test_invited_members_get_an_extension_at_once_disabled_ones_none(tree, phones):
     admin = phones["admin"]
-    invited = await add_person(
-        tree.acme, "invited@acme.example.com", Role.MEMBER, status=MembershipStatus.INVITED
-    )
     disabled = await add_person(
         tree.acme, "disabled@acme.example.com", Role.MEMBER, status=MembershipStatus.DISABLED
     )
-    for person in (invited, disabled):
-        body = await admin(ASSIGN, {"id": phones["200"]["id"], "member": person.membership_id})
-        [error] = body["data"]["assignExtension"]["errors"]
-        assert (error["field"], error["code"]) == ("membershipId", "CANNOT_SIGN_IN")
+    body = await admin(ASSIGN, {"id": phones["200"]["id"], "member": disabled.membership_id})
+    [error] = body["data"]["assignExtension"]["errors"]
+    assert (error["field"], error["code"]) == ("membershipId", "CANNOT_SIGN_IN")
     foreign = tree["globex.member"].membership_id
     assert await admin.refused(ASSIGN, {"id": phones["200"]["id"], "member": foreign}) == [
         "NOT_FOUND"
@@ -170,6 +166,16 @@ async def test_only_members_who_can_sign_in_get_an_extension(tree, phones):
     bad = gid("Contact", 1)
     assert await admin.refused(ASSIGN, {"id": phones["200"]["id"], "member": bad}) == ["NOT_FOUND"]
     assert (await Extension.get(number="200", organisation_id=tree.acme.id)).membership_id is None
+
+    # Someone just invited, who has no password yet (Click2Call's Add User form).
+    invited = await admin.ok(
+        """mutation($o: ID!) { inviteUser(input: {organisationId: $o, email: "new@acme.example.com",
+           role: MEMBER}) { invitation { membership { id } } errors { code } } }""",
+        {"o": gid("Organisation", tree.acme.id)},
+    )
+    member = invited["invitation"]["membership"]["id"]
+    assigned = await admin.ok(ASSIGN, {"id": phones["200"]["id"], "member": member})
+    assert assigned["extension"]["member"]["id"] == member
 
 
 @pytest.mark.parametrize(
