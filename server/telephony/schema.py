@@ -253,8 +253,8 @@ class Mutation:
         return ExtensionPayload(extension=updated)
 
     @strawberry.mutation(
-        description="Give an extension to a member who can sign in (moving it from the "
-        "extension they had), or to nobody.",
+        description="Give an extension to a member, invited ones included (moving it from the "
+        "extension they had), or to nobody; not to a disabled member.",
         extensions=[requires(Permission.EXTENSIONS_MANAGE, on=_on_extension())],
     )
     async def assign_extension(self, info: Info, input: AssignExtensionInput) -> ExtensionPayload:
