@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Type-check server/ (mypy --strict, configured in pyproject.toml), then run
-# the whole test suite on every database backend.
+# Type-check server/ (mypy --strict, configured in pyproject.toml), run the
+# whole test suite on every database backend, then the API suite, the
+# tenant-isolation property and the fuzzer (tests/api, tests/tenancy,
+# tests/fuzz: every security test) again through Strawberry's own engine.
 #
-#   bash scripts/test.sh                  # SQLite, then PostgreSQL
-#   bash scripts/test.sh -k invitations   # extra arguments go to pytest
-#   FRONTDESK_TEST_BACKENDS=sqlite bash scripts/test.sh
+#   bash scripts/test.sh                  # SQLite, PostgreSQL, then the stock engine on SQLite
+#   bash scripts/test.sh -k invitations   # extra arguments go to pytest (every run)
+#   FRONTDESK_TEST_BACKENDS=sqlite FRONTDESK_TEST_STOCK_BACKENDS= bash scripts/test.sh
 #
 # Settings:
 #   FRONTDESK_TEST_BACKENDS   backends to run, in order (default "sqlite postgres")
+#   FRONTDESK_TEST_STOCK_BACKENDS   backends for the API suite through the stock
+#                             engine, FRONTDESK_GRAPHQL_ENGINE=stock (default "sqlite";
+#                             empty skips it; "sqlite postgres" for both)
 #   FRONTDESK_BROWSER_TESTS   "0" skips installing Chromium for tests/browser
 #   FRONTDESK_PG_PORT, FRONTDESK_PG_DATA   passed on to scripts/pg.sh
 #
@@ -21,6 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTEST=.venv/bin/pytest
 MYPY=.venv/bin/mypy
 BACKENDS="${FRONTDESK_TEST_BACKENDS:-sqlite postgres}"
+STOCK_BACKENDS="${FRONTDESK_TEST_STOCK_BACKENDS-sqlite}"
 STARTED_PG=0
 
 die() { echo "test.sh: $*" >&2; exit 2; }
@@ -70,10 +76,11 @@ start_postgres() {
 [[ -x "$MYPY" ]] || die "$MYPY not found; run 'make venv' first"
 read -r -a backends <<<"$BACKENDS"
 ((${#backends[@]} > 0)) || die "FRONTDESK_TEST_BACKENDS is empty"
-for backend in "${backends[@]}"; do
+read -r -a stock_backends <<<"$STOCK_BACKENDS"
+for backend in "${backends[@]}" "${stock_backends[@]}"; do
     case "$backend" in
         sqlite | postgres) ;;
-        *) die "unknown backend '$backend' in FRONTDESK_TEST_BACKENDS (use sqlite and/or postgres)" ;;
+        *) die "unknown backend '$backend' in FRONTDESK_TEST_BACKENDS or FRONTDESK_TEST_STOCK_BACKENDS (use sqlite and/or postgres)" ;;
     esac
 done
 
@@ -90,28 +97,42 @@ if [[ "${FRONTDESK_BROWSER_TESTS:-1}" != "0" && -d tests/browser ]]; then
     ensure_chromium
 fi
 
-summary=()
-failed=0
-for backend in "${backends[@]}"; do
-    header "$backend"
-    started=$SECONDS
-    rc=0
+# run LABEL BACKEND ENGINE PYTEST-ARGS...
+run() {
+    local label="$1" backend="$2" engine="$3"
+    shift 3
+    header "$label"
+    local started=$SECONDS rc=0
     case "$backend" in
         sqlite)
-            env -u FRONTDESK_TEST_DATABASE_URL "$PYTEST" -q "$@" || rc=$?
+            env -u FRONTDESK_TEST_DATABASE_URL FRONTDESK_GRAPHQL_ENGINE="$engine" \
+                "$PYTEST" -q "$@" || rc=$?
             ;;
         postgres)
             start_postgres
-            FRONTDESK_TEST_DATABASE_URL="$(bash scripts/pg.sh url)" "$PYTEST" -q "$@" || rc=$?
+            FRONTDESK_TEST_DATABASE_URL="$(bash scripts/pg.sh url)" FRONTDESK_GRAPHQL_ENGINE="$engine" \
+                "$PYTEST" -q "$@" || rc=$?
             ;;
     esac
-    elapsed=$((SECONDS - started))
+    local elapsed=$((SECONDS - started))
     if ((rc == 0)); then
-        summary+=("$backend passed (${elapsed}s)")
+        summary+=("$label passed (${elapsed}s)")
     else
-        summary+=("$backend FAILED (pytest exit $rc, ${elapsed}s)")
+        summary+=("$label FAILED (pytest exit $rc, ${elapsed}s)")
         failed=1
     fi
+}
+
+summary=()
+failed=0
+for backend in "${backends[@]}"; do
+    run "$backend" "$backend" fast "$@"
+done
+# The API suite again through Strawberry's Schema.execute: the limits, masking
+# and metrics are the schema's (server/core/policy.py), whichever engine runs.
+for backend in "${stock_backends[@]}"; do
+    run "$backend, stock engine, tests/api tests/tenancy tests/fuzz" "$backend" stock \
+        tests/api tests/tenancy tests/fuzz "$@"
 done
 
 joined="$(printf '%s; ' "${summary[@]}")"

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
+from graphql import ExecutionResult as GraphQLExecutionResult
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -27,11 +28,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.types import ExecutionResult
 
 from server import db
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
 from server.core.pipeline import OperationNotFound
+from server.core.policy import MASKED_MESSAGE
 from server.http import authenticate, request_meta
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
@@ -64,10 +68,34 @@ _SECURITY_HEADERS = (
 )
 
 
+# extensions.code of the requests refused before any GraphQL ran, by HTTP status.
+_REFUSAL_CODES = {
+    400: "BAD_REQUEST",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def graphql_refusal(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """A request refused before (or instead of) running any GraphQL, as
+    GraphQL-over-HTTP wants it: JSON with `errors` (500: the masked message)."""
+    error: dict[str, Any] = {"message": message}
+    if status in _REFUSAL_CODES:
+        error["extensions"] = {"code": _REFUSAL_CODES[status]}
+    return Response(
+        orjson.dumps({"errors": [error]}),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
 class FrontdeskGraphQL(GraphQL):
-    """POST /graphql: JSON in, our context, the operation run by the pipeline
-    (core/pipeline.py), JSON out. Strawberry's view serves the rest of the
-    route (GraphiQL on GET when enabled, refusals of other requests)."""
+    """POST /graphql: JSON in, our context, the operation run by the engine
+    the settings name (the pipeline of core/pipeline.py, or Strawberry's own
+    `Schema.execute`), JSON out. Strawberry's view serves GraphiQL on GET
+    when enabled; every other request gets a JSON refusal."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -78,17 +106,57 @@ class FrontdeskGraphQL(GraphQL):
         )
         self.settings = settings
         self.pipeline = build_pipeline()
+        self.stock = settings.graphql_engine == "stock"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await super().__call__(scope, receive, send)
-            return
         request = Request(scope, receive)
-        try:
-            response = await self._post(request)
-        except StrawberryHTTPException as error:
-            response = PlainTextResponse(error.reason, status_code=error.status_code)
+        if scope["type"] != "http" or scope["method"] != "POST":
+            if self.graphql_ide and self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+                await super().__call__(scope, receive, send)
+                return
+            allowed = "GET, POST" if self.graphql_ide else "POST"
+            response = graphql_refusal(
+                405, "Send GraphQL requests as POST with application/json.", {"allow": allowed}
+            )
+        else:
+            try:
+                response = await self._post(request)
+            except StrawberryHTTPException as error:
+                response = graphql_refusal(error.status_code, error.reason)
+            except HTTPException as error:  # the body grew past the limit while read
+                response = graphql_refusal(error.status_code, error.detail)
         await response(scope, receive, send)
+
+    async def _execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        extensions: dict[str, Any] | None,
+        context: Context,
+    ) -> GraphQLExecutionResult | ExecutionResult:
+        if not self.stock:
+            return await self.pipeline.run(
+                query,
+                variables=variables,
+                operation_name=operation_name,
+                extensions=extensions,
+                context=context,
+            )
+        # Strawberry's own path: the same policy runs as a schema extension;
+        # memberships are loaded up front (the pipeline loads them when needed).
+        if context.actor is not None:
+            await context.actor.load_memberships()
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                operation_extensions=extensions,
+            )
+        except CannotGetOperationTypeError:
+            raise OperationNotFound(operation_name) from None
 
     async def _post(self, request: Request) -> Response:
         # RequestGuard let only application/json bodies within the size limit through.
@@ -98,20 +166,18 @@ class FrontdeskGraphQL(GraphQL):
         del sub_response.headers["content-length"]
         context = await self.get_context(request, sub_response)
         try:
-            result = await self.pipeline.run(
-                query,
-                variables=variables,
-                operation_name=operation_name,
-                extensions=extensions,
-                context=context,
-            )
+            result = await self._execute(query, variables, operation_name, extensions, context)
         except OperationNotFound:
             raise StrawberryHTTPException(400, "Can't get GraphQL operation type") from None
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
+        try:
+            content = orjson.dumps(body)
+        except orjson.JSONEncodeError:  # a lone surrogate echoed from the request
+            content = json.dumps(body).encode()  # escapes it
         response = Response(
-            orjson.dumps(body),
+            content,
             status_code=sub_response.status_code or 200,
             media_type="application/json",
         )
@@ -141,9 +207,12 @@ def _operation_request(
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        try:  # valid JSON that orjson refuses: escaped lone surrogates ("\ud800")
+        # Valid JSON that orjson refuses: escaped lone surrogates ("\ud800"), or
+        # nesting deeper than its limit of 1,024 (which the stdlib refuses too,
+        # with a RecursionError of its own).
+        try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise StrawberryHTTPException(400, "Unable to parse request body as JSON") from None
     if isinstance(data, list):
         raise StrawberryHTTPException(400, "Batching is not enabled")
@@ -167,7 +236,9 @@ def _operation_request(
 
 class RequestGuard:
     """Per request: an id for logs and audit, a body-size limit, JSON-only
-    POSTs to /graphql, and security headers on every response."""
+    POSTs to /graphql, security headers on every response, and a JSON 500
+    (logged, counted as INTERNAL) for any exception that escapes, on a
+    connection that stays usable."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -191,9 +262,12 @@ class RequestGuard:
         status = 500  # what the response started with; 500 if it never started
         path = scope["path"]
 
+        started_response = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = message["status"]
                 extra = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
                 if path.startswith("/admin"):
@@ -207,6 +281,12 @@ class RequestGuard:
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, self._limited(receive), send_with_headers)
+        except Exception:
+            if started_response:
+                raise  # nothing left to answer with: the server closes the connection
+            logger.exception("Unexpected error serving %s %s", scope["method"], path)
+            metrics.internal_fault()
+            await graphql_refusal(500, MASKED_MESSAGE)(scope, receive, send_with_headers)
         finally:
             self._record(scope, status, time.perf_counter() - started)
             current_request_id.reset(id_token)
@@ -246,15 +326,16 @@ class RequestGuard:
             )
 
     def _refusal(self, method: str, path: str, headers: dict[str, str]) -> Response | None:
+        graphql = path == "/graphql"
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
+            if graphql:
+                return graphql_refusal(413, "Request body too large.")
             return PlainTextResponse("Request body too large.", status_code=413)
-        if path == "/graphql" and method == "POST":
+        if graphql and method == "POST":
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != "application/json":
-                return PlainTextResponse(
-                    "Send GraphQL requests as application/json.", status_code=415
-                )
+                return graphql_refusal(415, "Send GraphQL requests as application/json.")
         return None
 
 
@@ -306,7 +387,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     static_dir = _STATIC_DIR if _STATIC_DIR.is_dir() else Path("static/admin")
     graphql = FrontdeskGraphQL(settings)
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),  # first: matched in that order
+        Route("/graphql", graphql),  # first: matched in that order; refuses other methods itself
         Route("/", lambda request: RedirectResponse("/admin/")),
         Route("/healthz", healthz),
         Route("/readyz", readyz_endpoint(settings)),

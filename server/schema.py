@@ -1,5 +1,7 @@
 """The GraphQL schema: every domain's Query and Mutation merged, with the
-limits and error handling the whole API shares."""
+limits and error handling the whole API shares (core/policy.py), whichever
+engine runs the operation (FRONTDESK_GRAPHQL_ENGINE: the pipeline in
+core/pipeline.py, or Strawberry's own `Schema.execute`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ import logging
 from functools import lru_cache
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, specified_rules
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -25,7 +26,6 @@ from server.auth.types import IDENTITY_FIELDS
 from server.contacts import schema as contacts
 from server.contacts.types import ContactType
 from server.core.context import Info, current_request_id
-from server.core.cost import create_limits_rule
 from server.core.errors import ErrorCode, UserError, observe_user_errors
 from server.core.guard import (
     AuthenticatedDirective,
@@ -35,6 +35,7 @@ from server.core.guard import (
     RequiresRecentAuthDirective,
 )
 from server.core.pipeline import Pipeline
+from server.core.policy import GraphQLPolicy
 from server.core.resolvers import call_resolvers_directly
 from server.dead_mail import schema as dead_mail
 from server.impersonation import schema as impersonation
@@ -58,13 +59,7 @@ MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 MAX_COST = 10_000  # see server/core/cost.py; a full page of 100 with ~100 fields per item
-
-# Built once: rule classes made per request would defeat the validation cache.
-LIMIT_RULES = (
-    *specified_rules,
-    create_limits_rule(max_cost=MAX_COST, max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES),
-)
-NO_INTROSPECTION_RULES = (*LIMIT_RULES, NoSchemaIntrospectionCustomRule)
+ENGINES = ("fast", "stock")
 
 
 NODE_TYPES: dict[str, type[relay.Node]] = {
@@ -159,13 +154,26 @@ class FrontdeskSchema(strawberry.Schema):
         return None
 
 
-def _validation_rules() -> tuple[type[ASTValidationRule], ...]:
-    return LIMIT_RULES if get_settings().introspection else NO_INTROSPECTION_RULES
+def _introspection() -> bool:
+    return get_settings().introspection
+
+
+# One per process; both engines apply it (see core/policy.py).
+POLICY = GraphQLPolicy(
+    max_tokens=MAX_TOKENS,
+    max_depth=MAX_DEPTH,
+    max_aliases=MAX_ALIASES,
+    max_cost=MAX_COST,
+    introspection=_introspection,
+    is_fault=is_unexpected,
+    observe=metrics.observe_operation,
+)
 
 
 @lru_cache(maxsize=1)
 def build_schema() -> strawberry.Schema:
-    """The schema, built once per process (field extensions are not re-entrant)."""
+    """The schema, built once per process (field extensions are not re-entrant).
+    With the stock engine, Strawberry's resolver wrappers stay as they are."""
     observe_user_errors(metrics.user_error)
     schema = FrontdeskSchema(
         query=Query,
@@ -179,8 +187,11 @@ def build_schema() -> strawberry.Schema:
             NotWhileImpersonatingDirective,
         ],
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
+        # A factory: one extension per operation (a shared instance leaks state).
+        extensions=[POLICY.extension],
     )
-    call_resolvers_directly(schema)
+    if get_settings().graphql_engine == "fast":
+        call_resolvers_directly(schema)
     return schema
 
 
@@ -188,14 +199,7 @@ def build_schema() -> strawberry.Schema:
 def build_pipeline() -> Pipeline:
     """How requests run against the schema, with its caches (one per process).
     Whether introspection is allowed is read from the settings per request."""
-    return Pipeline(
-        build_schema()._schema,
-        max_tokens=MAX_TOKENS,
-        rules=_validation_rules,
-        should_mask_error=is_unexpected,
-        identity_fields=IDENTITY_FIELDS,
-        observe=metrics.observe_operation,
-    )
+    return Pipeline(build_schema()._schema, policy=POLICY, identity_fields=IDENTITY_FIELDS)
 
 
 @lru_cache
@@ -204,4 +208,4 @@ def printed_schema() -> str:
     return str(build_schema()) + "\n"
 
 
-__all__ = ["ErrorCode", "build_pipeline", "build_schema", "printed_schema"]
+__all__ = ["ENGINES", "POLICY", "ErrorCode", "build_pipeline", "build_schema", "printed_schema"]

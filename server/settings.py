@@ -24,6 +24,14 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw in {"1", "true", "yes", "on"}
 
 
+def _env_choice(name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first by default); anything else stops start-up."""
+    raw = _env(name).strip().lower() or choices[0]
+    if raw not in choices:
+        raise ValueError(f"FRONTDESK_{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _env_list(name: str) -> list[str]:
     return [part.strip() for part in _env(name).split(",") if part.strip()]
 
@@ -94,6 +102,10 @@ class Settings:
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
+    # What runs GraphQL operations: "fast", the hand-built pipeline
+    # (core/pipeline.py), or "stock", Strawberry's own Schema.execute. Both
+    # apply the same limits, masking and metrics (core/policy.py).
+    graphql_engine: str = "fast"
     # Operations: log format ("text" or "json"; json by default in production)
     # and level, Prometheus /metrics (on by default in development only) with
     # an optional bearer token, and how long shutdown waits for requests.
@@ -167,6 +179,7 @@ def get_settings() -> Settings:
         webhook_allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", development),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
+        graphql_engine=_env_choice("GRAPHQL_ENGINE", ("fast", "stock")),
         log_format=_env("LOG_FORMAT", "text" if development else "json").strip().lower(),
         log_level=_env("LOG_LEVEL", Settings.log_level).strip().upper(),
         metrics_enabled=_env_bool("METRICS", development),

@@ -10,6 +10,8 @@ query (BENCHMARKS.md), and what we need of it is short:
 * validate with graphql-core's and Strawberry's rules plus ours, once per
   distinct document text (the key is the text: hashing the parsed AST, as
   Strawberry's ValidationCache does, walks the whole tree on every request);
+  the limits, the masking and what is counted are the policy's
+  (core/policy.py), which Strawberry's own `Schema.execute` applies too;
 * decide once per document whether it selects anything beyond who is signed
   in — only then are the actor's memberships loaded (two queries saved on
   `viewer { user { … } }`, the most frequent request);
@@ -17,8 +19,8 @@ query (BENCHMARKS.md), and what we need of it is short:
   directive could make the grouping depend on the variables;
 * execute with graphql-core's executor, and break its reference cycle after,
   so that each request's objects are freed at once (see `_execute`);
-* mask unexpected errors as "Unexpected error." (like Strawberry's MaskErrors)
-  after counting them by code for /metrics.
+* hand the errors to the policy, which masks unexpected ones as "Unexpected
+  error." (like Strawberry's MaskErrors) after counting them for /metrics.
 
 The caches are LRU-bounded, and documents longer than `MAX_CACHED_DOCUMENT`
 characters are never cached, so odd or hostile documents cannot fill memory.
@@ -28,10 +30,9 @@ every request with the same text.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, TypeGuard, TypeVar
@@ -59,14 +60,12 @@ from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
 from tortoise.models import Model
 
+from server.core.policy import GraphQLPolicy, client_errors, without_suggestions
+
 if TYPE_CHECKING:
     from server.core.context import Context
 
 MAX_CACHED_DOCUMENT = 20_000
-MASKED_MESSAGE = "Unexpected error."
-# graphql-core suggests names for misspelled fields, arguments, types and
-# values; with introspection off that would map the schema.
-_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 K = TypeVar("K")
@@ -211,7 +210,7 @@ class DocumentCache:
             return cached[1]
         errors = validate_document(schema, document, rules)  # Strawberry's rules added
         for error in errors:
-            error.message = _SUGGESTION.sub("", error.message)
+            error.message = without_suggestions(error.message)
         if query is not None and len(query) <= MAX_CACHED_DOCUMENT:
             # The document is kept with the errors: a hit must be for that very object.
             self.validations.put(key, (document, errors))
@@ -232,6 +231,8 @@ def selected_coordinates(
     found: set[str] = set()
     seen_fragments: set[str] = set()
     root = schema.get_root_type(operation.operation)
+    if root is None:  # a subscription: the schema has none, validation refuses it
+        return frozenset()
     pending: list[tuple[Any, SelectionSetNode]] = [(root, operation.selection_set)]
     while pending:
         parent, selection_set = pending.pop()
@@ -265,10 +266,6 @@ class _Plan:
     collected: _CollectedFields | None
 
 
-# (operation name, operation type, seconds, errors): what /metrics records.
-OperationObserver = Callable[[str | None, str, float, "list[GraphQLError] | None"], None]
-
-
 class Pipeline:
     """Runs operations against `schema` for the HTTP endpoint (server/app.py)."""
 
@@ -276,20 +273,12 @@ class Pipeline:
         self,
         schema: GraphQLSchema,
         *,
-        max_tokens: int,
-        rules: Callable[[], tuple[type[ASTValidationRule], ...]],
-        should_mask_error: Callable[[GraphQLError], bool],
+        policy: GraphQLPolicy,
         identity_fields: frozenset[str],
-        observe: OperationObserver,
     ) -> None:
         self.schema = schema
-        # Counts and times each operation (ops/metrics.py, given by server/schema.py).
-        self.observe = observe
-        self.documents = DocumentCache(max_tokens=max_tokens)
-        # The whole rule set, graphql-core's own included (Strawberry's are added by
-        # `validate_document`); a callable: introspection is a per-request setting.
-        self.rules = rules
-        self.should_mask_error = should_mask_error
+        self.policy = policy
+        self.documents = DocumentCache(max_tokens=policy.max_tokens)
         # Fields that need only who is asking (see `Actor`): an operation made
         # of these alone runs without loading the actor's memberships.
         self.identity_fields = identity_fields
@@ -332,7 +321,11 @@ class Pipeline:
             plan = self._plan(query, document, operation_name)
             kind = plan.operation.operation.value
             name = plan.operation.name.value if plan.operation.name else None
-            errors = self.documents.validate(self.schema, query, document, self.rules())
+            # The whole rule set, graphql-core's own included (Strawberry's are added
+            # by `validate_document`); introspection is a per-request setting.
+            errors = self.documents.validate(
+                self.schema, query, document, self.policy.validation_rules()
+            )
             if errors:
                 result = ExecutionResult(None, errors)
             else:
@@ -341,9 +334,7 @@ class Pipeline:
                 result = await self._execute(
                     document, plan, variables, operation_name, extensions, context
                 )
-        self.observe(name, kind, time.perf_counter() - started, result.errors)
-        if result.errors:
-            result.errors = [self._masked(error) for error in result.errors]
+        result.errors = self.policy.finish(name, kind, started, result.errors)
         return result
 
     async def _execute(
@@ -368,7 +359,7 @@ class Pipeline:
             collected=plan.collected,
         )
         if isinstance(executor, list):  # the variables do not fit the operation
-            return ExecutionResult(None, executor)
+            return ExecutionResult(None, client_errors(executor))
         try:
             result = executor.execute_operation()
             if is_awaitable(result):
@@ -379,15 +370,3 @@ class Pipeline:
             # collector ran, which then cost ~15 µs a request (BENCHMARKS.md).
             executor.async_helpers = None  # type: ignore[assignment]  # dropped on purpose, see above
         return result  # type: ignore[return-value]  # ExecutorThrowingOnIncremental: never incremental
-
-    def _masked(self, error: GraphQLError) -> GraphQLError:
-        if not self.should_mask_error(error):
-            error.message = _SUGGESTION.sub("", error.message)
-            return error
-        return GraphQLError(
-            MASKED_MESSAGE,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-        )

@@ -66,8 +66,9 @@ GRAPHQL_LATENCY = Histogram(
 )
 GRAPHQL_ERRORS = Counter(
     "frontdesk_graphql_errors_total",
-    "GraphQL errors by extensions.code (INTERNAL: an unexpected, masked fault; "
-    "GRAPHQL_VALIDATION_FAILED: refused documents, limits included).",
+    "GraphQL errors by extensions.code (INTERNAL: an unexpected, masked fault or a "
+    "request answered with a 500; GRAPHQL_VALIDATION_FAILED: refused documents, limits "
+    "included; BAD_USER_INPUT: variables that do not fit their types).",
     ["code"],
 )
 USER_ERRORS = Counter(
@@ -163,29 +164,23 @@ def operation_label(name: str | None) -> str:
     return name
 
 
-def error_code(error: object) -> str:
-    extensions = getattr(error, "extensions", None) or {}
-    code = extensions.get("code")
-    if isinstance(code, str) and _NAME.match(code):
-        return code
-    original = getattr(error, "original_error", None)
-    if original is None:
-        return "GRAPHQL_VALIDATION_FAILED"
-    return "INTERNAL"
-
-
-def observe_operation(
-    name: str | None, kind: str, seconds: float, errors: Iterable[object] | None
-) -> None:
-    """One GraphQL operation: its latency, and its errors before they are masked.
-    `kind` is "query" or "mutation", "unknown" when the document did not parse."""
+def observe_operation(name: str | None, kind: str, seconds: float, codes: Iterable[str]) -> None:
+    """One GraphQL operation: its latency, and the codes of its errors as the
+    GraphQL policy classified them (core/policy.py: INTERNAL only for faults).
+    `kind` is "query", "mutation" or "subscription", "unknown" when no
+    operation was found (the document did not parse)."""
     key = (operation_label(name) if kind != "unknown" else "other", kind)
     child = _operation_children.get(key)
     if child is None:  # bounded: operation_label() keeps at most MAX_OPERATION_NAMES names
         child = _operation_children[key] = GRAPHQL_LATENCY.labels(*key)
     child.observe(seconds)
-    for error in errors or ():
-        GRAPHQL_ERRORS.labels(error_code(error)).inc()
+    for code in codes:
+        GRAPHQL_ERRORS.labels(code).inc()
+
+
+def internal_fault() -> None:
+    """A request that failed outside any GraphQL operation (answered with a 500)."""
+    GRAPHQL_ERRORS.labels("INTERNAL").inc()
 
 
 # --- the outbox, read at scrape time ----------------------------------------------------

@@ -123,16 +123,38 @@ def aliases(count: int) -> str:
 # --- what reaches GraphQL ---------------------------------------------------------------
 
 
+def refusal_code(response: httpx.Response) -> str:
+    """The code of a request refused before any GraphQL ran: a JSON GraphQL error."""
+    assert response.headers["content-type"] == "application/json", response.text
+    [error] = response.json()["errors"]
+    return error["extensions"]["code"]
+
+
 async def test_query_via_get_is_refused(http):
     response = await http.get("/graphql", params={"query": TYPENAME})
-    assert response.status_code == 400
+    assert response.status_code == 405
+    assert refusal_code(response) == "METHOD_NOT_ALLOWED"
     assert "__typename" not in response.text
 
 
 async def test_mutation_via_get_is_refused(tree, http):
     response = await http.get("/graphql", params={"query": LOGOUT})
-    assert response.status_code in (400, 405)
-    assert "data" not in response.text
+    assert response.status_code == 405
+    assert "data" not in response.json()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "OPTIONS"])
+async def test_other_methods_are_refused(http, method):
+    response = await http.request(method, "/graphql", content=graphql_body(TYPENAME))
+    assert response.status_code == 405
+    assert refusal_code(response) == "METHOD_NOT_ALLOWED"
+    assert "POST" in response.headers["allow"]
+
+
+async def test_graphiql_is_served_to_a_browser_in_development(http):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
 
 
 @pytest.mark.parametrize(
@@ -148,6 +170,7 @@ async def test_non_json_post_is_unsupported_media_type(http, content_type):
         request.headers["content-type"] = content_type
     response = await http.send(request)
     assert response.status_code == 415
+    assert refusal_code(response) == "UNSUPPORTED_MEDIA_TYPE"
     assert "__typename" not in response.text
 
 
@@ -165,7 +188,8 @@ async def test_json_post_with_charset_is_accepted(http):
 async def test_batched_array_is_refused(http):
     batch = json.dumps([{"query": TYPENAME}, {"query": TYPENAME}]).encode()
     response = await post_json(http, batch)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
+    assert refusal_code(response) == "BAD_REQUEST"
     assert "Query" not in response.text
 
 
@@ -175,6 +199,7 @@ async def test_batched_array_is_refused(http):
 async def test_malformed_json_is_a_client_error(http, body):
     response = await post_json(http, body)
     assert response.status_code == 400
+    assert refusal_code(response) == "BAD_REQUEST"
 
 
 @pytest.mark.parametrize(
@@ -192,7 +217,8 @@ async def test_malformed_json_is_a_client_error(http, body):
 async def test_malformed_operation_request_is_a_client_error(http, body, message):
     response = await post_json(http, body)
     assert response.status_code == 400
-    assert message in response.text
+    assert refusal_code(response) == "BAD_REQUEST"
+    assert message in response.json()["errors"][0]["message"]
 
 
 async def test_named_operation_out_of_several_runs(http):
@@ -224,6 +250,7 @@ async def test_body_over_the_limit_is_refused_by_its_length(http):
     padding = "a" * (MAX_BODY + 100_000)
     response = await post_json(http, graphql_body(TYPENAME, {"padding": padding}))
     assert response.status_code == 413
+    assert refusal_code(response) == "PAYLOAD_TOO_LARGE"
 
 
 async def test_streamed_body_over_the_limit_is_refused(http):
@@ -238,6 +265,7 @@ async def test_streamed_body_over_the_limit_is_refused(http):
     response = await post_json(http, chunks())
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
+    assert refusal_code(response) == "PAYLOAD_TOO_LARGE"
 
 
 async def test_body_under_the_limit_is_served(http):
