@@ -87,8 +87,16 @@ class Settings:
     # Brute-force defence: free attempts per account / per client address,
     # then locks doubling from 1 s up to the maximum.
     throttle_account_attempts: int = 5
-    throttle_address_attempts: int = 30
     throttle_max_lock_seconds: int = 900
+    # Per client address a token bucket: this many failures at once, one more
+    # every `throttle_address_refill_seconds`.
+    throttle_address_attempts: int = 30
+    throttle_address_refill_seconds: float = 20.0
+    # A browser that signed in to an account before gets a signed cookie that
+    # lets it try that account past the address and account locks (its own
+    # failures count for it alone), for this many days.
+    device_cookie_name: str = "__Host-frontdesk_device"
+    device_cookie_days: int = 180
     # Impersonation sessions: their length, and whether the person gets a mail.
     impersonation_minutes: int = 30
     impersonation_notice: bool = True
@@ -171,6 +179,11 @@ def get_settings() -> Settings:
         throttle_max_lock_seconds=_env_int(
             "THROTTLE_MAX_LOCK_SECONDS", Settings.throttle_max_lock_seconds
         ),
+        throttle_address_refill_seconds=float(
+            _env("THROTTLE_ADDRESS_REFILL_SECONDS", str(Settings.throttle_address_refill_seconds))
+        ),
+        device_cookie_name=_env("DEVICE_COOKIE", Settings.device_cookie_name),
+        device_cookie_days=_env_int("DEVICE_COOKIE_DAYS", Settings.device_cookie_days),
         impersonation_minutes=_env_int("IMPERSONATION_MINUTES", Settings.impersonation_minutes),
         impersonation_notice=_env_bool("IMPERSONATION_NOTICE", Settings.impersonation_notice),
         audit_retention_days=_env_int("AUDIT_RETENTION_DAYS", Settings.audit_retention_days),

@@ -12,6 +12,14 @@ from server.core.actor import RequestMeta
 from server.core.passwords import personal_words
 from server.tenancy.models import Organisation
 
+# The events `record_sign_in` writes (once per organisation of the person).
+SIGN_IN_EVENTS = (
+    "auth.login",
+    "auth.login_failed",
+    "auth.login_throttled",
+    "auth.two_factor_failed",
+)
+
 
 async def organisations_of(user_id: int) -> list[Organisation]:
     """The organisations the person belongs to (joined: active or disabled there)."""
@@ -46,8 +54,8 @@ async def record_sign_in(
     each organisation's administrators see attempts on their members.
     `actor`: the person did it (a sign-in); False when someone tried it on them."""
     organisations = await organisations_of(user.id) if user is not None else []
-    organisation_ids: list[int | None] = [o.id for o in organisations]
-    for organisation_id in organisation_ids or [None]:
+    places: list[int | None] = [o.id for o in organisations] or [None]
+    for organisation_id in places:
         await audit.record(
             action,
             meta=meta,

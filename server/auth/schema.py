@@ -150,6 +150,28 @@ class SessionInput:
     session_id: strawberry.ID
 
 
+def _device_cookie(info: Info) -> str | None:
+    return info.context.request.cookies.get(info.context.settings.device_cookie_name)
+
+
+def _remember_device(info: Info, delivery: SessionDelivery, value: str | None) -> None:
+    """Give the browser its (new) device cookie after a successful sign-in
+    (server/auth/devices.py). Browsers only (cookie sessions): a client asking
+    for a bearer token gets no cookie at all."""
+    if value is None or delivery is not SessionDelivery.COOKIE:
+        return
+    settings = info.context.settings
+    info.context.response.set_cookie(
+        settings.device_cookie_name,
+        value,
+        max_age=settings.device_cookie_days * 86400,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+
+
 def _delivery(info: Info) -> SessionDelivery:
     return SessionDelivery.COOKIE if info.context.via_cookie else SessionDelivery.TOKEN
 
@@ -184,7 +206,10 @@ class Mutation:
     )
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         result = await service.login(
-            email=input.email, password=input.password, meta=info.context.meta
+            email=input.email,
+            password=input.password,
+            meta=info.context.meta,
+            device_cookie=_device_cookie(info),
         )
         if result.challenge is not None:
             assert result.challenge_token is not None  # set with the challenge
@@ -196,6 +221,7 @@ class Mutation:
             return LoginPayload(challenge=challenge)
         assert result.token is not None and result.session is not None  # no challenge: a session
         token = await sign_in(info, result.token, result.session, input.session)
+        _remember_device(info, input.session, result.device_cookie)
         return LoginPayload(token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(
@@ -203,8 +229,11 @@ class Mutation:
         extensions=[public()],
     )
     async def verify_two_factor(self, info: Info, input: VerifyTwoFactorInput) -> LoginPayload:
-        raw, session = await two_factor.verify_login(input.challenge, input.code, info.context.meta)
+        raw, session, device = await two_factor.verify_login(
+            input.challenge, input.code, info.context.meta, device_cookie=_device_cookie(info)
+        )
         token = await sign_in(info, raw, session, input.session)
+        _remember_device(info, input.session, device)
         return LoginPayload(token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(

@@ -17,8 +17,9 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle, two_factor
+from server.auth.devices import remember
 from server.auth.models import ChallengePurpose, LoginChallenge, PasswordReset, Session
-from server.auth.people import password_words
+from server.auth.people import password_words, record_sign_in
 from server.auth.sessions import create_session, end_session, end_sessions
 from server.auth.two_factor import TwoFactorMethod
 from server.core import clock
@@ -40,53 +41,70 @@ def _invalid_credentials() -> DomainError:
 
 @dataclass
 class LoginResult:
-    """Either a session (no second factor) or a challenge for `verify_login`."""
+    """Either a session (no second factor) or a challenge for `verify_login`;
+    with a session, the browser's new device cookie (None: keep the one it has)."""
 
     token: str | None = None
     session: Session | None = None
     challenge_token: str | None = None
     challenge: LoginChallenge | None = None
     methods: list[TwoFactorMethod] = field(default_factory=list)
+    device_cookie: str | None = None
 
 
-async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
-    """Check the credentials (throttled per account and address). Without a
-    second factor, open a session; with one, return a challenge."""
+async def login(
+    *, email: str, password: str, meta: RequestMeta, device_cookie: str | None = None
+) -> LoginResult:
+    """Check the credentials (throttled per account and address, or per trusted
+    device). Without a second factor, open a session; with one, return a challenge."""
     try:
         address = normalise_email(email)
     except DomainError:
         address = ""
-    keys = throttle.keys_for(address or email, meta.client_ip)
-    if not await throttle.reserve_attempt(keys):
-        metrics.login("throttled")
-        # Locked: the same answer as a wrong password, after the same work.
-        await verify_password(None, password)
-        await audit.record("auth.login_throttled", meta=meta, details={"reason": "locked"})
-        raise _invalid_credentials()
-    user = await User.get_or_none(email=address) if address else None
-    matches, needs_rehash = await verify_password(user.password_hash if user else None, password)
-    reason = None
-    if user is None or not matches:
-        reason = "credentials"
-    elif user.status is not UserStatus.ACTIVE:
-        reason = "status"
-    elif not await usable_memberships(user.id):
-        reason = "no_active_membership"  # disabled everywhere or suspended: as if unknown
-    if reason is not None:
-        metrics.login("failed")
-        await audit.record(
-            "auth.login_failed",
-            meta=meta,
-            actor_user_id=user.id if user else None,
-            subject_user_id=user.id if user else None,
-            details={"reason": reason},
+    keys = throttle.keys_for(address or email, meta.client_ip, device_cookie=device_cookie)
+    async with throttle.attempt(keys) as attempt:
+        if not attempt.allowed:
+            metrics.login("throttled")
+            # Locked: the same answer as a wrong password, after the same work.
+            await verify_password(None, password)
+            await record_sign_in(
+                "auth.login_throttled",
+                user=await User.get_or_none(email=address) if address else None,
+                meta=meta,
+                actor=False,
+                details={
+                    "account": keys.account_hash,
+                    "address": meta.client_ip,
+                    "lockedBy": attempt.locked_by,
+                },
+            )
+            raise _invalid_credentials()
+        user = await User.get_or_none(email=address) if address else None
+        matches, needs_rehash = await verify_password(
+            user.password_hash if user else None, password
         )
-        raise _invalid_credentials()
+        reason = None
+        if user is None or not matches:
+            reason = "credentials"
+        elif user.status is not UserStatus.ACTIVE:
+            reason = "status"
+        elif not await usable_memberships(user.id):
+            reason = "no_active_membership"  # disabled everywhere or suspended: as if unknown
+        if reason is not None:
+            await attempt.fail()
+            metrics.login("failed")
+            await record_sign_in(
+                "auth.login_failed",
+                user=user,
+                meta=meta,
+                details={"reason": reason, "account": keys.account_hash},
+            )
+            raise _invalid_credentials()
+        await attempt.succeed()
     assert user is not None
     if needs_rehash:
         user.password_hash = await hash_password(password)
         await user.save(update_fields=["password_hash", "updated_at"])
-    await throttle.succeeded(keys)
     if user.has_second_factor:
         metrics.login("second_factor_required")
         raw_challenge, challenge = await two_factor.start_challenge(user, ChallengePurpose.LOGIN)
@@ -99,15 +117,11 @@ async def login(*, email: str, password: str, meta: RequestMeta) -> LoginResult:
         user.last_login_at = clock.now()
         await user.save(update_fields=["last_login_at", "updated_at"])
         raw, session = await create_session(user, meta)
-        await audit.record(
-            "auth.login",
-            meta=meta,
-            actor_user_id=user.id,
-            actor_label=user.email,
-            subject_user_id=user.id,
-        )
+        await record_sign_in("auth.login", user=user, meta=meta)
     metrics.login("success")
-    return LoginResult(token=raw, session=session)
+    return LoginResult(
+        token=raw, session=session, device_cookie=remember(device_cookie, keys.account_hash)
+    )
 
 
 async def logout(*, actor: Actor, raw_token: str | None) -> None:
@@ -134,14 +148,16 @@ async def change_password(
     """Change one's own password. Every session of the user ends, this one
     included: it goes on under a new token (returned), as after a sign-in."""
     user = actor.user
-    keys = throttle.keys_for(user.email, actor.meta.client_ip)
-    allowed = await throttle.reserve_attempt(keys)
-    matches = allowed and (await verify_password(user.password_hash, current_password))[0]
-    if not matches:
-        raise DomainError(
-            ErrorCode.WRONG_PASSWORD, "The current password is incorrect.", "currentPassword"
-        )
-    await throttle.succeeded(keys)
+    keys = throttle.keys_for(user.email, actor.meta.client_ip, signed_in=True)
+    async with throttle.attempt(keys) as attempt:
+        if not (
+            attempt.allowed and (await verify_password(user.password_hash, current_password))[0]
+        ):
+            await attempt.fail()
+            raise DomainError(
+                ErrorCode.WRONG_PASSWORD, "The current password is incorrect.", "currentPassword"
+            )
+        await attempt.succeed()
     check_policy(new_password, field="newPassword", user_inputs=await password_words(user))
     if new_password == current_password:
         raise DomainError(

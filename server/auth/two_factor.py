@@ -33,6 +33,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle
+from server.auth.devices import remember
 from server.auth.models import ChallengePurpose, LoginChallenge, RecoveryCode, Session
 from server.auth.people import record_sign_in
 from server.auth.sessions import create_session, end_sessions
@@ -361,8 +362,12 @@ async def _check_code(user: User, code: str, challenge: LoginChallenge | None) -
     return None
 
 
-async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Session]:
-    """Complete a log-in challenge with a second factor; opens the session."""
+async def verify_login(
+    raw: str, code: str, meta: RequestMeta, *, device_cookie: str | None = None
+) -> tuple[str, Session, str | None]:
+    """Complete a log-in challenge with a second factor; opens the session.
+    Returns its token, the session and the browser's new device cookie (None:
+    keep the one it has)."""
     challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
     user = await User.get(id=challenge.user_id)
     if user.status is not UserStatus.ACTIVE or not await usable_memberships(user.id):
@@ -371,30 +376,31 @@ async def verify_login(raw: str, code: str, meta: RequestMeta) -> tuple[str, Ses
         raise DomainError(
             ErrorCode.CHALLENGE_INVALID, "This sign-in has expired; sign in again.", "challenge"
         )
-    keys = throttle.keys_for(user.email, meta.client_ip, codes=True)
-    factor = (
-        await _check_code(user, code, challenge) if await throttle.reserve_attempt(keys) else None
-    )
-    if factor is None:
-        metrics.login("failed")
-        dead = await _wrong_code(challenge)
-        await record_sign_in(
-            "auth.two_factor_failed", user=user, meta=meta, details={"challengeEnded": dead}
-        )
-        raise _too_many_wrong_codes() if dead else _invalid_code()
-    async with in_transaction():
-        completed = await LoginChallenge.filter(id=challenge.id, completed_at=None).update(
-            completed_at=clock.now()
-        )
-        if completed != 1:
-            raise _invalid_code()
-        raw_session, session = await create_session(user, meta, second_factor=factor)
-        user.last_login_at = clock.now()
-        await user.save(update_fields=["last_login_at"])
-        await record_sign_in("auth.login", user=user, meta=meta, details={"secondFactor": factor})
-    await throttle.succeeded(keys)
+    keys = throttle.keys_for(user.email, meta.client_ip, codes=True, device_cookie=device_cookie)
+    async with throttle.attempt(keys) as attempt:
+        factor = await _check_code(user, code, challenge) if attempt.allowed else None
+        if factor is None:
+            await attempt.fail()
+            metrics.login("failed")
+            dead = await _wrong_code(challenge)
+            await record_sign_in(
+                "auth.two_factor_failed", user=user, meta=meta, details={"challengeEnded": dead}
+            )
+            raise _too_many_wrong_codes() if dead else _invalid_code()
+        async with in_transaction():
+            completed = await LoginChallenge.filter(id=challenge.id, completed_at=None).update(
+                completed_at=clock.now()
+            )
+            if completed != 1:
+                raise _invalid_code()
+            raw_session, session = await create_session(user, meta, second_factor=factor)
+            user.last_login_at = clock.now()
+            await user.save(update_fields=["last_login_at"])
+            details = {"secondFactor": factor}
+            await record_sign_in("auth.login", user=user, meta=meta, details=details)
+        await attempt.succeed()
     metrics.login("success")
-    return raw_session, session
+    return raw_session, session, remember(device_cookie, keys.account_hash)
 
 
 # --- step-up -----------------------------------------------------------------------
@@ -406,9 +412,28 @@ async def reauthenticate(
     """Check the password (and second factor) again and open a fresh session in
     place of the current one. Returns None when an email code was just sent."""
     user = actor.user
-    keys = throttle.keys_for(user.email, actor.meta.client_ip)
-    allowed = await throttle.reserve_attempt(keys)
-    if not allowed or not (await verify_password(user.password_hash, password))[0]:
+    # Until it succeeds, every way out counts as a failure (a code asked for too).
+    keys = throttle.keys_for(user.email, actor.meta.client_ip, signed_in=True)
+    async with throttle.attempt(keys) as attempt:
+        factor = await _reauthenticate_check(actor, attempt, password=password, code=code)
+        if isinstance(factor, bool):  # False: an email code was sent, call again with it
+            return None
+        await attempt.succeed()
+    async with in_transaction():
+        if actor.session is not None:
+            await Session.filter(id=actor.session.id).delete()
+        fresh = await create_session(user, actor.meta, second_factor=factor)
+        await audit.record("auth.reauthenticated", actor=actor, subject_user_id=user.id)
+    return fresh
+
+
+async def _reauthenticate_check(
+    actor: Actor, attempt: throttle.Attempt, *, password: str, code: str | None
+) -> str | None | bool:
+    """The factor the re-authentication proves (None: the password alone), or
+    False when an email code was just sent."""
+    user = actor.user
+    if not attempt.allowed or not (await verify_password(user.password_hash, password))[0]:
         await audit.record("auth.reauth_failed", actor=actor, subject_user_id=user.id)
         raise DomainError(ErrorCode.WRONG_PASSWORD, "The password is incorrect.", "password")
     factor = actor.session.second_factor if actor.session else None
@@ -429,7 +454,7 @@ async def reauthenticate(
             if challenge is None:
                 _, challenge = await start_challenge(user, ChallengePurpose.REAUTH)
             await _send_email_code(challenge, user)
-            return None
+            return False
         factor = await _check_code(user, code, challenge)
         if factor is None:
             dead = challenge is not None and await _wrong_code(challenge)
@@ -443,13 +468,7 @@ async def reauthenticate(
             raise _invalid_code()
         if challenge is not None:
             await LoginChallenge.filter(id=challenge.id).update(completed_at=clock.now())
-    await throttle.succeeded(keys)
-    async with in_transaction():
-        if actor.session is not None:
-            await Session.filter(id=actor.session.id).delete()
-        fresh = await create_session(user, actor.meta, second_factor=factor)
-        await audit.record("auth.reauthenticated", actor=actor, subject_user_id=user.id)
-    return fresh
+    return factor
 
 
 # --- turning factors off ---------------------------------------------------------

@@ -1,8 +1,11 @@
-"""Encryption at rest for secrets we must read back (TOTP seeds): Fernet
-(AES-128-CBC with HMAC-SHA256) under the configured server key."""
+"""Encryption at rest for secrets we must read back (TOTP seeds, mail links):
+Fernet (AES-128-CBC with HMAC-SHA256) under the configured server key; and
+keys derived from it for other purposes (`derived_key`)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 from functools import lru_cache
@@ -31,13 +34,25 @@ def _development_key() -> bytes:
 
 
 @lru_cache(maxsize=1)
-def _fernet() -> Fernet:
+def _key() -> bytes:
     settings = get_settings()
     if settings.secret_key:
-        return Fernet(settings.secret_key.encode())
+        return settings.secret_key.encode()
     if settings.production:
         raise RuntimeError("FRONTDESK_SECRET_KEY must be set in production.")
-    return Fernet(_development_key())
+    return _development_key()
+
+
+@lru_cache(maxsize=1)
+def _fernet() -> Fernet:
+    return Fernet(_key())
+
+
+@lru_cache(maxsize=8)
+def derived_key(purpose: str) -> bytes:
+    """A 256-bit key for one purpose (signing device cookies, say), derived from
+    the server key: the Fernet key itself is never used for anything else."""
+    return hmac.new(_key(), b"frontdesk:" + purpose.encode(), hashlib.sha256).digest()
 
 
 def encrypt(plain: str) -> str:

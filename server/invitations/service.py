@@ -271,14 +271,18 @@ async def confirm_invitation(
                 ErrorCode.SIGN_IN_REQUIRED, "Sign in first, then open the link again.", "token"
             )
         keys = throttle.keys_for(user.email, meta.client_ip)
-        allowed = await throttle.reserve_attempt(keys)
-        matches = allowed and (await verify_password(user.password_hash, password or ""))[0]
-        if not matches or user.status is not UserStatus.ACTIVE:
-            raise DomainError(
-                ErrorCode.WRONG_PASSWORD,
-                "Sign in, or enter the password of your existing account, to join.",
-                "password",
+        async with throttle.attempt(keys) as attempt:
+            matches = (
+                attempt.allowed and (await verify_password(user.password_hash, password or ""))[0]
             )
+            if not matches or user.status is not UserStatus.ACTIVE:
+                await attempt.fail()
+                raise DomainError(
+                    ErrorCode.WRONG_PASSWORD,
+                    "Sign in, or enter the password of your existing account, to join.",
+                    "password",
+                )
+            await attempt.succeed()
     raw: str | None = None
     session: Session | None = None
     async with in_transaction():

@@ -102,11 +102,12 @@ def login(outcome: str) -> None:
     LOGINS.labels(outcome).inc()
 
 
-_KEY_KINDS = {"ip": "address", "a": "account", "c": "code"}
+_KEY_KINDS = {"ip": "address", "a": "account", "c": "code", "d": "device"}
 
 
 def _key_kind(key: str) -> str:
-    # Throttle keys: "a:<hash>" (passwords), "c:<hash>" (second-factor codes), "ip:<address>".
+    # Throttle keys: "a:<hash>" (passwords), "c:<hash>" (second-factor codes),
+    # "d:<hash>" (a trusted device's passwords), "ip:<address>".
     return _KEY_KINDS.get(key.partition(":")[0], "other")
 
 

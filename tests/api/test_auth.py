@@ -13,6 +13,7 @@ import argon2
 from server.accounts.models import User, UserStatus
 from server.audit.models import AuditEvent
 from server.auth.models import PasswordReset, Session
+from server.auth.throttle import account_hash
 from server.core import clock
 from server.settings import get_settings
 from tests.helpers.fixtures import LOGIN, ORIGIN, PASSWORD, GraphQLClient
@@ -288,7 +289,12 @@ async def test_logins_are_audited_without_secrets(tree, anonymous):
     failures = await AuditEvent.filter(action="auth.login_failed").order_by("id")
     assert [f.actor_id for f in failures] == [person.user.id, None]
     assert all(f.client_ip == CLIENT_IP and f.request_id for f in failures)
-    assert [f.details for f in failures] == [{"reason": "credentials"}] * 2
+    # The account tried is named by its hashed email, known or not.
+    hashes = [account_hash(e) for e in (person.email, "nobody@acme.example.com")]
+    assert [f.details for f in failures] == [
+        {"reason": "credentials", "account": h} for h in hashes
+    ]
+    assert [f.organisation_id for f in failures] == [tree.acme.id, None]
 
     await assert_no_secrets_in_audit(PASSWORD, WRONG_PASSWORD, token)
 
