@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import FieldExtension
 
+from server.accounts.grants import Grants
 from server.accounts.models import Membership
 from server.accounts.types import MembershipNode
 from server.auth.actor import actor_for
@@ -20,7 +21,7 @@ from server.core.guard import (
     requires,
 )
 from server.core.pagination import paginate
-from server.core.permissions import Permission, Role
+from server.core.permissions import Permission, Role, TicketAccess
 from server.invitations import service
 from server.invitations.models import Invitation
 from server.invitations.types import InvitationConnection, InvitationNode
@@ -33,6 +34,24 @@ class InviteUserInput:
     role: Role
     first_name: str | None = None
     last_name: str | None = None
+    ticket_access: TicketAccess | None = strawberry.field(
+        default=None, description="Instead of the role's default (ticket administrators only)."
+    )
+    can_impersonate: bool | None = strawberry.field(
+        default=None, description="May open members' portals (admins and owners)."
+    )
+    restrict_recording_deletion: bool | None = strawberry.field(
+        default=None, description="May not delete call recordings, from the first sign-in."
+    )
+    email_two_factor: bool = strawberry.field(
+        default=False,
+        description="Confirm each sign-in with a code sent by email (for someone new to "
+        "Frontdesk; an existing account keeps the second factor its owner chose).",
+    )
+
+
+def _grants(given: InviteUserInput | CreateUserInput) -> Grants:
+    return Grants(given.ticket_access, given.can_impersonate, given.restrict_recording_deletion)
 
 
 @strawberry.input
@@ -62,6 +81,20 @@ class CreateUserInput:
     )
     first_name: str | None = None
     last_name: str | None = None
+    ticket_access: TicketAccess | None = strawberry.field(
+        default=None, description="Instead of the role's default (ticket administrators only)."
+    )
+    can_impersonate: bool | None = strawberry.field(
+        default=None, description="May open members' portals (admins and owners)."
+    )
+    restrict_recording_deletion: bool | None = strawberry.field(
+        default=None, description="May not delete call recordings, from the first sign-in."
+    )
+    email_two_factor: bool = strawberry.field(
+        default=False,
+        description="Confirm each sign-in with a code sent by email (for someone new to "
+        "Frontdesk; an existing account keeps the second factor its owner chose).",
+    )
 
 
 @strawberry.type
@@ -125,6 +158,8 @@ class Mutation:
             role=input.role,
             first_name=input.first_name,
             last_name=input.last_name,
+            grants=_grants(input),
+            email_two_factor=input.email_two_factor,
         )
         return InvitationPayload(invitation=created)
 
@@ -197,5 +232,7 @@ class Mutation:
             password=input.password,
             first_name=input.first_name,
             last_name=input.last_name,
+            grants=_grants(input),
+            email_two_factor=input.email_two_factor,
         )
         return CreateUserPayload(membership=membership)

@@ -8,12 +8,14 @@ only the `confirmInvitation` mutation does, once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.accounts.grants import Grants, checked_grants
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.accounts.seats import claim_seat
 from server.audit import service as audit
@@ -56,6 +58,54 @@ async def _send(invitation: Invitation, organisation: Organisation, actor: Actor
     )
 
 
+NO_GRANTS = Grants()
+
+
+@dataclass(frozen=True)
+class NewMemberAccess:
+    """What an admin chooses for a person they add: grants and restrictions, and
+    emailed sign-in codes (for someone new to Frontdesk)."""
+
+    grants: Grants
+    email_two_factor: bool
+
+    def checked(
+        self, actor: Actor, organisation: Organisation, role: Role, user: User
+    ) -> dict[str, object]:
+        return checked_grants(
+            actor, organisation, role, self.grants, signed_in=user.last_login_at is not None
+        )
+
+
+async def _new_membership(
+    organisation: Organisation,
+    user: User,
+    role: Role,
+    status: MembershipStatus,
+    granted: dict[str, object],
+) -> Membership:
+    """The role's default ticket access, then the grants chosen when adding the person."""
+    membership = Membership(
+        organisation=organisation,
+        user=user,
+        role=role,
+        status=status,
+        ticket_access=DEFAULT_TICKET_ACCESS[role],
+    )
+    for name, value in granted.items():
+        setattr(membership, name, value)
+    await membership.save()
+    return membership
+
+
+def _refuse_second_factor_for_existing_account() -> None:
+    raise DomainError(
+        ErrorCode.INVALID,
+        "This address already has an account, whose owner chooses their second factor.",
+        "emailTwoFactor",
+    )
+
+
 def _expiry() -> timedelta:
     return timedelta(days=get_settings().invitation_days)
 
@@ -68,7 +118,11 @@ async def invite_user(
     role: Role,
     first_name: str | None = None,
     last_name: str | None = None,
+    grants: Grants = NO_GRANTS,
+    email_two_factor: bool = False,
 ) -> Invitation:
+    """Invite a person, with the grants and restrictions chosen now (they hold from
+    the first sign-in) and, for someone new, emailed sign-in codes."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     names = {
@@ -78,7 +132,13 @@ async def invite_user(
     raw, digest = new_token(INVITATION_PREFIX)
     try:
         invitation = await _create_invitation(
-            actor, organisation, address, role, names, raw, digest
+            actor,
+            organisation,
+            address,
+            role,
+            names,
+            (raw, digest),
+            NewMemberAccess(grants, email_two_factor),
         )
     except IntegrityError:
         # A concurrent invitation of the same person won the race.
@@ -96,9 +156,10 @@ async def _create_invitation(
     address: str,
     role: Role,
     names: dict[str, str],
-    raw: str,
-    digest: str,
+    token: tuple[str, str],
+    access: NewMemberAccess,
 ) -> Invitation:
+    raw, digest = token
     async with in_transaction():
         user = await User.get_or_none(email=address)
         if user is None:
@@ -107,18 +168,18 @@ async def _create_invitation(
                 status=UserStatus.INVITED,
                 first_name=names["first_name"],
                 last_name=names["last_name"],
+                email_two_factor=access.email_two_factor,
             )
+        elif access.email_two_factor:
+            _refuse_second_factor_for_existing_account()
+        granted = access.checked(actor, organisation, role, user)
         membership = await Membership.get_or_none(organisation_id=organisation.id, user_id=user.id)
         if membership is not None and membership.status is not MembershipStatus.INVITED:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "email")
         if membership is None:
             await claim_seat(organisation.id)
-            membership = await Membership.create(
-                organisation=organisation,
-                user=user,
-                role=role,
-                status=MembershipStatus.INVITED,
-                ticket_access=DEFAULT_TICKET_ACCESS[role],
+            membership = await _new_membership(
+                organisation, user, role, MembershipStatus.INVITED, granted
             )
         else:
             open_invitations = Invitation.filter(
@@ -133,7 +194,9 @@ async def _create_invitation(
             await open_invitations.update(revoked_at=clock.now())
             membership.role = role
             membership.ticket_access = DEFAULT_TICKET_ACCESS[role]
-            await membership.save(update_fields=["role", "ticket_access", "updated_at"])
+            for name, value in granted.items():
+                setattr(membership, name, value)
+            await membership.save(update_fields=["role", "ticket_access", *granted, "updated_at"])
         invitation = await Invitation.create(
             organisation=organisation,
             membership=membership,
@@ -324,8 +387,11 @@ async def create_user(
     password: str,
     first_name: str | None = None,
     last_name: str | None = None,
+    grants: Grants = NO_GRANTS,
+    email_two_factor: bool = False,
 ) -> Membership:
-    """An active user with an initial password they must change at first log-in."""
+    """An active user with an initial password they must change at first log-in,
+    with the grants and restrictions chosen now and, if asked, emailed sign-in codes."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     first = clean_text(first_name, field="firstName")
@@ -339,7 +405,13 @@ async def create_user(
     )
     try:
         return await _create_user(
-            actor, organisation, address, role, password_hash, first, last, taken
+            actor,
+            organisation,
+            address,
+            role,
+            (password_hash, first, last),
+            NewMemberAccess(grants, email_two_factor),
+            taken,
         )
     except IntegrityError:
         raise taken from None  # a concurrent request created the same address
@@ -350,11 +422,11 @@ async def _create_user(
     organisation: Organisation,
     address: str,
     role: Role,
-    password_hash: str,
-    first: str,
-    last: str,
+    person: tuple[str, str, str],
+    access: NewMemberAccess,
     taken: DomainError,
 ) -> Membership:
+    password_hash, first, last = person
     async with in_transaction():
         await claim_seat(organisation.id)
         if await User.exists(email=address):
@@ -366,13 +438,11 @@ async def _create_user(
             password_hash=password_hash,
             must_change_password=True,
             status=UserStatus.ACTIVE,
+            email_two_factor=access.email_two_factor,
         )
-        membership = await Membership.create(
-            organisation=organisation,
-            user=user,
-            role=role,
-            status=MembershipStatus.ACTIVE,
-            ticket_access=DEFAULT_TICKET_ACCESS[role],
+        granted = access.checked(actor, organisation, role, user)
+        membership = await _new_membership(
+            organisation, user, role, MembershipStatus.ACTIVE, granted
         )
         await queue_mail(
             kind="welcome",

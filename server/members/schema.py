@@ -163,7 +163,8 @@ class Mutation:
         return MembershipPayload(membership=result)
 
     @strawberry.mutation(
-        description="Ticket access and feature flags; only for members who have logged in.",
+        description="Ticket access and feature flags (ticket access only once the person has "
+        "signed in where the organisation says so: ticketAccessAfterFirstSignIn).",
         extensions=members_manage_on_membership(
             STEP_UP_SECONDS, _administers_access, impersonation=False
         ),

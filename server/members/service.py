@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.accounts.grants import Grants, checked_grants
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.api_tokens import service as api_tokens
 from server.audit import service as audit
@@ -153,37 +154,10 @@ async def set_feature_access(
         membership, organisation = await _lock_members(membership_id)
         _check_rank(actor, membership, organisation)
         user = await User.get(id=membership.user_id)
-        if user.last_login_at is None:
-            raise DomainError(
-                ErrorCode.NEVER_LOGGED_IN,
-                "Feature access can be given once the user has logged in at least once.",
-            )
-        held_tickets, held_impersonate = actor.held_grants(organisation)
-        changes: dict[str, Any] = {}
-        if ticket_access is not None:
-            if held_tickets is not TicketAccess.ADMIN:
-                raise DomainError(
-                    ErrorCode.OUT_OF_SCOPE_PERMISSION,
-                    "Only ticket administrators set other members' ticket access.",
-                    "ticketAccess",
-                )
-            changes["ticket_access"] = ticket_access
-        if can_impersonate is not None:
-            if can_impersonate and not held_impersonate:
-                raise DomainError(
-                    ErrorCode.OUT_OF_SCOPE_PERMISSION,
-                    "You cannot grant a permission you do not hold.",
-                    "canImpersonate",
-                )
-            if can_impersonate and not membership.role.administers:
-                raise DomainError(
-                    ErrorCode.INVALID,
-                    "Only admins and owners may open members' portals.",
-                    "canImpersonate",
-                )
-            changes["can_impersonate"] = can_impersonate
-        if restrict_recording_deletion is not None:
-            changes["restrict_recording_deletion"] = restrict_recording_deletion
+        grants = Grants(ticket_access, can_impersonate, restrict_recording_deletion)
+        changes = checked_grants(
+            actor, organisation, membership.role, grants, signed_in=user.last_login_at is not None
+        )
         before = {name: _plain(getattr(membership, name)) for name in changes}
         for name, value in changes.items():
             setattr(membership, name, value)

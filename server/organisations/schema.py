@@ -22,6 +22,15 @@ class CreateOrganisationInput:
     require_two_factor: bool = False
 
 
+# The yes/no settings `updateOrganisation` changes.
+SETTINGS = (
+    "require_two_factor",
+    "allow_email_codes",
+    "require_totp_for_admins",
+    "ticket_access_after_first_sign_in",
+)
+
+
 @strawberry.input(description="Only the fields given change.")
 class UpdateOrganisationInput:
     organisation_id: strawberry.ID
@@ -29,6 +38,7 @@ class UpdateOrganisationInput:
     require_two_factor: bool | None = None
     allow_email_codes: bool | None = None
     require_totp_for_admins: bool | None = None
+    ticket_access_after_first_sign_in: bool | None = None
 
 
 @strawberry.input
@@ -107,9 +117,7 @@ class Mutation:
             organisation=checked(info).organisation,
             name=input.name,
             settings={
-                name: value
-                for name in ("require_two_factor", "allow_email_codes", "require_totp_for_admins")
-                if (value := getattr(input, name)) is not None
+                name: value for name in SETTINGS if (value := getattr(input, name)) is not None
             },
         )
         return OrganisationPayload(organisation=updated)

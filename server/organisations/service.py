@@ -93,7 +93,7 @@ async def update(
     name: str | None = None,
     settings: dict[str, bool] | None = None,
 ) -> Organisation:
-    """Rename, or change the two-factor settings given in `settings`."""
+    """Rename, or change the yes/no settings given in `settings`."""
     changes: dict[str, object] = dict(settings or {})
     if name is not None:
         changes["name"] = clean_text(name, field="name", required=True)

@@ -59,6 +59,10 @@ class OrganisationType(relay.Node):
     require_totp_for_admins: bool = strawberry.field(
         description="Owners and admins must use an authenticator app."
     )
+    ticket_access_after_first_sign_in: bool = strawberry.field(
+        description="Ticket access is given only to people who have signed in once "
+        "(restrictions and other grants can be set when a person is added)."
+    )
     created_at: datetime
 
     @strawberry.field(description="The parent organisation, when the viewer may see it.")

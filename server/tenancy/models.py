@@ -47,6 +47,8 @@ class Organisation(Model):
     # may insist on an authenticator app for its owners and admins.
     allow_email_codes = fields.BooleanField(default=True)
     require_totp_for_admins = fields.BooleanField(default=False)
+    # UKCloud: ticket access is granted only once the person has signed in.
+    ticket_access_after_first_sign_in = fields.BooleanField(default=False)
     # Seats: members plus pending invitations may not exceed this (None: no limit).
     seat_limit = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -203,7 +203,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Set a member's ticket access; for members with ADMIN ticket access "
-        "(and owners), only for people who have logged in.",
+        "(and owners); see ticketAccessAfterFirstSignIn.",
         extensions=[
             requires(
                 Permission.TICKETS_USE,

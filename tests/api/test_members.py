@@ -232,9 +232,15 @@ async def test_feature_access(tree, sign_in):
     ) == ["INVALID"]
 
 
-async def test_feature_access_needs_a_first_log_in_and_held_grants(tree, sign_in):
+async def test_feature_access_follows_the_first_log_in_setting_and_held_grants(tree, sign_in):
     never = await add_person(tree.acme, "never@acme.example.com", Role.MEMBER, logged_in=False)
     owner = await sign_in(tree["acme.owner"].email)
+    # By default grants and restrictions can be set before the first sign-in...
+    given = await owner.ok(FEATURES, {"id": never.membership_id, "tickets": "ACCOUNT"})
+    assert given["membership"]["ticketAccess"] == "ACCOUNT"
+    # ...unless the organisation keeps ticket access for people who signed in (UKCloud).
+    tree.acme.ticket_access_after_first_sign_in = True
+    await tree.acme.save()
     assert await owner.refused(FEATURES, {"id": never.membership_id, "tickets": "OWN"}) == [
         "NEVER_LOGGED_IN"
     ]
