@@ -111,7 +111,7 @@ class FrontdeskGraphQL(GraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         if scope["type"] != "http" or scope["method"] != "POST":
-            if self.graphql_ide and self.should_render_graphql_ide(request):  # type: ignore[arg-type]
+            if self.graphql_ide and self.should_render_graphql_ide(request):  # type: ignore[arg-type]  # Strawberry's protocol types `method` as a Literal, Starlette as str
                 await super().__call__(scope, receive, send)
                 return
             allowed = "GET, POST" if self.graphql_ide else "POST"
