@@ -2,7 +2,7 @@
 
 Statements are counted where Tortoise hands them to the driver (the
 `execute_*` methods of every Tortoise client class, as in
-tests/api/test_queries_count.py); the request goes through the real ASGI app
+tests/core/test_queries_count.py); the request goes through the real ASGI app
 (httpx + ASGITransport), so get_context, guards and loaders all count.
 
     python -m bench.statements DATA.json     (FRONTDESK_DATABASE_URL set by the caller)

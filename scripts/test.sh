@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Type-check server/ (mypy --strict, configured in pyproject.toml), run the
-# whole test suite on every database backend, then the API suite, the
-# tenant-isolation property and the fuzzer (tests/api, tests/tenancy,
-# tests/fuzz: every security test) again through Strawberry's own engine.
+# whole test suite on every database backend, then the API suites (one
+# folder per domain, the tenant-isolation property and the fuzzer among them:
+# every security test) again through Strawberry's own engine.
 #
 #   bash scripts/test.sh                  # SQLite, PostgreSQL, then the stock engine on SQLite
 #   bash scripts/test.sh -k invitations   # extra arguments go to pytest (every run)
@@ -123,6 +123,11 @@ run() {
     fi
 }
 
+# The suites that go through GraphQL: one folder per domain of server/.
+API_SUITES=(tests/core tests/auth tests/members tests/invitations tests/api_tokens
+    tests/audit tests/contacts tests/impersonation tests/organisations tests/tenancy
+    tests/tickets tests/telephony tests/webhooks tests/fuzz)
+
 summary=()
 failed=0
 for backend in "${backends[@]}"; do
@@ -131,8 +136,7 @@ done
 # The API suite again through Strawberry's Schema.execute: the limits, masking
 # and metrics are the schema's (server/core/policy.py), whichever engine runs.
 for backend in "${stock_backends[@]}"; do
-    run "$backend, stock engine, tests/api tests/tenancy tests/fuzz" "$backend" stock \
-        tests/api tests/tenancy tests/fuzz "$@"
+    run "$backend, stock engine, the API suites" "$backend" stock "${API_SUITES[@]}" "$@"
 done
 
 joined="$(printf '%s; ' "${summary[@]}")"

@@ -399,6 +399,22 @@ def authenticated(
     )
 
 
-def public() -> Outcome:
-    """No guard (log-in, password reset): expected failures still go to the payload."""
-    return Outcome()
+class _PublicOrPerson(Outcome):
+    """Open to anyone not signed in; a signed-in caller must be a person in their
+    own session (accepting an invitation joins *them*: no token, no impersonation)."""
+
+    def apply(self, field: StrawberryField) -> None:
+        field.directives.extend([NotWhileImpersonatingDirective(), NotForApiTokensDirective()])
+        self.field = field
+
+    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        actor = info.context.actor
+        if actor is not None and actor.kind is not PrincipalKind.PERSON:
+            raise ImpersonationForbidden() if actor.impersonating else ApiTokenForbidden()
+        return await self._run(next_, source, info, kwargs)
+
+
+def public(*, or_person: bool = False) -> Outcome:
+    """No guard (log-in, password reset): expected failures still go to the payload.
+    `or_person`: a signed-in caller must be a person in their own session."""
+    return _PublicOrPerson() if or_person else Outcome()

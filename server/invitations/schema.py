@@ -187,8 +187,9 @@ class Mutation:
         return InvitationPayload(invitation=revoked)
 
     @strawberry.mutation(
-        description="Accept an invitation with the token from its link (single use).",
-        extensions=[public()],
+        description="Accept an invitation with the token from its link (single use); "
+        "signed in, only as oneself (not with an API token or while impersonating).",
+        extensions=[public(or_person=True)],
     )
     async def confirm_invitation(
         self, info: Info, input: ConfirmInvitationInput
@@ -206,8 +207,7 @@ class Mutation:
             token = await sign_in(info, raw, session, input.session)
         elif info.context.actor is not None:  # joined while signed in: one more membership
             session = info.context.actor.session
-            # As before (actor_for(None) failed too); an API token has no session to reload.
-            assert session is not None, "confirmInvitation by an API token"
+            assert session is not None  # a person's own session (the guard let no token in)
             info.context.actor = await actor_for(session, info.context.meta)
         assert accepted.membership_id is not None  # accepting keeps the membership
         membership = await info.context.loaders.by_id(Membership).load(accepted.membership_id)

@@ -15,12 +15,13 @@ from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission, Role
 from server.core.visibility import rows_visible_to
+from server.invitations.service import open_invitations
+from server.members.service import members_visible_to
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 if TYPE_CHECKING:
     from server.accounts.models import Membership
     from server.accounts.types import MembershipType
-    from server.audit.types import AuditEventType
     from server.invitations.models import Invitation
     from server.invitations.types import InvitationType
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 else:
     MembershipRef = Annotated["MembershipType", strawberry.lazy("server.accounts.types")]
     InvitationRef = Annotated["InvitationType", strawberry.lazy("server.invitations.types")]
-AuditEventRef = Annotated["AuditEventType", strawberry.lazy("server.audit.types")]
 
 
 @strawberry.type(description="How many users an organisation may have.")
@@ -104,8 +104,6 @@ class OrganisationType(relay.Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[MembershipRef]:
-        from server.members.service import members_visible_to
-
         members = members_visible_to(
             info.context.require_actor(),
             organisation=row,
@@ -126,8 +124,6 @@ class OrganisationType(relay.Node):
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[InvitationRef]:
-        from server.invitations.service import open_invitations
-
         return await paginate(open_invitations(row), first=first, after=after)
 
     @strawberry.field(

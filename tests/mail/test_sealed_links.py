@@ -11,10 +11,10 @@ from datetime import timedelta
 from server.core import clock
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.templates import render
-from tests.api.test_invitations import CONFIRM, invite, token_from
-from tests.api.test_two_factor import EMAIL_CODE, LOGIN, SET_EMAIL
+from tests.auth.factors import EMAIL_CODE, LOGIN, SET_EMAIL
 from tests.helpers.fixtures import PASSWORD, GraphQLClient
 from tests.helpers.smtp import SMTPServer, links_in
+from tests.invitations.test_invitations import CONFIRM, invite, token_from
 
 REQUEST_RESET = "mutation($e: String!) { requestPasswordReset(input: {email: $e}) { ok } }"
 RESET = """

@@ -243,7 +243,7 @@ class Reads:
             ]:
                 self.fail(f"log-in of p{c.person} (no usable membership) answered {payload}")
             # Signing in writes events into the trail of each of the caller's organisations
-            # (tests/api/test_throttle_bucket.py): the harness's own, not the modelled world's.
+            # (tests/auth/test_throttle_bucket.py): the harness's own, not the modelled world's.
             await AuditEvent.filter(action__in=SIGN_IN_EVENTS).delete()
         elif c.kind == "token":
             self.bearer = b.token_secrets[c.token]

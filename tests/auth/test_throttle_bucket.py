@@ -32,8 +32,8 @@ from server.auth.throttle import account_hash
 from server.core import clock
 from server.core.permissions import Role
 from server.settings import get_settings
-from tests.api.test_throttling import CLIENT_IP, INVALID, OTHER_IP, WRONG, login
-from tests.api.test_two_factor import LOGIN, stop_real_time
+from tests.auth.factors import LOGIN, stop_real_time
+from tests.auth.test_throttling import CLIENT_IP, INVALID, OTHER_IP, WRONG, login
 from tests.helpers.fixtures import ORIGIN, PASSWORD, GraphQLClient, add_person, gid
 
 Browser = Callable[..., Awaitable[GraphQLClient]]

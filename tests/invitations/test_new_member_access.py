@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from server.accounts.models import Membership, User
 from server.audit.models import AuditEvent
-from tests.api.test_invitations import token_from
 from tests.helpers.fixtures import gid
 from tests.helpers.smtp import links_in
+from tests.invitations.test_invitations import token_from
 
 INVITE = """mutation($org: ID!, $email: String!, $restrict: Boolean, $access: TicketAccess,
                      $emailTwoFactor: Boolean! = false) {

@@ -19,7 +19,7 @@ from server.telephony.models import (
     ForwardingRule,
 )
 from server.tickets.models import Ticket, TicketComment, TicketKind
-from tests.api.test_queries_count import StatementLog
+from tests.core.test_queries_count import StatementLog
 from tests.helpers.fixtures import add_person, gid
 
 TICKETS = """

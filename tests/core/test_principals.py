@@ -13,12 +13,13 @@ from server.api_tokens.models import ApiToken
 from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.permissions import Role
+from server.invitations.models import Invitation
 from server.tenancy.models import OrganisationStatus
 from server.webhooks.models import WebhookDelivery
-from tests.api.test_api_tokens import create_token, expiry
-from tests.api.test_invitations import token_from
+from tests.api_tokens.test_api_tokens import create_token, expiry
 from tests.helpers.fixtures import ORIGIN, GraphQLClient, add_person, gid
 from tests.helpers.smtp import links_in
+from tests.invitations.test_invitations import token_from
 
 INVITE = """mutation($org: ID!, $email: String!) {
   inviteUser(input: {organisationId: $org, email: $email, role: MEMBER}) {
@@ -292,3 +293,24 @@ async def test_a_person_added_to_another_tenant_stays_hidden_from_a_token(tree, 
     person = await add_person(tree.provider, "staff@provider.example.com", Role.MEMBER)
     token = GraphQLClient(http, secret)
     assert (await token.data(NODE_USER, {"id": gid("User", person.user.id)})) == {"node": None}
+
+
+async def test_an_invitation_is_accepted_by_the_person_not_by_their_token(
+    tree, sign_in, smtp_server, http
+):
+    invitee = tree["globex.owner"]
+    own = await sign_in(invitee.email)
+    token = GraphQLClient(
+        http, (await create_token(own, tree.globex.id, ["ORGANISATION_VIEW"]))["secret"]
+    )
+    acme_admin = await sign_in(tree["acme.admin"].email)
+    await acme_admin.ok(INVITE, {"org": gid("Organisation", tree.acme.id), "email": invitee.email})
+    [message] = await smtp_server.deliver()
+    link_token = token_from(links_in(message)[0])
+    accept = """mutation($token: String!) { confirmInvitation(input: {token: $token}) {
+      membership { status } errors { code } } }"""
+
+    assert await token.error_code(accept, {"token": link_token}) == "API_TOKEN_FORBIDDEN"
+    assert (await Invitation.get(email=invitee.email)).accepted_at is None
+    joined = await own.ok(accept, {"token": link_token})
+    assert joined["membership"] == {"status": "ACTIVE"}

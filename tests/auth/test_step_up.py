@@ -16,7 +16,7 @@ from server.auth.models import RecoveryCode, Session
 from server.core import clock
 from server.core.permissions import Role, TicketAccess
 from server.settings import get_settings
-from tests.api.test_two_factor import (
+from tests.auth.factors import (
     CONFIRM,
     DISABLE,
     ENROL,

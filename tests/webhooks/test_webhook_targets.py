@@ -37,8 +37,8 @@ from server.webhooks import service
 from server.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from server.webhooks.targets import IPAddress
 from server.webhooks.worker import WebhookWorker
-from tests.api.test_webhooks import CREATE, INVITE, Receiver
 from tests.helpers.fixtures import GraphQLClient, gid
+from tests.webhooks.test_webhooks import CREATE, INVITE, Receiver
 
 UPDATE = """mutation($id: ID!, $url: String!) {
   updateWebhook(input: {endpointId: $id, url: $url}) {

@@ -12,7 +12,7 @@ import pytest
 from server.accounts.models import User
 from server.auth.models import PasswordReset
 from server.core.permissions import Role
-from tests.api.test_bad_input import (
+from tests.core.test_bad_input import (
     CHANGE_PASSWORD,
     CONFIRM_INVITATION,
     INVITE_USER,

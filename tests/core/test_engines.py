@@ -21,7 +21,7 @@ from server.app import create_app
 from server.core.policy import MASKED_MESSAGE
 from server.schema import POLICY
 from server.settings import get_settings
-from tests.api.test_cost import ABUSE, ABUSE_WITH_FRAGMENTS
+from tests.core.test_cost import ABUSE, ABUSE_WITH_FRAGMENTS
 from tests.helpers.fixtures import ORIGIN
 
 DEEP = "{ viewer { user { memberships { organisation { " + "parent { " * 8 + "name" + " }" * 12

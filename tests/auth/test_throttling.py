@@ -24,7 +24,7 @@ from server.auth.models import LoginThrottle, Session
 from server.auth.two_factor import CHALLENGE_CODE_TRIES
 from server.core import clock
 from server.settings import get_settings
-from tests.api.test_two_factor import (
+from tests.auth.factors import (
     LOGIN,
     STEP,
     VERIFY,
@@ -334,7 +334,7 @@ async def test_wrong_second_factor_codes_are_throttled(tree, sign_in, anonymous)
     free = get_settings().throttle_account_attempts
     for i in range(free):
         variables = {"challenge": challenge, "code": wrong_code(secret)}
-        # The fifth wrong code also ends the challenge (tests/api/test_two_factor_limits.py).
+        # The fifth wrong code also ends the challenge (tests/auth/test_two_factor_limits.py).
         expected = "CHALLENGE_INVALID" if i == CHALLENGE_CODE_TRIES - 1 else "INVALID_CODE"
         assert (await anonymous.refused(VERIFY, variables)) == [expected]
     # Locked: on a new challenge, the right code is not even checked.

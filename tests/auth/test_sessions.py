@@ -11,7 +11,7 @@ from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.core import clock
 from server.settings import get_settings
-from tests.api.test_two_factor import LOGIN, stop_real_time, viewer_email
+from tests.auth.factors import LOGIN, stop_real_time, viewer_email
 from tests.helpers.fixtures import PASSWORD, GraphQLClient, gid
 from tests.helpers.smtp import links_in
 

@@ -12,8 +12,8 @@ from server.core.permissions import Role
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
 from server.tenancy.models import Organisation
-from tests.api.test_invitations import token_from
 from tests.helpers.fixtures import LOGIN, GraphQLClient, add_person, gid
+from tests.invitations.test_invitations import token_from
 
 CREATE = """
 mutation($input: CreateContactInput!) {

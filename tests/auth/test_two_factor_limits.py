@@ -15,7 +15,7 @@ import pytest
 from server.auth.models import LoginChallenge, RecoveryCode, Session
 from server.auth.two_factor import CHALLENGE_CODE_TRIES
 from server.core import clock
-from tests.api.test_two_factor import (
+from tests.auth.factors import (
     REGENERATE,
     STEP,
     TWO_FACTOR,

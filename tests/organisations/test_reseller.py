@@ -8,9 +8,9 @@ import asyncio
 from server.accounts.models import User
 from server.invitations.models import Invitation
 from server.tenancy.models import Organisation
-from tests.api.test_invitations import CONFIRM, INVITE, token_from
 from tests.helpers.fixtures import gid
 from tests.helpers.smtp import links_in
+from tests.invitations.test_invitations import CONFIRM, INVITE, token_from
 
 CREATE_ORGANISATION = """
 mutation($parent: ID!, $name: String!) {
