@@ -183,11 +183,16 @@ class Actor:
         reach = self.principal.reach
         return reach is None or organisation.is_within(reach)
 
-    def _governs_from_above(self, organisation: Organisation) -> bool:
+    @staticmethod
+    def _below_any(organisation: Organisation, memberships: list[Membership]) -> bool:
+        """`organisation` is strictly below the organisation of one of `memberships`."""
         return any(
             organisation.id != m.organisation_id and organisation.is_within(m.organisation.path)
-            for m in self._loaded.delegating
+            for m in memberships
         )
+
+    def _governs_from_above(self, organisation: Organisation) -> bool:
+        return self._below_any(organisation, self._loaded.delegating)
 
     def governs_from_above(self, organisation: Organisation) -> bool:
         """An ancestor's membership delegates administration of `organisation`
@@ -195,10 +200,7 @@ class Actor:
         return self.reaches(organisation) and self._governs_from_above(organisation)
 
     def _views_from_above(self, organisation: Organisation) -> bool:
-        return any(
-            organisation.id != m.organisation_id and organisation.is_within(m.organisation.path)
-            for m in self._loaded.viewing
-        )
+        return self._below_any(organisation, self._loaded.viewing)
 
     def can_see(self, organisation: Organisation) -> bool:
         if not self.reaches(organisation):

@@ -27,13 +27,10 @@ from server.invitations.models import Invitation
 from server.invitations.types import InvitationConnection, InvitationNode
 
 
-@strawberry.input
-class InviteUserInput:
-    organisation_id: strawberry.ID
-    email: str
-    role: Role
-    first_name: str | None = None
-    last_name: str | None = None
+@strawberry.input(
+    description="What an admin chooses for a person they add (holds from the first sign-in)."
+)
+class NewMemberAccessInput:
     ticket_access: TicketAccess | None = strawberry.field(
         default=None, description="Instead of the role's default (ticket administrators only)."
     )
@@ -50,7 +47,16 @@ class InviteUserInput:
     )
 
 
-def _grants(given: InviteUserInput | CreateUserInput) -> Grants:
+@strawberry.input
+class InviteUserInput(NewMemberAccessInput):
+    organisation_id: strawberry.ID
+    email: str
+    role: Role
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+def _grants(given: NewMemberAccessInput) -> Grants:
     return Grants(given.ticket_access, given.can_impersonate, given.restrict_recording_deletion)
 
 
@@ -72,7 +78,7 @@ class ConfirmInvitationInput:
 
 
 @strawberry.input
-class CreateUserInput:
+class CreateUserInput(NewMemberAccessInput):
     organisation_id: strawberry.ID
     email: str
     role: Role
@@ -81,20 +87,6 @@ class CreateUserInput:
     )
     first_name: str | None = None
     last_name: str | None = None
-    ticket_access: TicketAccess | None = strawberry.field(
-        default=None, description="Instead of the role's default (ticket administrators only)."
-    )
-    can_impersonate: bool | None = strawberry.field(
-        default=None, description="May open members' portals (admins and owners)."
-    )
-    restrict_recording_deletion: bool | None = strawberry.field(
-        default=None, description="May not delete call recordings, from the first sign-in."
-    )
-    email_two_factor: bool = strawberry.field(
-        default=False,
-        description="Confirm each sign-in with a code sent by email (for someone new to "
-        "Frontdesk; an existing account keeps the second factor its owner chose).",
-    )
 
 
 @strawberry.type
