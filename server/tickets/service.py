@@ -18,6 +18,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from server.accounts.mails import greeting_name
 from server.accounts.models import User, UserStatus
 from server.audit import service as audit
 from server.core import clock
@@ -310,11 +311,13 @@ async def change_status(*, actor: Actor, ticket_id: int, status: TicketStatus) -
                 kind="ticket_status",
                 recipient=reporter.email,
                 organisation_id=organisation.id,
+                organisation_name=organisation.name,
+                name=greeting_name(reporter),
                 number=ticket.number,
                 subject=ticket.subject,
                 actor_name=public_name(actor.user),
-                old_status=before.value.replace("_", " ").lower(),
-                new_status=status.value.replace("_", " ").lower(),
+                old_status=before.value,
+                new_status=status.value,
                 link=_link(ticket),
             )
     return ticket
@@ -351,6 +354,8 @@ async def add_comment(
                 kind="ticket_comment",
                 recipient=reporter.email,
                 organisation_id=organisation.id,
+                organisation_name=organisation.name,
+                name=greeting_name(reporter),
                 number=ticket.number,
                 subject=ticket.subject,
                 author_name=public_name(actor.user),

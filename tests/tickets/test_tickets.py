@@ -285,7 +285,8 @@ async def test_reporter_is_mailed_about_others_comments_and_status_changes(
     assert message["To"] == tree["acme.member"].email
     assert message["Subject"] == "Ticket #1: new reply - Phone <b>dead</b>"
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-    assert "Admin Test answered" in text and "off\nand on again." in text
+    assert "Hello Member Test," in text and "because you reported ticket #1 at Acme" in text
+    assert "Admin Test answered" in text and "> Try turning it off\n> and on again." in text
     [link] = smtp_server.links_in(message)
     assert link == f"https://portal.example.test/admin/tickets/{ticket}"
     html = message.get_body(("html",)).get_content()
