@@ -107,15 +107,22 @@ _TEMPLATES: dict[str, _Template] = {
         "<p>If this was not you, reset your password at once and contact your "
         "administrator.</p>",
     ),
-    "impersonation_notice": _t(
-        "Support accessed your " + PRODUCT + " account",
-        "Hello,\n\n"
-        "$actor_name signed in to your " + PRODUCT + " account on your behalf.\n"
+    # Sent when the impersonation ends (stopped, signed out or expired), once.
+    "impersonation_ended": _t(
+        "$actor_name of $actor_organisation used your " + PRODUCT + " account",
+        "Hello $name,\n\n"
+        "$actor_name of $actor_organisation used your " + PRODUCT + " account on your "
+        "behalf from $started_at until $ended_at ($minutes min).\n"
         "Reason given: $reason\n\n"
+        "Changes made during that time:\n$changes\n\n"
         "If you did not expect this, contact your administrator.\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>$actor_name signed in to your " + PRODUCT + " account on your behalf.</p>"
+        "<p>Hello $name,</p>"
+        "<p>$actor_name of <strong>$actor_organisation</strong> used your "
+        + PRODUCT
+        + " account on your behalf from $started_at until $ended_at ($minutes min).</p>"
         "<p>Reason given: $reason</p>"
+        "<p>Changes made during that time:</p>"
+        '<p style="white-space: pre-line">$changes</p>'
         "<p>If you did not expect this, contact your administrator.</p>",
     ),
     "ticket_comment": _t(
