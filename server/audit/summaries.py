@@ -222,7 +222,8 @@ def _assigned(reading: Reading) -> str:
             before=reading.word(before), after=reading.word(after), **values
         )
     return _("{actor} gave extension {target} to {after}").format(
-        after=reading.word(after) if after else reading.subject, **values
+        after=reading.word(after) if after else reading.name("subject") or _("a member"),
+        **values,
     )
 
 

@@ -169,6 +169,17 @@ async def _assign(actor: Actor, extension: Extension, membership: Membership | N
     holder = await Membership.get_or_none(id=before) if before is not None else None
     subject = membership if membership is not None else holder
     await extension.save(update_fields=["membership_id", "updated_at"])
+    if holder is not None and membership is not None:
+        # A move: its own event for the person who loses the extension (their activity).
+        await audit.record(
+            "extension.unassigned",
+            actor=actor,
+            organisation_id=extension.organisation_id,
+            target=extension,
+            target_label=extension.number,
+            subject_user_id=holder.user_id,
+            details={"before": {"member": before_member}, "after": {"member": None}},
+        )
     await audit.record(
         "extension.assigned" if membership is not None else "extension.unassigned",
         actor=actor,
