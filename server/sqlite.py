@@ -12,6 +12,11 @@ here begin with `BEGIN IMMEDIATE`: they take the write lock first, waiting
 for it like any other writer, and never need an upgrade. Tortoise already
 runs one transaction at a time per process (one connection behind a lock),
 so this only orders them across processes.
+
+Every connection also gets `frontdesk_fold` and `frontdesk_digits`, the
+functions the search triggers of migration 0012 index with
+(server/core/search.py); a tool opening the file without them can read but
+not change the searchable tables.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ from tortoise.backends.sqlite.client import (
 )
 from tortoise.exceptions import TransactionManagementError
 
+from server.core.search import digits, fold
+
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
     async def begin(self) -> None:
@@ -41,6 +48,12 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
 
 
 class SqliteClient(_TortoiseSqliteClient):
+    async def create_connection(self, with_db: bool) -> None:
+        await super().create_connection(with_db)
+        if self._connection is not None:
+            for name, function in (("frontdesk_fold", fold), ("frontdesk_digits", digits)):
+                await self._connection.create_function(name, 1, function, deterministic=True)
+
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
