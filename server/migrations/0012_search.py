@@ -21,11 +21,9 @@ from typing import Any
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
+from server.db import MigrationRefused
+
 EXTENSIONS = ("pg_trgm", "unaccent")
-
-
-class SearchExtensionMissing(RuntimeError):
-    """The database lacks an extension search needs and this role may not create it."""
 
 
 PERSON = (
@@ -90,7 +88,7 @@ async def _postgres(client: Any) -> None:
             "current_database() AS db, current_user AS role"
         )
         if not may[0]["may"]:
-            raise SearchExtensionMissing(
+            raise MigrationRefused(
                 f"Search needs the PostgreSQL extensions {', '.join(missing)}, and the role "
                 f"{may[0]['role']!r} may not create them in database {may[0]['db']!r}. Ask the "
                 "database's owner (on a managed PostgreSQL: the admin user or the console) to "
