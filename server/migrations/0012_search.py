@@ -94,7 +94,7 @@ async def _postgres(client: Any) -> None:
                 "database's owner (on a managed PostgreSQL: the admin user or the console) to "
                 "run: "
                 + " ".join(f"CREATE EXTENSION IF NOT EXISTS {name};" for name in missing)
-                + " in that database, then run `frontdesk migrate` again. Nothing was changed."
+                + " in that database, then run `frontdesk migrate` again (this step changed nothing)."
             )
         for name in missing:
             await client.execute_script(f"CREATE EXTENSION IF NOT EXISTS {name}")
