@@ -27,6 +27,7 @@ def audit_filter(
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    search: str | None = None,
 ) -> AuditFilter:
     """The filters of `auditEvents` and of the CSV export, from their arguments."""
     target_type = target_pk = None
@@ -46,6 +47,7 @@ def audit_filter(
         target_id=target_pk,
         since=since,
         until=until,
+        search=search,
     )
 
 
@@ -71,6 +73,13 @@ class Query:
         ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words of the actor's or the target's name (at the time) "
+                "or the action, in any order."
+            ),
+        ] = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventNode]:
@@ -85,6 +94,7 @@ class Query:
                 target_id=target_id,
                 since=since,
                 until=until,
+                search=search,
             ),
         )
         return await paginate(events, first=first, after=after)

@@ -213,17 +213,24 @@ TICKET = Document(
     fts="ticket_search",
     column="doc",
 )
+AUDIT_EVENT = Document(
+    table="audit_event",
+    expression=(
+        "frontdesk_fold(\"actor_label\" || ' ' || \"impersonator_label\" || ' ' || "
+        '"target_label" || \' \' || "action")'
+    ),
+    fts="audit_event_search",
+    column="doc",
+)
 
 
 def searched(
-    queryset: QuerySet[M], words: list[str], match: Callable[[str], Sql], rank: Sql
+    queryset: QuerySet[M], words: list[str], match: Callable[[str], Sql], rank: Sql | None
 ) -> QuerySet[M]:
-    """The rows where every word matches, ranked (best first when paginated)."""
-    return (
-        queryset.annotate(**{SEARCH_HIT: all_words(words, match)})
-        .filter(**{SEARCH_HIT: True})
-        .annotate(**{SEARCH_RANK: rank})
-    )
+    """The rows where every word matches, ranked (best first when paginated;
+    without a rank, in the list's own order)."""
+    found = queryset.annotate(**{SEARCH_HIT: all_words(words, match)}).filter(**{SEARCH_HIT: True})
+    return found if rank is None else found.annotate(**{SEARCH_RANK: rank})
 
 
 def ranked_by(table: str, key: str, exact: list[str], prefix: list[str], phrase: str) -> Sql:

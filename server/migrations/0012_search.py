@@ -39,6 +39,10 @@ CONTACT = (
 )
 ORGANISATION = "frontdesk_fold({p}name)"
 TICKET = "frontdesk_fold({p}subject || ' ' || {p}description)"
+AUDIT = (
+    "frontdesk_fold({p}actor_label || ' ' || {p}impersonator_label || ' ' || "
+    "{p}target_label || ' ' || {p}action)"
+)
 
 # table, FTS5 table, columns the texts are made of, (FTS column, expression) pairs
 SQLITE_TABLES: tuple[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
@@ -56,6 +60,12 @@ SQLITE_TABLES: tuple[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...
         (("doc", CONTACT),),
     ),
     ("ticket", "ticket_search", ("subject", "description"), (("doc", TICKET),)),
+    (
+        "audit_event",
+        "audit_event_search",
+        ("actor_label", "impersonator_label", "target_label", "action"),
+        (("doc", AUDIT),),
+    ),
 )
 
 
@@ -118,6 +128,7 @@ async def _postgres(client: Any) -> None:
         ("organisation_search", "organisation", ORGANISATION),
         ("contact_search", "contact", CONTACT),
         ("ticket_search", "ticket", TICKET),
+        ("audit_event_search", "audit_event", AUDIT),
     ):
         await client.execute_script(
             f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" '
@@ -157,7 +168,7 @@ async def forward(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0007_organisation_grant_setting")]
+    dependencies = [("models", "0008_person_language")]
 
     initial = False
 

@@ -4,6 +4,7 @@ ignoring case and accents, several words in any order, best matches first."""
 
 from __future__ import annotations
 
+from server.audit import service as audit
 from server.organisations import service as organisations
 from server.tenancy.models import OrganisationKind
 from tests.contacts.test_contacts import CREATE as CREATE_CONTACT
@@ -110,3 +111,36 @@ async def test_organisations(tree, sign_in):
     assert await names("LABS ACM") == ["Acme Labs"]
     assert await names("glöbex") == ["Globex"]
     assert await names("provider") == []  # above the reseller: not visible
+
+
+AUDIT = """
+query($org: ID!, $search: String) {
+  auditEvents(organisationId: $org, search: $search) { totalCount nodes { action actorLabel targetLabel } }
+}"""
+CHANGE_ROLE = """
+mutation($id: ID!) { changeRole(input: {membershipId: $id, role: VIEWER}) { errors { code } } }"""
+
+
+async def test_audit_events(tree, sign_in, http):
+    admin = await sign_in(tree["acme.admin"].email)
+    await admin.ok(CHANGE_ROLE, {"id": tree["acme.member"].membership_id})
+    org = gid("Organisation", tree.acme.id)
+
+    async def found(search: str) -> list[tuple[str, str]]:
+        data = await admin.data(AUDIT, {"org": org, "search": search})
+        return [(n["action"], n["targetLabel"]) for n in data["auditEvents"]["nodes"]]
+
+    changed = [("member.role_changed", "member@acme.example.com")]
+    assert await found("MEMBER@acme role_chang") == changed
+    assert await found("role_changed admin@acme") == changed  # the actor, any order
+    assert await found("globex") == []
+    response = await http.get(
+        "/audit/export.csv",
+        params={"organisationId": org, "search": "role_changed"},
+        headers={"authorization": f"Bearer {admin.token}"},
+    )
+    assert response.status_code == 200
+    assert len(response.text.strip().splitlines()) == 2  # the header and the one event
+    # A deleted person's name leaves the trail's labels, and the search with it.
+    await audit.pseudonymise_user(tree["acme.member"].user.id)
+    assert await found("member@acme") == []

@@ -22,7 +22,7 @@ import pytest
 from tortoise import connections
 
 from server import db
-from server.core.search import CONTACT, ORGANISATION, PERSON, PERSON_EMAIL, TICKET
+from server.core.search import AUDIT_EVENT, CONTACT, ORGANISATION, PERSON, PERSON_EMAIL, TICKET
 from tests.conftest import DATABASE_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +113,7 @@ async def test_postgres_answers_each_search_from_its_trigram_index(database):
         (ORGANISATION, "organisation_search"),
         (CONTACT, "contact_search"),
         (TICKET, "ticket_search"),
+        (AUDIT_EVENT, "audit_event_search"),
     ):
         # Empty tables: tell the planner that a full scan is out of the question.
         await conn.execute_script("SET enable_seqscan = off")
