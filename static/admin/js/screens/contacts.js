@@ -101,7 +101,7 @@ export async function list(section, params, { current }) {
     h("p", { class: "muted" }, "The people to call about billing, technical or contractual matters. Contacts cannot sign in unless you invite them."),
     h("form", { class: "filters", role: "search", "aria-label": "Filter contacts", onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" }, h("label", { for: "contact-search" }, "Search"),
-        h("input", { id: "contact-search", type: "search", placeholder: "Name, email or title", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+        h("input", { id: "contact-search", type: "search", placeholder: "Name, email, title or phone", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
       h("div", { class: "field" }, h("label", { for: "contact-kind" }, "Contact for"),
         h("select", { id: "contact-kind", onchange: (e) => { filters.kind = e.target.value; load(); } },
           h("option", { value: "" }, "Any"), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),

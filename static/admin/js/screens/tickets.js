@@ -111,7 +111,7 @@ export async function list(section, params, { current }) {
       h("button", { type: "button", class: "primary", onclick: () => raiseDialog(org) }, "Raise a ticket")),
     h("form", { class: "filters", role: "search", "aria-label": "Filter tickets", onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" }, h("label", { for: "ticket-search" }, "Search"),
-        h("input", { id: "ticket-search", type: "search", placeholder: "Subject or description", oninput: debounce(set("search")) })),
+        h("input", { id: "ticket-search", type: "search", placeholder: "Subject, description, number or organisation", oninput: debounce(set("search")) })),
       select("ticket-status", "Status", "status", STATUSES),
       select("ticket-type", "Type", "type", KINDS),
       select("ticket-priority", "Priority", "priority", PRIORITIES),

@@ -153,7 +153,7 @@ export async function list(section, params, { current }) {
     h("form", { class: "filters", role: "search", "aria-label": "Filter users", onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
         h("label", { for: "user-search" }, "Search"),
-        h("input", { id: "user-search", type: "search", placeholder: "Name or email", oninput: debounce(setFilter("search")) })),
+        h("input", { id: "user-search", type: "search", placeholder: "Any part of a name, email, phone or organisation", oninput: debounce(setFilter("search")) })),
       select("user-role", "Role", "role", roleOptions(ROLES)),
       select("user-status", "Status", "status", [["INVITED", "Invited"], ["ACTIVE", "Active"], ["DISABLED", "Disabled"]]),
       select("user-2fa", "Two-step", "twoFactor", [["yes", "On"], ["no", "Off"]]),
