@@ -89,6 +89,36 @@ _TEMPLATES: dict[str, _Template] = {
         "<p>If this was not you, reset your password at once and contact your "
         "administrator.</p>",
     ),
+    "email_change": _t(
+        "Confirm your new " + PRODUCT + " sign-in address",
+        "Hello $name,\n\n"
+        "$requester_name asked to make $new_email the sign-in address of your "
+        + PRODUCT
+        + " account (instead of $old_email).\n\n"
+        "To confirm that this address is yours, open this link before $expires_at:\n$link\n\n"
+        "Until then you sign in with $old_email. If you did not expect this, "
+        "ignore this mail: nothing changes.\n" + _SIGNATURE_TEXT,
+        "<p>Hello $name,</p>"
+        "<p>$requester_name asked to make <strong>$new_email</strong> the sign-in address of "
+        "your " + PRODUCT + " account (instead of $old_email).</p>"
+        "<p>To confirm that this address is yours, open this link before $expires_at:</p>"
+        '<p><a href="$link">Confirm my new address</a></p>'
+        "<p>Until then you sign in with $old_email. If you did not expect this, "
+        "ignore this mail: nothing changes.</p>",
+    ),
+    "email_changed": _t(
+        "Your " + PRODUCT + " sign-in address was changed",
+        "Hello $name,\n\n"
+        "The sign-in address of your " + PRODUCT + " account was changed from $old_email "
+        "to $new_email (asked by $requester_name). Mails about your account now go there, "
+        "and this address no longer signs in.\n\n"
+        "If this was not you, contact your administrator at once.\n" + _SIGNATURE_TEXT,
+        "<p>Hello $name,</p>"
+        "<p>The sign-in address of your " + PRODUCT + " account was changed from $old_email "
+        "to <strong>$new_email</strong> (asked by $requester_name). Mails about your account "
+        "now go there, and this address no longer signs in.</p>"
+        "<p>If this was not you, contact your administrator at once.</p>",
+    ),
     "email_code": _t(
         "Your " + PRODUCT + " verification code",
         "Hello,\n\n"
