@@ -167,9 +167,7 @@ async def test_bad_input_changes_nothing(tree, sign_in, variables, field, code):
     admin = await sign_in(tree["acme.admin"].email)
     member = tree["acme.member"]
     before = _profile(await User.get(id=member.user.id))
-    data = await admin.data(
-        UPDATE, {"id": member.membership_id, "first": "Changed", **variables}
-    )
+    data = await admin.data(UPDATE, {"id": member.membership_id, "first": "Changed", **variables})
     errors = data["updateMember"]["errors"]
     assert [(e["field"], e["code"]) for e in errors] == [(field, code)]
     assert _profile(await User.get(id=member.user.id)) == before
