@@ -35,7 +35,7 @@ RESET = """mutation($token: String!) { resetPassword(input: {token: $token,
 
 
 async def _signs_in(anonymous, email: str) -> bool:
-    data = await anonymous.data(LOGIN, {"email": email})
+    data = await anonymous.data(LOGIN, {"email": email, "password": PASSWORD})
     return data["login"]["token"] is not None
 
 
