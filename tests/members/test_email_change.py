@@ -24,11 +24,8 @@ CHANGE_OWN = """mutation($email: String!) { changeEmail(input: {newEmail: $email
   user { email pendingEmail } errors { field code message } } }"""
 CONFIRM = """mutation($token: String!) { confirmEmailChange(input: {token: $token}) {
   email errors { field code message } } }"""
-LOGIN = (
-    """mutation($email: String!) { login(input: {email: $email, password: "%s"}) {
-  token errors { code } } }"""
-    % PASSWORD
-)
+LOGIN = """mutation($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) { token errors { code } } }"""
 RESET_REQUEST = "mutation($email: String!) { requestPasswordReset(input: {email: $email}) { ok } }"
 RESET = """mutation($token: String!) { resetPassword(input: {token: $token,
   newPassword: "a brand new passphrase 3"}) { errors { code } } }"""
