@@ -9,7 +9,7 @@ const VIEWER = `query Viewer {
   viewer {
     mustChangePassword
     sessionExpiresAt
-    user { id email displayName firstName lastName title officePhone mobilePhone fax }
+    user { id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax }
     memberships {
       id role ticketAccess canImpersonate
       organisation { id name kind viewerPermissions }
