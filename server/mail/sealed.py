@@ -28,6 +28,7 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "invitation": ("link",),
     "password_reset": ("link",),
     "email_change": ("link",),
+    "welcome_set_password": ("link",),
     "email_code": ("code",),
 }
 _MARKER_START = "[sealed:"

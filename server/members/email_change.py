@@ -23,7 +23,7 @@ from server.core.actor import Actor, RequestMeta
 from server.core.errors import DomainError, ErrorCode
 from server.core.tokens import hash_token, new_token
 from server.core.validation import normalise_email
-from server.mail.outbox import queue_mail
+from server.members.mails import send_confirmation, send_notice
 from server.members.service import check_may_edit_person, check_rank, lock_members
 from server.settings import get_settings
 
@@ -60,16 +60,13 @@ async def _request(
         organisation_id=organisation_id,
         expires_at=now + timedelta(hours=settings.email_change_hours),
     )
-    await queue_mail(
-        kind="email_change",
-        recipient=address,
-        organisation_id=organisation_id,
-        name=user.display_name,
-        requester_name=actor.user.display_name,
-        old_email=user.email,
+    await send_confirmation(
+        user,
         new_email=address,
+        requester=actor.user,
         link=f"{settings.public_url}/admin/confirm-email#token={raw}",
         expires_at=change.expires_at,
+        organisation_id=organisation_id,
     )
     await audit.record(
         "user.email_change_requested",
@@ -135,14 +132,8 @@ async def confirm_email_change(*, token: str, meta: RequestMeta) -> User:
             # A reset link in the old mailbox must not open the account any more.
             await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=now)
             requester = await User.get_or_none(id=change.requested_by_id or 0)
-            await queue_mail(
-                kind="email_changed",
-                recipient=old,
-                organisation_id=change.organisation_id,
-                name=user.display_name,
-                requester_name=requester.display_name if requester else "an administrator",
-                old_email=old,
-                new_email=user.email,
+            await send_notice(
+                user, old_email=old, requester=requester, organisation_id=change.organisation_id
             )
             await audit.record(
                 "user.email_changed",

@@ -23,6 +23,7 @@ from server.auth.sessions import end_sessions
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
+from server.core.i18n import LANGUAGES, supported
 from server.core.permissions import Permission, Role, TicketAccess
 from server.core.subtree import subtree
 from server.core.validation import clean_text
@@ -346,9 +347,23 @@ async def update_member(
     return membership
 
 
+def _checked_language(value: str | None) -> str | None:
+    """A supported language ("de", "de-CH" → "de"), or None (empty: back to the default)."""
+    if value is None or not value.strip():
+        return None
+    language = supported(value)
+    if language is None:
+        raise DomainError(
+            ErrorCode.INVALID, f"Choose one of these languages: {', '.join(LANGUAGES)}.", "language"
+        )
+    return language
+
+
 async def update_profile(*, actor: Actor, changes: dict[str, str | None]) -> User:
     user = actor.user
-    cleaned = clean_profile(changes)
+    cleaned: dict[str, str | None] = {**clean_profile(changes)}
+    if "language" in changes:
+        cleaned["language"] = _checked_language(changes["language"])
     before = {name: getattr(user, name) for name in cleaned}
     async with in_transaction():
         for name, value in cleaned.items():

@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0007_organisation_grant_setting')]
+    dependencies = [('models', '0008_person_language')]
 
     initial = False
 

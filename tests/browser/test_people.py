@@ -22,7 +22,8 @@ def add_user(app: App, page: Page, email: str, first: str, last: str, **details:
     dialog.get_by_label("Last name (optional)").fill(last)
     for label, value in details.items():
         dialog.get_by_label(f"{label} (optional)").fill(value)
-    dialog.get_by_label("Set an initial password instead of sending an invitation").check()
+    dialog.get_by_label("Create the user now instead of sending an invitation").check()
+    dialog.get_by_label("Mail them a link to choose their password").uncheck()
     dialog.get_by_label("Initial password", exact=True).fill(INITIAL)
     dialog.get_by_role("button", name="Create user").click()
     expect(dialog).to_be_hidden()

@@ -64,7 +64,7 @@ async def test_an_admin_changes_an_email_confirmed_from_the_new_address(
     assert notice["To"] == member.email
     notice_text = notice.get_body(preferencelist=("plain",)).get_content()
     assert "changed from member@acme.example.com to mo@new.example" in notice_text
-    assert "asked by Admin Test" in notice_text
+    assert "as Admin Test asked" in notice_text
     # Used once.
     assert await anonymous.refused(CONFIRM, {"token": token_from(link)}) == ["TOKEN_INVALID"]
     requested = await AuditEvent.get(action="user.email_change_requested")
