@@ -15,7 +15,7 @@ from datetime import timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from server.accounts.models import EmailChange, User
+from server.accounts.models import EmailChange, User, UserStatus
 from server.audit import service as audit
 from server.auth.models import PasswordReset
 from server.core import clock
@@ -93,6 +93,12 @@ async def change_member_email(*, actor: Actor, membership_id: int, new_email: st
         check_rank(actor, membership, organisation)
         user = await User.get(id=membership.user_id)
         await check_may_edit_person(actor, membership, user)
+        if user.status is UserStatus.INVITED:
+            raise DomainError(
+                ErrorCode.INVALID_STATE,
+                "The invitation went to this address: revoke it and invite the right one.",
+                "newEmail",
+            )
         return await _request(actor, user, new_email, organisation.id)
 
 

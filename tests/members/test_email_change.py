@@ -13,7 +13,7 @@ from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.permissions import Role
 from server.mail.models import OutboxMail
-from tests.helpers.fixtures import PASSWORD, add_person
+from tests.helpers.fixtures import PASSWORD, add_person, gid
 from tests.helpers.smtp import links_in
 from tests.invitations.test_invitations import token_from
 
@@ -203,3 +203,17 @@ async def test_of_parallel_confirmations_one_wins(tree, sign_in, anonymous, smtp
     outcomes = sorted(tuple(e["code"] for e in a["confirmEmailChange"]["errors"]) for a in answers)
     assert outcomes == [(), *[("TOKEN_INVALID",)] * 4]
     assert await AuditEvent.filter(action="user.email_changed").count() == 1
+
+
+async def test_an_invitees_address_is_not_changed_but_invited_again(tree, sign_in):
+    admin = await sign_in(tree["acme.admin"].email)
+    invited = await admin.data(
+        """mutation($org: ID!) { inviteUser(input: {organisationId: $org,
+        email: "typo@acme.example.con", role: MEMBER}) { invitation { membership { id } } } }""",
+        {"org": gid("Organisation", tree.acme.id)},
+    )
+    membership_id = invited["inviteUser"]["invitation"]["membership"]["id"]
+    assert await admin.refused(
+        CHANGE_MEMBER, {"id": membership_id, "email": "right@acme.example.com"}
+    ) == ["INVALID_STATE"]
+    assert not await EmailChange.exists()
