@@ -54,6 +54,8 @@ class Settings:
     session_absolute_hours: int = 12
     invitation_days: int = 7
     password_reset_minutes: int = 30
+    # How long the link confirming a new sign-in address works.
+    email_change_hours: int = 24
     # argon2id parameters: OWASP's minimum profile (t=2, 19 MiB, p=1).
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19456
@@ -149,6 +151,7 @@ def get_settings() -> Settings:
         session_absolute_hours=_env_int("SESSION_ABSOLUTE_HOURS", Settings.session_absolute_hours),
         invitation_days=_env_int("INVITATION_DAYS", Settings.invitation_days),
         password_reset_minutes=_env_int("PASSWORD_RESET_MINUTES", Settings.password_reset_minutes),
+        email_change_hours=_env_int("EMAIL_CHANGE_HOURS", Settings.email_change_hours),
         argon2_time_cost=_env_int("ARGON2_TIME_COST", Settings.argon2_time_cost),
         argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", Settings.argon2_memory_kib),
         argon2_parallelism=_env_int("ARGON2_PARALLELISM", Settings.argon2_parallelism),

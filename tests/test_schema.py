@@ -20,6 +20,7 @@ PUBLIC_MUTATIONS = {
     "verifyTwoFactor",
     "sendTwoFactorEmail",
     "confirmInvitation",
+    "confirmEmailChange",  # the token mailed to the new address is the proof
 }
 PUBLIC_QUERIES = {"viewer", "node"}
 

@@ -125,6 +125,36 @@ class Membership(Model):
         indexes = (("organisation_id", "status", "role"), ("user_id", "status"))
 
 
+class EmailChange(Model):
+    """A person's sign-in address waiting to change: the link mailed to the new
+    address confirms it (single use, expiring; only the token's hash is kept). A
+    newer request cancels an older one."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="email_changes", on_delete=fields.CASCADE
+    )
+    new_email = fields.CharField(max_length=254)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    # Who asked: the person themselves or an administrator (null once erased).
+    requested_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="requested_email_changes", null=True, on_delete=fields.SET_NULL
+    )
+    # The organisation whose administrator asked: where the trail records the change.
+    organisation_id = fields.IntField(null=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    user_id: int
+    requested_by_id: int | None
+
+    class Meta:
+        table = "email_change"
+        indexes = (("user_id", "used_at", "cancelled_at"),)
+
+
 # Loaded for every request's actor: the SQL is built once (server/core/prepared.py).
 _ACTIVE_MEMBERSHIPS = PreparedSelect(
     Membership,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 import strawberry
 from strawberry import relay
 
+from server.accounts.loaders import pending_emails
 from server.accounts.models import (
     Membership,
     MembershipStatus,
@@ -59,6 +60,13 @@ class UserType(relay.Node):
     @staticmethod
     def display_name(row: strawberry.Parent[User]) -> str:
         return row.display_name
+
+    @strawberry.field(
+        description="A new sign-in address waiting for the person to confirm it from the "
+        "link mailed there; until then they sign in with `email`."
+    )
+    async def pending_email(self, info: Info) -> str | None:
+        return await info.context.loaders.of(pending_emails).load(self.id)
 
     @strawberry.field(description="This person's memberships that the viewer may see.")
     async def memberships(self, info: Info) -> list[MembershipNode]:

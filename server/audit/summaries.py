@@ -149,6 +149,11 @@ FIELDS = {
     "lastName": N_("last name"),
     "email": N_("email"),
     "phone": N_("phone"),
+    "title": N_("job title"),
+    "officePhone": N_("office phone"),
+    "mobilePhone": N_("mobile phone"),
+    "fax": N_("fax"),
+    "language": N_("language"),
     "subject": N_("subject"),
     "priority": N_("priority"),
     "type": N_("type"),
@@ -286,6 +291,17 @@ def _impersonation_ended(reading: Reading) -> str:
     )
 
 
+def _email_change_requested(reading: Reading) -> str:
+    return reading.gettext(
+        "{actor} asked to change the email address of {target} to {address} "
+        "(pending until confirmed from that address)"
+    ).format(
+        actor=reading.actor,
+        target=reading.target,
+        address=reading.word(reading.details.get("newEmail")),
+    )
+
+
 def _seat_limit(reading: Reading) -> str:
     return _from_to(
         N_("{actor} changed the seat limit of {target} from {before} to {after}"), "seatLimit"
@@ -333,6 +349,9 @@ SUMMARIES: dict[str, Callable[[Reading], str]] = {
     "member.feature_access_changed": _with_changes(
         N_("{actor} changed what {target} may do: {changes}")
     ),
+    "member.profile_updated": _with_changes(
+        N_("{actor} changed the details of {target}: {changes}")
+    ),
     "member.disabled": _simple(N_("{actor} disabled {target}")),
     "member.enabled": _simple(N_("{actor} enabled {target} again")),
     "member.removed": _simple(N_("{actor} removed {target} from {organisation}")),
@@ -357,6 +376,10 @@ SUMMARIES: dict[str, Callable[[Reading], str]] = {
     "two_factor.reset": _simple(N_("{actor} reset the two-step sign-in of {target}")),
     "user.created": _with_role(N_("{actor} created the user {target} as {role}")),
     "user.deleted": _simple(N_("{actor} deleted the user {target}")),
+    "user.email_change_requested": _email_change_requested,
+    "user.email_changed": _from_to(
+        N_("The email address of {target} changed from {before} to {after}"), "email"
+    ),
     "user.profile_updated": _with_changes(N_("{actor} changed the profile of {target}: {changes}")),
     "webhook.created": _simple(N_("{actor} added the webhook {target}")),
     "webhook.updated": _with_changes(N_("{actor} changed the webhook {target}: {changes}")),

@@ -289,6 +289,18 @@ class Actor:
         """Strictly above: what opening someone's portal needs."""
         return membership.role.rank < self._rank_in(organisation)
 
+    def may_edit_person(self, memberships: list[Membership]) -> bool:
+        """A person's profile (names, title, phones, sign-in address) is one for all
+        their organisations: an administrator changes it only if they manage members,
+        not outranked by the person, in every organisation the person belongs to
+        (any status; a delegated administrator above them all qualifies). Otherwise
+        the person changes it themselves. `memberships` with their organisations."""
+        return bool(memberships) and all(
+            self.can(Permission.MEMBERS_MANAGE, m.organisation)
+            and not self.outranked_by(m, m.organisation)
+            for m in memberships
+        )
+
     def held_grants(self, organisation: Organisation) -> tuple[TicketAccess, bool]:
         """The ticket access and impersonation right the actor holds there, which
         is the most they may give others."""
@@ -364,6 +376,17 @@ class Actor:
         if self.ticket_access_in(organisation) is not TicketAccess.NONE:
             return Decision.ALLOWED
         return Decision.FORBIDDEN if self.can_see(organisation) else Decision.HIDDEN
+
+    def decide_ticket_access_admin(self, organisation: Organisation) -> Decision:
+        """UKCloud's "My Calls Admin" level: ADMIN ticket access there (owners and
+        delegated administrators hold it) lists the people's names and ticket
+        access, to set it, without any members permission."""
+        if not self.can_see(organisation):
+            return Decision.HIDDEN
+        held_tickets, _ = self.held_grants(organisation)
+        if held_tickets is TicketAccess.ADMIN and self.can(Permission.TICKETS_USE, organisation):
+            return Decision.ALLOWED
+        return Decision.FORBIDDEN
 
     def handles_tickets(self, organisation: Organisation) -> bool:
         """May see and answer every ticket there (ACCOUNT or better)."""

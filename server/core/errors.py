@@ -47,6 +47,8 @@ class ErrorCode(Enum):
     HAS_MEMBERSHIPS = "HAS_MEMBERSHIPS"
     INVALID_STATE = "INVALID_STATE"
     EMAIL_TAKEN = "EMAIL_TAKEN"
+    # The person also belongs where the actor does not administer them.
+    PROFILE_SHARED = "PROFILE_SHARED"
     INVALID_CODE = "INVALID_CODE"
     CHALLENGE_INVALID = "CHALLENGE_INVALID"
     SIGN_IN_REQUIRED = "SIGN_IN_REQUIRED"

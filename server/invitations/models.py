@@ -33,6 +33,12 @@ class Invitation(Model):
         "models.Membership", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )
     email = fields.CharField(max_length=254)
+    # What the inviter typed about the person, given to them when a new person
+    # accepts (an existing person's own details stay theirs).
+    title = fields.CharField(max_length=100, default="")
+    office_phone = fields.CharField(max_length=32, default="")
+    mobile_phone = fields.CharField(max_length=32, default="")
+    fax = fields.CharField(max_length=32, default="")
     token_hash = fields.CharField(max_length=64, unique=True)
     invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="sent_invitations", null=True, on_delete=fields.SET_NULL

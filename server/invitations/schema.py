@@ -54,6 +54,16 @@ class InviteUserInput(NewMemberAccessInput):
     role: Role
     first_name: str | None = None
     last_name: str | None = None
+    title: str | None = None
+    office_phone: str | None = None
+    mobile_phone: str | None = None
+    fax: str | None = strawberry.field(
+        default=None, description="Kept with the invitation; a new person's when they accept."
+    )
+
+
+def _details(given: InviteUserInput | CreateUserInput) -> dict[str, str | None]:
+    return {name: getattr(given, name) for name in service.DETAIL_FIELDS}
 
 
 def _grants(given: NewMemberAccessInput) -> Grants:
@@ -94,6 +104,10 @@ class CreateUserInput(NewMemberAccessInput):
     )
     first_name: str | None = None
     last_name: str | None = None
+    title: str | None = None
+    office_phone: str | None = None
+    mobile_phone: str | None = None
+    fax: str | None = None
 
 
 @strawberry.type
@@ -159,6 +173,7 @@ class Mutation:
             last_name=input.last_name,
             grants=_grants(input),
             email_two_factor=input.email_two_factor,
+            details=_details(input),
         )
         return InvitationPayload(invitation=created)
 
@@ -235,5 +250,6 @@ class Mutation:
             last_name=input.last_name,
             grants=_grants(input),
             email_two_factor=input.email_two_factor,
+            details=_details(input),
         )
         return CreateUserPayload(membership=membership)

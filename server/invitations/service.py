@@ -8,6 +8,7 @@ only the `confirmInvitation` mutation does, once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.grants import Grants, checked_grants
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.accounts.profile import clean_profile
 from server.accounts.seats import claim_seat
 from server.audit import service as audit
 from server.auth import throttle
@@ -46,6 +48,14 @@ def _check_role_in_reach(actor: Actor, organisation: Organisation, role: Role) -
 
 
 NO_GRANTS = Grants()
+# What an admin may type about a person they add, besides the names.
+DETAIL_FIELDS = ("title", "office_phone", "mobile_phone", "fax")
+
+
+def _details(given: Mapping[str, str | None] | None) -> dict[str, str]:
+    """Title and phones, checked; the ones not given are empty."""
+    cleaned = clean_profile({name: value for name, value in (given or {}).items()})
+    return {name: cleaned.get(name, "") for name in DETAIL_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -107,14 +117,18 @@ async def invite_user(
     last_name: str | None = None,
     grants: Grants = NO_GRANTS,
     email_two_factor: bool = False,
+    details: Mapping[str, str | None] | None = None,
 ) -> Invitation:
     """Invite a person, with the grants and restrictions chosen now (they hold from
-    the first sign-in) and, for someone new, emailed sign-in codes."""
+    the first sign-in) and, for someone new, emailed sign-in codes. The title and
+    phones given are kept with the invitation and become a new person's own when
+    they accept; an existing person keeps theirs."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     names = {
         "first_name": clean_text(first_name, field="firstName"),
         "last_name": clean_text(last_name, field="lastName"),
+        **_details(details),
     }
     raw, digest = new_token(INVITATION_PREFIX)
     try:
@@ -150,13 +164,13 @@ async def _create_invitation(
     async with in_transaction():
         user = await User.get_or_none(email=address)
         if user is None:
-            user = await User.create(
+            user = User(
                 email=address,
                 status=UserStatus.INVITED,
-                first_name=names["first_name"],
-                last_name=names["last_name"],
                 email_two_factor=access.email_two_factor,
+                **names,
             )
+            await user.save()
         elif access.email_two_factor:
             _refuse_second_factor_for_existing_account()
         granted = access.checked(actor, organisation, role, user)
@@ -184,14 +198,16 @@ async def _create_invitation(
             for name, value in granted.items():
                 setattr(membership, name, value)
             await membership.save(update_fields=["role", "ticket_access", *granted, "updated_at"])
-        invitation = await Invitation.create(
+        invitation = Invitation(
             organisation=organisation,
             membership=membership,
             email=address,
             token_hash=digest,
             invited_by=actor.user,
             expires_at=clock.now() + _expiry(),
+            **{name: names[name] for name in DETAIL_FIELDS},
         )
+        await invitation.save()
         await send_invitation(invitation, organisation, user, role, actor, raw)
         await audit.record(
             "invitation.created",
@@ -313,6 +329,8 @@ async def confirm_invitation(
         check_policy(password, user_inputs=await password_words(user, organisation.name))
         changes["first_name"] = clean_text(first_name, field="firstName") or user.first_name
         changes["last_name"] = clean_text(last_name, field="lastName") or user.last_name
+        for name in DETAIL_FIELDS:  # what the inviter typed
+            changes[name] = getattr(invitation, name) or getattr(user, name)
         changes["password_hash"] = await hash_password(password)
         changes["status"] = UserStatus.ACTIVE
     elif actor is None:
@@ -378,13 +396,17 @@ async def create_user(
     last_name: str | None = None,
     grants: Grants = NO_GRANTS,
     email_two_factor: bool = False,
+    details: Mapping[str, str | None] | None = None,
 ) -> Membership:
     """An active user with an initial password they must change at first log-in, or
-    (``send_set_password_link``) with none and a mailed link to choose one; with the grants and restrictions chosen now and, if asked, emailed sign-in codes."""
+    (``send_set_password_link``) with none and a mailed link to choose one; with the
+    grants and restrictions chosen now and, if asked, emailed sign-in codes; with the
+    title and phones given."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     first = clean_text(first_name, field="firstName")
     last = clean_text(last_name, field="lastName")
+    profile = {"first_name": first, "last_name": last, **_details(details)}
     _check_one_way_to_a_password(password, send_set_password_link)
     password_hash = None
     if password is not None:
@@ -400,7 +422,7 @@ async def create_user(
             organisation,
             address,
             role,
-            (password_hash, first, last),
+            (password_hash, profile),
             NewMemberAccess(grants, email_two_factor),
             taken,
         )
@@ -428,24 +450,24 @@ async def _create_user(
     organisation: Organisation,
     address: str,
     role: Role,
-    person: tuple[str | None, str, str],
+    person: tuple[str | None, dict[str, str]],
     access: NewMemberAccess,
     taken: DomainError,
 ) -> Membership:
-    password_hash, first, last = person  # no hash: they choose it with a mailed link
+    password_hash, profile = person  # no hash: they choose it with a mailed link
     async with in_transaction():
         await claim_seat(organisation.id)
         if await User.exists(email=address):
             raise taken
-        user = await User.create(
+        user = User(
             email=address,
-            first_name=first,
-            last_name=last,
             password_hash=password_hash,
             must_change_password=password_hash is not None,
             status=UserStatus.ACTIVE,
             email_two_factor=access.email_two_factor,
+            **profile,
         )
+        await user.save()
         granted = access.checked(actor, organisation, role, user)
         membership = await _new_membership(
             organisation, user, role, MembershipStatus.ACTIVE, granted

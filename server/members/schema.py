@@ -23,11 +23,12 @@ from server.core.guard import (
     checked_target,
     organisation,
     owner_of,
+    public,
     requires,
 )
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
-from server.members import service
+from server.members import email_change, service
 
 
 def _membership_id(info: Info) -> int:
@@ -66,6 +67,41 @@ class UpdateProfileInput:
         description='The language of mails and the admin app: "en" or "de"; empty or null '
         "goes back to the organisation's default (then the browser's).",
     )
+
+
+@strawberry.input(
+    description="Only the fields given change; an empty string clears one. The profile is "
+    "one for all the person's organisations: see updateMember."
+)
+class UpdateMemberInput:
+    membership_id: strawberry.ID
+    first_name: str | None = strawberry.UNSET
+    last_name: str | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    office_phone: str | None = strawberry.UNSET
+    mobile_phone: str | None = strawberry.UNSET
+    fax: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ChangeMemberEmailInput:
+    membership_id: strawberry.ID
+    new_email: str
+
+
+@strawberry.input
+class ChangeEmailInput:
+    new_email: str
+
+
+@strawberry.input
+class ConfirmEmailChangeInput:
+    token: str = strawberry.field(description="The token from the link mailed to the new address.")
+
+
+@strawberry.type
+class ConfirmEmailChangePayload(Payload):
+    email: str | None = strawberry.field(default=None, description="The new sign-in address.")
 
 
 @strawberry.type
@@ -248,3 +284,61 @@ class Mutation:
         }
         user = await service.update_profile(actor=info.context.require_actor(), changes=changes)
         return UserPayload(user=user)
+
+    @strawberry.mutation(
+        description="Change a person's names, title and phones, within the rank rules. "
+        "Their profile is one for all their organisations: it takes managing members, "
+        "not outranked, in every organisation they belong to (PROFILE_SHARED otherwise).",
+        extensions=members_manage_on_membership(),
+    )
+    async def update_member(self, info: Info, input: UpdateMemberInput) -> MembershipPayload:
+        changes = {
+            name: value
+            for name, value in vars(input).items()
+            if name != "membership_id" and value is not strawberry.UNSET
+        }
+        result = await service.update_member(
+            actor=info.context.require_actor(),
+            membership_id=_membership_id(info),
+            changes=changes,
+        )
+        return MembershipPayload(membership=result)
+
+    @strawberry.mutation(
+        description="Ask to change a person's sign-in address (the rules of updateMember): "
+        "it changes when they use the link mailed to the new address (user.pendingEmail "
+        "until then).",
+        extensions=members_manage_on_membership(
+            STEP_UP_SECONDS, impersonation=False, api_tokens=False
+        ),
+    )
+    async def change_member_email(
+        self, info: Info, input: ChangeMemberEmailInput
+    ) -> MembershipPayload:
+        await email_change.change_member_email(
+            actor=info.context.require_actor(),
+            membership_id=_membership_id(info),
+            new_email=input.new_email,
+        )
+        return MembershipPayload(membership=checked_target(info, Membership))
+
+    @strawberry.mutation(
+        description="Ask to change one's own sign-in address: it changes when the link "
+        "mailed to the new address is used (viewer.user.pendingEmail until then).",
+        extensions=[authenticated(recent_auth=STEP_UP_SECONDS, impersonation=False)],
+    )
+    async def change_email(self, info: Info, input: ChangeEmailInput) -> UserPayload:
+        actor = info.context.require_actor()
+        await email_change.change_own_email(actor=actor, new_email=input.new_email)
+        return UserPayload(user=actor.user)
+
+    @strawberry.mutation(
+        description="Confirm a new sign-in address with the token from the mailed link "
+        "(single use, expiring); the old address is told.",
+        extensions=[public()],
+    )
+    async def confirm_email_change(
+        self, info: Info, input: ConfirmEmailChangeInput
+    ) -> ConfirmEmailChangePayload:
+        user = await email_change.confirm_email_change(token=input.token, meta=info.context.meta)
+        return ConfirmEmailChangePayload(email=user.email)

@@ -15,18 +15,18 @@ from tortoise.transactions import in_transaction
 
 from server.accounts.grants import Grants, checked_grants
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.accounts.profile import audit_values, clean_profile
 from server.api_tokens import service as api_tokens
 from server.audit import service as audit
 from server.auth import two_factor
 from server.auth.sessions import end_sessions
 from server.core import clock
 from server.core.actor import Actor
-from server.core.errors import DomainError, ErrorCode, graphql_name
+from server.core.errors import DomainError, ErrorCode
 from server.core.i18n import LANGUAGES, supported
 from server.core.permissions import Permission, Role, TicketAccess
 from server.core.search import search_words
 from server.core.subtree import subtree
-from server.core.validation import clean_phone, clean_text
 from server.invitations.models import Invitation
 from server.members.search import search_members
 from server.tenancy.models import Organisation
@@ -68,7 +68,7 @@ def members_visible_to(
 # --- the rules between people -------------------------------------------------
 
 
-def _check_rank(actor: Actor, membership: Membership, organisation: Organisation) -> None:
+def check_rank(actor: Actor, membership: Membership, organisation: Organisation) -> None:
     """Nobody acts on someone who ranks above them (an ADMIN on an OWNER)."""
     if actor.outranked_by(membership, organisation):
         raise DomainError(
@@ -81,7 +81,7 @@ def _check_not_self(actor: Actor, membership: Membership) -> None:
         raise DomainError(ErrorCode.SELF_ACTION, "You cannot do this to your own membership.")
 
 
-async def _lock_members(membership_id: int) -> tuple[Membership, Organisation]:
+async def lock_members(membership_id: int) -> tuple[Membership, Organisation]:
     """Re-read the membership inside the transaction, its organisation row locked
     (on PostgreSQL) so concurrent changes to the same organisation's owners queue."""
     membership = await Membership.get_or_none(id=membership_id)
@@ -115,8 +115,8 @@ async def _check_keeps_an_owner(membership: Membership) -> None:
 
 async def change_role(*, actor: Actor, membership_id: int, role: Role) -> Membership:
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
-        _check_rank(actor, membership, organisation)
+        membership, organisation = await lock_members(membership_id)
+        check_rank(actor, membership, organisation)
         if not actor.may_grant_role(role, organisation):
             raise DomainError(
                 ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
@@ -150,8 +150,8 @@ async def set_feature_access(
     restrict_recording_deletion: bool | None = None,
 ) -> Membership:
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
-        _check_rank(actor, membership, organisation)
+        membership, organisation = await lock_members(membership_id)
+        check_rank(actor, membership, organisation)
         user = await User.get(id=membership.user_id)
         grants = Grants(ticket_access, can_impersonate, restrict_recording_deletion)
         changes = checked_grants(
@@ -181,9 +181,9 @@ async def disable_member(*, actor: Actor, membership_id: int) -> Membership:
     """Keep the member listed, end their sessions, refuse their log-ins here. An
     invited member can be disabled too: their pending invitation dies with it."""
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
+        membership, organisation = await lock_members(membership_id)
         _check_not_self(actor, membership)
-        _check_rank(actor, membership, organisation)
+        check_rank(actor, membership, organisation)
         before = membership.status
         if before is MembershipStatus.DISABLED:
             raise DomainError(ErrorCode.INVALID_STATE, "This member is already disabled.")
@@ -211,8 +211,8 @@ async def enable_member(*, actor: Actor, membership_id: int) -> Membership:
     back to INVITED (invite them again); everyone else is ACTIVE again. Old
     sessions stay dead."""
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
-        _check_rank(actor, membership, organisation)
+        membership, organisation = await lock_members(membership_id)
+        check_rank(actor, membership, organisation)
         if membership.status is not MembershipStatus.DISABLED:
             raise DomainError(ErrorCode.INVALID_STATE, "Only disabled members can be enabled.")
         invitations = Invitation.filter(membership_id=membership.id)
@@ -239,9 +239,9 @@ async def enable_member(*, actor: Actor, membership_id: int) -> Membership:
 async def remove_member(*, actor: Actor, membership_id: int) -> int:
     """Unlink a member; returns the user's id. The audit trail keeps what happened."""
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
+        membership, organisation = await lock_members(membership_id)
         _check_not_self(actor, membership)
-        _check_rank(actor, membership, organisation)
+        check_rank(actor, membership, organisation)
         await _check_keeps_an_owner(membership)
         user = await User.get(id=membership.user_id)
         await api_tokens.revoke_made_through(actor=actor, membership=membership)
@@ -266,9 +266,9 @@ async def remove_member(*, actor: Actor, membership_id: int) -> int:
 async def delete_user(*, actor: Actor, membership_id: int) -> int:
     """Remove the member and erase the person, if this was their last membership."""
     async with in_transaction():
-        membership, organisation = await _lock_members(membership_id)
+        membership, organisation = await lock_members(membership_id)
         _check_not_self(actor, membership)
-        _check_rank(actor, membership, organisation)
+        check_rank(actor, membership, organisation)
         if await Membership.filter(user_id=membership.user_id).exclude(id=membership.id).exists():
             raise DomainError(
                 ErrorCode.HAS_MEMBERSHIPS,
@@ -293,14 +293,55 @@ async def reset_two_factor(*, actor: Actor, membership_id: int) -> Membership:
     membership = await Membership.get(id=membership_id)
     organisation = await Organisation.get(id=membership.organisation_id)
     _check_not_self(actor, membership)
-    _check_rank(actor, membership, organisation)
+    check_rank(actor, membership, organisation)
     user = await User.get(id=membership.user_id)
     await two_factor.reset_two_factor(actor, user, organisation.id)
     return membership
 
 
-PROFILE_TEXT_FIELDS = ("first_name", "last_name", "title")
-PROFILE_PHONE_FIELDS = ("office_phone", "mobile_phone", "fax")
+async def check_may_edit_person(actor: Actor, membership: Membership, user: User) -> None:
+    """The shared profile's rule (core/actor.py `may_edit_person`); someone with an
+    account who has not yet accepted this organisation's invitation is not its to edit."""
+    if membership.status is MembershipStatus.INVITED and user.status is not UserStatus.INVITED:
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "This person has not accepted the invitation yet; their details are their own.",
+        )
+    memberships = await Membership.filter(user_id=user.id).select_related("organisation")
+    if not actor.may_edit_person(memberships):
+        raise DomainError(
+            ErrorCode.PROFILE_SHARED,
+            "This person also belongs to organisations you do not administer; "
+            "they change these details themselves.",
+        )
+
+
+async def update_member(
+    *, actor: Actor, membership_id: int, changes: dict[str, str | None]
+) -> Membership:
+    """An administrator changes a person's names, title and phones (audited with
+    before and after)."""
+    cleaned = clean_profile(changes)
+    async with in_transaction():
+        membership, organisation = await lock_members(membership_id)
+        check_rank(actor, membership, organisation)
+        user = await User.get(id=membership.user_id)
+        await check_may_edit_person(actor, membership, user)
+        changed = {name: value for name, value in cleaned.items() if getattr(user, name) != value}
+        if changed:
+            before = {name: getattr(user, name) for name in changed}
+            for name, value in changed.items():
+                setattr(user, name, value)
+            await user.save(update_fields=[*changed, "updated_at"])
+            await audit.record(
+                "member.profile_updated",
+                actor=actor,
+                organisation_id=organisation.id,
+                target=membership,
+                subject_user_id=user.id,
+                details={"before": audit_values(before), "after": audit_values(changed)},
+            )
+    return membership
 
 
 def _checked_language(value: str | None) -> str | None:
@@ -317,15 +358,9 @@ def _checked_language(value: str | None) -> str | None:
 
 async def update_profile(*, actor: Actor, changes: dict[str, str | None]) -> User:
     user = actor.user
-    cleaned: dict[str, str | None] = {}
-    for name, value in changes.items():
-        field = graphql_name(name)
-        if name in PROFILE_TEXT_FIELDS:
-            cleaned[name] = clean_text(value, field=field)
-        elif name in PROFILE_PHONE_FIELDS:
-            cleaned[name] = clean_phone(value, field=field)
-        elif name == "language":
-            cleaned[name] = _checked_language(value)
+    cleaned: dict[str, str | None] = {**clean_profile(changes)}
+    if "language" in changes:
+        cleaned["language"] = _checked_language(changes["language"])
     before = {name: getattr(user, name) for name in cleaned}
     async with in_transaction():
         for name, value in cleaned.items():

@@ -168,7 +168,7 @@ async def forward(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0008_person_language")]
+    dependencies = [("models", "0011_profile_and_email_change")]
 
     initial = False
 

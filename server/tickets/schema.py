@@ -27,7 +27,12 @@ from server.members import service as members
 from server.members.schema import MembershipPayload
 from server.tickets import service
 from server.tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
-from server.tickets.types import TicketCommentNode, TicketConnection, TicketNode
+from server.tickets.types import (
+    TicketAccessMemberConnection,
+    TicketCommentNode,
+    TicketConnection,
+    TicketNode,
+)
 
 
 def _on_ticket(path: str = "input.ticket_id") -> Lookup:
@@ -126,6 +131,29 @@ class Query:
             search=search,
         )
         return await paginate(tickets, first=first, after=after)
+
+    @strawberry.field(
+        description="The organisation's active people with their ticket access, for "
+        "ticket administrators (ADMIN ticket access, owners) to set it, members "
+        "permission or not; `search` matches words of the name.",
+        extensions=[
+            requires(
+                Permission.TICKETS_USE,
+                on=organisation("organisation_id"),
+                rule=Actor.decide_ticket_access_admin,
+            )
+        ],
+    )
+    async def ticket_access_members(
+        self,
+        info: Info,
+        organisation_id: strawberry.ID,
+        search: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> TicketAccessMemberConnection:
+        members = service.ticket_access_members(checked(info).organisation, search=search)
+        return await paginate(members, first=first, after=after)
 
     @strawberry.field(
         description="One ticket; null when it does not exist or is out of reach.",

@@ -14,12 +14,12 @@ from typing import Any
 
 from strawberry.relay import to_base64
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from server.accounts.mails import greeting_name
-from server.accounts.models import User, UserStatus
+from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.audit import service as audit
 from server.core import clock
 from server.core.actor import Actor
@@ -117,6 +117,21 @@ def _ticket_match(word: str) -> Sql:
     if number.isdigit() and len(number) <= 9:
         parts.append(Sql('"ticket"."number" = {}', int(number)))
     return Sql.join(" OR ", parts)
+
+
+def ticket_access_members(
+    organisation: Organisation, *, search: str | None = None
+) -> QuerySet[Membership]:
+    """The organisation's active people, for a ticket administrator to set their
+    ticket access; `search` finds each word in the first or last name."""
+    members = Membership.filter(
+        organisation_id=organisation.id, status=MembershipStatus.ACTIVE
+    ).select_related("user")
+    for word in clean_text(search, field="search").split():
+        members = members.filter(
+            Q(user__first_name__icontains=word) | Q(user__last_name__icontains=word)
+        )
+    return members
 
 
 def _subject(value: str | None) -> str:

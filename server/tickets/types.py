@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, TypeAlias
 
 import strawberry
 from strawberry import relay
+from strawberry.relay import to_base64
 
-from server.accounts.models import User
+from server.accounts.models import Membership, User
 from server.accounts.types import UserNode
 from server.core.context import Info
 from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
+from server.core.permissions import TicketAccess
 from server.organisations.types import OrganisationNode
 from server.tenancy.models import Organisation
 from server.tickets.loaders import comments_by_ticket
@@ -100,12 +102,47 @@ class TicketType(relay.Node):
         return await info.context.loaders.of(comments_by_ticket).load(self.id)
 
 
+@strawberry.type(
+    name="TicketAccessMember",
+    description="What a ticket administrator sees of a person (UKCloud's My Calls Admin): "
+    "their name and ticket access, to set it with setTicketAccess. Nothing more.",
+)
+class TicketAccessMemberType:
+    @strawberry.field(description="The membership's global id, for setTicketAccess.")
+    @staticmethod
+    def membership_id(row: strawberry.Parent[Membership]) -> strawberry.ID:
+        return strawberry.ID(to_base64("Membership", row.id))
+
+    @strawberry.field
+    @staticmethod
+    def first_name(row: strawberry.Parent[Membership]) -> str:
+        return row.user.first_name
+
+    @strawberry.field
+    @staticmethod
+    def last_name(row: strawberry.Parent[Membership]) -> str:
+        return row.user.last_name
+
+    @strawberry.field(description="Their name as the ticket desk shows it (never the address).")
+    @staticmethod
+    def display_name(row: strawberry.Parent[Membership]) -> str:
+        return public_name(row.user)
+
+    @strawberry.field
+    @staticmethod
+    def ticket_access(row: strawberry.Parent[Membership]) -> TicketAccess:
+        return row.ticket_access
+
+
 if TYPE_CHECKING:
     # The values are the rows (core/nodes.py, "Rows as nodes").
+    TicketAccessMemberNode: TypeAlias = Membership
     TicketNode: TypeAlias = Ticket
     TicketCommentNode: TypeAlias = TicketComment
 else:
+    TicketAccessMemberNode = TicketAccessMemberType
     TicketNode = TicketType
     TicketCommentNode = TicketCommentType
 
 TicketConnection = Connection[TicketNode]
+TicketAccessMemberConnection = Connection[TicketAccessMemberNode]

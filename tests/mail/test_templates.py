@@ -155,6 +155,34 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {
             "de": ["von neu auf wartet auf Ihre Antwort"],
         },
     ),
+    "email_change": (
+        {
+            **NAMED,
+            "organisation_name": "Acme Ltd",
+            "requester_name": "Ann Admin",
+            "old_email": "nina@example.com",
+            "new_email": "nina@new.example",
+            "link": LINK,
+            "expires_at": EXPIRES,
+        },
+        {
+            "en": ["Ann Admin asked to make nina@new.example the sign-in address", "works once"],
+            "de": ["Ann Admin hat darum gebeten, nina@new.example", "funktioniert einmal"],
+        },
+    ),
+    "email_changed": (
+        {
+            **NAMED,
+            "organisation_name": "Acme Ltd",
+            "requester_name": "Ann Admin",
+            "old_email": "nina@example.com",
+            "new_email": "nina@new.example",
+        },
+        {
+            "en": ["changed from nina@example.com to nina@new.example, as Ann Admin asked"],
+            "de": ["von nina@example.com in nina@new.example geändert"],
+        },
+    ),
 }
 
 GREETING = {"en": "Hello Nina Neu,", "de": "Hallo Nina Neu,"}

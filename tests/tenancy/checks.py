@@ -54,6 +54,10 @@ class Check(Reads):
                 for event, org in audit_orgs.items()
                 if m.within(org, o) and m.can("AUDIT_VIEW", org)
             }
+        if listing.name == "ticketAccessMembers":
+            return "Membership", {
+                i for i, ms in enumerate(w.memberships) if ms.org == o and ms.status == "ACTIVE"
+            }
         if listing.name == "apiTokens":
             return "ApiToken", {i for i, t in enumerate(w.tokens) if t.org == o}
         if listing.name == "contacts":
@@ -75,6 +79,10 @@ class Check(Reads):
         m = self.model
         if listing.permission == "DESK":
             if m.ticket_access(o) > 0:
+                return "ok"
+            return "FORBIDDEN" if o in m.visible else "NOT_FOUND"
+        if listing.permission == "TICKET_ADMIN":
+            if m.ticket_admin(o):
                 return "ok"
             return "FORBIDDEN" if o in m.visible else "NOT_FOUND"
         if o not in m.visible:

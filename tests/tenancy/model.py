@@ -187,6 +187,19 @@ class Model:
                     return TICKET_ACCESS_RANK["ACCOUNT"]
         return best
 
+    def ticket_admin(self, org: int) -> bool:
+        """UKCloud's My Calls Admin: ADMIN ticket access there, which owners and
+        delegated administrators (from above) hold whatever their own grant says."""
+        if not self.can("TICKETS_USE", org):
+            return False
+        if self.delegated(org):
+            return True
+        own = self.own_membership(org)
+        if own is None:
+            return False
+        m = self.w.memberships[own]
+        return m.role == "OWNER" or m.ticket_access == "ADMIN"
+
     @cached_property
     def desk_orgs(self) -> frozenset[int]:
         return frozenset(o for o in range(len(self.w.orgs)) if self.ticket_access(o) > 0)

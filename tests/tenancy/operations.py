@@ -73,7 +73,9 @@ class Listing:
     """A root connection of one organisation: the field, and the permission it needs."""
 
     name: str
-    permission: str  # "DESK": ticket access (tickets/access.py), not a role permission
+    # "DESK": some ticket access; "TICKET_ADMIN": ADMIN ticket access (core/actor.py
+    # decide_ticket_access_admin); otherwise a role permission
+    permission: str
     field: str
 
 
@@ -125,6 +127,12 @@ LISTINGS = (
         "tickets",
         "DESK",
         f'tickets(organisationId: "$ID", includeDescendants: true, first: {PAGE}) {{ totalCount nodes {{ {REF} organisation {{ {REF} }} reporter {{ {REF} }} }} }}',
+    ),
+    Listing(
+        "ticketAccessMembers",
+        "TICKET_ADMIN",
+        # The narrow type has no node id: its membershipId stands in (aliased).
+        f'ticketAccessMembers(organisationId: "$ID", first: {PAGE}) {{ totalCount nodes {{ id: membershipId }} }}',
     ),
 )
 LISTING = {listing.name: listing for listing in LISTINGS}
@@ -218,6 +226,15 @@ MUTATIONS = (
         "MEMBERS_MANAGE",
         '{membershipId: "$ID", restrictRecordingDeletion: true}',
         not_impersonating=True,
+    ),
+    _m("updateMember", "Membership", "MEMBERS_MANAGE", '{membershipId: "$ID", firstName: "Eve"}'),
+    _m(
+        "changeMemberEmail",
+        "Membership",
+        "MEMBERS_MANAGE",
+        '{membershipId: "$ID", newEmail: "intruder@example.com"}',
+        not_impersonating=True,
+        not_for_tokens=True,
     ),
     _m("disableMember", "Membership", "MEMBERS_MANAGE", '{membershipId: "$ID"}'),
     _m("enableMember", "Membership", "MEMBERS_MANAGE", '{membershipId: "$ID"}'),

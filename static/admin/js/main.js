@@ -7,7 +7,7 @@ import { buildForm, openDialog } from "./forms.js";
 import { match, navigate, route, start } from "./router.js";
 import { defaultLanding, signOut } from "./session.js";
 import {
-  can, impersonating, loadOrganisation, loadViewer, orgPath, state,
+  can, impersonating, loadOrganisation, loadViewer, orgPath, ownMembership, state,
 } from "./state.js";
 import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
@@ -21,6 +21,8 @@ import * as tickets from "./screens/tickets.js";
 import * as tokens from "./screens/tokens.js";
 import * as users from "./screens/users.js";
 import * as webhooks from "./screens/webhooks.js";
+import * as person from "./screens/person.js";
+import * as ticketAccess from "./screens/ticket-access.js";
 
 // Navigation of an organisation: shown only where the viewer holds the permission.
 const SECTIONS = [
@@ -29,6 +31,8 @@ const SECTIONS = [
   { path: "/customers", label: "Customers", permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
   { path: "/contacts", label: "Contacts", permission: "CONTACTS_VIEW" },
   { path: "/tickets", label: "Tickets", permission: "TICKETS_USE" },
+  // My Calls Admin: ticket administrators who do not manage users (who set it there).
+  { path: "/ticket-access", label: "Ticket access", permission: "TICKETS_USE", ticketAdmin: true },
   { path: "/extensions", label: "Extensions", permission: "EXTENSIONS_VIEW" },
   { path: "/audit", label: "Audit log", permission: "AUDIT_VIEW" },
   { path: "/tokens", label: "API tokens", permission: "API_TOKENS_MANAGE" },
@@ -41,7 +45,8 @@ function visibleSections(org = state.org) {
   const own = state.viewer?.memberships.some((m) => m.organisation.id === org.id);
   return SECTIONS.filter((s) => can(s.permission, org)
     && (s.notKind === undefined || org.kind !== s.notKind)
-    && (s.only !== "own" || own));
+    && (s.only !== "own" || own)
+    && (!s.ticketAdmin || (ownMembership(org.id)?.ticketAccess === "ADMIN" && !can("MEMBERS_MANAGE", org))));
 }
 
 function orgHome(org = state.org) {
@@ -58,6 +63,7 @@ route("/admin/reset-password", signin.resetPassword, PUBLIC);
 route("/admin/accept-invitation", invitation.acceptInvitation, { ...PUBLIC, allowSignedIn: true });
 route("/admin/change-password", signin.forcedPasswordChange, { bare: true, forced: true });
 route("/admin/two-factor-setup", account.forcedEnrolment, { bare: true, forced: true });
+route("/admin/confirm-email", person.confirmEmail, { ...PUBLIC, allowSignedIn: true });
 route("/admin/account", account.myAccount);
 route("/admin/o/:org/users", users.list, { org: true, section: "/users" });
 route("/admin/o/:org/users/:member", users.detail, { org: true, section: "/users" });
@@ -69,6 +75,7 @@ route("/admin/o/:org/webhooks", webhooks.list, { org: true, section: "/webhooks"
 route("/admin/o/:org/contacts", contacts.list, { org: true, section: "/contacts" });
 route("/admin/o/:org/tickets", tickets.list, { org: true, section: "/tickets" });
 route("/admin/o/:org/tickets/:ticket", tickets.detail, { org: true, section: "/tickets" });
+route("/admin/o/:org/ticket-access", ticketAccess.list, { org: true, section: "/ticket-access" });
 route("/admin/o/:org/extensions", extensions.list, { org: true, section: "/extensions" });
 route("/admin/o/:org/extensions/:extension", extensions.detail, { org: true, section: "/extensions" });
 route("/admin/o/:org/phone", extensions.myPhone, { org: true, section: "/phone" });

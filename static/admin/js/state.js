@@ -10,7 +10,7 @@ const VIEWER = `query Viewer {
     mustChangePassword
     sessionExpiresAt
     language
-    user { id email displayName firstName lastName title officePhone mobilePhone fax }
+    user { id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax }
     memberships {
       id role ticketAccess canImpersonate
       organisation { id name kind viewerPermissions }

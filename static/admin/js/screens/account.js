@@ -7,6 +7,7 @@ import { buildForm, confirmDialog } from "../forms.js";
 import { navigate } from "../router.js";
 import { signOut } from "../session.js";
 import { impersonating, loadViewer, state } from "../state.js";
+import { ownEmailCard } from "./person.js";
 
 const RECOVERY = `recoveryCodes ${USER_ERROR}`;
 
@@ -248,9 +249,9 @@ export async function myAccount(section) {
   };
   const cards = [profileCard()];
   if (impersonating()) {
-    cards.push(h("p", { class: "notice" }, "Password, two-step verification and sessions are not available while you view someone else's portal."));
+    cards.push(h("p", { class: "notice" }, "Sign-in address, password, two-step verification and sessions are not available while you view someone else's portal."));
   } else {
-    cards.push(passwordCard(), twoFactorCard(rerender), await sessionsCard(rerender));
+    cards.push(ownEmailCard(state.viewer.user, { onDone: rerender }), passwordCard(), twoFactorCard(rerender), await sessionsCard(rerender));
   }
   const focused = section.contains(document.activeElement);
   clear(section, h("h1", {}, "My account"), cards);

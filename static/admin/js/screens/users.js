@@ -7,6 +7,7 @@ import {
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { navigate } from "../router.js";
+import { editCards, pendingNotice, PROFILE_NAMES, profileFields } from "./person.js";
 import {
   can, grantableRoles, impersonating, mayImpersonate, orgPath, rank, ROLES, state, viewerRank,
 } from "../state.js";
@@ -43,14 +44,17 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         { name: "firstName", label: "First name (optional)", autocomplete: "off" },
         { name: "lastName", label: "Last name (optional)", autocomplete: "off" },
       ] },
+      ...profileFields({}, { optional: true }),
       { name: "direct", label: "Create the user now instead of sending an invitation", type: "checkbox" },
       { name: "byLink", label: "Mail them a link to choose their password", type: "checkbox", value: true, hint: "Untick to set an initial password yourself." },
       { name: "password", label: "Initial password", type: "password", autocomplete: "new-password", hidden: true, hint: "They must change it when they first sign in. Give it to them in person or by phone." },
     ],
-    onSubmit: async ({ email, role: chosen, firstName, lastName, direct, byLink, password }) => {
+    onSubmit: async (values) => {
+      const { email, role: chosen, firstName, lastName, direct, byLink, password } = values;
       const input = {
         organisationId: org.id, email: email.trim(), role: chosen, firstName: firstName.trim() || null, lastName: lastName.trim() || null,
       };
+      for (const name of PROFILE_NAMES) input[name] = values[name].trim() || null;
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
           { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
@@ -173,7 +177,7 @@ const MEMBER = `query Member($id: ID!) {
       id role status ticketAccess canImpersonate restrictRecordingDeletion createdAt
       organisation { id name }
       user {
-        id email displayName title officePhone mobilePhone status lastLoginAt createdAt twoFactorEnabled
+        id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax status lastLoginAt createdAt twoFactorEnabled
         memberships { id role status organisation { id name } }
       }
     }
@@ -248,13 +252,15 @@ export async function detail(section, params, { current }) {
       m.user.title ? [h("dt", {}, "Job title"), h("dd", {}, m.user.title)] : null,
       m.user.officePhone ? [h("dt", {}, "Office phone"), h("dd", {}, m.user.officePhone)] : null,
       m.user.mobilePhone ? [h("dt", {}, "Mobile phone"), h("dd", {}, m.user.mobilePhone)] : null,
+      m.user.fax ? [h("dt", {}, "Fax"), h("dd", {}, m.user.fax)] : null,
       h("dt", {}, "Organisation"), h("dd", {}, m.organisation.name),
       h("dt", {}, "Role"), h("dd", {}, humanise(m.role)),
       h("dt", {}, "Ticket access"), h("dd", {}, humanise(m.ticketAccess)),
       h("dt", {}, "Two-step verification"), h("dd", {}, m.user.twoFactorEnabled ? "On" : "Off"),
       h("dt", {}, "Last sign-in"), h("dd", {}, timeEl(m.user.lastLoginAt)),
       h("dt", {}, "Member since"), h("dd", {}, timeEl(m.createdAt, { date: true })),
-      others.length ? [h("dt", {}, "Also in"), h("dd", {}, others.map((x) => `${x.organisation.name} (${humanise(x.role)})`).join(", "))] : null)));
+      others.length ? [h("dt", {}, "Also in"), h("dd", {}, others.map((x) => `${x.organisation.name} (${humanise(x.role)})`).join(", "))] : null),
+    pendingNotice(m.user)));
 
   if (manage && !isSelf && !above) {
     const roleForm = buildForm({
@@ -297,6 +303,8 @@ export async function detail(section, params, { current }) {
       neverSignedIn ? h("p", { class: "notice" }, `Feature access can be given once ${name} has signed in for the first time.`) : null,
       featureForm.el));
   }
+
+  if (manage && !above && m.status !== "INVITED") cards.push(...editCards(m, { rerender }));
 
   if (invitation) {
     const pending = invitation.status === "PENDING" || invitation.status === "EXPIRED";

@@ -1,0 +1,87 @@
+// Ticket access (UKCloud's "My Calls Admin"): a ticket administrator without
+// the Users page sees the organisation's people by name and sets their ticket
+// access (ticketAccessMembers, setTicketAccess).
+
+import { gql, mutate, USER_ERROR } from "../api.js";
+import { clear, debounce, h, table, toast } from "../dom.js";
+import { state } from "../state.js";
+
+const PAGE = 50;
+const LIST = `query TicketAccessMembers($org: ID!, $search: String, $after: String) {
+  ticketAccessMembers(organisationId: $org, search: $search, first: ${PAGE}, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { membershipId displayName ticketAccess }
+  }
+}`;
+const LEVELS = [["NONE", "None"], ["OWN", "Own tickets"], ["ACCOUNT", "All tickets of the account"], ["ADMIN", "Ticket administrator"]];
+
+export async function list(section, params, { current }) {
+  const org = state.org;
+  const results = h("div", {});
+  const summary = h("p", { "aria-live": "polite" });
+  const more = h("button", { type: "button", hidden: true }, "Load more");
+  let search = "";
+  let cursor = null;
+  let shown = 0;
+  let addRows = null;
+
+  const control = (row) => {
+    const select = h("select", { "aria-label": `Ticket access of ${row.displayName}`, value: row.ticketAccess },
+      LEVELS.map(([value, label]) => h("option", { value }, label)));
+    select.addEventListener("change", async () => {
+      select.disabled = true;
+      try {
+        const payload = await mutate(`mutation SetTicketAccess($input: SetTicketAccessInput!) {
+          setTicketAccess(input: $input) { membership { ticketAccess } ${USER_ERROR} } }`,
+        { input: { membershipId: row.membershipId, ticketAccess: select.value } }, "setTicketAccess");
+        if (payload.errors.length) {
+          toast(payload.errors[0].message);
+          select.value = row.ticketAccess;
+        } else {
+          row.ticketAccess = payload.membership.ticketAccess;
+          toast(`Ticket access of ${row.displayName} saved.`);
+        }
+      } catch (error) {
+        if (error.code !== "CANCELLED") toast(error.message);
+        select.value = row.ticketAccess;
+      } finally {
+        select.disabled = false;
+      }
+    });
+    return select;
+  };
+  const cells = (row) => [row.displayName, control(row)];
+
+  async function load(append = false) {
+    results.setAttribute("aria-busy", "true");
+    const { ticketAccessMembers: page } = await gql(LIST, {
+      org: org.id, search: search.trim() || null, after: append ? cursor : null,
+    });
+    results.removeAttribute("aria-busy");
+    if (!current()) return;
+    cursor = page.pageInfo.endCursor;
+    if (append) {
+      addRows(page.nodes.map(cells));
+      shown += page.nodes.length;
+    } else {
+      const t = table(["Name", "Ticket access"], page.nodes.map(cells), { caption: "People and their ticket access", empty: "Nobody matches." });
+      addRows = t.addRows;
+      shown = page.nodes.length;
+      clear(results, t.el);
+    }
+    summary.textContent = `Showing ${shown} of ${page.totalCount}.`;
+    more.hidden = !page.pageInfo.hasNextPage;
+  }
+  more.addEventListener("click", () => load(true));
+
+  clear(section,
+    h("div", { class: "page-head" }, h("h1", {}, "Ticket access")),
+    h("p", { class: "muted" }, "Who may raise and see support tickets in ", org.name, "."),
+    h("form", { class: "filters", role: "search", "aria-label": "Find people", onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" },
+        h("label", { for: "ticket-access-search" }, "Search"),
+        h("input", { id: "ticket-access-search", type: "search", placeholder: "Name", oninput: debounce((e) => { search = e.target.value; load(); }) }))),
+    results,
+    h("div", { class: "list-footer" }, summary, more));
+  await load();
+}
