@@ -4,8 +4,8 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { clear, formatDateTime, h, table, timeEl, toast } from "../dom.js";
 import { buildForm, confirmDialog } from "../forms.js";
-import { t, tn, tx } from "../i18n.js";
-import { navigate } from "../router.js";
+import { chosenLanguage, LANGUAGES, rememberLanguage, t, tn, tx } from "../i18n.js";
+import { navigate, reload } from "../router.js";
 import { signOut } from "../session.js";
 import { impersonating, loadViewer, state } from "../state.js";
 
@@ -117,6 +117,22 @@ function profileCard() {
     h("h2", { id: "profile-h" }, t("Profile")),
     h("p", { class: "muted" }, tx("Email (your sign-in name): {email}", { email: h("strong", {}, u.email) })),
     form.el);
+}
+
+/** The language of the app (and, once the profile keeps it, of mails). */
+function languageCard() {
+  const select = h("select", {
+    id: "app-language",
+    value: chosenLanguage() ?? "",
+    onchange: (e) => {
+      rememberLanguage(e.target.value);
+      reload();
+    },
+  }, h("option", { value: "" }, t("Automatic (organisation, then browser)")),
+  Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
+  return h("section", { class: "card", "aria-labelledby": "language-h" },
+    h("h2", { id: "language-h" }, t("Language")),
+    h("div", { class: "field" }, h("label", { for: "app-language" }, t("Language of the app")), select));
 }
 
 function passwordCard() {
@@ -248,7 +264,7 @@ export async function myAccount(section) {
     await loadViewer();
     await myAccount(section);
   };
-  const cards = [profileCard()];
+  const cards = [profileCard(), languageCard()];
   if (impersonating()) {
     cards.push(h("p", { class: "notice" }, t("Password, two-step verification and sessions are not available while you view someone else's portal.")));
   } else {

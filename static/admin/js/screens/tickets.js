@@ -32,7 +32,7 @@ const TICKET = `query Ticket($id: ID!) {
 }`;
 
 function raiseDialog(org) {
-  formDialog(t("Raise a ticket with the support of {name}", { name: org.name }), {
+  formDialog(t("Raise a ticket with {name}'s support", { name: org.name }), {
     label: t("Raise a ticket"),
     submitLabel: t("Raise ticket"),
     fields: [
