@@ -38,7 +38,7 @@ function createDialog(org, onDone) {
     label: t("Create an API token"),
     submitLabel: t("Create token"),
     fields: [
-      { name: "name", label: t("Name"), required: true, autofocus: true, hint: t("What uses it, e.g. “Billing sync”.") },
+      { name: "name", label: t("Name"), required: true, autofocus: true, hint: t("What uses it, e.g. \"Billing sync\".") },
       { name: "expiresOn", label: t("Expires on"), type: "date", required: true, value: inDays(90), min: inDays(1), max: inDays(365) },
       fieldset,
     ],
@@ -58,7 +58,7 @@ function createDialog(org, onDone) {
 }
 
 function showSecret(name, secret) {
-  openDialog(t("Token “{name}” created", { name }), (close) => {
+  openDialog(t("Token \"{name}\" created", { name }), (close) => {
     const field = h("input", { id: "token-secret", readonly: true, value: secret, class: "secret" });
     return h("div", {},
       h("p", { class: "notice warn" }, tx("Copy the token now: it is shown only this once. Send it as {header}.", { header: h("code", {}, "Authorization: Bearer …") })),
@@ -75,7 +75,7 @@ export async function list(section, params, { current }) {
   if (!current()) return;
   const rerender = () => list(section, params, { current });
   const revoke = async (token) => {
-    if (!await confirmDialog({ title: t("Revoke “{name}”?", { name: token.name }), message: t("Integrations using it stop working at once."), confirmLabel: t("Revoke"), danger: true })) return;
+    if (!await confirmDialog({ title: t("Revoke \"{name}\"?", { name: token.name }), message: t("Integrations using it stop working at once."), confirmLabel: t("Revoke"), danger: true })) return;
     try {
       const payload = await mutate(`mutation Revoke($input: ApiTokenInput!) { revokeApiToken(input: $input) { apiToken { id } ${USER_ERROR} } }`,
         { input: { apiTokenId: token.id } }, "revokeApiToken");

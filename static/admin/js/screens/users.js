@@ -379,7 +379,7 @@ function impersonateDialog(m, name) {
     label: t("Open user's portal"),
     submitLabel: t("Open portal"),
     intro: t("You will see and do exactly what {name} can, for at most 30 minutes. {name} gets an email saying who opened their portal and why, and everything you do is recorded under both names.", { name }),
-    fields: [{ name: "reason", label: t("Reason"), type: "textarea", required: true, autofocus: true, hint: t("For example: “Turn do-not-disturb off while they are on leave”.") }],
+    fields: [{ name: "reason", label: t("Reason"), type: "textarea", required: true, autofocus: true, hint: t("For example: \"Turn do-not-disturb off while they are on leave\".") }],
     onSubmit: ({ reason }) => mutate(`mutation Impersonate($input: ImpersonateUserInput!) {
       impersonateUser(input: $input) { membership { id organisation { id } } ${USER_ERROR} } }`,
     { input: { membershipId: m.id, reason, session: "COOKIE" } }, "impersonateUser"),
