@@ -1,7 +1,6 @@
 """The admin app in the person's language: a browser that prefers German gets the
 sign-in page and the screens after it in German (document language, dates), the
-switch below the sign-in page and the Language card in My account change it, and
-the choice stays in this browser."""
+switch below the sign-in page and the language in the profile change it."""
 
 from __future__ import annotations
 
@@ -46,19 +45,23 @@ def test_german_browser_gets_german_then_switches_to_english(app: App) -> None:
     signed_in = page.get_by_role("row").filter(has_text="Diese Sitzung").locator("time").first
     expect(signed_in).to_have_text(re.compile(r"^\d\d\.\d\d\.\d{4}, \d\d:\d\d$"))
 
-    # Switching to English in My account re-renders the page in English and sticks.
-    page.get_by_label("Sprache der App").select_option("en")
+    # English in the profile: the page is redrawn in English, and it sticks.
+    page.get_by_label("Sprache", exact=True).select_option("en")
+    page.get_by_role("button", name="Profil speichern").click()
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expect(page.get_by_text("Profile saved.")).to_be_visible()
     assert _lang(page) == "en"
     app.open_section(page, "Users")
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
     page.reload()
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
 
-    # Back to automatic: the browser's German again.
+    # Back to the organisation's default (none here): the browser's German again.
     page.get_by_role("link", name="My account").first.click()
-    page.get_by_label("Language of the app").select_option("")
+    page.get_by_label("Language", exact=True).select_option("")
+    page.get_by_role("button", name="Save profile").click()
     expect(page.get_by_role("heading", name="Mein Konto")).to_be_visible()
+    expect(page.get_by_label("Sprache", exact=True)).to_have_value("")
 
 
 def test_switch_below_the_sign_in_page(app: App) -> None:

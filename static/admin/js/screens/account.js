@@ -4,7 +4,7 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { clear, formatDateTime, h, table, timeEl, toast } from "../dom.js";
 import { buildForm, confirmDialog } from "../forms.js";
-import { chosenLanguage, LANGUAGES, rememberLanguage, t, tn, tx } from "../i18n.js";
+import { LANGUAGES, rememberLanguage, t, tn, tx } from "../i18n.js";
 import { navigate, reload } from "../router.js";
 import { signOut } from "../session.js";
 import { impersonating, loadViewer, state } from "../state.js";
@@ -104,12 +104,21 @@ function profileCard() {
         { name: "mobilePhone", label: t("Mobile phone"), type: "tel", value: u.mobilePhone, autocomplete: "mobile tel" },
       ] },
       { name: "fax", label: t("Fax"), type: "tel", value: u.fax },
+      { name: "language", label: t("Language"), type: "select", value: state.viewer.language ?? "",
+        hint: t("Of this app and of the mails you get."),
+        options: [["", t("Your organisation's default")], ...Object.entries(LANGUAGES)] },
     ],
     submitLabel: t("Save profile"),
     onSubmit: (input) => mutate(`mutation Profile($input: UpdateProfileInput!) {
       updateProfile(input: $input) { user { id displayName } ${USER_ERROR} } }`, { input }, "updateProfile"),
-    onSuccess: async () => {
+    onSuccess: async (payload, values) => {
+      const before = state.viewer.language ?? "";
       await loadViewer();
+      if (values.language !== before) {
+        // This browser follows too (the signed-out pages), and the page is redrawn in it.
+        rememberLanguage(values.language);
+        await reload();
+      }
       toast(t("Profile saved."));
     },
   });
@@ -117,22 +126,6 @@ function profileCard() {
     h("h2", { id: "profile-h" }, t("Profile")),
     h("p", { class: "muted" }, tx("Email (your sign-in name): {email}", { email: h("strong", {}, u.email) })),
     form.el);
-}
-
-/** The language of the app (and, once the profile keeps it, of mails). */
-function languageCard() {
-  const select = h("select", {
-    id: "app-language",
-    value: chosenLanguage() ?? "",
-    onchange: (e) => {
-      rememberLanguage(e.target.value);
-      reload();
-    },
-  }, h("option", { value: "" }, t("Automatic (organisation, then browser)")),
-  Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
-  return h("section", { class: "card", "aria-labelledby": "language-h" },
-    h("h2", { id: "language-h" }, t("Language")),
-    h("div", { class: "field" }, h("label", { for: "app-language" }, t("Language of the app")), select));
 }
 
 function passwordCard() {
@@ -264,7 +257,7 @@ export async function myAccount(section) {
     await loadViewer();
     await myAccount(section);
   };
-  const cards = [profileCard(), languageCard()];
+  const cards = [profileCard()];
   if (impersonating()) {
     cards.push(h("p", { class: "notice" }, t("Password, two-step verification and sessions are not available while you view someone else's portal.")));
   } else {

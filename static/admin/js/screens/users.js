@@ -48,33 +48,40 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         { name: "firstName", label: t("First name (optional)"), autocomplete: "off" },
         { name: "lastName", label: t("Last name (optional)"), autocomplete: "off" },
       ] },
-      { name: "direct", label: t("Set an initial password instead of sending an invitation"), type: "checkbox" },
+      { name: "direct", label: t("Create the user now instead of sending an invitation"), type: "checkbox" },
+      { name: "byLink", label: t("Mail them a link to choose their password"), type: "checkbox", value: true, hint: t("Untick to set an initial password yourself.") },
       { name: "password", label: t("Initial password"), type: "password", autocomplete: "new-password", hidden: true, hint: t("They must change it when they first sign in. Give it to them in person or by phone.") },
     ],
-    onSubmit: async ({ email, role: chosen, firstName, lastName, direct, password }) => {
+    onSubmit: async ({ email, role: chosen, firstName, lastName, direct, byLink, password }) => {
       const input = {
         organisationId: org.id, email: email.trim(), role: chosen, firstName: firstName.trim() || null, lastName: lastName.trim() || null,
       };
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
-          { input: { ...input, password } }, "createUser");
+          { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
       }
       return mutate(`mutation Invite($input: InviteUserInput!) { inviteUser(input: $input) { invitation { id email } ${USER_ERROR} } }`,
         { input }, "inviteUser");
     },
     onSuccess: (payload, values) => {
-      toast(values.direct ? t("{email} can now sign in.", { email: values.email }) : t("Invitation sent to {email}.", { email: values.email }));
+      const created = values.byLink ? t("{email} was mailed a link to choose their password.", { email: values.email }) : t("{email} can now sign in.", { email: values.email });
+      toast(values.direct ? created : t("Invitation sent to {email}.", { email: values.email }));
       onDone?.(payload);
     },
   });
-  const { direct, password } = form.fields;
+  const { direct, byLink, password } = form.fields;
   const submit = form.el.querySelector("button[type=submit]");
-  direct.input.addEventListener("change", () => {
-    password.spec.hidden = !direct.input.checked;
-    password.spec.required = direct.input.checked;
-    password.input.closest(".field").hidden = !direct.input.checked;
+  const update = () => {
+    const typed = direct.input.checked && !byLink.input.checked;
+    byLink.input.closest(".field").hidden = !direct.input.checked;
+    password.spec.hidden = !typed;
+    password.spec.required = typed;
+    password.input.closest(".field").hidden = !typed;
     submit.textContent = direct.input.checked ? t("Create user") : t("Send invitation");
-  });
+  };
+  direct.input.addEventListener("change", update);
+  byLink.input.addEventListener("change", update);
+  update();
 }
 
 export async function list(section, params, { current }) {
