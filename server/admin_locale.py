@@ -114,7 +114,7 @@ def update_catalogues() -> list[Path]:
         catalogue.creation_date = created
         catalogue.obsolete.clear()  # the file keeps what the app says now, nothing else
         with path.open("wb") as file:
-            write_po(file, catalogue, width=100, omit_header=False, include_previous=True)
+            write_po(file, catalogue, width=100)
         written.append(path)
     return written
 
