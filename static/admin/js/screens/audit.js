@@ -1,7 +1,7 @@
 // The audit log: filters, 50 events a page, and the same filters as a CSV download.
 
 import { gql } from "../api.js";
-import { clear, h, table, timeEl } from "../dom.js";
+import { clear, formatNumber, h, table, timeEl } from "../dom.js";
 import { t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
@@ -80,7 +80,7 @@ export async function log(section, params, { current }) {
       shown = auditEvents.nodes.length;
       clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} event, oldest first.", "Showing {shown} of {count} events, oldest first.", auditEvents.totalCount, { shown, count: auditEvents.totalCount });
+    summary.textContent = tn("Showing {shown} of {count} event, oldest first.", "Showing {shown} of {count} events, oldest first.", auditEvents.totalCount, { shown: formatNumber(shown), count: formatNumber(auditEvents.totalCount) });
     more.hidden = !auditEvents.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));

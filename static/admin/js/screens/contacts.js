@@ -1,7 +1,7 @@
 // Contact persons (billing, technical, …): search, add, edit, delete, invite.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { clear, debounce, h, humanise, table, toast } from "../dom.js";
+import { clear, debounce, formatNumber, h, humanise, table, toast } from "../dom.js";
 import { confirmDialog, formDialog } from "../forms.js";
 import { t, tn } from "../i18n.js";
 import { can, grantableRoles, impersonating, state } from "../state.js";
@@ -93,7 +93,7 @@ export async function list(section, params, { current }) {
         manage ? h("button", { type: "button", class: "danger", onclick: () => remove(c), "aria-label": t("Delete {name}", { name: c.displayName }) }, t("Delete")) : null),
     ]);
     clear(results, table([t("Name"), t("Contact for"), t("Email"), t("Phone"), ""], rows, { caption: t("Contacts"), empty: t("No contacts match.") }).el);
-    summary.textContent = tn("{count} contact.", "{count} contacts.", contacts.totalCount, { count: contacts.totalCount });
+    summary.textContent = tn("{count} contact.", "{count} contacts.", contacts.totalCount, { count: formatNumber(contacts.totalCount) });
   }
   clear(section,
     h("div", { class: "page-head" },

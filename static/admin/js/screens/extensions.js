@@ -3,7 +3,7 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  clear, debounce, formatDuration, h, humanise, table, timeEl, toast,
+  clear, debounce, formatDuration, formatNumber, h, humanise, table, timeEl, toast,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -57,7 +57,7 @@ export async function list(section, params, { current }) {
       forwardingSummary(e.forwardingRules),
     ]);
     clear(results, table([t("Number"), t("Label"), t("Assigned to"), t("Status"), t("Forwarding")], rows, { caption: t("Extensions"), empty: t("No extensions match.") }).el,
-      h("p", { class: "muted" }, tn("{count} extension.", "{count} extensions.", extensions.totalCount, { count: extensions.totalCount })));
+      h("p", { class: "muted" }, tn("{count} extension.", "{count} extensions.", extensions.totalCount, { count: formatNumber(extensions.totalCount) })));
   }
   const create = async () => {
     const members = await membersOf(org.id);

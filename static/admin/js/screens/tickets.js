@@ -2,7 +2,7 @@
 // raise, and one ticket (comments, status, edit).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, debounce, h, humanise, table, timeEl, toast } from "../dom.js";
+import { badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast } from "../dom.js";
 import { buildForm, formDialog } from "../forms.js";
 import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -95,7 +95,7 @@ export async function list(section, params, { current }) {
       shown = tickets.nodes.length;
       clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown, count: tickets.totalCount });
+    summary.textContent = tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) });
     more.hidden = !tickets.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));

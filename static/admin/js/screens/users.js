@@ -3,7 +3,7 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  badge, clear, debounce, h, humanise, table, timeEl, toast, twoFactorShield,
+  badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast, twoFactorShield,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -132,7 +132,7 @@ export async function list(section, params, { current }) {
       shown = members.nodes.length;
       clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown, count: members.totalCount });
+    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatNumber(members.totalCount) });
     more.hidden = !members.pageInfo.hasNextPage;
   }
   more.addEventListener("click", async () => {
