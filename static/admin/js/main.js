@@ -263,9 +263,12 @@ onUnauthenticated(() => {
 // --- language ---------------------------------------------------------------
 
 /** The person's language (their profile's), else the one chosen in this browser,
- * else their organisation's default, else the browser's, else English. */
+ * else their organisation's default, else the browser's, else English. While
+ * impersonating, the member's profile does not count: the app keeps speaking the
+ * language of the person at the keyboard. */
 function preferredLanguage() {
-  return negotiate(state.viewer?.language, chosenLanguage(), state.org?.brand?.language);
+  const own = impersonating() ? null : state.viewer?.language;
+  return negotiate(own, chosenLanguage(), state.org?.brand?.language);
 }
 
 /** index.html's own text. */
