@@ -105,7 +105,7 @@ function profileCard() {
       ] },
       { name: "fax", label: t("Fax"), type: "tel", value: u.fax },
       { name: "language", label: t("Language"), type: "select", value: state.viewer.language ?? "",
-        hint: t("Of this app and of the mails you get."),
+        hint: t("For this app and the mails you get."),
         options: [["", t("Your organisation's default")], ...Object.entries(LANGUAGES)] },
     ],
     submitLabel: t("Save profile"),
