@@ -19,6 +19,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from server.audit.models import AuditEvent
 from server.audit.schema import audit_filter
 from server.audit.service import events_visible_to
+from server.audit.summaries import reader_language, summarise
 from server.core.actor import Decision
 from server.core.errors import DomainError, ErrorCode
 from server.core.guard import decode_id
@@ -32,6 +33,7 @@ COLUMNS = [
     "created_at",
     "organisation_id",
     "action",
+    "summary",
     "actor_id",
     "actor",
     "impersonator",
@@ -54,7 +56,7 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _row(event: AuditEvent) -> list[str]:
+def _row(event: AuditEvent, language: str) -> list[str]:
     return [
         _cell(v)
         for v in (
@@ -62,6 +64,7 @@ def _row(event: AuditEvent) -> list[str]:
             event.created_at.isoformat(),
             event.organisation_id,
             event.action,
+            summarise(event, language),
             event.actor_id,
             event.actor_label,
             event.impersonator_label,
@@ -119,15 +122,19 @@ async def export_csv(request: Request) -> Response:
         status = 404 if error.code is ErrorCode.NOT_FOUND else 400
         return PlainTextResponse(error.message, status_code=status)
 
+    language = reader_language(actor, request.headers.get("accept-language"))
+
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(COLUMNS)
-        last_id = 0
+        # Newest first, like the list; keyset pages going back in time.
+        last_id: int | None = None
         while True:
-            page = await events.filter(id__gt=last_id).order_by("id").limit(_PAGE)
+            older = events if last_id is None else events.filter(id__lt=last_id)
+            page = await older.order_by("-id").limit(_PAGE)
             for event in page:
-                writer.writerow(_row(event))
+                writer.writerow(_row(event, language))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -49,10 +50,17 @@ def audit_filter(
     )
 
 
+@strawberry.enum(description="The order of an audit list.")
+class AuditOrder(Enum):
+    NEWEST_FIRST = "NEWEST_FIRST"
+    OLDEST_FIRST = "OLDEST_FIRST"
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
-        description="Audit events of an organisation, oldest first; with includeDescendants, "
+        description="Audit events of an organisation, newest first unless `order` says "
+        "otherwise; with includeDescendants, "
         "of every organisation below it the viewer may audit too. `action` is exact, or a "
         'prefix ending in "." ("member."). The same filters download as CSV from '
         "`/audit/export.csv?organisationId=…` (same permission).",
@@ -71,6 +79,7 @@ class Query:
         ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        order: AuditOrder = AuditOrder.NEWEST_FIRST,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventNode]:
@@ -87,4 +96,6 @@ class Query:
                 until=until,
             ),
         )
-        return await paginate(events, first=first, after=after)
+        return await paginate(
+            events, first=first, after=after, newest_first=order is AuditOrder.NEWEST_FIRST
+        )

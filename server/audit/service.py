@@ -7,16 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from server.accounts.models import Membership, User
 from server.audit.models import AuditEvent
+from server.audit.refs import (
+    camel_keys,
+    global_id,
+    member_ref,
+    person_ref,
+    ref,
+    renamed,
+    target_ref,
+)
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
 from server.core.subtree import subtree
+
+__all__ = ["member_ref", "person_ref", "ref"]  # for the callers of `record`
 from server.core.validation import clean_text
 from server.tenancy.models import Organisation
 
@@ -53,6 +64,42 @@ async def _label(target: Model | None) -> str:
     return ""
 
 
+async def _envelope(
+    *,
+    actor: Actor | None,
+    actor_user_id: int | None,
+    organisation_id: int | None,
+    target: Model | None,
+    target_label: str,
+    subject_user_id: int | None,
+) -> dict[str, Any]:
+    """The fields every event's details carry (README "Audit events"): who, where,
+    what and about whom, as global ids and the names they had at the time."""
+    envelope: dict[str, Any] = {}
+    if actor is not None:
+        envelope["actor"] = person_ref(actor.user)
+        if actor.impersonator is not None:
+            envelope["impersonator"] = person_ref(actor.impersonator)
+    elif actor_user_id is not None:
+        envelope["actor"] = person_ref(await User.get_or_none(id=actor_user_id))
+    if organisation_id is not None:
+        envelope["organisation"] = ref(await Organisation.get_or_none(id=organisation_id))
+    if target is not None:
+        envelope["target"] = await target_ref(target, target_label)
+    if subject_user_id is not None:
+        envelope["subject"] = person_ref(await _user(subject_user_id, actor, target))
+    return {key: value for key, value in envelope.items() if value is not None}
+
+
+async def _user(user_id: int, actor: Actor | None, target: Model | None) -> User | None:
+    # Usually already in hand: the actor themselves or the target.
+    if actor is not None and actor.user.id == user_id:
+        return actor.user
+    if isinstance(target, User) and target.id == user_id:
+        return target
+    return await User.get_or_none(id=user_id)
+
+
 async def record(
     action: str,
     *,
@@ -66,8 +113,19 @@ async def record(
     actor_user_id: int | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it describes."""
+    """Append one event. Call it inside the transaction of the change it describes.
+
+    `details` keys become camelCase; the envelope (actor, impersonator,
+    organisation, target, subject) is added to them."""
     meta = meta or (actor.meta if actor else RequestMeta())
+    envelope = await _envelope(
+        actor=actor,
+        actor_user_id=actor_user_id,
+        organisation_id=organisation_id,
+        target=target,
+        target_label=target_label,
+        subject_user_id=subject_user_id,
+    )
     event = await AuditEvent.create(
         created_at=clock.now(),
         organisation_id=organisation_id,
@@ -84,7 +142,7 @@ async def record(
         subject_user_id=subject_user_id,
         client_ip=meta.client_ip,
         request_id=meta.request_id,
-        details=details or {},
+        details={**camel_keys(details or {}), **envelope},
     )
     for follower in _followers:
         await follower(event)
@@ -133,6 +191,32 @@ def events_visible_to(
     return events
 
 
+def events_about(actor: Actor) -> QuerySet[AuditEvent]:
+    """The events about the actor's own person (their subject, or their user as the
+    target): what `viewer.auditEvents` lists, without the audit permission. An
+    impersonation or an API token reaches less than the person: only the events
+    of the organisations it may use."""
+    user_id = actor.user.id
+    events = AuditEvent.filter(
+        Q(subject_user_id=user_id) | Q(target_type="User", target_id=user_id)
+    )
+    if actor.impersonating or not actor.personal:
+        reachable = [membership.organisation_id for membership in actor.reachable_memberships]
+        events = events.filter(organisation_id__in=reachable)
+    return events
+
+
+def as_seen_by_subject(event: AuditEvent, actor: Actor) -> AuditEvent:
+    """The event as its subject may read it: where it came from (address and
+    request) only when they did it themselves. Not saved."""
+    if event.actor_id != actor.user.id or event.impersonator_id is not None:
+        event.client_ip = event.request_id = ""
+    details = dict(event.details) if isinstance(event.details, dict) else {}
+    details.pop("account", None)  # the brute-force key of sign-in events
+    event.details = details
+    return event
+
+
 async def prune(older_than_days: int) -> int:
     """Delete events past the retention period; returns how many."""
     cutoff = clock.now() - timedelta(days=older_than_days)
@@ -144,3 +228,18 @@ async def pseudonymise_user(user_id: int) -> None:
     pseudonym = f"deleted-user-{user_id}"
     await AuditEvent.filter(actor_id=user_id).update(actor_label=pseudonym)
     await AuditEvent.filter(subject_user_id=user_id).update(target_label=pseudonym)
+    await AuditEvent.filter(impersonator_id=user_id).update(impersonator_label=pseudonym)
+    # The names in details too: where the person acted or was acted on, and the
+    # extensions of their organisations (an extension moved away from them names them).
+    person = global_id("User", user_id)
+    organisations = Membership.filter(user_id=user_id).values("organisation_id")
+    events = AuditEvent.filter(
+        Q(actor_id=user_id)
+        | Q(impersonator_id=user_id)
+        | Q(subject_user_id=user_id)
+        | Q(target_type="Extension", organisation_id__in=Subquery(organisations))
+    )
+    for event in await events:
+        details = renamed(event.details, person, pseudonym)
+        if details != event.details:
+            await AuditEvent.filter(id=event.id).update(details=details)

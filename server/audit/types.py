@@ -10,6 +10,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from server.audit.models import AuditEvent
+from server.audit.summaries import reader_language, summarise
 from server.core.context import Info
 from server.core.nodes import node_of
 from server.tenancy.models import Organisation
@@ -34,7 +35,21 @@ class AuditEventType(relay.Node):
     target_label: str
     client_ip: str
     request_id: str
-    details: JSON
+    details: JSON = strawberry.field(
+        description="What changed, with global ids and the names at the time; the keys "
+        'per action are listed in the README ("Audit events").'
+    )
+
+    @strawberry.field(
+        description='The event in one line ("Ann Admin moved extension 201 from Bob to '
+        "Carol\"), in the viewer's language: their profile's, else the request's "
+        "Accept-Language, else English."
+    )
+    @staticmethod
+    def summary(row: strawberry.Parent[AuditEvent], info: Info) -> str:
+        context = info.context
+        language = reader_language(context.actor, context.request.headers.get("accept-language"))
+        return summarise(row, language)
 
     @strawberry.field(description="The API token's id, when one made the change.")
     @staticmethod

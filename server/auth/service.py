@@ -21,7 +21,7 @@ from server.auth import throttle, two_factor
 from server.auth.devices import remember
 from server.auth.models import ChallengePurpose, LoginChallenge, PasswordReset, Session
 from server.auth.people import password_words, record_sign_in
-from server.auth.sessions import create_session, end_session, end_sessions
+from server.auth.sessions import create_session, end_impersonation, end_session, end_sessions
 from server.auth.two_factor import TwoFactorMethod
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
@@ -126,6 +126,10 @@ async def login(
 
 
 async def logout(*, actor: Actor, raw_token: str | None) -> None:
+    if actor.impersonating:
+        # Signing out of a member's portal ends the impersonation, with its mail.
+        await end_impersonation(actor, "signedOut")
+        return
     if raw_token:
         await end_session(raw_token)
     await audit.record("auth.logout", actor=actor, subject_user_id=actor.user.id)

@@ -3,12 +3,13 @@ with idle and absolute timeouts. Deleting the row ends the session at once."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from server.accounts.models import User, UserStatus
 from server.auth.models import Session
 from server.core import clock
-from server.core.actor import RequestMeta
+from server.core.actor import Actor, RequestMeta
 from server.core.prepared import PreparedSelect
 from server.core.tokens import hash_token, new_token
 from server.settings import get_settings
@@ -59,7 +60,10 @@ async def find_session(raw: str) -> Session | None:
         or session.user.status is not UserStatus.ACTIVE
         or (impersonator is not None and impersonator.status is not UserStatus.ACTIVE)
     ):
-        await session.delete()
+        if impersonator is None:
+            await session.delete()
+        # An impersonation is left to the sweep (impersonation/service.py), which
+        # ends it once and tells the member: nothing here may send that mail twice.
         return None
     if now - session.last_seen_at >= _TOUCH_EVERY:
         session.last_seen_at = now
@@ -81,7 +85,26 @@ async def end_session(raw: str) -> None:
 
 
 async def end_sessions(user_id: int, *, except_session_id: int | None = None) -> None:
+    """End the user's sessions. Impersonations of them expire at once instead: the
+    sweep ends those and mails the member what was done (impersonation/service.py)."""
     sessions = Session.filter(user_id=user_id)
     if except_session_id is not None:
         sessions = sessions.exclude(id=except_session_id)
-    await sessions.delete()
+    await sessions.filter(impersonator_id__isnull=False).update(expires_at=clock.now())
+    await sessions.filter(impersonator_id__isnull=True).delete()
+
+
+# How an impersonation ends (stopped, signed out): impersonation/ registers it,
+# as it stands above auth/ in the layers.
+ImpersonationEnd = Callable[[Actor, str], Awaitable[None]]
+_impersonation_end: list[ImpersonationEnd] = []
+
+
+def on_impersonation_end(handler: ImpersonationEnd) -> None:
+    _impersonation_end[:] = [handler]
+
+
+async def end_impersonation(actor: Actor, how: str) -> None:
+    """End the impersonation `actor` runs in (`how`: "stopped" or "signedOut")."""
+    for handler in _impersonation_end:
+        await handler(actor, how)

@@ -280,7 +280,7 @@ async def set_email_two_factor(actor: Actor, enabled: bool) -> User:
         # The session does not count as signed in with a code: none was entered.
         await _factor_changed(actor, "email_codes_on" if enabled else "email_codes_off")
         await audit.record(
-            "two_factor.email_" + ("enabled" if enabled else "disabled"),
+            "two_factor.email_enabled" if enabled else "two_factor.email_disabled",
             actor=actor,
             subject_user_id=user.id,
         )

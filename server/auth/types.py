@@ -11,12 +11,16 @@ from strawberry import relay
 
 from server.accounts.types import MembershipNode, UserNode
 from server.api_tokens.schema import ApiTokenNode
+from server.audit.service import as_seen_by_subject, events_about
+from server.audit.types import AuditEventNode
 from server.auth.actor import actor_for
 from server.auth.models import RecoveryCode, Session
 from server.auth.two_factor import TwoFactorMethod, methods_of
 from server.core import clock
 from server.core.context import Info
+from server.core.guard import authenticated
 from server.core.nodes import node_of
+from server.core.pagination import Connection, paginate
 from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
@@ -132,6 +136,22 @@ class Viewer:
     )
     def awaiting_two_factor(self, info: Info) -> list[MembershipNode]:
         return info.context.require_actor().awaiting_two_factor
+
+    @strawberry.field(
+        description="The audit events about the viewer (done to them, or by them to "
+        "themselves), newest first: what anyone, an administrator acting as them "
+        "included, changed of theirs. Needs no audit permission; the address and "
+        "request of an event show only when the viewer did it themselves.",
+        extensions=[authenticated()],
+    )
+    async def audit_events(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEventNode]:
+        actor = info.context.require_actor()
+        page = await paginate(events_about(actor), first=first, after=after, newest_first=True)
+        for edge in page.edges:
+            as_seen_by_subject(edge.node, actor)
+        return page
 
     @strawberry.field
     async def two_factor(self, info: Info) -> TwoFactorStatus:

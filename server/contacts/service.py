@@ -170,6 +170,6 @@ async def invite_contact(*, actor: Actor, contact_id: int, role: Role) -> Invita
             target=contact,
             target_label=contact.display_name,
             subject_user_id=user.id,
-            details={"role": role.value, "invitationId": invitation.id},
+            details={"role": role.value, "invitation": audit.ref(invitation, contact.email)},
         )
     return invitation

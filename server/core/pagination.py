@@ -60,15 +60,22 @@ def decode_cursor(cursor: str) -> int:
 
 
 async def paginate(
-    queryset: QuerySet[M], *, first: int | None, after: str | None, id_field: str = "id"
+    queryset: QuerySet[M],
+    *,
+    first: int | None,
+    after: str | None,
+    id_field: str = "id",
+    newest_first: bool = False,
 ) -> Connection[M]:
+    """One page in id order (`newest_first`: descending; `after` then pages backwards)."""
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
     total = await queryset.count()
-    page = queryset.order_by(id_field)
+    page = queryset.order_by(f"-{id_field}" if newest_first else id_field)
     if after is not None:
-        page = page.filter(**{f"{id_field}__gt": decode_cursor(after)})
+        beyond = "lt" if newest_first else "gt"
+        page = page.filter(**{f"{id_field}__{beyond}": decode_cursor(after)})
     rows = await page.limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]

@@ -62,6 +62,9 @@ class Mail:
     after: Sequence[str] = ()
     # Text the recipient's correspondent wrote (a ticket reply): shown as written.
     quote: str | None = None
+    # A list after the paragraphs, each item a value already in the reader's language
+    # (never a pattern): "- item" lines in the text part, a bulleted list in HTML.
+    items: Sequence[str] = ()
     values: Mapping[str, Any] = field(default_factory=dict)  # extra values the patterns use
 
 
@@ -157,6 +160,8 @@ def render(kind: str, audience: Audience | None = None, **context: Any) -> Rende
 
 def _text(mail: Mail, footer: list[str], raw: Mapping[str, str]) -> str:
     blocks = [_fill(mail.greeting, raw), *(_fill(p, raw) for p in mail.paragraphs)]
+    if mail.items:
+        blocks.append("\n".join(f"- {item}" for item in mail.items))
     if mail.quote is not None:
         blocks.append("\n".join("> " + line for line in _fill(mail.quote, raw).splitlines()))
     if mail.action is not None:
@@ -177,6 +182,9 @@ def _html(
     )
     parts = [f"<p>{_fill(mail.greeting, escaped)}</p>"]
     parts.extend(f"<p>{_fill(p, escaped)}</p>" for p in mail.paragraphs)
+    if mail.items:
+        listed = "".join(f"<li>{html.escape(item, quote=True)}</li>" for item in mail.items)
+        parts.append(f"<ul>{listed}</ul>")
     if mail.quote is not None:
         parts.append(
             '<blockquote style="white-space: pre-wrap; border-left: 3px solid #ccc; '

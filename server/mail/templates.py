@@ -208,17 +208,24 @@ def security_notice(_: Gettext, v: Values) -> Mail:
     )
 
 
-@mail_kind("impersonation_notice")
-def impersonation_notice(_: Gettext, v: Values) -> Mail:
-    """actor_name, reason, name, organisation_name."""
+@mail_kind("impersonation_ended")
+def impersonation_ended(_: Gettext, v: Values) -> Mail:
+    """Sent once when an impersonation ends (stopped, signed out or expired): name,
+    actor_name, actor_organisation, started_at, ended_at, minutes, reason, changes
+    (a list: one summary per change, already in the reader's language), organisation_name."""
     return Mail(
-        subject=_("{actor_name} signed in to your {portal} account"),
+        subject=_("{actor_name} of {actor_organisation} used your {portal} account"),
         greeting=greeting(_, v.get("name")),
         paragraphs=[
-            _("{actor_name} signed in to your {portal} account at {organisation_name} as you."),
+            _(
+                "{actor_name} of {actor_organisation} used your {portal} account on your "
+                "behalf from {started_at} until {ended_at} ({minutes} min)."
+            ),
             _("Reason given: {reason}"),
-            _("If you did not expect this, contact your administrator."),
+            _("Changes made during that time:"),
         ],
+        items=[str(change) for change in v.get("changes") or ()] or [_("none")],
+        after=[_("If you did not expect this, contact your administrator.")],
         reason=_account_reason(_, v),
     )
 

@@ -81,7 +81,7 @@ async def create_child(
                 actor=actor,
                 organisation_id=organisation.id,
                 target=organisation,
-                details={"parentId": parent.id, "kind": kind.value},
+                details={"parent": audit.ref(parent), "kind": kind.value},
             )
     return organisation
 

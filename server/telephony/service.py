@@ -154,26 +154,42 @@ async def _assign(actor: Actor, extension: Extension, membership: Membership | N
                 organisation_id=previous.organisation_id,
                 target=previous,
                 target_label=previous.number,
+                subject_user_id=membership.user_id,
                 details={
-                    "before": {"membershipId": membership.id},
-                    "after": {"membershipId": None},
+                    "before": {"member": await audit.member_ref(membership.id)},
+                    "after": {"member": None},
                     "movedTo": extension.number,
                 },
             )
     extension.membership_id = membership.id if membership is not None else None
     if before == extension.membership_id:
         return
+    before_member = await audit.member_ref(before)
+    # Taking an extension away is about the person who had it.
+    holder = await Membership.get_or_none(id=before) if before is not None else None
+    subject = membership if membership is not None else holder
     await extension.save(update_fields=["membership_id", "updated_at"])
+    if holder is not None and membership is not None:
+        # A move: its own event for the person who loses the extension (their activity).
+        await audit.record(
+            "extension.unassigned",
+            actor=actor,
+            organisation_id=extension.organisation_id,
+            target=extension,
+            target_label=extension.number,
+            subject_user_id=holder.user_id,
+            details={"before": {"member": before_member}, "after": {"member": None}},
+        )
     await audit.record(
         "extension.assigned" if membership is not None else "extension.unassigned",
         actor=actor,
         organisation_id=extension.organisation_id,
         target=extension,
         target_label=extension.number,
-        subject_user_id=membership.user_id if membership is not None else None,
+        subject_user_id=subject.user_id if subject is not None else None,
         details={
-            "before": {"membershipId": before},
-            "after": {"membershipId": extension.membership_id},
+            "before": {"member": before_member},
+            "after": {"member": await audit.member_ref(extension.membership_id)},
         },
     )
 
@@ -285,7 +301,10 @@ async def delete_extension(*, actor: Actor, extension_id: int) -> None:
             target=extension,
             target_label=extension.number,
             details={
-                "before": {"number": extension.number, "membershipId": extension.membership_id},
+                "before": {
+                    "number": extension.number,
+                    "member": await audit.member_ref(extension.membership_id),
+                },
                 "forwardingRulesRemoved": removed_rules,
                 "callRecordsRemoved": await CallRecord.filter(extension_id=extension.id).count(),
             },

@@ -346,7 +346,7 @@ async def add_comment(
             organisation_id=organisation.id,
             target=ticket,
             target_label=ticket.label,
-            details={"commentId": comment.id},
+            details={"comment": audit.ref(comment, ticket.label)},
         )
         reporter = await _reporter_to_tell(ticket, actor)
         if reporter is not None:

@@ -18,7 +18,7 @@ query($org: ID!, $desc: Boolean!, $action: String, $actor: ID, $target: ID, $sin
   auditEvents(organisationId: $org, includeDescendants: $desc, action: $action, actorId: $actor,
               targetId: $target, since: $since) {
     totalCount
-    nodes { action actorLabel impersonatorLabel targetType targetLabel clientIp requestId details
+    nodes { action summary actorLabel impersonatorLabel targetType targetLabel clientIp requestId details
             organisation { name } }
   }
 }"""
@@ -48,7 +48,21 @@ async def test_events_carry_actor_target_before_after_and_request(tree, sign_in)
     assert event["actorLabel"] == tree["acme.owner"].email
     assert event["targetType"] == "Membership"
     assert event["targetLabel"] == tree["acme.member"].email
-    assert event["details"] == {"before": {"role": "MEMBER"}, "after": {"role": "VIEWER"}}
+    owner, member = tree["acme.owner"], tree["acme.member"]
+    assert event["details"] == {
+        "before": {"role": "MEMBER"},
+        "after": {"role": "VIEWER"},
+        "actor": {"id": gid("User", owner.user.id), "name": "Owner Test"},
+        "organisation": {"id": gid("Organisation", tree.acme.id), "name": "Acme"},
+        "target": {
+            "id": member.membership_id,
+            "type": "Membership",
+            "name": "Member Test",
+            "personId": gid("User", member.user.id),
+        },
+        "subject": {"id": gid("User", member.user.id), "name": "Member Test"},
+    }
+    assert event["summary"] == "Owner Test changed the role of Member Test from member to viewer"
     assert event["clientIp"] == "203.0.113.7" and len(event["requestId"]) >= 16
     assert event["organisation"] == {"name": "Acme"}
 

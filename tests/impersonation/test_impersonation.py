@@ -78,12 +78,13 @@ async def test_admin_acts_as_a_member_and_the_audit_names_both(tree, sign_in, ht
     assert (await member_client.data(VIEWER))["viewer"]["impersonation"] is None
     assert (await admin.data(VIEWER))["viewer"]["user"]["email"] == owner.email
 
+    assert await smtp_server.deliver() == []  # the member hears of it when it ends
+
+    assert (await acting.ok(END))["ended"] is True
     [notice] = await smtp_server.deliver()
     assert (
         notice["To"] == member.email and "DND stuck on" in notice.get_body(("plain",)).get_content()
     )
-
-    assert (await acting.ok(END))["ended"] is True
     assert (await acting.data(VIEWER))["viewer"] is None
     assert (await admin.data(VIEWER))["viewer"]["user"]["email"] == owner.email
     assert await AuditEvent.filter(

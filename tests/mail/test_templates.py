@@ -97,16 +97,31 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {
             "de": ["Ann Admin hat Ihre Zwei-Faktor-Anmeldung zurückgesetzt"],
         },
     ),
-    "impersonation_notice": (
+    "impersonation_ended": (
         {
             **NAMED,
             "organisation_name": "Acme Ltd",
             "actor_name": "Ann Admin",
+            "actor_organisation": "Sangoma Reseller",
+            "started_at": datetime(2026, 12, 4, 9, 0, tzinfo=UTC),
+            "ended_at": datetime(2026, 12, 4, 9, 12, tzinfo=UTC),
+            "minutes": 12,
             "reason": "ticket 42",
+            "changes": ["Do not disturb switched on for extension 201", "Calls forwarded"],
         },
         {
-            "en": ["Ann Admin signed in", "Reason given: ticket 42"],
-            "de": ["Ann Admin hat sich", "Angegebener Grund: ticket 42"],
+            "en": [
+                "Ann Admin of Sangoma Reseller used your",
+                "until December 4, 2026, 09:12 UTC (12 min)",
+                "Reason given: ticket 42",
+                "- Calls forwarded",
+            ],
+            "de": [
+                "Ann Admin von Sangoma Reseller hat Ihr",
+                "bis 4. Dezember 2026, 09:12 UTC (12 Min.)",
+                "Angegebener Grund: ticket 42",
+                "- Calls forwarded",
+            ],
         },
     ),
     "ticket_comment": (

@@ -13,6 +13,7 @@ from server.audit.models import AuditEvent
 from server.core import clock
 from server.core.permissions import Role
 from server.telephony.models import CallRecord, Extension, ForwardingRule
+from tests.helpers.audit import own_details
 from tests.helpers.fixtures import GraphQLClient, add_person, gid
 
 CREATE = """
@@ -128,9 +129,16 @@ async def test_admin_creates_lists_and_assigns(tree, sign_in, phones):
     found = await admin.data(EXTENSIONS, {"org": org, "search": "20"})
     assert found["extensions"]["totalCount"] == 3
     event = await AuditEvent.filter(action="extension.assigned").order_by("id").first()
-    assert event.details == {
-        "before": {"membershipId": None},
-        "after": {"membershipId": tree["acme.member"].membership.id},
+    member = tree["acme.member"]
+    assert own_details(event.details) == {
+        "before": {"member": None},
+        "after": {
+            "member": {
+                "id": member.membership_id,
+                "name": "Member Test",
+                "personId": gid("User", member.user.id),
+            }
+        },
     }
 
 
@@ -216,7 +224,10 @@ async def test_member_sees_and_changes_only_their_own_extension(tree, sign_in, p
     changed = await member.ok(DND, {"id": phones["201"]["id"], "on": True})
     assert changed["extension"]["doNotDisturb"] is True
     event = await AuditEvent.get(action="extension.do_not_disturb_changed")
-    assert event.details == {"before": {"doNotDisturb": False}, "after": {"doNotDisturb": True}}
+    assert own_details(event.details) == {
+        "before": {"doNotDisturb": False},
+        "after": {"doNotDisturb": True},
+    }
     assert event.actor_label == tree["acme.member"].email
 
     # Another member's extension is out of reach: NOT_FOUND, nothing changes.

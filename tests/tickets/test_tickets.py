@@ -15,6 +15,7 @@ from server.core import clock
 from server.core.permissions import Role, TicketAccess
 from server.mail.models import OutboxMail
 from server.tickets.models import Ticket, TicketComment, TicketStatus
+from tests.helpers.audit import own_details
 from tests.helpers.fixtures import GraphQLClient, add_person, gid
 
 CREATE = """
@@ -415,9 +416,9 @@ async def test_ticket_admin_sets_ticket_access_behind_step_up(tree, sign_in):
     )
     assert payload["membership"]["ticketAccess"] == "ACCOUNT"
     event = await AuditEvent.get(action="member.feature_access_changed")
-    assert event.details == {
-        "before": {"ticket_access": "OWN"},
-        "after": {"ticket_access": "ACCOUNT"},
+    assert own_details(event.details) == {
+        "before": {"ticketAccess": "OWN"},
+        "after": {"ticketAccess": "ACCOUNT"},
     }
     # Not above their rank, and not without ADMIN ticket access.
     refused = await ticket_admin.refused(
