@@ -80,7 +80,7 @@ export async function log(section, params, { current }) {
       shown = auditEvents.nodes.length;
       clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} event, oldest first.", "Showing {shown} of {count} events, oldest first.", auditEvents.totalCount, { shown: formatNumber(shown), count: formatNumber(auditEvents.totalCount) });
+    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", auditEvents.totalCount, { shown: formatNumber(shown), count: formatNumber(auditEvents.totalCount) });
     more.hidden = !auditEvents.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
