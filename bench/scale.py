@@ -31,6 +31,9 @@ from server.settings import get_settings
 from server.tenancy.models import Organisation
 
 SEARCH = "sofia"
+# Since migration 0012 search matches inside words and across fields.
+SUBSTRING = "ofia"
+FULL_NAME = "Sofia Abbott"
 MEMBERS = (
     "query($org: ID!, $first: Int!, $search: String) { members(organisationId: $org, "
     "includeDescendants: true, search: $search, first: $first) { totalCount "
@@ -72,6 +75,10 @@ def queries(scopes: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
         found[f"{scope}: search '{SEARCH}' across descendants, first 50"] = (
             s["token"], {"org": s["org"], "first": 50, "search": SEARCH},
         )  # fmt: skip
+        for term in (SUBSTRING, FULL_NAME):
+            found[f"{scope}: search '{term}' across descendants, first 50"] = (
+                s["token"], {"org": s["org"], "first": 50, "search": term},
+            )  # fmt: skip
         found[f"{scope}: page of 50 across descendants"] = (
             s["token"], {"org": s["org"], "first": 50, "search": None},
         )  # fmt: skip

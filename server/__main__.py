@@ -127,7 +127,10 @@ def cmd_migrate(args: argparse.Namespace) -> None:
         finally:
             await db.close_db()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except db.MigrationRefused as refused:
+        sys.exit(f"frontdesk migrate: {refused}")
     print("Database migrated.")
 
 

@@ -22,6 +22,11 @@ MODEL_MODULES = [
 ]
 
 
+class MigrationRefused(RuntimeError):
+    """A migration cannot run on this database as it is; the message tells the
+    operator what to do (`frontdesk migrate` prints it)."""
+
+
 # How long an SQLite write waits for another process's write to finish.
 BUSY_TIMEOUT_MS = 10_000
 

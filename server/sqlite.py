@@ -12,11 +12,17 @@ here begin with `BEGIN IMMEDIATE`: they take the write lock first, waiting
 for it like any other writer, and never need an upgrade. Tortoise already
 runs one transaction at a time per process (one connection behind a lock),
 so this only orders them across processes.
+
+Every connection also gets `frontdesk_fold` and `frontdesk_digits`, the
+functions the search triggers of migration 0012 index with
+(server/core/search.py); a tool opening the file without them can read but
+not change the searchable tables.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.backends.base.client import TransactionContext
@@ -30,8 +36,35 @@ from tortoise.backends.sqlite.client import (
 )
 from tortoise.exceptions import TransactionManagementError
 
+from server.core.search import digits, fold
+
+
+async def _execute_counting_own_rows(
+    client: _TortoiseSqliteClient, query: str, values: list[Any] | None
+) -> tuple[int, Sequence[Any]]:
+    """Tortoise counts the rows a statement changed as the connection's
+    `total_changes` difference, which includes rows changed by triggers: with
+    migration 0012's search triggers a DELETE of 4 audit events "changed" 20.
+    The cursor's `rowcount` counts the statement's own rows (SQLite's
+    `sqlite3_changes`); a SELECT reports its rows."""
+    query = query.replace("\x00", "'||CHAR(0)||'")
+    async with client.acquire_connection() as connection:
+        client.log.debug("%s: %s", query, values)
+        cursor = await connection.execute(query, values)
+        try:
+            rows = await cursor.fetchall()
+            return (cursor.rowcount if cursor.rowcount >= 0 else len(rows)), rows
+        finally:
+            await cursor.close()
+
 
 class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[Any]]:
+        return await _execute_counting_own_rows(self, query, values)
+
     async def begin(self) -> None:
         try:
             await self._connection.commit()
@@ -41,6 +74,18 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
 
 
 class SqliteClient(_TortoiseSqliteClient):
+    async def create_connection(self, with_db: bool) -> None:
+        await super().create_connection(with_db)
+        if self._connection is not None:
+            for name, function in (("frontdesk_fold", fold), ("frontdesk_digits", digits)):
+                await self._connection.create_function(name, 1, function, deterministic=True)
+
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[Any]]:
+        return await _execute_counting_own_rows(self, query, values)
+
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 

@@ -116,6 +116,7 @@ async def export_csv(request: Request) -> Response:
                 target_id=params.get("targetId"),
                 since=_datetime(params.get("since"), "since"),
                 until=_datetime(params.get("until"), "until"),
+                search=params.get("search"),
             ),
         )
     except DomainError as error:

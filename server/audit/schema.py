@@ -28,6 +28,7 @@ def audit_filter(
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    search: str | None = None,
 ) -> AuditFilter:
     """The filters of `auditEvents` and of the CSV export, from their arguments."""
     target_type = target_pk = None
@@ -47,6 +48,7 @@ def audit_filter(
         target_id=target_pk,
         since=since,
         until=until,
+        search=search,
     )
 
 
@@ -80,6 +82,13 @@ class Query:
         since: datetime | None = None,
         until: datetime | None = None,
         order: AuditOrder = AuditOrder.NEWEST_FIRST,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Words of the actor's or the target's name (at the time) "
+                "or the action, in any order."
+            ),
+        ] = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventNode]:
@@ -94,6 +103,7 @@ class Query:
                 target_id=target_id,
                 since=since,
                 until=until,
+                search=search,
             ),
         )
         return await paginate(

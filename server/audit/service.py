@@ -25,6 +25,7 @@ from server.audit.refs import (
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
 from server.core.permissions import Permission
+from server.core.search import AUDIT_EVENT, search_words, searched
 from server.core.subtree import subtree
 
 __all__ = ["member_ref", "person_ref", "ref"]  # for the callers of `record`
@@ -159,6 +160,8 @@ class AuditFilter:
     target_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Words of who did it, to what and the action (core/search.py); the log's order stays.
+    search: str | None = None
 
 
 def events_visible_to(
@@ -188,6 +191,11 @@ def events_visible_to(
         events = events.filter(created_at__gte=filters.since)
     if filters.until is not None:
         events = events.filter(created_at__lt=filters.until)
+    words = search_words(filters.search)
+    if words:
+        events = searched(
+            events, words, lambda word: AUDIT_EVENT.contains('"audit_event"."id"', word), None
+        )
     return events
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -19,6 +18,7 @@ from server.contacts.models import Contact, ContactKind
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name, not_found
 from server.core.permissions import Role
+from server.core.search import CONTACT, fold_sql, folded_phrase, ranked_by, search_words, searched
 from server.core.validation import clean_phone, clean_text, normalise_email
 from server.invitations.models import Invitation
 from server.invitations.service import invite_user
@@ -31,19 +31,32 @@ PHONE_FIELDS = ("office_phone", "mobile_phone")
 PROFILE_FIELDS = ("title", "office_phone", "mobile_phone")
 
 
+# What a contact's search ranks by (server/core/search.py).
+_CONTACT = '"contact"."id"'
+_NAME = fold_sql('trim("ranked"."first_name" || \' \' || "ranked"."last_name")')
+_LAST_NAME = fold_sql('"ranked"."last_name"')
+_EMAIL = fold_sql('"ranked"."email"')
+
+
 def contacts_of(
     organisation: Organisation, *, search: str | None = None, kind: ContactKind | None = None
 ) -> QuerySet[Contact]:
     contacts = Contact.filter(organisation_id=organisation.id)
     if kind is not None:
         contacts = contacts.filter(kind=kind)
-    if search:
-        term = clean_text(search, field="search")
-        contacts = contacts.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(title__icontains=term)
+    words = search_words(search)
+    if words:
+        contacts = searched(
+            contacts,
+            words,
+            lambda word: CONTACT.contains(_CONTACT, word),
+            ranked_by(
+                "contact",
+                _CONTACT,
+                [_NAME, _EMAIL],
+                [_NAME, _LAST_NAME, _EMAIL],
+                folded_phrase(words),
+            ),
         )
     return contacts
 

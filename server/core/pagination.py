@@ -1,5 +1,9 @@
 """Relay cursor connections over Tortoise querysets, paged by keyset on id
-(stable under inserts, one indexed query per page, plus one COUNT)."""
+(stable under inserts, one indexed query per page, plus one COUNT).
+
+A search ranks its matches (server/core/search.py): a queryset annotated with
+`SEARCH_RANK` is ordered by (rank, id) and its cursors carry both, so paging
+through a search neither repeats nor skips a row while rows are added."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from tortoise.queryset import QuerySet
 
 from server.core.errors import DomainError, ErrorCode
 from server.core.nodes import MAX_ID
+from server.core.search import SEARCH_RANK, Sql
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
@@ -44,19 +49,42 @@ class Connection(Generic[NodeType]):
         return [edge.node for edge in self.edges]
 
 
-def encode_cursor(row_id: int) -> str:
-    return base64.urlsafe_b64encode(f"c:{row_id}".encode()).decode()
+def encode_cursor(row_id: int, rank: int | None = None) -> str:
+    text = f"c:{row_id}" if rank is None else f"r:{rank}:{row_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
 
 
 def decode_cursor(cursor: str) -> int:
+    return _decode(cursor, ranked=False)[1]
+
+
+def _decode(cursor: str, *, ranked: bool) -> tuple[int, int]:
+    """(rank, id) of a cursor; a ranked cursor only pages a search and a plain
+    one only a plain list."""
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        row_id = int(value)
-        if kind != "c" or not 0 < row_id <= MAX_ID:
+        rank_text, _, id_text = value.rpartition(":") if ranked else ("0", "", value)
+        rank, row_id = int(rank_text), int(id_text)
+        if kind != ("r" if ranked else "c") or not 0 < row_id <= MAX_ID or not 0 <= rank < 10:
             raise ValueError(cursor)
-        return row_id
+        return rank, row_id
     except (ValueError, UnicodeError):
         raise DomainError(ErrorCode.INVALID, "Invalid cursor.", "after") from None
+
+
+def _after_ranked(queryset: QuerySet[M], rank: Sql, after: str, id_field: str) -> QuerySet[M]:
+    """Rows after (rank, id) in the order (rank, id)."""
+    last_rank, last_id = _decode(after, ranked=True)
+    key = f'"{queryset.model._meta.db_table}"."{id_field}"'
+    keyset = Sql(
+        f"({rank.template}) > {{}} OR (({rank.template}) = {{}} AND {key} > {{}})",
+        *rank.values,
+        last_rank,
+        *rank.values,
+        last_rank,
+        last_id,
+    )
+    return queryset.annotate(search_after=keyset).filter(search_after=True)
 
 
 async def paginate(
@@ -72,14 +100,30 @@ async def paginate(
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
     total = await queryset.count()
-    page = queryset.order_by(f"-{id_field}" if newest_first else id_field)
-    if after is not None:
-        beyond = "lt" if newest_first else "gt"
-        page = page.filter(**{f"{id_field}__{beyond}": decode_cursor(after)})
+    rank = queryset._annotations.get(SEARCH_RANK)
+    if isinstance(rank, Sql):
+        # A search lists its best matches first, whatever the list's own order.
+        page = queryset.order_by(SEARCH_RANK, id_field)
+        if after is not None:
+            page = _after_ranked(page, rank, after, id_field)
+    else:
+        page = queryset.order_by(f"-{id_field}" if newest_first else id_field)
+        if after is not None:
+            beyond = "lt" if newest_first else "gt"
+            page = page.filter(**{f"{id_field}__{beyond}": decode_cursor(after)})
     rows = await page.limit(size + 1)
     has_next = len(rows) > size
     rows = rows[:size]
-    edges = [Edge(cursor=encode_cursor(getattr(row, id_field)), node=row) for row in rows]
+    ranked = isinstance(rank, Sql)
+    edges = [
+        Edge(
+            cursor=encode_cursor(
+                getattr(row, id_field), getattr(row, SEARCH_RANK) if ranked else None
+            ),
+            node=row,
+        )
+        for row in rows
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(

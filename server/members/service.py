@@ -24,9 +24,11 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
 from server.core.i18n import LANGUAGES, supported
 from server.core.permissions import Permission, Role, TicketAccess
+from server.core.search import search_words
 from server.core.subtree import subtree
 from server.core.validation import clean_phone, clean_text
 from server.invitations.models import Invitation
+from server.members.search import search_members
 from server.tenancy.models import Organisation
 
 
@@ -41,8 +43,8 @@ def members_visible_to(
     two_factor: bool | None = None,
 ) -> QuerySet[Membership]:
     """Members of an organisation, or of every organisation below it the actor
-    may list; `search` is a prefix of the email or a name. Pending invitations
-    are the INVITED status."""
+    may list; `search` finds what the list shows (members/search.py). Pending
+    invitations are the INVITED status."""
     if include_descendants:
         members = Membership.filter(
             actor.organisations_with(Permission.MEMBERS_VIEW, prefix="organisation__"),
@@ -57,13 +59,9 @@ def members_visible_to(
     if two_factor is not None:
         enrolled = Q(user__totp_confirmed_at__isnull=False) | Q(user__email_two_factor=True)
         members = members.filter(enrolled if two_factor else ~enrolled)
-    if search:
-        term = clean_text(search, field="search")
-        members = members.filter(
-            Q(user__email__istartswith=term)
-            | Q(user__first_name__istartswith=term)
-            | Q(user__last_name__istartswith=term)
-        )
+    words = search_words(search)
+    if words:
+        members = search_members(members, words)
     return members
 
 

@@ -11,6 +11,14 @@ from server.auth.models import Session
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
+from server.core.search import (
+    ORGANISATION,
+    fold_sql,
+    folded_phrase,
+    ranked_by,
+    search_words,
+    searched,
+)
 from server.core.subtree import subtree
 from server.core.validation import clean_text
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
@@ -32,8 +40,15 @@ def administered_by(
 ) -> QuerySet[Organisation]:
     """Every organisation the actor may view, descendants of delegating ones included."""
     organisations = Organisation.filter(actor.organisations_with(Permission.ORGANISATION_VIEW))
-    if search:
-        organisations = organisations.filter(name__icontains=clean_text(search, field="search"))
+    words = search_words(search)
+    if words:
+        name = fold_sql('"ranked"."name"')
+        organisations = searched(
+            organisations,
+            words,
+            lambda word: ORGANISATION.contains('"organisation"."id"', word),
+            ranked_by("organisation", '"organisation"."id"', [name], [name], folded_phrase(words)),
+        )
     if kind is not None:
         organisations = organisations.filter(kind=kind)
     if status is not None:

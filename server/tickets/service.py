@@ -14,7 +14,7 @@ from typing import Any
 
 from strawberry.relay import to_base64
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
+from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -24,6 +24,16 @@ from server.audit import service as audit
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name, not_found
+from server.core.search import (
+    ORGANISATION,
+    TICKET,
+    Sql,
+    fold_sql,
+    folded_phrase,
+    ranked_by,
+    search_words,
+    searched,
+)
 from server.core.subtree import subtree
 from server.core.validation import clean_text
 from server.core.visibility import rows_visible_to
@@ -81,14 +91,32 @@ def tickets_visible_to(
         tickets = tickets.filter(priority=priority)
     if reporter_id is not None:
         tickets = tickets.filter(reporter_id=reporter_id)
-    if search:
-        term = clean_text(search, field="search")
-        matches = Q(subject__icontains=term) | Q(description__icontains=term)
-        number = term.removeprefix("#")
-        if number.isdigit() and len(number) <= 9:
-            matches |= Q(number=int(number))
-        tickets = tickets.filter(matches)
+    words = search_words(search)
+    if words:
+        subject = fold_sql('"ranked"."subject"')
+        tickets = searched(
+            tickets,
+            words,
+            _ticket_match,
+            ranked_by("ticket", _TICKET, [subject], [subject], folded_phrase(words)),
+        )
     return tickets
+
+
+_TICKET = '"ticket"."id"'
+
+
+def _ticket_match(word: str) -> Sql:
+    """A word of the subject or description, the organisation's name, or the
+    ticket's number ("42" or "#42")."""
+    parts = [
+        TICKET.contains(_TICKET, word),
+        ORGANISATION.contains('"ticket"."organisation_id"', word),
+    ]
+    number = word.removeprefix("#")
+    if number.isdigit() and len(number) <= 9:
+        parts.append(Sql('"ticket"."number" = {}', int(number)))
+    return Sql.join(" OR ", parts)
 
 
 def _subject(value: str | None) -> str:

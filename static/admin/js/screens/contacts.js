@@ -102,7 +102,7 @@ export async function list(section, params, { current }) {
     h("p", { class: "muted" }, t("The people to call about billing, technical or contractual matters. Contacts cannot sign in unless you invite them.")),
     h("form", { class: "filters", role: "search", "aria-label": t("Filter contacts"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" }, h("label", { for: "contact-search" }, t("Search")),
-        h("input", { id: "contact-search", type: "search", placeholder: t("Name, email or title"), oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+        h("input", { id: "contact-search", type: "search", placeholder: t("Name, email, title or phone"), oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
       h("div", { class: "field" }, h("label", { for: "contact-kind" }, t("Contact for")),
         h("select", { id: "contact-kind", onchange: (e) => { filters.kind = e.target.value; load(); } },
           h("option", { value: "" }, t("Any")), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),

@@ -112,7 +112,7 @@ export async function list(section, params, { current }) {
       h("button", { type: "button", class: "primary", onclick: () => raiseDialog(org) }, t("Raise a ticket"))),
     h("form", { class: "filters", role: "search", "aria-label": t("Filter tickets"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" }, h("label", { for: "ticket-search" }, t("Search")),
-        h("input", { id: "ticket-search", type: "search", placeholder: t("Subject or description"), oninput: debounce(set("search")) })),
+        h("input", { id: "ticket-search", type: "search", placeholder: t("Subject, description, number or organisation"), oninput: debounce(set("search")) })),
       select("ticket-status", t("Status"), "status", STATUSES),
       select("ticket-type", t("Type"), "type", KINDS),
       select("ticket-priority", t("Priority"), "priority", PRIORITIES),

@@ -158,7 +158,7 @@ export async function list(section, params, { current }) {
     h("form", { class: "filters", role: "search", "aria-label": t("Filter users"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
         h("label", { for: "user-search" }, t("Search")),
-        h("input", { id: "user-search", type: "search", placeholder: t("Name or email"), oninput: debounce(setFilter("search")) })),
+        h("input", { id: "user-search", type: "search", placeholder: t("Any part of a name, email, phone or organisation"), oninput: debounce(setFilter("search")) })),
       select("user-role", t("Role"), "role", roleOptions(ROLES)),
       select("user-status", t("Status"), "status", [["INVITED", t("Invited")], ["ACTIVE", t("Active")], ["DISABLED", t("Disabled")]]),
       select("user-2fa", t("Two-step"), "twoFactor", [["yes", t("On")], ["no", t("Off")]]),

@@ -1,0 +1,55 @@
+"""Searching members: what the members list shows of each, nothing more.
+
+A member's row shows their name, email and phone numbers and their
+organisation's name. A pending member (INVITED) shows only the address the
+inviter typed (`User.as_invitee`), so for them only the email and the
+organisation's name match, and only the email ranks: a search must never
+confirm a name the list would not show.
+"""
+
+from __future__ import annotations
+
+from tortoise.queryset import QuerySet
+
+from server.accounts.models import Membership
+from server.core.search import (
+    ORGANISATION,
+    PERSON,
+    PERSON_EMAIL,
+    Sql,
+    fold_sql,
+    folded_phrase,
+    ranked_by,
+    searched,
+)
+
+_USER = '"membership"."user_id"'
+_ORGANISATION = '"membership"."organisation_id"'
+_PENDING = '"membership"."status" = \'INVITED\''
+_NAME = fold_sql('trim("ranked"."first_name" || \' \' || "ranked"."last_name")')
+_LAST_NAME = fold_sql('"ranked"."last_name"')
+_EMAIL = fold_sql('"ranked"."email"')
+
+
+def _match(word: str) -> Sql:
+    person = PERSON.contains(_USER, word)
+    return Sql.join(
+        " OR ",
+        [
+            Sql(f"NOT ({_PENDING}) AND ({person.template})", *person.values),
+            PERSON_EMAIL.contains(_USER, word),
+            ORGANISATION.contains(_ORGANISATION, word),
+        ],
+    )
+
+
+def search_members(members: QuerySet[Membership], words: list[str]) -> QuerySet[Membership]:
+    phrase = folded_phrase(words)
+    person = ranked_by("user", _USER, [_NAME, _EMAIL], [_NAME, _LAST_NAME, _EMAIL], phrase)
+    invitee = ranked_by("user", _USER, [_EMAIL], [_EMAIL], phrase)
+    rank = Sql(
+        f"CASE WHEN {_PENDING} THEN {invitee.template} ELSE {person.template} END",
+        *invitee.values,
+        *person.values,
+    )
+    return searched(members, words, _match, rank)

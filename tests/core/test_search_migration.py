@@ -1,0 +1,167 @@
+"""Migration 0012 (search indexes): it applies to a database that already has
+rows (and finds them), PostgreSQL answers searches from its trigram indexes,
+and a role that may not create the extensions gets a clear message.
+
+Migrations run in a child process (`python -m server migrate`, or a small
+script) on a database of their own, so the test session's Tortoise state and
+database stay untouched."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import asyncpg
+import pytest
+from tortoise import connections
+
+from server import db
+from server.core.search import AUDIT_EVENT, CONTACT, ORGANISATION, PERSON, PERSON_EMAIL, TICKET
+from tests.conftest import DATABASE_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+POSTGRES = db.is_postgres(DATABASE_URL)
+BEFORE = ".".join(
+    importlib.import_module("server.migrations.0012_search").Migration.dependencies[0]
+)
+
+# Rows written before 0012, then migrated, then searched.
+SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from tortoise import Tortoise
+    from tortoise.migrations.api.migrate import migrate
+    from server import db
+    from server.accounts.models import Membership, User
+    from server.core.permissions import Role
+    from server.core.search import search_words
+    from server.members.search import search_members
+    from server.tenancy.models import Organisation
+
+    async def main(url, before):
+        await migrate(config=db.tortoise_config(url), target=before)
+        await Tortoise.close_connections()
+        await db.init_db(url)
+        org = await Organisation.create(name="Ærøskøbing Fähre", path="/", kind="PROVIDER")
+        user = await User.create(email="jm@example.com", first_name="José", last_name="Müller")
+        await Membership.create(organisation=org, user=user, role=Role.MEMBER, status="ACTIVE")
+        await Tortoise.close_connections()
+        await db.migrate(url)
+        await Tortoise.close_connections()
+        await db.init_db(url)
+        for search in ("jose mull", "aeroskobing", "fahre jm@"):
+            found = await search_members(Membership.all(), search_words(search)).count()
+            print(search, found)
+        await db.close_db()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    """
+)
+
+
+def _run(args: list[str], url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FRONTDESK_DATABASE_URL": url}
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+async def _admin_sql(statements: list[str], database: str = "postgres") -> None:
+    base = DATABASE_URL.rsplit("/", 1)[0].replace("postgres://", "postgresql://")
+    conn = await asyncpg.connect(f"{base}/{database}")
+    try:
+        for sql in statements:
+            await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _url(database: str, user: str = "postgres") -> str:
+    base = DATABASE_URL.rsplit("/", 1)[0]
+    host = base.split("@", 1)[1]
+    return f"postgres://{user}@{host}/{database}"
+
+
+async def test_applies_to_a_database_with_rows(database):
+    if POSTGRES:
+        name = "frontdesk_search_migration"
+        await _admin_sql(
+            [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']
+        )
+        url = _url(name)
+    else:
+        url = f"sqlite://{tempfile.mkdtemp(prefix='frontdesk-search-')}/old.sqlite3"
+    done = await asyncio.to_thread(_run, ["-c", SCRIPT, url, BEFORE], url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == ["jose mull 1", "aeroskobing 1", "fahre jm@ 1"]
+    if POSTGRES:
+        await _admin_sql([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's indexes and roles")
+async def test_postgres_answers_each_search_from_its_trigram_index(database):
+    conn = connections.get("default")
+    for document, index in (
+        (PERSON, "user_search"),
+        (PERSON_EMAIL, "user_email_search"),
+        (ORGANISATION, "organisation_search"),
+        (CONTACT, "contact_search"),
+        (TICKET, "ticket_search"),
+        (AUDIT_EVENT, "audit_event_search"),
+    ):
+        # Empty tables: tell the planner that a full scan is out of the question.
+        await conn.execute_script("SET enable_seqscan = off")
+        rows = await conn.execute_query_dict(
+            f'EXPLAIN SELECT "id" FROM "{document.table}" WHERE {document.expression} LIKE $1',
+            ["%abc%"],
+        )
+        await conn.execute_script("RESET enable_seqscan")
+        plan = "\n".join(row["QUERY PLAN"] for row in rows)
+        assert f"Bitmap Index Scan on {index}" in plan, plan
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's extensions and roles")
+async def test_a_role_that_may_not_create_the_extensions_is_told_what_to_do(database):
+    name, role = "frontdesk_search_restricted", "frontdesk_search_migrator"
+    await _admin_sql(
+        [
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'DROP ROLE IF EXISTS "{role}"',
+            f'CREATE ROLE "{role}" LOGIN',
+            f'CREATE DATABASE "{name}"',  # owned by postgres: the role has no CREATE on it
+        ]
+    )
+    try:
+        await _admin_sql(
+            [
+                "DROP EXTENSION IF EXISTS pg_trgm",
+                "DROP EXTENSION IF EXISTS unaccent",
+                f'GRANT CREATE, USAGE ON SCHEMA public TO "{role}"',
+            ],
+            name,
+        )
+        url = _url(name, role)
+        refused = await asyncio.to_thread(_run, ["-m", "server", "migrate"], url)
+        assert refused.returncode == 1
+        message = refused.stderr.strip().splitlines()[-1]
+        assert message.startswith("frontdesk migrate: Search needs the PostgreSQL extensions")
+        assert (
+            "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS unaccent;"
+            in message
+        )
+        assert "Traceback" not in refused.stderr
+        # The owner enables them; the same role then migrates.
+        await _admin_sql(["CREATE EXTENSION pg_trgm", "CREATE EXTENSION unaccent"], name)
+        done = await asyncio.to_thread(_run, ["-m", "server", "migrate"], url)
+        assert done.returncode == 0, done.stderr
+        assert "Database migrated." in done.stdout
+    finally:
+        await _admin_sql(
+            [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'DROP ROLE IF EXISTS "{role}"']
+        )
