@@ -32,6 +32,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
 from server import db
+from server.admin_locale import catalogue_endpoint
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
 from server.core.pipeline import OperationNotFound
@@ -449,6 +450,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         Route("/healthz", healthz),
         Route("/readyz", readyz_endpoint(settings)),
         Route("/audit/export.csv", export_csv),
+        Route("/admin/locale/{language}.json", catalogue_endpoint),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     if settings.metrics_enabled:

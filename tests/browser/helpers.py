@@ -31,10 +31,12 @@ class App:
         self.contexts: list[Any] = []
         self.errors: list[str] = []
 
-    def page(self, *, phone: bool = False) -> Page:
-        """A fresh browser profile (its own cookies) at the app's origin."""
+    def page(self, *, phone: bool = False, locale: str = "en-GB") -> Page:
+        """A fresh browser profile (its own cookies) at the app's origin; `locale`
+        is the language the browser prefers (navigator.languages, Accept-Language)."""
         context = self.browser.new_context(
             base_url=self.server.url,
+            locale=locale,
             viewport=PHONE if phone else LAPTOP,
             is_mobile=phone,
             has_touch=phone,

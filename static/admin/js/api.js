@@ -3,6 +3,9 @@
 // GraphQL errors become an ApiError carrying `extensions.code`. On
 // REAUTH_REQUIRED the registered step-up handler asks for the password (and
 // code), then the request is sent again; UNAUTHENTICATED goes to sign-in.
+// The messages the app writes itself are translated; the server's come as sent.
+
+import { N_, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(code, message) {
@@ -12,10 +15,10 @@ export class ApiError extends Error {
 }
 
 const MESSAGES = {
-  FORBIDDEN: "You don't have permission to do that.",
-  IMPERSONATION_FORBIDDEN: "That is not possible while you are acting as someone else.",
-  UNAUTHENTICATED: "Your session has ended. Please sign in again.",
-  REAUTH_REQUIRED: "Please confirm your password to continue.",
+  FORBIDDEN: N_("You don't have permission to do that."),
+  IMPERSONATION_FORBIDDEN: N_("That is not possible while you are acting as someone else."),
+  UNAUTHENTICATED: N_("Your session has ended. Please sign in again."),
+  REAUTH_REQUIRED: N_("Please confirm your password to continue."),
 };
 
 const handlers = { reauth: null, unauthenticated: null };
@@ -34,13 +37,13 @@ async function post(query, variables) {
       body: JSON.stringify({ query, variables }),
     });
   } catch {
-    throw new ApiError("NETWORK", "The server cannot be reached. Check your connection and try again.");
+    throw new ApiError("NETWORK", t("The server cannot be reached. Check your connection and try again."));
   }
   let body;
   try {
     body = await response.json();
   } catch {
-    throw new ApiError("HTTP_" + response.status, `The server answered ${response.status}.`);
+    throw new ApiError("HTTP_" + response.status, t("The server answered {status}.", { status: response.status }));
   }
   return body;
 }
@@ -56,7 +59,7 @@ export async function gql(query, variables = {}, { stepUp = true } = {}) {
     return gql(query, variables, { stepUp: false });
   }
   if (code === "UNAUTHENTICATED" && handlers.unauthenticated) handlers.unauthenticated();
-  throw new ApiError(code, MESSAGES[code] ?? error.message);
+  throw new ApiError(code, MESSAGES[code] ? t(MESSAGES[code]) : error.message);
 }
 
 /** Run a mutation and return its payload (`{errors, ...}`) by field name. */

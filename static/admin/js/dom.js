@@ -1,6 +1,8 @@
 // DOM building blocks: elements from data (never HTML strings), badges,
 // formatting, toasts. Everything user-supplied goes in as text.
 
+import { language, N_, t } from "./i18n.js";
+
 let uid = 0;
 export const nextId = (prefix = "id") => `${prefix}-${++uid}`;
 
@@ -61,7 +63,7 @@ export function shieldIcon() {
 export function twoFactorShield(enabled) {
   return h("span", { class: enabled ? "shield" : "shield off" },
     enabled ? shieldIcon() : null,
-    enabled ? h("span", { text: "2FA" }) : h("span", { text: "No 2FA" }));
+    enabled ? h("span", { text: t("2FA") }) : h("span", { text: t("No 2FA") }));
 }
 
 const TONES = {
@@ -70,38 +72,74 @@ const TONES = {
   WAITING_ON_CUSTOMER: "warn", RESOLVED: "ok", CLOSED: "", URGENT: "danger", HIGH: "warn",
 };
 
+// What the API's enum values read as (humanise falls back to the value's words).
+const LABELS = {
+  ACTIVE: N_("Active"), INVITED: N_("Invited"), DISABLED: N_("Disabled"), SUSPENDED: N_("Suspended"),
+  PENDING: N_("Pending"), EXPIRED: N_("Expired"), REVOKED: N_("Revoked"), ACCEPTED: N_("Accepted"),
+  SENDING: N_("Sending"), SENT: N_("Sent"), DEAD: N_("Dead"), DELIVERED: N_("Delivered"),
+  NEW: N_("New"), IN_PROGRESS: N_("In progress"), WAITING_ON_CUSTOMER: N_("Waiting on customer"),
+  RESOLVED: N_("Resolved"), CLOSED: N_("Closed"),
+  LOW: N_("Low"), NORMAL: N_("Normal"), HIGH: N_("High"), URGENT: N_("Urgent"),
+  INCIDENT: N_("Incident"), REQUEST: N_("Request"),
+  OWNER: N_("Owner"), ADMIN: N_("Admin"), MEMBER: N_("Member"), VIEWER: N_("Viewer"), SUPPORT_ONLY: N_("Support only"),
+  NONE: N_("None"), OWN: N_("Own"), ACCOUNT: N_("Account"),
+  BILLING: N_("Billing"), TECHNICAL: N_("Technical"), CONTRACTUAL: N_("Contractual"), GENERAL: N_("General"),
+  INBOUND: N_("Inbound"), OUTBOUND: N_("Outbound"),
+  PROVIDER: N_("Provider"), RESELLER: N_("Reseller"), CUSTOMER: N_("Customer"),
+  TOTP: N_("Authenticator app"), EMAIL: N_("Email"),
+  ORGANISATION_VIEW: N_("Organisation view"), ORGANISATION_MANAGE: N_("Organisation manage"),
+  MEMBERS_VIEW: N_("Members view"), MEMBERS_MANAGE: N_("Members manage"), CUSTOMERS_MANAGE: N_("Customers manage"),
+  AUDIT_VIEW: N_("Audit view"), BILLING_MANAGE: N_("Billing manage"), OWNERSHIP_MANAGE: N_("Ownership manage"),
+  MEMBERS_IMPERSONATE: N_("Members impersonate"), API_TOKENS_MANAGE: N_("Api tokens manage"),
+  WEBHOOKS_MANAGE: N_("Webhooks manage"), CONTACTS_VIEW: N_("Contacts view"), CONTACTS_MANAGE: N_("Contacts manage"),
+  TICKETS_USE: N_("Tickets use"), EXTENSIONS_VIEW: N_("Extensions view"), EXTENSIONS_MANAGE: N_("Extensions manage"),
+  OWN_EXTENSION: N_("Own extension"), RECORDINGS_DELETE: N_("Recordings delete"),
+};
+
 export function badge(value, label = humanise(value)) {
   const tone = TONES[value] ?? "";
   return h("span", { class: `badge ${tone}`.trim() }, label);
 }
 
-/** "WAITING_ON_CUSTOMER" -> "Waiting on customer" */
+/** "WAITING_ON_CUSTOMER" -> "Waiting on customer" (in the current language) */
 export function humanise(value) {
   if (!value) return "";
+  if (LABELS[value]) return t(LABELS[value]);
   const text = String(value).replaceAll("_", " ").toLowerCase();
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+// Dates and numbers in the app's language (the formatters are made once per language).
+const formatters = new Map();
+function formatter(kind) {
+  const key = `${kind}:${language()}`;
+  if (!formatters.has(key)) {
+    const options = kind === "date" ? { dateStyle: "medium" } : kind === "number" ? {} : { dateStyle: "medium", timeStyle: "short" };
+    const Format = kind === "number" ? Intl.NumberFormat : Intl.DateTimeFormat;
+    formatters.set(key, new Format(language(), options));
+  }
+  return formatters.get(key);
+}
 
 export function formatDateTime(iso) {
-  return iso ? dateTime.format(new Date(iso)) : "—";
+  return iso ? formatter("dateTime").format(new Date(iso)) : "—";
 }
 
 export function formatDate(iso) {
-  return iso ? dateOnly.format(new Date(iso)) : "—";
+  return iso ? formatter("date").format(new Date(iso)) : "—";
 }
 
+export const formatNumber = (n) => formatter("number").format(n);
+
 export function timeEl(iso, { date = false } = {}) {
-  if (!iso) return h("span", { class: "muted" }, "Never");
+  if (!iso) return h("span", { class: "muted" }, t("Never"));
   return h("time", { datetime: iso }, date ? formatDate(iso) : formatDateTime(iso));
 }
 
 export function formatDuration(seconds) {
   const m = Math.floor(seconds / 60);
   const s = seconds % 60;
-  return m ? `${m} min ${s} s` : `${s} s`;
+  return m ? t("{m} min {s} s", { m, s }) : t("{s} s", { s });
 }
 
 /** Announce to screen readers and show a short-lived toast. */
@@ -119,10 +157,10 @@ export function announce(message) {
 }
 
 /** A table whose rows turn into cards on phones (each cell labelled). */
-export function table(columns, rows, { caption, empty = "Nothing here yet." } = {}) {
+export function table(columns, rows, { caption, empty = t("Nothing here yet.") } = {}) {
   const labels = columns.map((c) => (typeof c === "string" ? c : c.label));
   const body = h("tbody");
-  const t = h("table", { class: "responsive" },
+  const tableEl = h("table", { class: "responsive" },
     caption ? h("caption", { class: "visually-hidden" }, caption) : null,
     h("thead", {}, h("tr", {}, labels.map((label) => h("th", { scope: "col" }, label)))),
     body);
@@ -132,8 +170,8 @@ export function table(columns, rows, { caption, empty = "Nothing here yet." } = 
     }
   };
   addRows(rows);
-  const wrap = h("div", { class: "table-wrap" }, rows.length ? t : h("p", { class: "empty" }, empty));
-  return { el: wrap, table: t, addRows };
+  const wrap = h("div", { class: "table-wrap" }, rows.length ? tableEl : h("p", { class: "empty" }, empty));
+  return { el: wrap, table: tableEl, addRows };
 }
 
 export function debounce(fn, ms = 300) {

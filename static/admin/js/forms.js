@@ -4,6 +4,7 @@
 
 import { ApiError } from "./api.js";
 import { h, nextId } from "./dom.js";
+import { t } from "./i18n.js";
 
 function control(spec, id, hintId, errorId) {
   const common = {
@@ -52,7 +53,7 @@ function valueOf({ input, spec }) {
   return input.value;
 }
 
-export function buildForm({ fields, submitLabel = "Save", onSubmit, onSuccess, secondary = [], danger = false, label }) {
+export function buildForm({ fields, submitLabel = t("Save"), onSubmit, onSuccess, secondary = [], danger = false, label }) {
   const registry = {};
   const formError = h("div", { class: "form-error", role: "alert", tabindex: "-1" });
   const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
@@ -108,7 +109,7 @@ export function buildForm({ fields, submitLabel = "Save", onSubmit, onSuccess, s
     // Required fields first, in the browser, with the same presentation.
     const missing = Object.entries(registry)
       .filter(([, f]) => f.spec.required && !f.spec.hidden && f.spec.type !== "checkbox" && !f.input.value.trim())
-      .map(([name, f]) => ({ field: name, message: `Enter ${f.spec.label.toLowerCase()}.` }));
+      .map(([name, f]) => ({ field: name, message: t("Fill in “{field}”.", { field: f.spec.label }) }));
     if (missing.length) {
       api.showErrors(missing);
       return;
@@ -121,7 +122,7 @@ export function buildForm({ fields, submitLabel = "Save", onSubmit, onSuccess, s
       await onSuccess?.(payload, api.values(), api);
     } catch (error) {
       if (error instanceof ApiError && error.code === "CANCELLED") return;
-      api.setError(error.message || "Something went wrong.");
+      api.setError(error.message || t("Something went wrong."));
     } finally {
       submit.disabled = false;
       form.removeAttribute("aria-busy");
@@ -148,13 +149,13 @@ export function openDialog(title, build, { onClose } = {}) {
 }
 
 /** Ask before a consequential action. Resolves to true when confirmed. */
-export function confirmDialog({ title, message, confirmLabel = "Confirm", danger = false }) {
+export function confirmDialog({ title, message, confirmLabel = t("Confirm"), danger = false }) {
   return new Promise((resolve) => {
     let confirmed = false;
     openDialog(title, (close) => h("div", {},
       h("p", {}, message),
       h("div", { class: "actions end" },
-        h("button", { type: "button", autofocus: true, onclick: close }, "Cancel"),
+        h("button", { type: "button", autofocus: true, onclick: close }, t("Cancel")),
         h("button", {
           type: "button",
           class: danger ? "danger" : "primary",
@@ -170,7 +171,7 @@ export function formDialog(title, options) {
   const { close } = openDialog(title, (closeDialog) => {
     form = buildForm({
       ...options,
-      secondary: [h("button", { type: "button", onclick: closeDialog }, "Cancel"), ...(options.secondary || [])],
+      secondary: [h("button", { type: "button", onclick: closeDialog }, t("Cancel")), ...(options.secondary || [])],
       onSuccess: async (payload, values, api) => {
         const keepOpen = await options.onSuccess?.(payload, values, api);
         if (keepOpen !== true) closeDialog();

@@ -4,7 +4,10 @@
 import { ApiError, gql, onReauthRequired, onUnauthenticated } from "./api.js";
 import { clear, h } from "./dom.js";
 import { buildForm, openDialog } from "./forms.js";
-import { match, navigate, route, start } from "./router.js";
+import {
+  chosenLanguage, language, LANGUAGES, N_, negotiate, rememberLanguage, t, tn, tx, useLanguage,
+} from "./i18n.js";
+import { match, navigate, reload, route, start } from "./router.js";
 import { defaultLanding, signOut } from "./session.js";
 import {
   can, impersonating, loadOrganisation, loadViewer, orgPath, ownMembership, state,
@@ -26,18 +29,18 @@ import * as ticketAccess from "./screens/ticket-access.js";
 
 // Navigation of an organisation: shown only where the viewer holds the permission.
 const SECTIONS = [
-  { path: "/users", label: "Users", permission: "MEMBERS_VIEW" },
-  { path: "/phone", label: "My phone", permission: "OWN_EXTENSION", only: "own" },
-  { path: "/customers", label: "Customers", permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
-  { path: "/contacts", label: "Contacts", permission: "CONTACTS_VIEW" },
-  { path: "/tickets", label: "Tickets", permission: "TICKETS_USE" },
+  { path: "/users", label: N_("Users"), permission: "MEMBERS_VIEW" },
+  { path: "/phone", label: N_("My phone"), permission: "OWN_EXTENSION", only: "own" },
+  { path: "/customers", label: N_("Customers"), permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
+  { path: "/contacts", label: N_("Contacts"), permission: "CONTACTS_VIEW" },
+  { path: "/tickets", label: N_("Tickets"), permission: "TICKETS_USE" },
   // My Calls Admin: ticket administrators who do not manage users (who set it there).
-  { path: "/ticket-access", label: "Ticket access", permission: "TICKETS_USE", ticketAdmin: true },
-  { path: "/extensions", label: "Extensions", permission: "EXTENSIONS_VIEW" },
-  { path: "/audit", label: "Audit log", permission: "AUDIT_VIEW" },
-  { path: "/tokens", label: "API tokens", permission: "API_TOKENS_MANAGE" },
-  { path: "/webhooks", label: "Webhooks", permission: "WEBHOOKS_MANAGE" },
-  { path: "/settings", label: "Settings", permission: "ORGANISATION_MANAGE" },
+  { path: "/ticket-access", label: N_("Ticket access"), permission: "TICKETS_USE", ticketAdmin: true },
+  { path: "/extensions", label: N_("Extensions"), permission: "EXTENSIONS_VIEW" },
+  { path: "/audit", label: N_("Audit log"), permission: "AUDIT_VIEW" },
+  { path: "/tokens", label: N_("API tokens"), permission: "API_TOKENS_MANAGE" },
+  { path: "/webhooks", label: N_("Webhooks"), permission: "WEBHOOKS_MANAGE" },
+  { path: "/settings", label: N_("Settings"), permission: "ORGANISATION_MANAGE" },
 ];
 
 function visibleSections(org = state.org) {
@@ -97,11 +100,11 @@ function renderTopbar(bare) {
   const v = state.viewer;
   const options = v.memberships.map((m) => [m.organisation.id, m.organisation.name]);
   if (state.org && !options.some(([id]) => id === state.org.id)) {
-    options.push([state.org.id, `${state.org.name} (customer)`]);
+    options.push([state.org.id, t("{name} (customer)", { name: state.org.name })]);
   }
   const switcher = options.length
     ? h("div", { class: "org-switch" },
-      h("label", { for: "org-switcher" }, "Organisation"),
+      h("label", { for: "org-switcher" }, t("Organisation")),
       h("select", {
         id: "org-switcher",
         value: state.org?.id ?? "",
@@ -109,7 +112,7 @@ function renderTopbar(bare) {
           const org = await loadOrganisation(e.target.value);
           navigate(orgHome(org));
         },
-      }, state.org ? null : h("option", { value: "" }, "Choose…"),
+      }, state.org ? null : h("option", { value: "" }, t("Choose…")),
       options.map(([id, name]) => h("option", { value: id }, name))))
     : null;
   clear(topbar,
@@ -122,13 +125,13 @@ function renderTopbar(bare) {
         const open = nav.classList.toggle("open");
         e.currentTarget.setAttribute("aria-expanded", String(open));
       },
-    }, "Menu"),
+    }, t("Menu")),
     h("a", { class: "brand", href: state.org ? orgHome() : "/admin/" }, "Frontdesk"),
     switcher,
     h("span", { class: "spacer" }),
     h("span", { class: "who" }, v.user.displayName),
-    h("a", { class: "button account-link", href: "/admin/account" }, "My account"),
-    h("button", { type: "button", onclick: signOut }, "Sign out"));
+    h("a", { class: "button account-link", href: "/admin/account" }, t("My account")),
+    h("button", { type: "button", onclick: signOut }, t("Sign out")));
 }
 
 function renderNav(match) {
@@ -140,18 +143,18 @@ function renderNav(match) {
       h("a", {
         href: orgPath(s.path),
         "aria-current": match?.options.section === s.path ? "page" : null,
-      }, s.label))),
+      }, t(s.label)))),
     h("li", {}, h("a", {
       href: "/admin/account",
       "aria-current": match?.regex.source.includes("account") ? "page" : null,
-    }, "My account"))));
+    }, t("My account")))));
 }
 
 function minutesLeft(iso) {
   const ms = new Date(iso).getTime() - Date.now();
-  if (ms <= 0) return "expired";
+  if (ms <= 0) return t("expired");
   const minutes = Math.floor(ms / 60000);
-  return minutes >= 1 ? `${minutes} min left` : "less than a minute left";
+  return minutes >= 1 ? tn("{count} min left", "{count} min left", minutes, { count: minutes }) : t("less than a minute left");
 }
 
 async function stopImpersonation() {
@@ -180,14 +183,19 @@ function renderBanner() {
       stopImpersonation();
     }
   }, 15000);
-  clear(banner, h("section", { class: "banner", "aria-label": "Impersonation" },
-    h("p", {},
-      `You (${imp.impersonatorName}) are acting as `,
-      h("strong", {}, state.viewer.user.displayName),
-      ` (${state.viewer.user.email})`,
-      imp.organisation ? ` in ${imp.organisation.name}` : "",
-      ". ", left, ". Reason: ", imp.reason),
-    h("button", { type: "button", onclick: stopImpersonation }, "Stop impersonating")));
+  const acting = {
+    impersonator: imp.impersonatorName,
+    name: h("strong", {}, state.viewer.user.displayName),
+    email: state.viewer.user.email,
+    organisation: imp.organisation?.name,
+    left,
+    reason: imp.reason,
+  };
+  clear(banner, h("section", { class: "banner", "aria-label": t("Impersonation") },
+    h("p", {}, imp.organisation
+      ? tx("You ({impersonator}) are acting as {name} ({email}) in {organisation}. {left}. Reason: {reason}", acting)
+      : tx("You ({impersonator}) are acting as {name} ({email}). {left}. Reason: {reason}", acting)),
+    h("button", { type: "button", onclick: stopImpersonation }, t("Stop impersonating"))));
 }
 
 // --- step-up --------------------------------------------------------------
@@ -199,21 +207,21 @@ function stepUp() {
     let done = false;
     const methods = state.viewer?.twoFactor?.methods || [];
     const hasApp = methods.includes("TOTP");
-    openDialog("Confirm it's you", (close) => {
+    openDialog(t("Confirm it's you"), (close) => {
       const form = buildForm({
-        label: "Confirm it's you",
-        submitLabel: "Confirm",
+        label: t("Confirm it's you"),
+        submitLabel: t("Confirm"),
         fields: [
-          { name: "password", label: "Password", type: "password", required: true, autocomplete: "current-password", autofocus: true },
+          { name: "password", label: t("Password"), type: "password", required: true, autocomplete: "current-password", autofocus: true },
           {
             name: "code",
-            label: hasApp ? "Code from your authenticator app (or a recovery code)" : "Code",
+            label: hasApp ? t("Code from your authenticator app (or a recovery code)") : t("Code"),
             autocomplete: "one-time-code",
             inputmode: "text",
             hidden: !hasApp,
           },
         ],
-        secondary: [h("button", { type: "button", onclick: close }, "Cancel")],
+        secondary: [h("button", { type: "button", onclick: close }, t("Cancel"))],
         onSubmit: async ({ password, code }) => {
           const data = await gql(
             `mutation Reauth($input: ReauthenticateInput!) {
@@ -230,7 +238,7 @@ function stepUp() {
             input.closest(".field").hidden = false;
             api.setError("");
             input.closest(".field").querySelector(".hint")?.remove();
-            input.after(h("p", { class: "hint" }, "We emailed you a code. Enter it here."));
+            input.after(h("p", { class: "hint" }, t("We emailed you a code. Enter it here.")));
             input.focus();
             return;
           }
@@ -239,13 +247,13 @@ function stepUp() {
         },
       });
       return h("div", {},
-        h("p", {}, "For your security, this action needs a recent sign-in. Enter your password to continue."),
+        h("p", {}, t("For your security, this action needs a recent sign-in. Enter your password to continue.")),
         form.el);
     }, {
       onClose: () => {
         pendingStepUp = null;
         if (done) resolve();
-        else reject(new ApiError("CANCELLED", "Cancelled."));
+        else reject(new ApiError("CANCELLED", t("Cancelled.")));
       },
     });
   });
@@ -259,20 +267,51 @@ onUnauthenticated(() => {
   if (!here.startsWith("/admin/sign-in")) navigate(`/admin/sign-in?next=${encodeURIComponent(here)}`, { replace: true });
 });
 
+// --- language ---------------------------------------------------------------
+
+/** The person's language (their profile's), else the one chosen in this browser,
+ * else their organisation's default, else the browser's, else English. While
+ * impersonating, the member's profile does not count: the app keeps speaking the
+ * language of the person at the keyboard. */
+function preferredLanguage() {
+  const own = impersonating() ? null : state.viewer?.language;
+  return negotiate(own, chosenLanguage(), state.org?.brand?.language);
+}
+
+/** index.html's own text. */
+function translateFrame() {
+  document.querySelector(".skip-link").textContent = t("Skip to main content");
+  nav.setAttribute("aria-label", t("Main"));
+}
+
+/** Links to the other languages, for the pages before and around sign-in. */
+function languageSwitch() {
+  return h("nav", { class: "language-switch", "aria-label": t("Language") },
+    Object.entries(LANGUAGES).filter(([code]) => code !== language()).map(([code, name]) => h("button", {
+      type: "button",
+      class: "link-button",
+      lang: code,
+      onclick: () => {
+        rememberLanguage(code);
+        reload();
+      },
+    }, name)));
+}
+
 // --- rendering a route --------------------------------------------------------
 
 let generation = 0;
 let firstRender = true;
 
 function notFound(section) {
-  clear(section, h("h1", { tabindex: "-1" }, "Page not found"),
-    h("p", {}, "This page does not exist or you cannot see it. ", h("a", { href: "/admin/" }, "Go to the start page")));
+  clear(section, h("h1", { tabindex: "-1" }, t("Page not found")),
+    h("p", {}, t("This page does not exist or you cannot see it."), " ", h("a", { href: "/admin/" }, t("Go to the start page"))));
 }
 
 function noOrganisation(section) {
-  clear(section, h("h1", { tabindex: "-1" }, "No organisation yet"),
-    h("p", {}, "Your account is not active in any organisation. When someone invites you, the link in their mail brings you in."),
-    h("p", {}, h("a", { href: "/admin/account" }, "Manage your account")));
+  clear(section, h("h1", { tabindex: "-1" }, t("No organisation yet")),
+    h("p", {}, t("Your account is not active in any organisation. When someone invites you, the link in their mail brings you in.")),
+    h("p", {}, h("a", { href: "/admin/account" }, t("Manage your account"))));
 }
 
 async function render(location) {
@@ -325,8 +364,12 @@ async function render(location) {
     if (!current()) return;
     if (!state.org) found = null;
   }
+  await useLanguage(preferredLanguage());
+  if (!current()) return;
+  translateFrame();
   const bare = !v || !!found?.options.bare;
   layout.classList.toggle("bare", bare);
+  if (bare) section.after(languageSwitch());
   renderTopbar(bare);
   renderBanner();
   if (!bare) renderNav(found);
@@ -341,13 +384,13 @@ async function render(location) {
     } catch (error) {
       if (!current()) return;
       if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
-      clear(section, h("h1", { tabindex: "-1" }, "Something went wrong"),
+      clear(section, h("h1", { tabindex: "-1" }, t("Something went wrong")),
         h("p", { class: "notice danger", role: "alert" }, error.message || String(error)));
     }
   }
   if (!current()) return;
   const heading = section.querySelector("h1");
-  document.title = `${heading ? heading.textContent : "Frontdesk"} · Frontdesk admin`;
+  document.title = t("{page} · Frontdesk admin", { page: heading ? heading.textContent : "Frontdesk" });
   // After a navigation, move focus to the new page's heading (screen readers
   // announce it); on the first load, leave it at the top (the skip link comes first).
   const moveFocus = !firstRender;

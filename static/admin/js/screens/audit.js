@@ -1,7 +1,8 @@
 // The audit log: filters, 50 events a page, and the same filters as a CSV download.
 
 import { gql } from "../api.js";
-import { clear, h, table, timeEl } from "../dom.js";
+import { clear, formatNumber, h, table, timeEl } from "../dom.js";
+import { t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
 const EVENTS = `query Audit($org: ID!, $descendants: Boolean!, $action: String, $since: DateTime, $until: DateTime, $after: String) {
@@ -26,14 +27,14 @@ export async function log(section, params, { current }) {
   const reseller = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, "Load more");
-  const exportLink = h("a", { class: "button", download: "" }, "Export CSV");
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
+  const exportLink = h("a", { class: "button", download: "" }, t("Export CSV"));
   let cursor = null;
   let shown = 0;
   let addRows;
 
   const controls = {
-    action: h("input", { id: "audit-action", type: "search", list: "audit-actions", placeholder: "e.g. member." }),
+    action: h("input", { id: "audit-action", type: "search", list: "audit-actions", placeholder: t("e.g. member.") }),
     since: h("input", { id: "audit-since", type: "date" }),
     until: h("input", { id: "audit-until", type: "date" }),
     descendants: reseller ? h("input", { id: "audit-descendants", type: "checkbox" }) : null,
@@ -49,12 +50,12 @@ export async function log(section, params, { current }) {
   const row = (e) => [
     timeEl(e.createdAt),
     h("code", {}, e.action),
-    h("span", {}, e.actorLabel || "—", e.impersonatorLabel ? h("span", { class: "sub" }, `via ${e.impersonatorLabel}`) : null),
+    h("span", {}, e.actorLabel || "—", e.impersonatorLabel ? h("span", { class: "sub" }, t("via {name}", { name: e.impersonatorLabel })) : null),
     h("span", {}, e.targetLabel || "—", e.targetType ? h("span", { class: "sub" }, e.targetType) : null),
     ...(filters().descendants ? [e.organisation?.name ?? "—"] : []),
     e.clientIp || "—",
     Object.keys(e.details || {}).length
-      ? h("details", {}, h("summary", {}, "Details"), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))
+      ? h("details", {}, h("summary", {}, t("Details")), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))
       : "",
   ];
 
@@ -73,27 +74,27 @@ export async function log(section, params, { current }) {
       addRows(auditEvents.nodes.map(row));
       shown += auditEvents.nodes.length;
     } else {
-      const columns = ["When", "Action", "Who", "What", ...(f.descendants ? ["Organisation"] : []), "Address", ""];
-      const t = table(columns, auditEvents.nodes.map(row), { caption: "Audit events", empty: "No events match these filters." });
-      addRows = t.addRows;
+      const columns = [t("When"), t("Action"), t("Who"), t("What"), ...(f.descendants ? [t("Organisation")] : []), t("Address"), ""];
+      const listed = table(columns, auditEvents.nodes.map(row), { caption: t("Audit events"), empty: t("No events match these filters.") });
+      addRows = listed.addRows;
       shown = auditEvents.nodes.length;
-      clear(results, t.el);
+      clear(results, listed.el);
     }
-    summary.textContent = `Showing ${shown} of ${auditEvents.totalCount} events, oldest first.`;
+    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", auditEvents.totalCount, { shown: formatNumber(shown), count: formatNumber(auditEvents.totalCount) });
     more.hidden = !auditEvents.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
   for (const control of Object.values(controls)) control?.addEventListener("change", () => load());
 
   clear(section,
-    h("div", { class: "page-head" }, h("h1", {}, "Audit log"), exportLink),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter the audit log", onsubmit: (e) => { e.preventDefault(); load(); } },
-      h("div", { class: "field grow" }, h("label", { for: "audit-action" }, "Action (exact, or a prefix ending in a dot)"), controls.action,
+    h("div", { class: "page-head" }, h("h1", {}, t("Audit log")), exportLink),
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter the audit log"), onsubmit: (e) => { e.preventDefault(); load(); } },
+      h("div", { class: "field grow" }, h("label", { for: "audit-action" }, t("Action (exact, or a prefix ending in a dot)")), controls.action,
         h("datalist", { id: "audit-actions" }, ACTIONS.map((a) => h("option", { value: a })))),
-      h("div", { class: "field" }, h("label", { for: "audit-since" }, "From"), controls.since),
-      h("div", { class: "field" }, h("label", { for: "audit-until" }, "To"), controls.until),
-      controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, "Include customers")) : null,
-      h("button", { type: "submit" }, "Apply")),
+      h("div", { class: "field" }, h("label", { for: "audit-since" }, t("From")), controls.since),
+      h("div", { class: "field" }, h("label", { for: "audit-until" }, t("To")), controls.until),
+      controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, t("Include customers"))) : null,
+      h("button", { type: "submit" }, t("Apply"))),
     results,
     h("div", { class: "list-footer" }, summary, more));
   await load();

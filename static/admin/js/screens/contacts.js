@@ -1,8 +1,9 @@
 // Contact persons (billing, technical, …): search, add, edit, delete, invite.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { clear, debounce, h, humanise, table, toast } from "../dom.js";
+import { clear, debounce, formatNumber, h, humanise, table, toast } from "../dom.js";
 import { confirmDialog, formDialog } from "../forms.js";
+import { t, tn } from "../i18n.js";
 import { can, grantableRoles, impersonating, state } from "../state.js";
 
 const KINDS = ["GENERAL", "BILLING", "TECHNICAL", "CONTRACTUAL"];
@@ -17,22 +18,22 @@ const CONTACTS = `query Contacts($org: ID!, $search: String, $kind: ContactKind)
 
 function contactDialog(org, contact, onDone) {
   const value = (name) => contact?.[name] ?? "";
-  formDialog(contact ? `Edit ${contact.displayName}` : "Add a contact", {
-    label: contact ? "Edit contact" : "Add contact",
-    submitLabel: contact ? "Save contact" : "Add contact",
+  formDialog(contact ? t("Edit {name}", { name: contact.displayName }) : t("Add a contact"), {
+    label: contact ? t("Edit contact") : t("Add contact"),
+    submitLabel: contact ? t("Save contact") : t("Add contact"),
     fields: [
-      { name: "kind", label: "Contact for", type: "select", options: KINDS.map((k) => [k, humanise(k)]), value: contact?.kind ?? "GENERAL" },
+      { name: "kind", label: t("Contact for"), type: "select", options: KINDS.map((k) => [k, humanise(k)]), value: contact?.kind ?? "GENERAL" },
       { row: [
-        { name: "firstName", label: "First name", value: value("firstName"), autofocus: true },
-        { name: "lastName", label: "Last name", value: value("lastName") },
+        { name: "firstName", label: t("First name"), value: value("firstName"), autofocus: true },
+        { name: "lastName", label: t("Last name"), value: value("lastName") },
       ] },
-      { name: "title", label: "Job title", value: value("title") },
-      { name: "email", label: "Email", type: "email", value: value("email") },
+      { name: "title", label: t("Job title"), value: value("title") },
+      { name: "email", label: t("Email"), type: "email", value: value("email") },
       { row: [
-        { name: "officePhone", label: "Office phone", type: "tel", value: value("officePhone") },
-        { name: "mobilePhone", label: "Mobile phone", type: "tel", value: value("mobilePhone") },
+        { name: "officePhone", label: t("Office phone"), type: "tel", value: value("officePhone") },
+        { name: "mobilePhone", label: t("Mobile phone"), type: "tel", value: value("mobilePhone") },
       ] },
-      { name: "notes", label: "Notes", type: "textarea", value: value("notes") },
+      { name: "notes", label: t("Notes"), type: "textarea", value: value("notes") },
     ],
     onSubmit: (values) => (contact
       ? mutate(`mutation Update($input: UpdateContactInput!) { updateContact(input: $input) { contact { id } ${USER_ERROR} } }`,
@@ -40,7 +41,7 @@ function contactDialog(org, contact, onDone) {
       : mutate(`mutation Create($input: CreateContactInput!) { createContact(input: $input) { contact { id } ${USER_ERROR} } }`,
         { input: { organisationId: org.id, ...values } }, "createContact")),
     onSuccess: () => {
-      toast(contact ? "Contact saved." : "Contact added.");
+      toast(contact ? t("Contact saved.") : t("Contact added."));
       onDone();
     },
   });
@@ -48,15 +49,15 @@ function contactDialog(org, contact, onDone) {
 
 function inviteContactDialog(org, contact, onDone) {
   const roles = grantableRoles(org);
-  formDialog(`Invite ${contact.displayName} to sign in`, {
-    label: "Invite contact",
-    submitLabel: "Send invitation",
-    intro: `${contact.email} gets an invitation with the contact's names and phone numbers filled in.`,
-    fields: [{ name: "role", label: "Role", type: "select", options: roles.map((r) => [r, humanise(r)]), value: roles.includes("MEMBER") ? "MEMBER" : roles.at(-1) }],
+  formDialog(t("Invite {name} to sign in", { name: contact.displayName }), {
+    label: t("Invite contact"),
+    submitLabel: t("Send invitation"),
+    intro: t("{email} gets an invitation with the contact's names and phone numbers filled in.", { email: contact.email }),
+    fields: [{ name: "role", label: t("Role"), type: "select", options: roles.map((r) => [r, humanise(r)]), value: roles.includes("MEMBER") ? "MEMBER" : roles.at(-1) }],
     onSubmit: ({ role }) => mutate(`mutation Invite($input: InviteContactInput!) { inviteContact(input: $input) { invitation { id } ${USER_ERROR} } }`,
       { input: { contactId: contact.id, role } }, "inviteContact"),
     onSuccess: () => {
-      toast(`Invitation sent to ${contact.email}.`);
+      toast(t("Invitation sent to {email}.", { email: contact.email }));
       onDone();
     },
   });
@@ -74,10 +75,10 @@ export async function list(section, params, { current }) {
     const { contacts } = await gql(CONTACTS, { org: org.id, search: filters.search.trim() || null, kind: filters.kind || null });
     if (!current()) return;
     const remove = async (c) => {
-      if (!await confirmDialog({ title: `Delete ${c.displayName}?`, message: "The contact person is removed. A user invited from them stays.", confirmLabel: "Delete", danger: true })) return;
+      if (!await confirmDialog({ title: t("Delete {name}?", { name: c.displayName }), message: t("The contact person is removed. A user invited from them stays."), confirmLabel: t("Delete"), danger: true })) return;
       const payload = await mutate(`mutation Delete($input: ContactInput!) { deleteContact(input: $input) { deletedContactId ${USER_ERROR} } }`,
         { input: { contactId: c.id } }, "deleteContact");
-      toast(payload.errors.length ? payload.errors[0].message : "Contact deleted.");
+      toast(payload.errors.length ? payload.errors[0].message : t("Contact deleted."));
       load();
     };
     const rows = contacts.nodes.map((c) => [
@@ -86,25 +87,25 @@ export async function list(section, params, { current }) {
       c.email ? h("a", { href: `mailto:${c.email}` }, c.email) : "—",
       [c.officePhone, c.mobilePhone].filter(Boolean).join(" · ") || "—",
       h("div", { class: "actions" },
-        manage ? h("button", { type: "button", onclick: () => contactDialog(org, c, load), "aria-label": `Edit ${c.displayName}` }, "Edit") : null,
-        invite && c.email && !c.user ? h("button", { type: "button", onclick: () => inviteContactDialog(org, c, load), "aria-label": `Invite ${c.displayName}` }, "Invite") : null,
-        c.user ? h("span", { class: "badge ok" }, "Has an account") : null,
-        manage ? h("button", { type: "button", class: "danger", onclick: () => remove(c), "aria-label": `Delete ${c.displayName}` }, "Delete") : null),
+        manage ? h("button", { type: "button", onclick: () => contactDialog(org, c, load), "aria-label": t("Edit {name}", { name: c.displayName }) }, t("Edit")) : null,
+        invite && c.email && !c.user ? h("button", { type: "button", onclick: () => inviteContactDialog(org, c, load), "aria-label": t("Invite {name}", { name: c.displayName }) }, t("Invite")) : null,
+        c.user ? h("span", { class: "badge ok" }, t("Has an account")) : null,
+        manage ? h("button", { type: "button", class: "danger", onclick: () => remove(c), "aria-label": t("Delete {name}", { name: c.displayName }) }, t("Delete")) : null),
     ]);
-    clear(results, table(["Name", "Contact for", "Email", "Phone", ""], rows, { caption: "Contacts", empty: "No contacts match." }).el);
-    summary.textContent = `${contacts.totalCount} ${contacts.totalCount === 1 ? "contact" : "contacts"}.`;
+    clear(results, table([t("Name"), t("Contact for"), t("Email"), t("Phone"), ""], rows, { caption: t("Contacts"), empty: t("No contacts match.") }).el);
+    summary.textContent = tn("{count} contact.", "{count} contacts.", contacts.totalCount, { count: formatNumber(contacts.totalCount) });
   }
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, "Contacts"),
-      manage ? h("button", { type: "button", class: "primary", onclick: () => contactDialog(org, null, load) }, "Add contact") : null),
-    h("p", { class: "muted" }, "The people to call about billing, technical or contractual matters. Contacts cannot sign in unless you invite them."),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter contacts", onsubmit: (e) => e.preventDefault() },
-      h("div", { class: "field grow" }, h("label", { for: "contact-search" }, "Search"),
-        h("input", { id: "contact-search", type: "search", placeholder: "Name, email, title or phone", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
-      h("div", { class: "field" }, h("label", { for: "contact-kind" }, "Contact for"),
+      h("h1", {}, t("Contacts")),
+      manage ? h("button", { type: "button", class: "primary", onclick: () => contactDialog(org, null, load) }, t("Add contact")) : null),
+    h("p", { class: "muted" }, t("The people to call about billing, technical or contractual matters. Contacts cannot sign in unless you invite them.")),
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter contacts"), onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "contact-search" }, t("Search")),
+        h("input", { id: "contact-search", type: "search", placeholder: t("Name, email, title or phone"), oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+      h("div", { class: "field" }, h("label", { for: "contact-kind" }, t("Contact for")),
         h("select", { id: "contact-kind", onchange: (e) => { filters.kind = e.target.value; load(); } },
-          h("option", { value: "" }, "Any"), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),
+          h("option", { value: "" }, t("Any")), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),
     results, summary);
   await load();
 }

@@ -4,6 +4,7 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { badge, clear, debounce, h, humanise, table } from "../dom.js";
 import { formDialog, openDialog } from "../forms.js";
+import { t, tn } from "../i18n.js";
 import { navigate, reload } from "../router.js";
 import { can, loadOrganisation, orgPath, state } from "../state.js";
 import { inviteDialog } from "./users.js";
@@ -55,7 +56,7 @@ function treeLevel(nodes) {
         type: "button",
         class: "toggle",
         "aria-expanded": "false",
-        "aria-label": `Show the ${count} customers of ${org.name}`,
+        "aria-label": tn("Show the customer of {name}", "Show the {count} customers of {name}", count, { count, name: org.name }),
         onclick: async (e) => {
           const button = e.currentTarget;
           const open = button.getAttribute("aria-expanded") === "true";
@@ -67,20 +68,20 @@ function treeLevel(nodes) {
       }, "▸")
       : h("span", { class: "toggle-spacer", "aria-hidden": "true" });
     item.append(h("div", { class: "node" }, toggle, orgLabel(org),
-      count ? h("span", { class: "muted" }, `${count} ${count === 1 ? "customer" : "customers"}`) : null), childBox);
+      count ? h("span", { class: "muted" }, tn("{count} customer", "{count} customers", count, { count })) : null), childBox);
     return item;
   }));
 }
 
 export function createCustomerDialog(parent, { onCreated } = {}) {
-  const kinds = parent.kind === "PROVIDER" ? [["CUSTOMER", "Customer"], ["RESELLER", "Reseller"]] : [["CUSTOMER", "Customer"]];
-  formDialog(`New customer of ${parent.name}`, {
-    label: "Create a customer",
-    submitLabel: "Create customer",
+  const kinds = parent.kind === "PROVIDER" ? [["CUSTOMER", t("Customer")], ["RESELLER", t("Reseller")]] : [["CUSTOMER", t("Customer")]];
+  formDialog(t("New customer of {name}", { name: parent.name }), {
+    label: t("Create a customer"),
+    submitLabel: t("Create customer"),
     fields: [
-      { name: "name", label: "Name", required: true, autofocus: true, autocomplete: "organization" },
-      ...(kinds.length > 1 ? [{ name: "kind", label: "Kind", type: "select", options: kinds, value: "CUSTOMER" }] : []),
-      { name: "requireTwoFactor", label: "Members must use two-step verification", type: "checkbox" },
+      { name: "name", label: t("Name"), required: true, autofocus: true, autocomplete: "organization" },
+      ...(kinds.length > 1 ? [{ name: "kind", label: t("Kind"), type: "select", options: kinds, value: "CUSTOMER" }] : []),
+      { name: "requireTwoFactor", label: t("Members must use two-step verification"), type: "checkbox" },
     ],
     onSubmit: ({ name, kind, requireTwoFactor }) => mutate(`mutation Create($input: CreateOrganisationInput!) {
       createOrganisation(input: $input) { organisation { id name kind status } ${USER_ERROR} } }`,
@@ -94,10 +95,10 @@ export function createCustomerDialog(parent, { onCreated } = {}) {
 }
 
 function createdDialog(org) {
-  openDialog(`${org.name} was created`, (close) => h("div", {},
-    h("p", {}, `Invite the person who will own ${org.name}'s account. They choose their password from the email.`),
+  openDialog(t("{name} was created", { name: org.name }), (close) => h("div", {},
+    h("p", {}, t("Invite the person who will own the account of {name}. They choose their password from the email.", { name: org.name })),
     h("div", { class: "actions end" },
-      h("button", { type: "button", onclick: () => { close(); navigate(orgPath("", org.id)); } }, `Open ${org.name}`),
+      h("button", { type: "button", onclick: () => { close(); navigate(orgPath("", org.id)); } }, t("Open {name}", { name: org.name })),
       h("button", {
         type: "button",
         class: "primary",
@@ -108,7 +109,7 @@ function createdDialog(org) {
           navigate(orgPath("/users", org.id));
           inviteDialog(full, { role: "OWNER", onDone: () => reload() });
         },
-      }, "Invite its owner"))));
+      }, t("Invite its owner")))));
 }
 
 export async function tree(section, params, { current }) {
@@ -126,8 +127,8 @@ export async function tree(section, params, { current }) {
     // The search spans everything the viewer sees; keep this organisation's subtree.
     const rows = organisations.nodes.filter((o) => o.id !== org.id).map((o) => [
       h("span", {}, orgLabel(o)), o.parent?.name ?? "—", badge(o.status)]);
-    clear(results, h("h2", {}, `${rows.length} ${rows.length === 1 ? "match" : "matches"}`),
-      table(["Organisation", "Parent", "Status"], rows, { caption: "Matching organisations", empty: "No organisation matches." }).el);
+    clear(results, h("h2", {}, tn("{count} match", "{count} matches", rows.length, { count: rows.length })),
+      table([t("Organisation"), t("Parent"), t("Status")], rows, { caption: t("Matching organisations"), empty: t("No organisation matches.") }).el);
     results.hidden = false;
     treeBox.hidden = true;
   };
@@ -135,14 +136,14 @@ export async function tree(section, params, { current }) {
   const create = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, `Customers of ${org.name}`),
-      create ? h("button", { type: "button", class: "primary", onclick: () => createCustomerDialog(org, { onCreated: reloadTree }) }, "Create customer") : null),
-    h("form", { class: "filters", role: "search", "aria-label": "Search customers", onsubmit: (e) => e.preventDefault() },
+      h("h1", {}, t("Customers of {name}", { name: org.name })),
+      create ? h("button", { type: "button", class: "primary", onclick: () => createCustomerDialog(org, { onCreated: reloadTree }) }, t("Create customer")) : null),
+    h("form", { class: "filters", role: "search", "aria-label": t("Search customers"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
-        h("label", { for: "customer-search" }, "Search all levels"),
-        h("input", { id: "customer-search", type: "search", placeholder: "Customer name", oninput: debounce((e) => search(e.target.value)) }))),
+        h("label", { for: "customer-search" }, t("Search all levels")),
+        h("input", { id: "customer-search", type: "search", placeholder: t("Customer name"), oninput: debounce((e) => search(e.target.value)) }))),
     results, treeBox);
   results.hidden = true;
   await reloadTree();
-  if (!treeBox.querySelector("li")) clear(treeBox, h("p", { class: "empty" }, "No customers yet."));
+  if (!treeBox.querySelector("li")) clear(treeBox, h("p", { class: "empty" }, t("No customers yet.")));
 }

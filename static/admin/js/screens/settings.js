@@ -4,6 +4,7 @@
 import { mutate, USER_ERROR } from "../api.js";
 import { badge, clear, h, toast } from "../dom.js";
 import { buildForm, confirmDialog } from "../forms.js";
+import { t, tx } from "../i18n.js";
 import { can, ownMembership, refreshOrganisation, state } from "../state.js";
 import { reload } from "../router.js";
 
@@ -17,50 +18,50 @@ export function organisationSettings(section) {
     reload();
   };
   const form = buildForm({
-    label: "Organisation settings",
-    submitLabel: "Save settings",
+    label: t("Organisation settings"),
+    submitLabel: t("Save settings"),
     fields: [
-      { name: "name", label: "Name", required: true, value: org.name, autocomplete: "organization" },
-      h("h3", {}, "Sign-in policy"),
-      { name: "requireTwoFactor", label: "Members must use two-step verification", type: "checkbox", value: org.requireTwoFactor },
-      { name: "allowEmailCodes", label: "Emailed codes count as a second factor", type: "checkbox", value: org.allowEmailCodes },
-      { name: "requireTotpForAdmins", label: "Owners and admins must use an authenticator app", type: "checkbox", value: org.requireTotpForAdmins },
+      { name: "name", label: t("Name"), required: true, value: org.name, autocomplete: "organization" },
+      h("h3", {}, t("Sign-in policy")),
+      { name: "requireTwoFactor", label: t("Members must use two-step verification"), type: "checkbox", value: org.requireTwoFactor },
+      { name: "allowEmailCodes", label: t("Emailed codes count as a second factor"), type: "checkbox", value: org.allowEmailCodes },
+      { name: "requireTotpForAdmins", label: t("Owners and admins must use an authenticator app"), type: "checkbox", value: org.requireTotpForAdmins },
     ],
     onSubmit: (values) => mutate(`mutation Update($input: UpdateOrganisationInput!) { updateOrganisation(input: $input) { ${ORG_FIELDS} } }`,
       { input: { organisationId: org.id, ...values, name: values.name.trim() } }, "updateOrganisation"),
-    onSuccess: () => after("Settings saved."),
+    onSuccess: () => after(t("Settings saved.")),
   });
-  const cards = [h("section", { class: "card", "aria-labelledby": "org-h" }, h("h2", { id: "org-h" }, "Organisation"), form.el)];
+  const cards = [h("section", { class: "card", "aria-labelledby": "org-h" }, h("h2", { id: "org-h" }, t("Organisation")), form.el)];
 
   // A customer administered from above (not one's own organisation).
   const fromAbove = org.parent && can("CUSTOMERS_MANAGE") && !ownMembership(org.id);
   if (fromAbove) {
     const seats = buildForm({
-      label: "Seat limit",
-      submitLabel: "Save seat limit",
-      fields: [{ name: "limit", label: "Most users allowed", type: "number", min: "0", value: org.seats.limit ?? "", hint: `${org.seats.used} in use (members plus pending invitations). Leave empty for no limit.` }],
+      label: t("Seat limit"),
+      submitLabel: t("Save seat limit"),
+      fields: [{ name: "limit", label: t("Most users allowed"), type: "number", min: "0", value: org.seats.limit ?? "", hint: t("{used} in use (members plus pending invitations). Leave empty for no limit.", { used: org.seats.used }) }],
       onSubmit: ({ limit }) => mutate(`mutation Seats($input: SetSeatLimitInput!) { setSeatLimit(input: $input) { ${ORG_FIELDS} } }`,
         { input: { organisationId: org.id, limit } }, "setSeatLimit"),
-      onSuccess: () => after("Seat limit saved."),
+      onSuccess: () => after(t("Seat limit saved.")),
     });
-    cards.push(h("section", { class: "card", "aria-labelledby": "seats-h" }, h("h2", { id: "seats-h" }, "Seats"), seats.el));
+    cards.push(h("section", { class: "card", "aria-labelledby": "seats-h" }, h("h2", { id: "seats-h" }, t("Seats")), seats.el));
 
     const suspended = org.status === "SUSPENDED";
     const toggle = async () => {
       const ok = await confirmDialog(suspended
-        ? { title: `Reactivate ${org.name}?`, message: "Its members can sign in again.", confirmLabel: "Reactivate" }
-        : { title: `Suspend ${org.name}?`, message: "Nobody in it or below it can sign in until you reactivate it. Nothing is deleted.", confirmLabel: "Suspend", danger: true });
+        ? { title: t("Reactivate {name}?", { name: org.name }), message: t("Its members can sign in again."), confirmLabel: t("Reactivate") }
+        : { title: t("Suspend {name}?", { name: org.name }), message: t("Nobody in it or below it can sign in until you reactivate it. Nothing is deleted."), confirmLabel: t("Suspend"), danger: true });
       if (!ok) return;
       const field = suspended ? "reactivateOrganisation" : "suspendOrganisation";
       const payload = await mutate(`mutation Status($input: OrganisationInput!) { ${field}(input: $input) { ${ORG_FIELDS} } }`,
         { input: { organisationId: org.id } }, field);
       if (payload.errors.length) toast(payload.errors[0].message);
-      else after(suspended ? "Reactivated." : "Suspended.");
+      else after(suspended ? t("Reactivated.") : t("Suspended."));
     };
     cards.push(h("section", { class: "card", "aria-labelledby": "status-h" },
-      h("h2", { id: "status-h" }, "Status"),
-      h("p", {}, "This organisation is ", badge(org.status), "."),
-      h("button", { type: "button", class: suspended ? "primary" : "danger", onclick: toggle }, suspended ? "Reactivate" : "Suspend")));
+      h("h2", { id: "status-h" }, t("Status")),
+      h("p", {}, tx("This organisation is {status}.", { status: badge(org.status) })),
+      h("button", { type: "button", class: suspended ? "primary" : "danger", onclick: toggle }, suspended ? t("Reactivate") : t("Suspend"))));
   }
-  clear(section, h("h1", {}, `Settings of ${org.name}`), cards);
+  clear(section, h("h1", {}, t("Settings of {name}", { name: org.name })), cards);
 }

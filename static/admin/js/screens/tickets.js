@@ -2,8 +2,9 @@
 // raise, and one ticket (comments, status, edit).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, debounce, h, humanise, table, timeEl, toast } from "../dom.js";
+import { badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast } from "../dom.js";
 import { buildForm, formDialog } from "../forms.js";
+import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
 import { can, orgPath, ownMembership, state } from "../state.js";
 
@@ -31,21 +32,21 @@ const TICKET = `query Ticket($id: ID!) {
 }`;
 
 function raiseDialog(org) {
-  formDialog(`Raise a ticket with ${org.name}'s support`, {
-    label: "Raise a ticket",
-    submitLabel: "Raise ticket",
+  formDialog(t("Raise a ticket with {name}'s support", { name: org.name }), {
+    label: t("Raise a ticket"),
+    submitLabel: t("Raise ticket"),
     fields: [
       { row: [
-        { name: "type", label: "Type", type: "select", options: [["INCIDENT", "Incident (something is broken)"], ["REQUEST", "Request (please do something)"]], value: "INCIDENT" },
-        { name: "priority", label: "Priority", type: "select", options: options(PRIORITIES), value: "NORMAL" },
+        { name: "type", label: t("Type"), type: "select", options: [["INCIDENT", t("Incident (something is broken)")], ["REQUEST", t("Request (please do something)")]], value: "INCIDENT" },
+        { name: "priority", label: t("Priority"), type: "select", options: options(PRIORITIES), value: "NORMAL" },
       ] },
-      { name: "subject", label: "Subject", required: true, autofocus: true },
-      { name: "description", label: "Description", type: "textarea", hint: "What happened, since when, and who is affected." },
+      { name: "subject", label: t("Subject"), required: true, autofocus: true },
+      { name: "description", label: t("Description"), type: "textarea", hint: t("What happened, since when, and who is affected.") },
     ],
     onSubmit: (input) => mutate(`mutation Raise($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id number } ${USER_ERROR} } }`,
       { input: { organisationId: org.id, ...input, subject: input.subject.trim() } }, "createTicket"),
     onSuccess: (payload) => {
-      toast(`Ticket #${payload.ticket.number} raised.`);
+      toast(t("Ticket #{number} raised.", { number: payload.ticket.number }));
       navigate(orgPath(`/tickets/${encodeURIComponent(payload.ticket.id)}`));
     },
   });
@@ -58,19 +59,19 @@ export async function list(section, params, { current }) {
   const filters = { status: "", type: "", priority: "", search: "", descendants: false };
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows;
 
-  const row = (t) => [
-    h("span", {}, h("a", { href: orgPath(`/tickets/${encodeURIComponent(t.id)}`) }, `#${t.number} ${t.subject}`)),
-    badge(t.status),
-    humanise(t.type),
-    badge(t.priority),
-    t.reporterName || "—",
-    ...(filters.descendants ? [t.organisation.name] : []),
-    timeEl(t.updatedAt),
+  const row = (ticket) => [
+    h("span", {}, h("a", { href: orgPath(`/tickets/${encodeURIComponent(ticket.id)}`) }, `#${ticket.number} ${ticket.subject}`)),
+    badge(ticket.status),
+    humanise(ticket.type),
+    badge(ticket.priority),
+    ticket.reporterName || "—",
+    ...(filters.descendants ? [ticket.organisation.name] : []),
+    timeEl(ticket.updatedAt),
   ];
   async function load(append = false) {
     const { tickets } = await gql(TICKETS, {
@@ -88,13 +89,13 @@ export async function list(section, params, { current }) {
       addRows(tickets.nodes.map(row));
       shown += tickets.nodes.length;
     } else {
-      const columns = ["Ticket", "Status", "Type", "Priority", "Reporter", ...(filters.descendants ? ["Organisation"] : []), "Updated"];
-      const t = table(columns, tickets.nodes.map(row), { caption: "Tickets", empty: "No tickets match." });
-      addRows = t.addRows;
+      const columns = [t("Ticket"), t("Status"), t("Type"), t("Priority"), t("Reporter"), ...(filters.descendants ? [t("Organisation")] : []), t("Updated")];
+      const listed = table(columns, tickets.nodes.map(row), { caption: t("Tickets"), empty: t("No tickets match.") });
+      addRows = listed.addRows;
       shown = tickets.nodes.length;
-      clear(results, t.el);
+      clear(results, listed.el);
     }
-    summary.textContent = `Showing ${shown} of ${tickets.totalCount} tickets.`;
+    summary.textContent = tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) });
     more.hidden = !tickets.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
@@ -103,94 +104,94 @@ export async function list(section, params, { current }) {
     load();
   };
   const select = (id, label, name, values) => h("div", { class: "field" }, h("label", { for: id }, label),
-    h("select", { id, onchange: set(name) }, h("option", { value: "" }, "Any"), options(values).map(([v, l]) => h("option", { value: v }, l))));
+    h("select", { id, onchange: set(name) }, h("option", { value: "" }, t("Any")), options(values).map(([v, l]) => h("option", { value: v }, l))));
 
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, "Tickets"),
-      h("button", { type: "button", class: "primary", onclick: () => raiseDialog(org) }, "Raise a ticket")),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter tickets", onsubmit: (e) => e.preventDefault() },
-      h("div", { class: "field grow" }, h("label", { for: "ticket-search" }, "Search"),
-        h("input", { id: "ticket-search", type: "search", placeholder: "Subject, description, number or organisation", oninput: debounce(set("search")) })),
-      select("ticket-status", "Status", "status", STATUSES),
-      select("ticket-type", "Type", "type", KINDS),
-      select("ticket-priority", "Priority", "priority", PRIORITIES),
+      h("h1", {}, t("Tickets")),
+      h("button", { type: "button", class: "primary", onclick: () => raiseDialog(org) }, t("Raise a ticket"))),
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter tickets"), onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "ticket-search" }, t("Search")),
+        h("input", { id: "ticket-search", type: "search", placeholder: t("Subject, description, number or organisation"), oninput: debounce(set("search")) })),
+      select("ticket-status", t("Status"), "status", STATUSES),
+      select("ticket-type", t("Type"), "type", KINDS),
+      select("ticket-priority", t("Priority"), "priority", PRIORITIES),
       desk ? h("div", { class: "check" }, h("input", { id: "ticket-descendants", type: "checkbox", onchange: set("descendants") }),
-        h("label", { for: "ticket-descendants" }, "Include customers' tickets")) : null),
+        h("label", { for: "ticket-descendants" }, t("Include customers' tickets"))) : null),
     results,
     h("div", { class: "list-footer" }, summary, more));
   await load();
 }
 
 export async function detail(section, params, { current }) {
-  const { ticket: t } = await gql(TICKET, { id: params.ticket });
+  const { ticket } = await gql(TICKET, { id: params.ticket });
   if (!current()) return;
-  if (!t) {
-    clear(section, h("h1", {}, "Ticket not found"), h("p", {}, h("a", { href: orgPath("/tickets") }, "Back to tickets")));
+  if (!ticket) {
+    clear(section, h("h1", {}, t("Ticket not found")), h("p", {}, h("a", { href: orgPath("/tickets") }, t("Back to tickets"))));
     return;
   }
   const rerender = () => detail(section, params, { current });
   const statusForm = buildForm({
-    label: "Change status",
-    submitLabel: "Change status",
-    fields: [{ name: "status", label: "Status", type: "select", options: options(STATUSES), value: t.status }],
+    label: t("Change status"),
+    submitLabel: t("Change status"),
+    fields: [{ name: "status", label: t("Status"), type: "select", options: options(STATUSES), value: ticket.status }],
     onSubmit: ({ status }) => mutate(`mutation Status($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { id status } ${USER_ERROR} } }`,
-      { input: { ticketId: t.id, status } }, "changeTicketStatus"),
+      { input: { ticketId: ticket.id, status } }, "changeTicketStatus"),
     onSuccess: (payload) => {
-      toast(`Status: ${humanise(payload.ticket.status)}.`);
+      toast(t("Status: {status}.", { status: humanise(payload.ticket.status) }));
       rerender();
     },
   });
   const commentForm = buildForm({
-    label: "Add a comment",
-    submitLabel: "Add comment",
-    fields: [{ name: "body", label: "Your answer", type: "textarea", required: true }],
+    label: t("Add a comment"),
+    submitLabel: t("Add comment"),
+    fields: [{ name: "body", label: t("Your answer"), type: "textarea", required: true }],
     onSubmit: ({ body }) => mutate(`mutation Comment($input: AddTicketCommentInput!) { addTicketComment(input: $input) { comment { id } ${USER_ERROR} } }`,
-      { input: { ticketId: t.id, body } }, "addTicketComment"),
+      { input: { ticketId: ticket.id, body } }, "addTicketComment"),
     onSuccess: () => {
-      toast("Comment added.");
+      toast(t("Comment added."));
       rerender();
     },
   });
-  const edit = () => formDialog(`Edit ticket #${t.number}`, {
-    label: "Edit ticket",
+  const edit = () => formDialog(t("Edit ticket #{number}", { number: ticket.number }), {
+    label: t("Edit ticket"),
     fields: [
-      { name: "subject", label: "Subject", required: true, value: t.subject },
+      { name: "subject", label: t("Subject"), required: true, value: ticket.subject },
       { row: [
-        { name: "type", label: "Type", type: "select", options: options(KINDS), value: t.type },
-        { name: "priority", label: "Priority", type: "select", options: options(PRIORITIES), value: t.priority },
+        { name: "type", label: t("Type"), type: "select", options: options(KINDS), value: ticket.type },
+        { name: "priority", label: t("Priority"), type: "select", options: options(PRIORITIES), value: ticket.priority },
       ] },
-      { name: "description", label: "Description", type: "textarea", value: t.description },
+      { name: "description", label: t("Description"), type: "textarea", value: ticket.description },
     ],
     onSubmit: (values) => mutate(`mutation Edit($input: UpdateTicketInput!) { updateTicket(input: $input) { ticket { id } ${USER_ERROR} } }`,
-      { input: { ticketId: t.id, ...values } }, "updateTicket"),
+      { input: { ticketId: ticket.id, ...values } }, "updateTicket"),
     onSuccess: () => {
-      toast("Ticket saved.");
+      toast(t("Ticket saved."));
       rerender();
     },
   });
   clear(section,
-    h("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, h("a", { href: orgPath("/tickets") }, "Tickets"), ` › #${t.number}`),
+    h("nav", { class: "breadcrumb", "aria-label": t("Breadcrumb") }, h("a", { href: orgPath("/tickets") }, t("Tickets")), ` › #${ticket.number}`),
     h("div", { class: "page-head" },
-      h("h1", {}, `#${t.number} ${t.subject}`),
-      h("div", { class: "actions" }, badge(t.status), h("button", { type: "button", onclick: edit }, "Edit"))),
+      h("h1", {}, `#${ticket.number} ${ticket.subject}`),
+      h("div", { class: "actions" }, badge(ticket.status), h("button", { type: "button", onclick: edit }, t("Edit")))),
     h("section", { class: "card", "aria-labelledby": "ticket-h" },
-      h("h2", { id: "ticket-h", class: "visually-hidden" }, "Ticket"),
+      h("h2", { id: "ticket-h", class: "visually-hidden" }, t("Ticket")),
       h("dl", { class: "facts" },
-        h("dt", {}, "Organisation"), h("dd", {}, t.organisation.name),
-        h("dt", {}, "Type"), h("dd", {}, humanise(t.type)),
-        h("dt", {}, "Priority"), h("dd", {}, badge(t.priority)),
-        h("dt", {}, "Reporter"), h("dd", {}, t.reporterName || "—"),
-        h("dt", {}, "Raised"), h("dd", {}, timeEl(t.createdAt)),
-        h("dt", {}, "Updated"), h("dd", {}, timeEl(t.updatedAt))),
-      t.description ? h("p", { class: "description" }, t.description) : null),
-    h("section", { class: "card", "aria-labelledby": "status-h" }, h("h2", { id: "status-h" }, "Status"), statusForm.el),
+        h("dt", {}, t("Organisation")), h("dd", {}, ticket.organisation.name),
+        h("dt", {}, t("Type")), h("dd", {}, humanise(ticket.type)),
+        h("dt", {}, t("Priority")), h("dd", {}, badge(ticket.priority)),
+        h("dt", {}, t("Reporter")), h("dd", {}, ticket.reporterName || "—"),
+        h("dt", {}, t("Raised")), h("dd", {}, timeEl(ticket.createdAt)),
+        h("dt", {}, t("Updated")), h("dd", {}, timeEl(ticket.updatedAt))),
+      ticket.description ? h("p", { class: "description" }, ticket.description) : null),
+    h("section", { class: "card", "aria-labelledby": "status-h" }, h("h2", { id: "status-h" }, t("Status")), statusForm.el),
     h("section", { "aria-labelledby": "comments-h" },
-      h("h2", { id: "comments-h" }, `Comments (${t.comments.length})`),
-      t.comments.length
-        ? h("ol", { class: "comments" }, t.comments.map((c) => h("li", {},
+      h("h2", { id: "comments-h" }, t("Comments ({count})", { count: ticket.comments.length })),
+      ticket.comments.length
+        ? h("ol", { class: "comments" }, ticket.comments.map((c) => h("li", {},
           h("p", { class: "meta" }, h("strong", {}, c.authorName), " · ", timeEl(c.createdAt)),
           h("p", {}, c.body))))
-        : h("p", { class: "muted" }, "No comments yet.")),
-    h("section", { class: "card", "aria-labelledby": "answer-h" }, h("h2", { id: "answer-h" }, "Answer"), commentForm.el));
+        : h("p", { class: "muted" }, t("No comments yet."))),
+    h("section", { class: "card", "aria-labelledby": "answer-h" }, h("h2", { id: "answer-h" }, t("Answer")), commentForm.el));
 }

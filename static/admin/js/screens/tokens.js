@@ -3,6 +3,7 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { badge, clear, h, humanise, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
+import { t, tn, tx } from "../i18n.js";
 import { impersonating, state } from "../state.js";
 
 const TOKENS = `query Tokens($org: ID!) {
@@ -11,10 +12,10 @@ const TOKENS = `query Tokens($org: ID!) {
   }
 }`;
 
-function status(t) {
-  if (t.revokedAt) return badge("REVOKED", "Revoked");
-  if (!t.active) return badge("EXPIRED", "Expired");
-  return badge("ACTIVE", "Active");
+function status(token) {
+  if (token.revokedAt) return badge("REVOKED", t("Revoked"));
+  if (!token.active) return badge("EXPIRED", t("Expired"));
+  return badge("ACTIVE", t("Active"));
 }
 
 function isoDate(date) {
@@ -30,20 +31,20 @@ function createDialog(org, onDone) {
     return { p, box: h("input", { type: "checkbox", id, value: p }), label: h("label", { for: id }, humanise(p)) };
   });
   const fieldset = h("fieldset", {},
-    h("legend", {}, "Permissions"),
-    h("p", { class: "hint" }, "Give only what the integration needs; never more than you hold."),
+    h("legend", {}, t("Permissions")),
+    h("p", { class: "hint" }, t("Give only what the integration needs; never more than you hold.")),
     boxes.map(({ box, label }) => h("div", { class: "check" }, box, label)));
-  formDialog(`New API token for ${org.name}`, {
-    label: "Create an API token",
-    submitLabel: "Create token",
+  formDialog(t("New API token for {name}", { name: org.name }), {
+    label: t("Create an API token"),
+    submitLabel: t("Create token"),
     fields: [
-      { name: "name", label: "Name", required: true, autofocus: true, hint: "What uses it, e.g. \"Billing sync\"." },
-      { name: "expiresOn", label: "Expires on", type: "date", required: true, value: inDays(90), min: inDays(1), max: inDays(365) },
+      { name: "name", label: t("Name"), required: true, autofocus: true, hint: t("What uses it, e.g. \"Billing sync\".") },
+      { name: "expiresOn", label: t("Expires on"), type: "date", required: true, value: inDays(90), min: inDays(1), max: inDays(365) },
       fieldset,
     ],
     onSubmit: ({ name, expiresOn }) => {
       const chosen = boxes.filter(({ box }) => box.checked).map(({ p }) => p);
-      if (!chosen.length) return { errors: [{ field: null, message: "Choose at least one permission." }] };
+      if (!chosen.length) return { errors: [{ field: null, message: t("Choose at least one permission.") }] };
       return mutate(`mutation Create($input: CreateApiTokenInput!) {
         createApiToken(input: $input) { secret apiToken { id name } ${USER_ERROR} } }`, {
         input: { organisationId: org.id, name: name.trim(), permissions: chosen, expiresAt: new Date(`${expiresOn}T23:59:59`).toISOString() },
@@ -57,14 +58,14 @@ function createDialog(org, onDone) {
 }
 
 function showSecret(name, secret) {
-  openDialog(`Token "${name}" created`, (close) => {
+  openDialog(t("Token \"{name}\" created", { name }), (close) => {
     const field = h("input", { id: "token-secret", readonly: true, value: secret, class: "secret" });
     return h("div", {},
-      h("p", { class: "notice warn" }, "Copy the token now: it is shown only this once. Send it as ", h("code", {}, "Authorization: Bearer …"), "."),
-      h("div", { class: "field" }, h("label", { for: "token-secret" }, "Token"), field),
+      h("p", { class: "notice warn" }, tx("Copy the token now: it is shown only this once. Send it as {header}.", { header: h("code", {}, "Authorization: Bearer …") })),
+      h("div", { class: "field" }, h("label", { for: "token-secret" }, t("Token")), field),
       h("div", { class: "actions end" },
-        h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(secret); toast("Token copied."); } }, "Copy"),
-        h("button", { type: "button", class: "primary", onclick: close }, "Done")));
+        h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(secret); toast(t("Token copied.")); } }, t("Copy")),
+        h("button", { type: "button", class: "primary", onclick: close }, t("Done"))));
   });
 }
 
@@ -73,30 +74,31 @@ export async function list(section, params, { current }) {
   const { apiTokens } = await gql(TOKENS, { org: org.id });
   if (!current()) return;
   const rerender = () => list(section, params, { current });
-  const revoke = async (t) => {
-    if (!await confirmDialog({ title: `Revoke "${t.name}"?`, message: "Integrations using it stop working at once.", confirmLabel: "Revoke", danger: true })) return;
+  const revoke = async (token) => {
+    if (!await confirmDialog({ title: t("Revoke \"{name}\"?", { name: token.name }), message: t("Integrations using it stop working at once."), confirmLabel: t("Revoke"), danger: true })) return;
     try {
       const payload = await mutate(`mutation Revoke($input: ApiTokenInput!) { revokeApiToken(input: $input) { apiToken { id } ${USER_ERROR} } }`,
-        { input: { apiTokenId: t.id } }, "revokeApiToken");
-      toast(payload.errors.length ? payload.errors[0].message : "Token revoked.");
+        { input: { apiTokenId: token.id } }, "revokeApiToken");
+      toast(payload.errors.length ? payload.errors[0].message : t("Token revoked."));
     } catch (error) {
       if (error.code !== "CANCELLED") toast(error.message);
     }
     rerender();
   };
-  const rows = apiTokens.nodes.map((t) => [
-    h("span", {}, t.name, h("span", { class: "sub" }, h("code", {}, `${t.hint}…`))),
-    status(t),
-    h("span", {}, `${t.permissions.length} permissions`, h("span", { class: "sub" }, t.permissions.map(humanise).join(", "))),
-    h("span", {}, timeEl(t.createdAt, { date: true }), t.createdBy ? h("span", { class: "sub" }, t.createdBy.displayName) : null),
-    timeEl(t.expiresAt, { date: true }),
-    timeEl(t.lastUsedAt),
-    t.active && !impersonating() ? h("button", { type: "button", class: "danger", onclick: () => revoke(t), "aria-label": `Revoke ${t.name}` }, "Revoke") : "",
+  const rows = apiTokens.nodes.map((token) => [
+    h("span", {}, token.name, h("span", { class: "sub" }, h("code", {}, `${token.hint}…`))),
+    status(token),
+    h("span", {}, tn("{count} permission", "{count} permissions", token.permissions.length, { count: token.permissions.length }),
+      h("span", { class: "sub" }, token.permissions.map(humanise).join(", "))),
+    h("span", {}, timeEl(token.createdAt, { date: true }), token.createdBy ? h("span", { class: "sub" }, token.createdBy.displayName) : null),
+    timeEl(token.expiresAt, { date: true }),
+    timeEl(token.lastUsedAt),
+    token.active && !impersonating() ? h("button", { type: "button", class: "danger", onclick: () => revoke(token), "aria-label": t("Revoke {name}", { name: token.name }) }, t("Revoke")) : "",
   ]);
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, "API tokens"),
-      impersonating() ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, rerender) }, "Create token")),
-    h("p", { class: "muted" }, `Tokens let integrations act in ${org.name} and its customers with the permissions you choose.`),
-    table(["Name", "Status", "Permissions", "Created", "Expires", "Last used", ""], rows, { caption: "API tokens", empty: "No API tokens yet." }).el);
+      h("h1", {}, t("API tokens")),
+      impersonating() ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, rerender) }, t("Create token"))),
+    h("p", { class: "muted" }, t("Tokens let integrations act in {name} and its customers with the permissions you choose.", { name: org.name })),
+    table([t("Name"), t("Status"), t("Permissions"), t("Created"), t("Expires"), t("Last used"), ""], rows, { caption: t("API tokens"), empty: t("No API tokens yet.") }).el);
 }

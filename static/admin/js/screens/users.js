@@ -3,9 +3,10 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  badge, clear, debounce, h, humanise, table, timeEl, toast, twoFactorShield,
+  badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast, twoFactorShield,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
+import { N_, t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
 import { editCards, pendingNotice, PROFILE_NAMES, profileFields } from "./person.js";
 import {
@@ -29,25 +30,29 @@ const MEMBERS = `query Members($org: ID!, $search: String, $role: Role, $status:
 }`;
 
 const roleOptions = (roles) => roles.map((r) => [r, humanise(r)]);
+const NOW_IN_ROLE = {
+  OWNER: N_("{name} is now owner."), ADMIN: N_("{name} is now admin."), MEMBER: N_("{name} is now member."),
+  VIEWER: N_("{name} is now viewer."), SUPPORT_ONLY: N_("{name} is now support only."),
+};
 
 /** Invite someone to `org` (or create them with an initial password). */
 export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
   const roles = grantableRoles(org);
-  const { form } = formDialog(`Invite someone to ${org.name}`, {
-    label: "Invite a user",
-    submitLabel: "Send invitation",
-    intro: "They get an email with a link to choose their password. The link is valid for 7 days.",
+  const { form } = formDialog(t("Invite someone to {name}", { name: org.name }), {
+    label: t("Invite a user"),
+    submitLabel: t("Send invitation"),
+    intro: t("They get an email with a link to choose their password. The link is valid for 7 days."),
     fields: [
-      { name: "email", label: "Email", type: "email", required: true, autocomplete: "off", autofocus: true },
-      { name: "role", label: "Role", type: "select", options: roleOptions(roles), value: roles.includes(role) ? role : roles.at(-1) },
+      { name: "email", label: t("Email"), type: "email", required: true, autocomplete: "off", autofocus: true },
+      { name: "role", label: t("Role"), type: "select", options: roleOptions(roles), value: roles.includes(role) ? role : roles.at(-1) },
       { row: [
-        { name: "firstName", label: "First name (optional)", autocomplete: "off" },
-        { name: "lastName", label: "Last name (optional)", autocomplete: "off" },
+        { name: "firstName", label: t("First name (optional)"), autocomplete: "off" },
+        { name: "lastName", label: t("Last name (optional)"), autocomplete: "off" },
       ] },
       ...profileFields({}, { optional: true }),
-      { name: "direct", label: "Create the user now instead of sending an invitation", type: "checkbox" },
-      { name: "byLink", label: "Mail them a link to choose their password", type: "checkbox", value: true, hint: "Untick to set an initial password yourself." },
-      { name: "password", label: "Initial password", type: "password", autocomplete: "new-password", hidden: true, hint: "They must change it when they first sign in. Give it to them in person or by phone." },
+      { name: "direct", label: t("Create the user now instead of sending an invitation"), type: "checkbox" },
+      { name: "byLink", label: t("Mail them a link to choose their password"), type: "checkbox", value: true, hint: t("Untick to set an initial password yourself.") },
+      { name: "password", label: t("Initial password"), type: "password", autocomplete: "new-password", hidden: true, hint: t("They must change it when they first sign in. Give it to them in person or by phone.") },
     ],
     onSubmit: async (values) => {
       const { email, role: chosen, firstName, lastName, direct, byLink, password } = values;
@@ -63,8 +68,8 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         { input }, "inviteUser");
     },
     onSuccess: (payload, values) => {
-      const created = values.byLink ? `${values.email} was mailed a link to choose their password.` : `${values.email} can now sign in.`;
-      toast(values.direct ? created : `Invitation sent to ${values.email}.`);
+      const created = values.byLink ? t("{email} was mailed a link to choose their password.", { email: values.email }) : t("{email} can now sign in.", { email: values.email });
+      toast(values.direct ? created : t("Invitation sent to {email}.", { email: values.email }));
       onDone?.(payload);
     },
   });
@@ -76,7 +81,7 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
     password.spec.hidden = !typed;
     password.spec.required = typed;
     password.input.closest(".field").hidden = !typed;
-    submit.textContent = direct.input.checked ? "Create user" : "Send invitation";
+    submit.textContent = direct.input.checked ? t("Create user") : t("Send invitation");
   };
   direct.input.addEventListener("change", update);
   byLink.input.addEventListener("change", update);
@@ -90,7 +95,7 @@ export async function list(section, params, { current }) {
   const filters = { search: "", role: "", status: "", twoFactor: "", descendants: false };
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows = null;
@@ -125,13 +130,13 @@ export async function list(section, params, { current }) {
       addRows(members.nodes.map(row));
       shown += members.nodes.length;
     } else {
-      const columns = ["Name", "Role", "Status", "Two-step", ...(filters.descendants ? ["Organisation"] : []), "Last sign-in"];
-      const t = table(columns, members.nodes.map(row), { caption: "Users", empty: "No users match these filters." });
-      addRows = t.addRows;
+      const columns = [t("Name"), t("Role"), t("Status"), t("Two-step"), ...(filters.descendants ? [t("Organisation")] : []), t("Last sign-in")];
+      const listed = table(columns, members.nodes.map(row), { caption: t("Users"), empty: t("No users match these filters.") });
+      addRows = listed.addRows;
       shown = members.nodes.length;
-      clear(results, t.el);
+      clear(results, listed.el);
     }
-    summary.textContent = `Showing ${shown} of ${members.totalCount} ${members.totalCount === 1 ? "user" : "users"}.`;
+    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatNumber(members.totalCount) });
     more.hidden = !members.pageInfo.hasNextPage;
   }
   more.addEventListener("click", async () => {
@@ -146,24 +151,24 @@ export async function list(section, params, { current }) {
   };
   const select = (id, label, name, options) => h("div", { class: "field" },
     h("label", { for: id }, label),
-    h("select", { id, onchange: setFilter(name) }, h("option", { value: "" }, "Any"), options.map(([v, l]) => h("option", { value: v }, l))));
+    h("select", { id, onchange: setFilter(name) }, h("option", { value: "" }, t("Any")), options.map(([v, l]) => h("option", { value: v }, l))));
 
-  const seats = org.seats?.limit != null ? h("p", { class: "muted" }, `Seats: ${org.seats.used} of ${org.seats.limit} used.`) : null;
+  const seats = org.seats?.limit != null ? h("p", { class: "muted" }, t("Seats: {used} of {limit} used.", { used: org.seats.used, limit: org.seats.limit })) : null;
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, "Users"),
-      manage ? h("button", { type: "button", class: "primary", onclick: () => inviteDialog(org, { onDone: () => load() }) }, "Invite user") : null),
+      h("h1", {}, t("Users")),
+      manage ? h("button", { type: "button", class: "primary", onclick: () => inviteDialog(org, { onDone: () => load() }) }, t("Invite user")) : null),
     seats,
-    h("form", { class: "filters", role: "search", "aria-label": "Filter users", onsubmit: (e) => e.preventDefault() },
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter users"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
-        h("label", { for: "user-search" }, "Search"),
-        h("input", { id: "user-search", type: "search", placeholder: "Any part of a name, email, phone or organisation", oninput: debounce(setFilter("search")) })),
-      select("user-role", "Role", "role", roleOptions(ROLES)),
-      select("user-status", "Status", "status", [["INVITED", "Invited"], ["ACTIVE", "Active"], ["DISABLED", "Disabled"]]),
-      select("user-2fa", "Two-step", "twoFactor", [["yes", "On"], ["no", "Off"]]),
+        h("label", { for: "user-search" }, t("Search")),
+        h("input", { id: "user-search", type: "search", placeholder: t("Any part of a name, email, phone or organisation"), oninput: debounce(setFilter("search")) })),
+      select("user-role", t("Role"), "role", roleOptions(ROLES)),
+      select("user-status", t("Status"), "status", [["INVITED", t("Invited")], ["ACTIVE", t("Active")], ["DISABLED", t("Disabled")]]),
+      select("user-2fa", t("Two-step"), "twoFactor", [["yes", t("On")], ["no", t("Off")]]),
       reseller ? h("div", { class: "check" },
         h("input", { id: "user-descendants", type: "checkbox", onchange: setFilter("descendants") }),
-        h("label", { for: "user-descendants" }, "Include users of customers")) : null),
+        h("label", { for: "user-descendants" }, t("Include users of customers"))) : null),
     results,
     h("div", { class: "list-footer" }, summary, more));
   await load();
@@ -209,7 +214,7 @@ export async function detail(section, params, { current }) {
   const m = data.node;
   if (!current()) return;
   if (!m || !m.user) {
-    clear(section, h("h1", {}, "User not found"), h("p", {}, h("a", { href: orgPath("/users") }, "Back to users")));
+    clear(section, h("h1", {}, t("User not found")), h("p", {}, h("a", { href: orgPath("/users") }, t("Back to users"))));
     return;
   }
   const rerender = () => detail(section, params, { current });
@@ -246,45 +251,45 @@ export async function detail(section, params, { current }) {
   const cards = [];
   const others = m.user.memberships.filter((x) => x.id !== m.id);
   cards.push(h("section", { class: "card", "aria-labelledby": "details-h" },
-    h("h2", { id: "details-h" }, "Details"),
+    h("h2", { id: "details-h" }, t("Details")),
     h("dl", { class: "facts" },
-      h("dt", {}, "Email"), h("dd", {}, m.user.email),
-      m.user.title ? [h("dt", {}, "Job title"), h("dd", {}, m.user.title)] : null,
-      m.user.officePhone ? [h("dt", {}, "Office phone"), h("dd", {}, m.user.officePhone)] : null,
-      m.user.mobilePhone ? [h("dt", {}, "Mobile phone"), h("dd", {}, m.user.mobilePhone)] : null,
-      m.user.fax ? [h("dt", {}, "Fax"), h("dd", {}, m.user.fax)] : null,
-      h("dt", {}, "Organisation"), h("dd", {}, m.organisation.name),
-      h("dt", {}, "Role"), h("dd", {}, humanise(m.role)),
-      h("dt", {}, "Ticket access"), h("dd", {}, humanise(m.ticketAccess)),
-      h("dt", {}, "Two-step verification"), h("dd", {}, m.user.twoFactorEnabled ? "On" : "Off"),
-      h("dt", {}, "Last sign-in"), h("dd", {}, timeEl(m.user.lastLoginAt)),
-      h("dt", {}, "Member since"), h("dd", {}, timeEl(m.createdAt, { date: true })),
-      others.length ? [h("dt", {}, "Also in"), h("dd", {}, others.map((x) => `${x.organisation.name} (${humanise(x.role)})`).join(", "))] : null),
+      h("dt", {}, t("Email")), h("dd", {}, m.user.email),
+      m.user.title ? [h("dt", {}, t("Job title")), h("dd", {}, m.user.title)] : null,
+      m.user.officePhone ? [h("dt", {}, t("Office phone")), h("dd", {}, m.user.officePhone)] : null,
+      m.user.mobilePhone ? [h("dt", {}, t("Mobile phone")), h("dd", {}, m.user.mobilePhone)] : null,
+      m.user.fax ? [h("dt", {}, t("Fax")), h("dd", {}, m.user.fax)] : null,
+      h("dt", {}, t("Organisation")), h("dd", {}, m.organisation.name),
+      h("dt", {}, t("Role")), h("dd", {}, humanise(m.role)),
+      h("dt", {}, t("Ticket access")), h("dd", {}, humanise(m.ticketAccess)),
+      h("dt", {}, t("Two-step verification")), h("dd", {}, m.user.twoFactorEnabled ? t("On") : t("Off")),
+      h("dt", {}, t("Last sign-in")), h("dd", {}, timeEl(m.user.lastLoginAt)),
+      h("dt", {}, t("Member since")), h("dd", {}, timeEl(m.createdAt, { date: true })),
+      others.length ? [h("dt", {}, t("Also in")), h("dd", {}, others.map((x) => `${x.organisation.name} (${humanise(x.role)})`).join(", "))] : null),
     pendingNotice(m.user)));
 
   if (manage && !isSelf && !above) {
     const roleForm = buildForm({
-      label: "Role",
-      submitLabel: "Change role",
-      fields: [{ name: "role", label: "Role", type: "select", options: roleOptions(grantableRoles()), value: m.role, hint: "Owners have every right, including billing and ownership. Admins manage users and configuration. Members use their own extension and tickets. Viewers only look. Support-only users just raise tickets." }],
+      label: t("Role"),
+      submitLabel: t("Change role"),
+      fields: [{ name: "role", label: t("Role"), type: "select", options: roleOptions(grantableRoles()), value: m.role, hint: t("Owners have every right, including billing and ownership. Admins manage users and configuration. Members use their own extension and tickets. Viewers only look. Support-only users just raise tickets.") }],
       onSubmit: ({ role }) => mutate(`mutation Role($input: ChangeRoleInput!) { changeRole(input: $input) { ${MEMBERSHIP_FIELDS} } }`,
         { input: { membershipId: m.id, role } }, "changeRole"),
       onSuccess: (payload) => {
-        toast(`${name} is now ${humanise(payload.membership.role).toLowerCase()}.`);
+        toast(t(NOW_IN_ROLE[payload.membership.role], { name }));
         rerender();
       },
     });
-    cards.push(h("section", { class: "card", "aria-labelledby": "role-h" }, h("h2", { id: "role-h" }, "Role"), roleForm.el));
+    cards.push(h("section", { class: "card", "aria-labelledby": "role-h" }, h("h2", { id: "role-h" }, t("Role")), roleForm.el));
 
     const neverSignedIn = !m.user.lastLoginAt;
     const featureForm = buildForm({
-      label: "Feature access",
-      submitLabel: "Save feature access",
+      label: t("Feature access"),
+      submitLabel: t("Save feature access"),
       fields: [
-        { name: "ticketAccess", label: "Ticket access", type: "select", value: m.ticketAccess, options: [
-          ["NONE", "None"], ["OWN", "Own tickets"], ["ACCOUNT", "All tickets of the account"], ["ADMIN", "Ticket administrator"]] },
-        ...(rank(m.role) >= rank("ADMIN") ? [{ name: "canImpersonate", label: "May open members' portals (impersonation)", type: "checkbox", value: m.canImpersonate }] : []),
-        { name: "restrictRecordingDeletion", label: "May not delete call recordings", type: "checkbox", value: m.restrictRecordingDeletion },
+        { name: "ticketAccess", label: t("Ticket access"), type: "select", value: m.ticketAccess, options: [
+          ["NONE", t("None")], ["OWN", t("Own tickets")], ["ACCOUNT", t("All tickets of the account")], ["ADMIN", t("Ticket administrator")]] },
+        ...(rank(m.role) >= rank("ADMIN") ? [{ name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", value: m.canImpersonate }] : []),
+        { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox", value: m.restrictRecordingDeletion },
       ],
       onSubmit: (values) => {
         const changes = { membershipId: m.id };
@@ -293,14 +298,14 @@ export async function detail(section, params, { current }) {
           { input: changes }, "setFeatureAccess");
       },
       onSuccess: () => {
-        toast("Feature access saved.");
+        toast(t("Feature access saved."));
         rerender();
       },
     });
     if (neverSignedIn) for (const f of Object.values(featureForm.fields)) f.input.disabled = true;
     cards.push(h("section", { class: "card", "aria-labelledby": "features-h" },
-      h("h2", { id: "features-h" }, "Feature access"),
-      neverSignedIn ? h("p", { class: "notice" }, `Feature access can be given once ${name} has signed in for the first time.`) : null,
+      h("h2", { id: "features-h" }, t("Feature access")),
+      neverSignedIn ? h("p", { class: "notice" }, t("Feature access can be given once {name} has signed in for the first time.", { name })) : null,
       featureForm.el));
   }
 
@@ -309,75 +314,75 @@ export async function detail(section, params, { current }) {
   if (invitation) {
     const pending = invitation.status === "PENDING" || invitation.status === "EXPIRED";
     cards.push(h("section", { class: "card", "aria-labelledby": "invite-h" },
-      h("h2", { id: "invite-h" }, "Invitation"),
+      h("h2", { id: "invite-h" }, t("Invitation")),
       h("dl", { class: "facts" },
-        h("dt", {}, "Status"), h("dd", {}, badge(invitation.status)),
-        h("dt", {}, "Sent"), h("dd", {}, timeEl(invitation.createdAt)),
-        h("dt", {}, "Expires"), h("dd", {}, timeEl(invitation.expiresAt))),
+        h("dt", {}, t("Status")), h("dd", {}, badge(invitation.status)),
+        h("dt", {}, t("Sent")), h("dd", {}, timeEl(invitation.createdAt)),
+        h("dt", {}, t("Expires")), h("dd", {}, timeEl(invitation.expiresAt))),
       pending ? h("div", { class: "actions" },
         h("button", { type: "button", onclick: () => act({
           query: `mutation Resend($input: InvitationInput!) { resendInvitation(input: $input) { invitation { id } ${USER_ERROR} } }`,
-          field: "resendInvitation", input: { invitationId: invitation.id }, done: `A new invitation was sent to ${m.user.email}.`,
-        }) }, "Resend invitation"),
+          field: "resendInvitation", input: { invitationId: invitation.id }, done: t("A new invitation was sent to {email}.", { email: m.user.email }),
+        }) }, t("Resend invitation")),
         h("button", { type: "button", class: "danger", onclick: () => act({
-          title: "Revoke the invitation?", message: `The link sent to ${m.user.email} will stop working.`, confirmLabel: "Revoke", danger: true,
+          title: t("Revoke the invitation?"), message: t("The link sent to {email} will stop working.", { email: m.user.email }), confirmLabel: t("Revoke"), danger: true,
           query: `mutation Revoke($input: InvitationInput!) { revokeInvitation(input: $input) { invitation { id } ${USER_ERROR} } }`,
-          field: "revokeInvitation", input: { invitationId: invitation.id }, done: "Invitation revoked.",
+          field: "revokeInvitation", input: { invitationId: invitation.id }, done: t("Invitation revoked."),
           after: () => navigate(orgPath("/users")),
-        }) }, "Revoke invitation")) : null));
+        }) }, t("Revoke invitation"))) : null));
   }
 
   const buttons = [];
   const canOpenPortal = can("MEMBERS_IMPERSONATE") && mayImpersonate() && !impersonating() && !isSelf
     && m.status === "ACTIVE" && rank(m.role) < viewerRank();
-  if (canOpenPortal) buttons.push(h("button", { type: "button", class: "primary", onclick: () => impersonateDialog(m, name) }, "Open user's portal"));
+  if (canOpenPortal) buttons.push(h("button", { type: "button", class: "primary", onclick: () => impersonateDialog(m, name) }, t("Open user's portal")));
   if (manage && !isSelf && !above) {
     if (m.user.twoFactorEnabled) {
       buttons.push(h("button", { type: "button", onclick: () => act({
-        title: `Reset ${name}'s two-step verification?`,
-        message: "Use this when they lost their phone. Their second factors are removed, every session of theirs ends, and they set it up again at their next sign-in.",
-        confirmLabel: "Reset two-step verification", danger: true,
+        title: t("Reset {name}'s two-step verification?", { name }),
+        message: t("Use this when they lost their phone. Their second factors are removed, every session of theirs ends, and they set it up again at their next sign-in."),
+        confirmLabel: t("Reset two-step verification"), danger: true,
         query: `mutation Reset2FA($input: MembershipInput!) { resetTwoFactor(input: $input) { ${MEMBERSHIP_FIELDS} } }`,
-        field: "resetTwoFactor", input, done: "Two-step verification reset.",
-      }) }, "Reset two-step verification"));
+        field: "resetTwoFactor", input, done: t("Two-step verification reset."),
+      }) }, t("Reset two-step verification")));
     }
     if (m.status === "ACTIVE") {
       buttons.push(h("button", { type: "button", onclick: () => act({
-        title: `Disable ${name}?`,
-        message: `They stay listed, but every session of theirs ends and they cannot sign in to ${m.organisation.name} until you enable them again.`,
-        confirmLabel: "Disable", danger: true,
+        title: t("Disable {name}?", { name }),
+        message: t("They stay listed, but every session of theirs ends and they cannot sign in to {organisation} until you enable them again.", { organisation: m.organisation.name }),
+        confirmLabel: t("Disable"), danger: true,
         query: `mutation Disable($input: MembershipInput!) { disableMember(input: $input) { ${MEMBERSHIP_FIELDS} } }`,
-        field: "disableMember", input, done: `${name} was disabled.`,
-      }) }, "Disable"));
+        field: "disableMember", input, done: t("{name} was disabled.", { name }),
+      }) }, t("Disable")));
     } else if (m.status === "DISABLED") {
       buttons.push(h("button", { type: "button", onclick: () => act({
-        title: `Enable ${name}?`, message: "They can sign in again with their password.", confirmLabel: "Enable",
+        title: t("Enable {name}?", { name }), message: t("They can sign in again with their password."), confirmLabel: t("Enable"),
         query: `mutation Enable($input: MembershipInput!) { enableMember(input: $input) { ${MEMBERSHIP_FIELDS} } }`,
-        field: "enableMember", input, done: `${name} was enabled.`,
-      }) }, "Enable"));
+        field: "enableMember", input, done: t("{name} was enabled.", { name }),
+      }) }, t("Enable")));
     }
     buttons.push(h("button", { type: "button", class: "danger", onclick: () => act({
-      title: `Remove ${name} from ${m.organisation.name}?`,
-      message: "They lose access to this organisation. Their account and the audit trail stay.",
-      confirmLabel: "Remove", danger: true,
+      title: t("Remove {name} from {organisation}?", { name, organisation: m.organisation.name }),
+      message: t("They lose access to this organisation. Their account and the audit trail stay."),
+      confirmLabel: t("Remove"), danger: true,
       query: `mutation Remove($input: MembershipInput!) { removeMember(input: $input) { removedMembershipId ${USER_ERROR} } }`,
-      field: "removeMember", input, done: `${name} was removed.`, after: () => navigate(orgPath("/users")),
-    }) }, "Remove from organisation"));
+      field: "removeMember", input, done: t("{name} was removed.", { name }), after: () => navigate(orgPath("/users")),
+    }) }, t("Remove from organisation")));
     buttons.push(h("button", { type: "button", class: "danger", onclick: () => act({
-      title: `Delete ${name}'s account?`,
-      message: "This erases the person and their personal data for good; audit entries keep a pseudonym. Only possible when this is their only organisation.",
-      confirmLabel: "Delete for good", danger: true,
+      title: t("Delete {name}'s account?", { name }),
+      message: t("This erases the person and their personal data for good; audit entries keep a pseudonym. Only possible when this is their only organisation."),
+      confirmLabel: t("Delete for good"), danger: true,
       query: `mutation Delete($input: MembershipInput!) { deleteUser(input: $input) { removedMembershipId ${USER_ERROR} } }`,
-      field: "deleteUser", input, done: `${name} was deleted.`, after: () => navigate(orgPath("/users")),
-    }) }, "Delete user"));
+      field: "deleteUser", input, done: t("{name} was deleted.", { name }), after: () => navigate(orgPath("/users")),
+    }) }, t("Delete user")));
   }
   if (buttons.length) {
     cards.push(h("section", { class: "card", "aria-labelledby": "access-h" },
-      h("h2", { id: "access-h" }, "Access"), actionError, h("div", { class: "actions" }, buttons)));
+      h("h2", { id: "access-h" }, t("Access")), actionError, h("div", { class: "actions" }, buttons)));
   }
 
   clear(section,
-    h("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, h("a", { href: orgPath("/users") }, "Users"), " › ", name),
+    h("nav", { class: "breadcrumb", "aria-label": t("Breadcrumb") }, h("a", { href: orgPath("/users") }, t("Users")), " › ", name),
     h("div", { class: "page-head" },
       h("h1", {}, name),
       h("div", { class: "actions" }, badge(m.status), twoFactorShield(m.user.twoFactorEnabled))),
@@ -385,11 +390,11 @@ export async function detail(section, params, { current }) {
 }
 
 function impersonateDialog(m, name) {
-  formDialog(`Open ${name}'s portal`, {
-    label: "Open user's portal",
-    submitLabel: "Open portal",
-    intro: `You will see and do exactly what ${name} can, for at most 30 minutes. ${name} gets an email saying who opened their portal and why, and everything you do is recorded under both names.`,
-    fields: [{ name: "reason", label: "Reason", type: "textarea", required: true, autofocus: true, hint: "For example: \"Turn do-not-disturb off while they are on leave\"." }],
+  formDialog(t("Open {name}'s portal", { name }), {
+    label: t("Open user's portal"),
+    submitLabel: t("Open portal"),
+    intro: t("You will see and do exactly what {name} can, for at most 30 minutes. {name} gets an email saying who opened their portal and why, and everything you do is recorded under both names.", { name }),
+    fields: [{ name: "reason", label: t("Reason"), type: "textarea", required: true, autofocus: true, hint: t("For example: \"Turn do-not-disturb off while they are on leave\".") }],
     onSubmit: ({ reason }) => mutate(`mutation Impersonate($input: ImpersonateUserInput!) {
       impersonateUser(input: $input) { membership { id organisation { id } } ${USER_ERROR} } }`,
     { input: { membershipId: m.id, reason, session: "COOKIE" } }, "impersonateUser"),

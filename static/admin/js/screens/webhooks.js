@@ -2,8 +2,9 @@
 // shown once), pause/resume, delete, and each endpoint's deliveries with redelivery.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, h, table, timeEl, toast } from "../dom.js";
+import { badge, clear, formatDateTime, h, humanise, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
+import { t } from "../i18n.js";
 import { impersonating, state } from "../state.js";
 
 const ENDPOINTS = `query Webhooks($org: ID!) {
@@ -29,35 +30,35 @@ function eventBoxes(events, chosen = []) {
     const id = `event-${name.replace(/\W/g, "-")}`;
     return { name, box: h("input", { type: "checkbox", id, value: name, checked: chosen.includes(name) }), label: h("label", { for: id }, h("code", {}, name)) };
   });
-  const fieldset = h("fieldset", {}, h("legend", {}, "Events"),
+  const fieldset = h("fieldset", {}, h("legend", {}, t("Events")),
     boxes.map(({ box, label }) => h("div", { class: "check" }, box, label)));
   return { fieldset, chosen: () => boxes.filter(({ box }) => box.checked).map(({ name }) => name) };
 }
 
 function createDialog(org, events, onDone) {
   const picker = eventBoxes(events);
-  formDialog(`New webhook for ${org.name}`, {
-    label: "Create a webhook",
-    submitLabel: "Create webhook",
-    intro: "Frontdesk posts each event as signed JSON to this address, for this organisation and its customers.",
+  formDialog(t("New webhook for {name}", { name: org.name }), {
+    label: t("Create a webhook"),
+    submitLabel: t("Create webhook"),
+    intro: t("Frontdesk posts each event as signed JSON to this address, for this organisation and its customers."),
     fields: [
-      { name: "url", label: "Endpoint URL", type: "url", required: true, placeholder: "https://example.com/hooks/frontdesk", autofocus: true },
-      { name: "description", label: "Description (optional)" },
+      { name: "url", label: t("Endpoint URL"), type: "url", required: true, placeholder: "https://example.com/hooks/frontdesk", autofocus: true },
+      { name: "description", label: t("Description (optional)") },
       picker.fieldset,
     ],
     onSubmit: ({ url, description }) => {
       const chosen = picker.chosen();
-      if (!chosen.length) return { errors: [{ field: null, message: "Choose at least one event." }] };
+      if (!chosen.length) return { errors: [{ field: null, message: t("Choose at least one event.") }] };
       return mutate(`mutation Create($input: CreateWebhookInput!) { createWebhook(input: $input) { secret endpoint { id } ${USER_ERROR} } }`,
         { input: { organisationId: org.id, url: url.trim(), events: chosen, description: description || null } }, "createWebhook");
     },
     onSuccess: (payload) => {
       onDone();
-      openDialog("Webhook created", (close) => h("div", {},
-        h("p", { class: "notice warn" }, "Copy the signing secret now: it is shown only this once. Use it to check the signature of each delivery."),
-        h("div", { class: "field" }, h("label", { for: "webhook-secret" }, "Signing secret"),
+      openDialog(t("Webhook created"), (close) => h("div", {},
+        h("p", { class: "notice warn" }, t("Copy the signing secret now: it is shown only this once. Use it to check the signature of each delivery.")),
+        h("div", { class: "field" }, h("label", { for: "webhook-secret" }, t("Signing secret")),
           h("input", { id: "webhook-secret", readonly: true, class: "secret", value: payload.secret })),
-        h("div", { class: "actions end" }, h("button", { type: "button", class: "primary", onclick: close }, "Done"))));
+        h("div", { class: "actions end" }, h("button", { type: "button", class: "primary", onclick: close }, t("Done")))));
     },
   });
 }
@@ -80,33 +81,33 @@ export async function list(section, params, { current }) {
   const deliveryRow = (d) => [
     timeEl(d.createdAt),
     h("code", {}, d.event),
-    badge(d.status === "DELIVERED" ? "ACTIVE" : d.status === "DEAD" ? "DISABLED" : "PENDING", d.status.charAt(0) + d.status.slice(1).toLowerCase()),
+    badge(d.status === "DELIVERED" ? "ACTIVE" : d.status === "DEAD" ? "DISABLED" : "PENDING", humanise(d.status)),
     String(d.attempts),
     d.lastStatusCode ? String(d.lastStatusCode) : (d.lastError || "—"),
     readOnly ? "" : h("button", { type: "button", onclick: () => run(
       `mutation Redeliver($input: RedeliverInput!) { redeliverWebhook(input: $input) { delivery { id } ${USER_ERROR} } }`,
-      "redeliverWebhook", { deliveryId: d.id }, "Queued for redelivery."), "aria-label": `Redeliver ${d.event} from ${d.createdAt}` }, "Redeliver"),
+      "redeliverWebhook", { deliveryId: d.id }, t("Queued for redelivery.")), "aria-label": t("Redeliver {event} from {when}", { event: d.event, when: formatDateTime(d.createdAt) }) }, t("Redeliver")),
   ];
   /** The delivery log, loaded when opened (oldest first, 50 at a time). */
   const deliveryLog = (e) => {
     const box = h("div", {});
     let cursor = null;
     let addRows = null;
-    const more = h("button", { type: "button", hidden: true }, "Load more");
+    const more = h("button", { type: "button", hidden: true }, t("Load more"));
     const load = async () => {
       const { node } = await gql(DELIVERIES, { id: e.id, after: cursor });
       const page = node.deliveries;
       if (addRows) addRows(page.nodes.map(deliveryRow));
       else {
-        const t = table(["When", "Event", "Status", "Attempts", "Answer", ""], page.nodes.map(deliveryRow), { caption: `Deliveries to ${e.url}`, empty: "No deliveries yet." });
-        addRows = t.addRows;
-        box.append(t.el);
+        const log = table([t("When"), t("Event"), t("Status"), t("Attempts"), t("Answer"), ""], page.nodes.map(deliveryRow), { caption: t("Deliveries to {url}", { url: e.url }), empty: t("No deliveries yet.") });
+        addRows = log.addRows;
+        box.append(log.el);
       }
       cursor = page.pageInfo.endCursor;
       more.hidden = !page.pageInfo.hasNextPage;
     };
     more.addEventListener("click", load);
-    const details = h("details", {}, h("summary", {}, `Deliveries (${e.deliveries.totalCount})`), box, more);
+    const details = h("details", {}, h("summary", {}, t("Deliveries ({count})", { count: e.deliveries.totalCount })), box, more);
     details.addEventListener("toggle", () => { if (details.open && !addRows) load(); });
     return details;
   };
@@ -114,22 +115,22 @@ export async function list(section, params, { current }) {
     return h("section", { class: "card", "aria-label": e.url },
       h("div", { class: "page-head" },
         h("h2", {}, h("code", {}, e.url)),
-        e.active ? badge("ACTIVE", "Active") : badge("DISABLED", "Paused")),
+        e.active ? badge("ACTIVE", t("Active")) : badge("DISABLED", t("Paused"))),
       e.description ? h("p", {}, e.description) : null,
-      h("p", { class: "muted" }, "Events: ", e.events.join(", ")),
+      h("p", { class: "muted" }, t("Events: {events}", { events: e.events.join(", ") })),
       readOnly ? null : h("div", { class: "actions" },
         h("button", { type: "button", onclick: () => run(
           `mutation Update($input: UpdateWebhookInput!) { updateWebhook(input: $input) { endpoint { id } ${USER_ERROR} } }`,
-          "updateWebhook", { endpointId: e.id, active: !e.active }, e.active ? "Webhook paused." : "Webhook resumed.") }, e.active ? "Pause" : "Resume"),
+          "updateWebhook", { endpointId: e.id, active: !e.active }, e.active ? t("Webhook paused.") : t("Webhook resumed.")) }, e.active ? t("Pause") : t("Resume")),
         h("button", { type: "button", class: "danger", onclick: async () => {
-          if (!await confirmDialog({ title: "Delete this webhook?", message: `Events stop going to ${e.url}, and its delivery log is removed.`, confirmLabel: "Delete", danger: true })) return;
-          run(`mutation Delete($input: WebhookInput!) { deleteWebhook(input: $input) { ${USER_ERROR} } }`, "deleteWebhook", { endpointId: e.id }, "Webhook deleted.");
-        } }, "Delete")),
+          if (!await confirmDialog({ title: t("Delete this webhook?"), message: t("Events stop going to {url}, and its delivery log is removed.", { url: e.url }), confirmLabel: t("Delete"), danger: true })) return;
+          run(`mutation Delete($input: WebhookInput!) { deleteWebhook(input: $input) { ${USER_ERROR} } }`, "deleteWebhook", { endpointId: e.id }, t("Webhook deleted."));
+        } }, t("Delete"))),
       deliveryLog(e));
   });
   clear(section,
     h("div", { class: "page-head" },
-      h("h1", {}, "Webhooks"),
-      readOnly ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, data.webhookEvents, rerender) }, "Create webhook")),
-    cards.length ? cards : h("p", { class: "empty card" }, "No webhooks yet. A webhook tells your systems when members, customers or tickets change."));
+      h("h1", {}, t("Webhooks")),
+      readOnly ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, data.webhookEvents, rerender) }, t("Create webhook"))),
+    cards.length ? cards : h("p", { class: "empty card" }, t("No webhooks yet. A webhook tells your systems when members, customers or tickets change.")));
 }
