@@ -16,13 +16,17 @@ so this only orders them across processes.
 Every connection also gets `frontdesk_fold` and `frontdesk_digits`, the
 functions the search triggers of migration 0012 index with
 (server/core/search.py); a tool opening the file without them can read but
-not change the searchable tables.
+not change the searchable tables. Those triggers write to FTS5 tables, so the
+number of rows a statement changed is SQLite's `changes()` (the statement's
+own rows), not Tortoise's difference of `total_changes` (which counts every
+row the triggers and FTS5 touched too: pruning 4 audit events said 20).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite.client import (
@@ -38,7 +42,29 @@ from tortoise.exceptions import TransactionManagementError
 from server.core.search import digits, fold
 
 
-class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+class DirectChanges:
+    """`execute_query` counting only the rows the statement itself changed."""
+
+    log: Any
+
+    if TYPE_CHECKING:  # provided by Tortoise's client, which comes after this in the MRO
+
+        def acquire_connection(self) -> Any: ...
+
+    @translate_exceptions
+    async def execute_query(
+        self, query: str, values: list[Any] | None = None
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        query = query.replace("\x00", "'||CHAR(0)||'")  # as Tortoise does
+        async with self.acquire_connection() as connection:
+            self.log.debug("%s: %s", query, values)
+            async with connection.execute(query, values) as cursor:
+                rows = await cursor.fetchall()
+                changed = cursor.rowcount
+            return (changed if changed > 0 else 0) or len(rows), rows
+
+
+class ImmediateTransactionWrapper(DirectChanges, SqliteTransactionWrapper):
     async def begin(self) -> None:
         try:
             await self._connection.commit()
@@ -47,7 +73,7 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             raise TransactionManagementError(exc) from exc
 
 
-class SqliteClient(_TortoiseSqliteClient):
+class SqliteClient(DirectChanges, _TortoiseSqliteClient):
     async def create_connection(self, with_db: bool) -> None:
         await super().create_connection(with_db)
         if self._connection is not None:
