@@ -49,8 +49,15 @@ def with_sqlite_defaults(database_url: str) -> str:
 
 def _connection(database_url: str) -> str | dict[str, Any]:
     """Tortoise's connection settings; SQLite through our backend, whose
-    transactions take the write lock first (server/sqlite.py)."""
+    transactions take the write lock first (server/sqlite.py). PostgreSQL runs
+    without JIT compilation: a search's plan looks expensive to the planner
+    (it cannot tell how few rows a trigram match leaves), and compiling it
+    took 13 s for a query that runs in under one (BENCHMARKS.md, "Search")."""
     database_url = with_sqlite_defaults(database_url)
+    if is_postgres(database_url):
+        config = expand_db_url(database_url)
+        config["credentials"].setdefault("server_settings", {})["jit"] = "off"
+        return config
     if not database_url.startswith("sqlite://"):
         return database_url
     config = expand_db_url(database_url)

@@ -16,14 +16,17 @@ so this only orders them across processes.
 Every connection also gets `frontdesk_fold` and `frontdesk_digits`, the
 functions the search triggers of migration 0012 index with
 (server/core/search.py); a tool opening the file without them can read but
-not change the searchable tables.
+not change the searchable tables. Those triggers write to FTS5 tables, so the
+number of rows a statement changed is SQLite's `changes()` (the statement's
+own rows), not Tortoise's difference of `total_changes` (which counts every
+row the triggers and FTS5 touched too: pruning 4 audit events said 20).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.backends.base.client import TransactionContext
 from tortoise.backends.sqlite.client import (
@@ -39,32 +42,29 @@ from tortoise.exceptions import TransactionManagementError
 from server.core.search import digits, fold
 
 
-async def _execute_counting_own_rows(
-    client: _TortoiseSqliteClient, query: str, values: list[Any] | None
-) -> tuple[int, Sequence[Any]]:
-    """Tortoise counts the rows a statement changed as the connection's
-    `total_changes` difference, which includes rows changed by triggers: with
-    migration 0012's search triggers a DELETE of 4 audit events "changed" 20.
-    The cursor's `rowcount` counts the statement's own rows (SQLite's
-    `sqlite3_changes`); a SELECT reports its rows."""
-    query = query.replace("\x00", "'||CHAR(0)||'")
-    async with client.acquire_connection() as connection:
-        client.log.debug("%s: %s", query, values)
-        cursor = await connection.execute(query, values)
-        try:
-            rows = await cursor.fetchall()
-            return (cursor.rowcount if cursor.rowcount >= 0 else len(rows)), rows
-        finally:
-            await cursor.close()
+class DirectChanges:
+    """`execute_query` counting only the rows the statement itself changed."""
 
+    log: Any
 
-class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    if TYPE_CHECKING:  # provided by Tortoise's client, which comes after this in the MRO
+
+        def acquire_connection(self) -> Any: ...
+
     @translate_exceptions
     async def execute_query(
         self, query: str, values: list[Any] | None = None
-    ) -> tuple[int, Sequence[Any]]:
-        return await _execute_counting_own_rows(self, query, values)
+    ) -> tuple[int, Sequence[dict[str, Any]]]:
+        query = query.replace("\x00", "'||CHAR(0)||'")  # as Tortoise does
+        async with self.acquire_connection() as connection:
+            self.log.debug("%s: %s", query, values)
+            async with connection.execute(query, values) as cursor:
+                rows = await cursor.fetchall()
+                changed = cursor.rowcount
+            return (changed if changed > 0 else 0) or len(rows), rows
 
+
+class ImmediateTransactionWrapper(DirectChanges, SqliteTransactionWrapper):
     async def begin(self) -> None:
         try:
             await self._connection.commit()
@@ -73,18 +73,12 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             raise TransactionManagementError(exc) from exc
 
 
-class SqliteClient(_TortoiseSqliteClient):
+class SqliteClient(DirectChanges, _TortoiseSqliteClient):
     async def create_connection(self, with_db: bool) -> None:
         await super().create_connection(with_db)
         if self._connection is not None:
             for name, function in (("frontdesk_fold", fold), ("frontdesk_digits", digits)):
                 await self._connection.create_function(name, 1, function, deterministic=True)
-
-    @translate_exceptions
-    async def execute_query(
-        self, query: str, values: list[Any] | None = None
-    ) -> tuple[int, Sequence[Any]]:
-        return await _execute_counting_own_rows(self, query, values)
 
     def _in_transaction(self) -> TransactionContext:
         return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
