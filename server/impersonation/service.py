@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from server.accounts.mails import greeting_name
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.audit import service as audit
 from server.audit.models import AuditEvent
@@ -25,7 +26,6 @@ from server.auth.sessions import create_session
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
-from server.core.i18n import translator
 from server.core.validation import clean_text
 from server.mail.audience import audience_for
 from server.mail.outbox import queue_mail
@@ -158,21 +158,22 @@ async def _tell_member(
     ended_at: datetime,
 ) -> None:
     language = (await audience_for(member.email, session.impersonation_organisation_id)).language
-    lines = [f"- {summarise(event, language)}" for event in changes]
     granting = await Organisation.get_or_none(path=session.impersonation_scope)
+    where = await Organisation.get_or_none(id=session.impersonation_organisation_id)
     minutes = max(1, round((ended_at - session.created_at).total_seconds() / 60))
     await queue_mail(
         kind="impersonation_ended",
         recipient=member.email,
         organisation_id=session.impersonation_organisation_id,
-        name=member.display_name,
+        organisation_name=where.name if where is not None else "",
+        name=greeting_name(member),
         actor_name=impersonator.display_name,
         actor_organisation=granting.name if granting is not None else "",
         started_at=session.created_at,
         ended_at=ended_at,
         minutes=minutes,
         reason=session.impersonation_reason,
-        changes="\n".join(lines) or "- " + translator(language).gettext("none"),
+        changes=[summarise(event, language) for event in changes],
     )
 
 

@@ -57,9 +57,9 @@ async def test_stopping_mails_who_when_why_and_every_change(tree, sign_in, http,
     assert mail["To"] == tree["acme.member"].email
     assert mail["Subject"] == "Ann Admin of Acme used your Frontdesk account"
     assert "Hello Bob Member," in text
-    assert "Ann Admin of Acme used your Frontdesk account on your behalf from" in text
+    assert "Ann Admin of Acme used your Frontdesk account at Acme as you, from" in text
     assert "(7 min)" in text and "Reason given: Forward calls while away" in text
-    changes = text.split("Changes made during that time:\n", 1)[1].split("\n\n", 1)[0]
+    changes = text.split("Changes made during that time:\n\n", 1)[1].split("\n\n", 1)[0]
     assert changes.splitlines() == [
         "- Ann Admin as Bob Member switched do not disturb on for extension 201",
         "- Ann Admin as Bob Member forwarded calls of extension 201: always to +44 7700 900123",
@@ -97,7 +97,7 @@ async def test_signing_out_ends_it_with_the_mail(tree, sign_in, http, smtp_serve
     assert (await acting.data(LOGOUT))["logout"]["ok"] is True
     assert await Session.filter(impersonator_id__isnull=False).count() == 0
     [mail] = await smtp_server.deliver()
-    assert "Changes made during that time:\n- none" in plain(mail)
+    assert "No changes were made during that time." in plain(mail)
     [ended] = await AuditEvent.filter(action="impersonation.ended")
     assert ended.details["endedBy"] == "signedOut"
     assert await AuditEvent.filter(action="auth.logout").count() == 0
