@@ -117,3 +117,19 @@ async def test_removing_the_member_ends_it_and_the_sweep_mails_once(
     assert await close_expired() == 1
     assert await close_expired() == 0
     assert len(await smtp_server.deliver()) == 1
+
+
+async def test_the_member_revoking_it_ends_it_and_the_sweep_mails_once(
+    tree, sign_in, http, smtp_server
+):
+    acting, _ = await start(tree, sign_in, http)
+    member = await sign_in(tree["acme.member"].email)
+    [impersonation] = await Session.filter(impersonator_id__isnull=False)
+    revoke = """mutation($id: ID!) { revokeSession(input: {sessionId: $id}) {
+      ok errors { code } } }"""
+    await member.ok(revoke, {"id": gid("Session", impersonation.id)})
+    assert (await acting.data(VIEWER))["viewer"] is None
+    assert await member.refused(revoke, {"id": gid("Session", impersonation.id)}) == ["NOT_FOUND"]
+    assert await close_expired() == 1
+    [mail] = await smtp_server.deliver()
+    assert mail["To"] == tree["acme.member"].email
