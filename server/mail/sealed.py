@@ -28,6 +28,7 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "invitation": ("link",),
     "password_reset": ("link",),
     "email_code": ("code",),
+    "sender_verification": ("link",),
 }
 _MARKER_START = "[sealed:"
 

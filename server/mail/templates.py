@@ -135,6 +135,23 @@ _TEMPLATES: dict[str, _Template] = {
         "from $old_status to <strong>$new_status</strong>.</p>"
         '<p><a href="$link">See the ticket</a></p>',
     ),
+    "sender_verification": _t(
+        "Confirm $organisation_name's sender address",
+        "Hello,\n\n"
+        "$actor_name wants the mails of $organisation_name's portal to come from this "
+        "address. To confirm that this mailbox belongs to you, open this link before "
+        "$expires_at:\n$link\n\n"
+        "Until it is confirmed, mails keep going from the portal's default address. "
+        "If you did not expect this, ignore this mail: nothing will be sent in your name.\n"
+        + _SIGNATURE_TEXT,
+        "<p>Hello,</p>"
+        "<p>$actor_name wants the mails of <strong>$organisation_name</strong>'s portal to "
+        "come from this address. To confirm that this mailbox belongs to you, open this "
+        "link before $expires_at:</p>"
+        '<p><a href="$link">Confirm this sender address</a></p>'
+        "<p>Until it is confirmed, mails keep going from the portal's default address. "
+        "If you did not expect this, ignore this mail: nothing will be sent in your name.</p>",
+    ),
 }
 
 _HTML_SHELL = (
