@@ -1,15 +1,16 @@
 // Organisation settings: name and sign-in policy; for a customer managed
-// from above, its seat limit and suspension.
+// from above, its seat limit and suspension; the brand (screens/brand.js).
 
 import { mutate, USER_ERROR } from "../api.js";
 import { badge, clear, h, toast } from "../dom.js";
 import { buildForm, confirmDialog } from "../forms.js";
 import { can, ownMembership, refreshOrganisation, state } from "../state.js";
 import { reload } from "../router.js";
+import { brandCard } from "./brand.js";
 
 const ORG_FIELDS = `organisation { id name status requireTwoFactor allowEmailCodes requireTotpForAdmins seats { limit used available } } ${USER_ERROR}`;
 
-export function organisationSettings(section) {
+export async function organisationSettings(section) {
   const org = state.org;
   const after = async (message) => {
     toast(message);
@@ -62,5 +63,6 @@ export function organisationSettings(section) {
       h("p", {}, "This organisation is ", badge(org.status), "."),
       h("button", { type: "button", class: suspended ? "primary" : "danger", onclick: toggle }, suspended ? "Reactivate" : "Suspend")));
   }
+  if (can("BRAND_MANAGE")) cards.push(await brandCard(org));
   clear(section, h("h1", {}, `Settings of ${org.name}`), cards);
 }

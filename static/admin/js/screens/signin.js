@@ -2,6 +2,7 @@
 // password; and the forced password change after an initial password.
 
 import { mutate, USER_ERROR } from "../api.js";
+import { brandMark, hostBrand } from "../brand.js";
 import { clear, h, toast } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
@@ -22,7 +23,8 @@ function tokenFromHash() {
   return new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
 }
 
-export function signIn(section) {
+export async function signIn(section) {
+  const brand = await hostBrand();
   const reset = new URLSearchParams(window.location.search).get("reset");
   const form = buildForm({
     label: "Sign in",
@@ -35,10 +37,12 @@ export function signIn(section) {
     onSuccess: (payload) => (payload.challenge ? secondFactor(section, payload.challenge) : afterSignIn()),
   });
   clear(section,
-    h("h1", {}, "Sign in to Frontdesk"),
+    h("div", { class: "sign-in-brand" }, brandMark(brand, { href: "/admin/sign-in" })),
+    h("h1", {}, `Sign in to ${brand.portalName}`),
     reset ? h("p", { class: "notice ok" }, "Your password was changed. Sign in with the new one.") : null,
     h("div", { class: "card" }, form.el,
-      h("p", {}, h("a", { href: "/admin/forgot-password" }, "Forgot your password?"))));
+      h("p", {}, h("a", { href: "/admin/forgot-password" }, "Forgot your password?")),
+      brand.supportContact ? h("p", { class: "hint" }, `Help: ${brand.supportContact}`) : null));
 }
 
 /** Step two: a code from the app, an emailed code or a recovery code. */
