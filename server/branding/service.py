@@ -120,7 +120,11 @@ async def set_brand(
                 },
             )
     except IntegrityError:
-        raise _host_taken() from None  # a concurrent request took the host name
+        if cleaned.get("host_name"):
+            raise _host_taken() from None  # a concurrent request took the host name
+        raise DomainError(  # two first brands of one organisation at once
+            ErrorCode.INVALID_STATE, "The brand was changed at the same time: try again."
+        ) from None
     return brand
 
 
