@@ -23,8 +23,8 @@ from server.auth.actor import actor_from_token
 from server.auth.sessions import find_session
 from server.core.actor import RequestMeta
 from server.core.permissions import Permission
-from server.tenancy.models import Organisation
 from server.settings import get_settings
+from server.tenancy.models import Organisation
 
 
 def _json(data: object, status_code: int = 200) -> Response:

@@ -7,7 +7,8 @@ Starts the real server (`frontdesk serve`, one worker, FRONTDESK_ENV=production,
 real argon2id parameters) and the hand-written Starlette baseline on a fresh
 SQLite database, drives loopback load with wrk and hey, repeats every
 measurement and prints medians and ratios. The scale part seeds 10,000
-organisations and 100,000 users on SQLite and on a throwaway PostgreSQL.
+organisations and 100,000 users (`--users`, `--organisations`) on SQLite and on a
+throwaway PostgreSQL (`--scale-on`).
 Figures only: nothing here asserts a timing. See BENCHMARKS.md.
 """
 
@@ -438,16 +439,20 @@ class Postgres:
 # --- scale (issue 5) -------------------------------------------------------------------------
 
 
-def scale(report: Report, database_url: str, label: str, seconds: float) -> None:
+def scale(report: Report, database_url: str, label: str, args: argparse.Namespace) -> None:
     env = server_env(database_url)
     out = report.work / f"scale-{label}.json"
-    print(f"(scale) seeding 10,000 organisations and 100,000 users on {label}", flush=True)
+    print(
+        f"(scale) seeding {args.organisations:,} organisations and {args.users:,} users on {label}",
+        flush=True,
+    )
     run_child(
-        [PYTHON, "-m", "bench.scale", str(out), str(report.work), str(seconds)],
+        [PYTHON, "-m", "bench.scale", str(out), str(report.work), str(args.seconds),
+         str(args.users), str(args.organisations)],
         cwd=ROOT,
         env=env,
-        timeout=900,
-    )
+        timeout=3600,
+    )  # fmt: skip
     results = json.loads(out.read_text())
     report.data[f"scale_{label}"] = results
     report.row(f"(scale {label}) seed-scale", f"{results['seed_seconds']:.0f} s")
@@ -479,6 +484,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
     parser.add_argument("--only", default="throughput,instructions,latency,mail,scale")
+    parser.add_argument("--users", type=int, default=100_000, help="people for the scale part")
+    parser.add_argument("--organisations", type=int, default=10_000, help="for the scale part")
+    parser.add_argument(
+        "--scale-on", default="sqlite,postgres", help="databases for the scale part"
+    )
     parser.add_argument("--pg-port", type=int, default=54349)
     parser.add_argument("--pg-data", default="/tmp/frontdesk-pg-bench")  # noqa: S108
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -536,8 +546,10 @@ def main() -> None:
                 300,
             )
         if "scale" in parts:
-            scale(report, f"sqlite://{work / 'scale.sqlite3'}", "SQLite", args.seconds)
-            scale(report, pg.create_database("frontdesk_bench_scale"), "PostgreSQL", args.seconds)
+            if "sqlite" in args.scale_on:
+                scale(report, f"sqlite://{work / 'scale.sqlite3'}", "SQLite", args)
+            if "postgres" in args.scale_on:
+                scale(report, pg.create_database("frontdesk_bench_scale"), "PostgreSQL", args)
     finally:
         pg.stop()
         report.notes.append(

@@ -3,7 +3,8 @@ users), then the latency of members searches and pages across a reseller's
 (and the provider's) descendants, with SQL statements per request and the
 database's query plans.
 
-    python -m bench.scale OUT.json WORKDIR SECONDS   (FRONTDESK_DATABASE_URL set by the caller)
+    python -m bench.scale OUT.json WORKDIR SECONDS USERS ORGANISATIONS
+    (FRONTDESK_DATABASE_URL set by the caller)
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from server.accounts.models import Membership
 from server.auth.sessions import create_session
 from server.core.actor import RequestMeta
 from server.core.permissions import Role
-from server.tenancy.models import Organisation
 from server.settings import get_settings
+from server.tenancy.models import Organisation
 
 SEARCH = "sofia"
 MEMBERS = (
@@ -163,6 +164,7 @@ def measure(
 def main() -> None:
     stop_on_sigterm()
     out, work, seconds = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
+    users, organisations = sys.argv[4], sys.argv[5]
     url = get_settings().database_url
     env = server_env(url)
     subprocess.run(  # noqa: S603
@@ -175,13 +177,13 @@ def main() -> None:
     )
     started = time.perf_counter()
     seeded = subprocess.run(  # noqa: S603
-        [PYTHON, "-m", "server", "seed-scale"],
+        [PYTHON, "-m", "server", "seed-scale", "--users", users, "--organisations", organisations],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=3600,
     )
     seed_seconds = time.perf_counter() - started
     scopes = asyncio.run(prepare())

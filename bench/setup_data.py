@@ -23,8 +23,8 @@ from server.core.actor import RequestMeta
 from server.core.passwords import hash_password
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.organisations import service as organisations
-from server.tenancy.models import OrganisationKind
 from server.settings import get_settings
+from server.tenancy.models import OrganisationKind
 
 MEMBERS = 150
 LOGIN_USERS = 16

@@ -52,6 +52,29 @@ ensure_chromium() {
     [[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium after installing"
 }
 
+# Node and graphql-http for its audit of the server (tests/core/test_graphql_over_http.py),
+# pinned by the lockfile; `npm ci` again only when the lockfile changed.
+ensure_node_packages() {
+    local dir=tests/core/graphql_http_audit
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        [[ "$(id -u)" == 0 ]] || die "node and npm are missing; install them with: apt-get install -y nodejs npm"
+        echo "test.sh: installing Node.js with apt-get..." >&2
+        local log
+        log="$(mktemp)"
+        if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                apt-get install -y -qq nodejs npm; } >"$log" 2>&1; then
+            cat "$log" >&2
+            rm -f "$log"
+            die "apt-get install nodejs npm failed"
+        fi
+        rm -f "$log"
+    fi
+    if [[ ! -f "$dir/node_modules/.package-lock.json" \
+            || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
+    fi
+}
+
 cleanup() {
     if [[ "$STARTED_PG" == 1 ]]; then
         echo "test.sh: stopping PostgreSQL" >&2
@@ -96,6 +119,7 @@ echo "test.sh: mypy passed ($((SECONDS - started))s)"
 if [[ "${FRONTDESK_BROWSER_TESTS:-1}" != "0" && -d tests/browser ]]; then
     ensure_chromium
 fi
+ensure_node_packages
 
 # run LABEL BACKEND ENGINE PYTEST-ARGS...
 run() {

@@ -61,7 +61,7 @@ _ADMIN_CSP = (
 _ID_PREFIX = secrets.token_hex(8)
 _ID_COUNTER = itertools.count(1)
 # The request headers RequestGuard reads.
-_GUARDED_HEADERS = frozenset({b"x-request-id", b"content-length", b"content-type"})
+_GUARDED_HEADERS = frozenset({b"x-request-id", b"content-length", b"content-type", b"accept"})
 _SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -73,12 +73,50 @@ _SECURITY_HEADERS = (
 _REFUSAL_CODES = {
     400: "BAD_REQUEST",
     405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+# GraphQL over HTTP's own media type, and the one older clients know.
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+_MEANS_JSON = frozenset({JSON, "application/*", "*/*"})
 
 
-def graphql_refusal(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+def response_media_type(accept: str | None) -> str | None:
+    """The media type to answer with, by the request's Accept header: JSON when
+    there is none (as GraphQL over HTTP asks), the higher q-value of the two
+    otherwise (the first listed on a tie), None when neither is acceptable."""
+    if not accept or not accept.strip():
+        return JSON
+    chosen, chosen_quality = None, 0.0
+    for part in accept.split(","):
+        kind, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        kind = kind.lower()
+        candidate = (
+            GRAPHQL_RESPONSE_JSON if kind == GRAPHQL_RESPONSE_JSON else JSON if kind in _MEANS_JSON
+            else None
+        )  # fmt: skip
+        if candidate is not None and quality > chosen_quality:
+            chosen, chosen_quality = candidate, quality
+    return chosen
+
+
+def graphql_refusal(
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    media_type: str | None = JSON,
+) -> Response:
     """A request refused before (or instead of) running any GraphQL, as
     GraphQL-over-HTTP wants it: JSON with `errors` (500: the masked message)."""
     error: dict[str, Any] = {"message": message}
@@ -87,9 +125,15 @@ def graphql_refusal(status: int, message: str, headers: dict[str, str] | None = 
     return Response(
         orjson.dumps({"errors": [error]}),
         status_code=status,
-        media_type="application/json",
+        media_type=media_type or JSON,
         headers=headers,
     )
+
+
+def execution_started(result: GraphQLExecutionResult | ExecutionResult) -> bool:
+    """Whether the operation ran: a request error (syntax, validation, limits,
+    variables that do not fit) comes with no data and no error on a field path."""
+    return result.data is not None or any(error.path for error in result.errors or ())
 
 
 class FrontdeskGraphQL(GraphQL):
@@ -111,21 +155,29 @@ class FrontdeskGraphQL(GraphQL):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        media_type = response_media_type(request.headers.get("accept"))
         if scope["type"] != "http" or scope["method"] != "POST":
             if self.graphql_ide and self.should_render_graphql_ide(request):  # type: ignore[arg-type]  # Strawberry's protocol types `method` as a Literal, Starlette as str
                 await super().__call__(scope, receive, send)
                 return
             allowed = "GET, POST" if self.graphql_ide else "POST"
             response = graphql_refusal(
-                405, "Send GraphQL requests as POST with application/json.", {"allow": allowed}
+                405,
+                "Send GraphQL requests as POST with application/json.",
+                {"allow": allowed},
+                media_type=media_type,
+            )
+        elif media_type is None:
+            response = graphql_refusal(
+                406, f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}.", media_type=JSON
             )
         else:
             try:
-                response = await self._post(request)
+                response = await self._post(request, media_type)
             except StrawberryHTTPException as error:
-                response = graphql_refusal(error.status_code, error.reason)
+                response = graphql_refusal(error.status_code, error.reason, media_type=media_type)
             except HTTPException as error:  # the body grew past the limit while read
-                response = graphql_refusal(error.status_code, error.detail)
+                response = graphql_refusal(error.status_code, error.detail, media_type=media_type)
         await response(scope, receive, send)
 
     async def _execute(
@@ -159,7 +211,7 @@ class FrontdeskGraphQL(GraphQL):
         except CannotGetOperationTypeError:
             raise OperationNotFound(operation_name) from None
 
-    async def _post(self, request: Request) -> Response:
+    async def _post(self, request: Request, media_type: str) -> Response:
         # RequestGuard let only application/json bodies within the size limit through.
         query, variables, operation_name, extensions = _operation_request(await request.body())
         sub_response = Response()
@@ -171,17 +223,19 @@ class FrontdeskGraphQL(GraphQL):
         except OperationNotFound:
             raise StrawberryHTTPException(400, "Can't get GraphQL operation type") from None
         body: dict[str, Any] = {"data": result.data}
+        status = sub_response.status_code or 200
+        if media_type == GRAPHQL_RESPONSE_JSON and not execution_started(result):
+            # GraphQL over HTTP: a request error is a 400 with no `data` at all. Older
+            # clients asking for application/json keep 200 and `"data": null`.
+            del body["data"]
+            status = 400
         if result.errors:
             body["errors"] = [error.formatted for error in result.errors]
         try:
             content = orjson.dumps(body)
         except orjson.JSONEncodeError:  # a lone surrogate echoed from the request
             content = json.dumps(body).encode()  # escapes it
-        response = Response(
-            content,
-            status_code=sub_response.status_code or 200,
-            media_type="application/json",
-        )
+        response = Response(content, status_code=status, media_type=media_type)
         response.headers.raw.extend(sub_response.headers.raw)
         return response
 
@@ -328,15 +382,18 @@ class RequestGuard:
 
     def _refusal(self, method: str, path: str, headers: dict[str, str]) -> Response | None:
         graphql = path == "/graphql"
+        media_type = response_media_type(headers.get("accept"))
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body:
             if graphql:
-                return graphql_refusal(413, "Request body too large.")
+                return graphql_refusal(413, "Request body too large.", media_type=media_type)
             return PlainTextResponse("Request body too large.", status_code=413)
         if graphql and method == "POST":
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != "application/json":
-                return graphql_refusal(415, "Send GraphQL requests as application/json.")
+                return graphql_refusal(
+                    415, "Send GraphQL requests as application/json.", media_type=media_type
+                )
         return None
 
 

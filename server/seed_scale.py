@@ -8,10 +8,12 @@ pending, every 29th disabled, every 7th with emailed two-factor codes. Names
 come from short lists, so a search such as "sofia" finds about one person in
 40. Every active person gets one generated password (hashed once).
 
-Rows go in with `bulk_create` in batches inside one transaction, with their
-ids chosen up front (the organisation paths need them); PostgreSQL's id
-sequences are moved past them afterwards, and both databases' planner
-statistics refreshed (ANALYZE).
+Rows go in through `server/bulk.py` (COPY on PostgreSQL, one prepared INSERT
+with executemany on SQLite) inside one transaction, with their ids chosen up
+front (the organisation paths need them); PostgreSQL's id sequences are moved
+past them afterwards, and both databases' planner statistics refreshed
+(ANALYZE). A million people and 100,000 organisations take about
+BENCHMARKS.md's "seed-scale" figure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
+from server.bulk import BulkTable
 from server.core import clock
 from server.core.passwords import hash_password
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
@@ -31,7 +34,6 @@ from server.settings import get_settings
 from server.tenancy.models import Organisation, OrganisationKind
 
 SCALE_PROVIDER = "Scale Provider"
-BATCH = 2000
 
 FIRST_NAMES = [
     "Ada",
@@ -175,55 +177,53 @@ async def seed_scale(
         org_id = await _next_id("organisation")
         user_id = await _next_id("user")
         membership_id = await _next_id("membership")
+        provider_path = f"/{org_id}/"
+        reseller_paths = [f"{provider_path}{org_id + 1 + r}/" for r in range(resellers)]
 
         # The tree: provider, resellers, then customers spread over the resellers.
-        orgs: list[Organisation] = []
-        provider = Organisation(
-            id=org_id,
-            path=f"/{org_id}/",
-            kind=OrganisationKind.PROVIDER,
-            name=SCALE_PROVIDER,
-            created_at=now,
-            updated_at=now,
+        orgs = BulkTable(
+            Organisation,
+            ["id", "parent_id", "path", "kind", "name", "created_at", "updated_at"],
+            kind=OrganisationKind.CUSTOMER,
+            name="-",
         )
-        orgs.append(provider)
-        reseller_rows = []
-        for r in range(resellers):
+        tree: list[tuple[int, str]] = [(org_id, provider_path)]
+        await orgs.add(
+            org_id, None, provider_path, OrganisationKind.PROVIDER, SCALE_PROVIDER, now, now
+        )
+        for r, path in enumerate(reseller_paths):
             i = org_id + 1 + r
-            reseller_rows.append(
-                Organisation(
-                    id=i,
-                    parent_id=provider.id,
-                    path=f"{provider.path}{i}/",
-                    kind=OrganisationKind.RESELLER,
-                    name=f"Scale Reseller {r + 1}",
-                    created_at=now,
-                    updated_at=now,
-                )
+            tree.append((i, path))
+            await orgs.add(
+                i, org_id, path, OrganisationKind.RESELLER, f"Scale Reseller {r + 1}", now, now
             )
-        orgs.extend(reseller_rows)
         for c in range(organisations - 1 - resellers):
             i = org_id + 1 + resellers + c
-            parent = reseller_rows[c % resellers]
-            orgs.append(
-                Organisation(
-                    id=i,
-                    parent_id=parent.id,
-                    path=f"{parent.path}{i}/",
-                    kind=OrganisationKind.CUSTOMER,
-                    name=f"Customer {c + 1} of {parent.name.removeprefix('Scale ')}",
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-        await Organisation.bulk_create(orgs, batch_size=BATCH)
+            parent = c % resellers
+            path = f"{reseller_paths[parent]}{i}/"
+            tree.append((i, path))
+            name = f"Customer {c + 1} of Reseller {parent + 1}"
+            await orgs.add(i, org_id + 1 + parent, path, OrganisationKind.CUSTOMER, name, now, now)
+        await orgs.flush()
 
         # People: `users` spread evenly, the first ones of each organisation owner and admin.
+        people = BulkTable(
+            User,
+            ["id", "email", "first_name", "last_name", "status", "password_hash",
+             "email_two_factor", "last_login_at", "created_at", "updated_at"],
+            email="-",
+        )  # fmt: skip
+        memberships = BulkTable(
+            Membership,
+            ["id", "organisation_id", "user_id", "role", "status", "ticket_access",
+             "created_at", "updated_at"],
+            organisation_id=org_id,
+            user_id=user_id,
+            role=Role.MEMBER,
+        )  # fmt: skip
         per_org, extra = divmod(users, organisations)
-        people: list[User] = []
-        memberships: list[Membership] = []
         n = 0
-        for index, organisation in enumerate(orgs):
+        for index, (organisation_id, _) in enumerate(tree):
             for seat in range(per_org + (1 if index < extra else 0)):
                 uid = user_id + n
                 first = FIRST_NAMES[n % len(FIRST_NAMES)]
@@ -237,57 +237,39 @@ async def seed_scale(
                     if seat > 1 and n % 29 == 0
                     else MembershipStatus.ACTIVE
                 )
-                people.append(
-                    User(
-                        id=uid,
-                        email=f"{first}.{last}.{uid}@org{organisation.id}.scale.example".lower(),
-                        first_name=first,
-                        last_name=last,
-                        status=UserStatus.INVITED if invited else UserStatus.ACTIVE,
-                        password_hash=None if invited else password_hash,
-                        email_two_factor=n % 7 == 0 and not invited,
-                        last_login_at=None if invited else now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                memberships.append(
-                    Membership(
-                        id=membership_id + n,
-                        organisation_id=organisation.id,
-                        user_id=uid,
-                        role=role,
-                        status=status,
-                        ticket_access=DEFAULT_TICKET_ACCESS[role],
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                email = f"{first}.{last}.{uid}@org{organisation_id}.scale.example".lower()
+                await people.add(
+                    uid, email, first, last,
+                    UserStatus.INVITED if invited else UserStatus.ACTIVE,
+                    None if invited else password_hash,
+                    n % 7 == 0 and not invited,
+                    None if invited else now, now, now,
+                )  # fmt: skip
+                await memberships.add(
+                    membership_id + n, organisation_id, uid, role, status,
+                    DEFAULT_TICKET_ACCESS[role], now, now,
+                )  # fmt: skip
                 n += 1
-            if len(people) >= BATCH:
-                await User.bulk_create(people, batch_size=BATCH)
-                await Membership.bulk_create(memberships, batch_size=BATCH)
-                people, memberships = [], []
-        if people:
-            await User.bulk_create(people, batch_size=BATCH)
-            await Membership.bulk_create(memberships, batch_size=BATCH)
+        await people.flush()
+        await memberships.flush()
         await _move_sequences()
     await _analyze()
 
+    provider_id, reseller_id = org_id, org_id + 1
     owners = {
         m.organisation_id: m.user_id
         for m in await Membership.filter(
-            organisation_id__in=[provider.id, reseller_rows[0].id], role=Role.OWNER
+            organisation_id__in=[provider_id, reseller_id], role=Role.OWNER
         )
     }
     emails = dict(await User.filter(id__in=list(owners.values())).values_list("id", "email"))
     return ScaleSummary(
-        organisations=len(orgs),
+        organisations=orgs.written,
         users=n,
-        provider=provider.name,
-        reseller=reseller_rows[0].name,
-        reseller_owner=emails[owners[reseller_rows[0].id]],
-        provider_owner=emails[owners[provider.id]],
+        provider=SCALE_PROVIDER,
+        reseller="Scale Reseller 1",
+        reseller_owner=emails[owners[reseller_id]],
+        provider_owner=emails[owners[provider_id]],
         password=password,
         seconds=time.perf_counter() - started,
     )

@@ -38,8 +38,8 @@ def _parameters(function: object) -> list[str]:
 
 
 def _internals() -> dict[str, Callable[[], object]]:
-    """What core/pipeline.py, resolvers.py, prepared.py, subtree.py and policy.py
-    use beyond each library's public API, and the shape they use it in."""
+    """What core/pipeline.py, resolvers.py, prepared.py, subtree.py, policy.py and
+    bulk.py use beyond each library's public API, and the shape they use it in."""
     schema = build_schema()
     executor = ExecutorThrowingOnIncremental.build(schema._schema, parse("{ __typename }"))
     viewer = schema._schema.query_type.fields["viewer"]  # type: ignore[union-attr]
@@ -162,6 +162,13 @@ def _internals() -> dict[str, Callable[[], object]]:
         ),
         "tortoise-orm db.execute_query(query, values) → (rows changed, rows)": lambda: (
             _parameters(type(db).execute_query)[:3] == ["self", "query", "values"]
+        ),
+        # server/bulk.py (seed-scale): every column, its field, the table's name.
+        "tortoise-orm Model._meta.fields_db_projection (field → column), fields_map, "
+        "db_table, and Field.to_db_value(value, instance)": lambda: (
+            Organisation._meta.fields_db_projection["parent_id"] == "parent_id"
+            and Organisation._meta.fields_map["path"].to_db_value("/1/", None) == "/1/"
+            and Organisation._meta.db_table == "organisation"
         ),
     }
 

@@ -22,7 +22,8 @@ from server.core import clock
 from server.core.actor import Actor
 from server.core.loaders import Loaders, now_or_later
 from server.core.lookahead import selected_below
-from server.core.permissions import Role
+from server.core.passwords import verify_password
+from server.core.permissions import Role, TicketAccess
 from server.core.pipeline import (
     MAX_CACHED_DOCUMENT,
     DocumentCache,
@@ -343,7 +344,13 @@ async def test_seed_scale_builds_the_tree_once() -> None:
         expected = f"{parent.path if parent else '/'}{organisation.id}/"
         assert organisation.path == expected
     assert await Membership.filter(role=Role.OWNER).count() == 24
-    assert await User.filter(email=summary.reseller_owner).exists()
+    # Rows written column by column read back as the models': given values and defaults.
+    owner = await User.get(email=summary.reseller_owner)
+    assert owner.status is UserStatus.ACTIVE and owner.title == "" and owner.totp_last_step == 0
+    assert (await verify_password(owner.password_hash, "a-long-password-1"))[0]
+    membership = await Membership.get(user_id=owner.id)
+    assert (membership.role, membership.ticket_access) == (Role.OWNER, TicketAccess.ADMIN)
+    assert membership.organisation_id == resellers[0].id
     # New rows still get fresh ids after the explicit ones.
     extra = await _organisation("/x/", "after the seed")
     assert extra.id > max(o.id for o in await Organisation.exclude(id=extra.id))

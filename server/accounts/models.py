@@ -56,6 +56,8 @@ class User(Model):
     # The last accepted time step: each code works once (pyotp does not track it).
     totp_last_step = fields.BigIntField(default=0)
     email_two_factor = fields.BooleanField(default=False)
+    # "en", "de" (server/core/i18n.py LANGUAGES); None: the organisation's, then the browser's.
+    language = fields.CharField(max_length=8, null=True)
     status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.INVITED)
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

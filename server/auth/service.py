@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from server.accounts.mails import account_mail
 from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle, two_factor
@@ -174,13 +175,23 @@ async def change_password(
         fresh = await create_session(user, actor.meta, second_factor=factor)
         # A reset link in a mailbox must not undo the change.
         await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=clock.now())
-        await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
+        await queue_mail(kind="password_changed", recipient=user.email, **await account_mail(user))
         await audit.record("auth.password_changed", actor=actor, subject_user_id=user.id)
     return fresh
 
 
 # Known and unknown addresses answer after the same time, not just the same words.
 RESET_ANSWER_SECONDS = 0.25
+
+
+async def new_password_link(user: User, *, valid_for: timedelta) -> tuple[str, datetime]:
+    """A one-use link to choose a password, and when it expires (inside the caller's
+    transaction). Only the latest link works: earlier ones are spent."""
+    raw, digest = new_token(RESET_PREFIX)
+    now = clock.now()
+    await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=now)
+    reset = await PasswordReset.create(user=user, token_hash=digest, expires_at=now + valid_for)
+    return f"{get_settings().public_url}/admin/reset-password#token={raw}", reset.expires_at
 
 
 async def request_password_reset(*, email: str, meta: RequestMeta) -> None:
@@ -198,20 +209,16 @@ async def _request_password_reset(address: str, meta: RequestMeta) -> None:
     if user is None:
         return
     settings = get_settings()
-    raw, digest = new_token(RESET_PREFIX)
     async with in_transaction():
-        # Only the latest link works.
-        await PasswordReset.filter(user_id=user.id, used_at=None).update(used_at=clock.now())
-        await PasswordReset.create(
-            user=user,
-            token_hash=digest,
-            expires_at=clock.now() + timedelta(minutes=settings.password_reset_minutes),
+        link, _ = await new_password_link(
+            user, valid_for=timedelta(minutes=settings.password_reset_minutes)
         )
         await queue_mail(
             kind="password_reset",
             recipient=user.email,
-            link=f"{settings.public_url}/admin/reset-password#token={raw}",
+            link=link,
             minutes=settings.password_reset_minutes,
+            **await account_mail(user),
         )
         await audit.record(
             "auth.password_reset_requested",
@@ -245,7 +252,7 @@ async def reset_password(*, token: str, new_password: str, meta: RequestMeta) ->
         user.must_change_password = False
         await user.save(update_fields=["password_hash", "must_change_password", "updated_at"])
         await end_sessions(user.id)
-        await queue_mail(kind="password_changed", recipient=user.email, name=user.display_name)
+        await queue_mail(kind="password_changed", recipient=user.email, **await account_mail(user))
         await audit.record(
             "auth.password_reset",
             meta=meta,

@@ -30,6 +30,7 @@ import strawberry
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from server.accounts.mails import account_mail
 from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
 from server.auth import throttle
@@ -157,7 +158,7 @@ async def confirm_totp(actor: Actor, code: str) -> list[str]:
             ]
         )
         codes = await _replace_recovery_codes(user)
-        await _factor_changed(actor, "An authenticator app was set up as your second factor.")
+        await _factor_changed(actor, "totp_enabled")
         await _mark_session(actor, "totp")
         await audit.record("two_factor.totp_enabled", actor=actor, subject_user_id=user.id)
     return codes
@@ -211,7 +212,7 @@ async def regenerate_recovery_codes(actor: Actor) -> list[str]:
         raise DomainError(ErrorCode.INVALID_STATE, "Set up an authenticator app first.")
     async with in_transaction():
         codes = await _replace_recovery_codes(actor.user)
-        await _factor_changed(actor, "New recovery codes were made; the old ones no longer work.")
+        await _factor_changed(actor, "recovery_codes")
         await audit.record(
             "two_factor.recovery_codes_regenerated", actor=actor, subject_user_id=actor.user.id
         )
@@ -243,6 +244,7 @@ async def _send_email_code(challenge: LoginChallenge, user: User) -> None:
             recipient=user.email,
             code=code,
             minutes=int(EMAIL_CODE_LIFETIME.total_seconds() // 60),
+            **await account_mail(user),
         )
 
 
@@ -275,9 +277,8 @@ async def set_email_two_factor(actor: Actor, enabled: bool) -> User:
     async with in_transaction():
         user.email_two_factor = enabled
         await user.save(update_fields=["email_two_factor", "updated_at"])
-        change = "Codes by email were " + ("turned on" if enabled else "turned off") + "."
         # The session does not count as signed in with a code: none was entered.
-        await _factor_changed(actor, change)
+        await _factor_changed(actor, "email_codes_on" if enabled else "email_codes_off")
         await audit.record(
             "two_factor.email_" + ("enabled" if enabled else "disabled"),
             actor=actor,
@@ -495,7 +496,7 @@ async def disable_two_factor(actor: Actor) -> User:
     user = actor.user
     async with in_transaction():
         await _clear_factors(user)
-        await _factor_changed(actor, "Two-factor sign-in was turned off.")
+        await _factor_changed(actor, "two_factor_off")
         await _mark_session(actor, None)
         await audit.record("two_factor.disabled", actor=actor, subject_user_id=user.id)
     return user
@@ -509,8 +510,9 @@ async def reset_two_factor(actor: Actor, user: User, organisation_id: int) -> Us
         await queue_mail(
             kind="security_notice",
             recipient=user.email,
-            name=user.display_name,
-            change=f"{actor.user.display_name} reset your two-factor sign-in.",
+            change="two_factor_reset",
+            actor_name=actor.user.display_name,
+            **await account_mail(user, organisation_id),
         )
         await audit.record(
             "two_factor.reset",
@@ -523,11 +525,12 @@ async def reset_two_factor(actor: Actor, user: User, organisation_id: int) -> Us
 
 
 async def _factor_changed(actor: Actor, change: str) -> None:
-    """Tell the person, and sign out every other session (inside the caller's transaction)."""
+    """Tell the person, and sign out every other session (inside the caller's transaction).
+    ``change`` names the text of the mail (SECURITY_CHANGES in server/mail/templates.py)."""
     user = actor.user
     await end_sessions(user.id, except_session_id=actor.session.id if actor.session else None)
     await queue_mail(
-        kind="security_notice", recipient=user.email, name=user.display_name, change=change
+        kind="security_notice", recipient=user.email, change=change, **await account_mail(user)
     )
 
 

@@ -108,6 +108,13 @@ class Viewer:
         description="Set while an administrator acts as the viewer: for a banner with a Stop button."
     )
 
+    @strawberry.field(
+        description='The language the person chose for mails and the admin app ("en", '
+        "\"de\"), or null: then their organisation's default, then the browser's."
+    )
+    def language(self) -> str | None:
+        return self.user.language
+
     @strawberry.field(description="The API token making this request, when one is.")
     def api_token(self, info: Info) -> ApiTokenNode | None:
         return info.context.require_actor().api_token

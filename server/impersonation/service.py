@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
+from server.accounts.mails import greeting_name
 from server.accounts.models import Membership, MembershipStatus, UserStatus
 from server.audit import service as audit
 from server.auth.models import Session
@@ -80,6 +81,8 @@ async def impersonate(
                 kind="impersonation_notice",
                 recipient=user.email,
                 organisation_id=organisation.id,
+                organisation_name=organisation.name,
+                name=greeting_name(user),
                 actor_name=actor.user.display_name,
                 reason=reason,
             )

@@ -82,8 +82,15 @@ class CreateUserInput(NewMemberAccessInput):
     organisation_id: strawberry.ID
     email: str
     role: Role
-    password: str = strawberry.field(
-        description="Initial password; it must be changed at first log-in."
+    password: str | None = strawberry.field(
+        default=None,
+        description="Initial password, passed on by the admin; it must be changed at first "
+        "log-in. Give this or `sendSetPasswordLink: true`, not both.",
+    )
+    send_set_password_link: bool = strawberry.field(
+        default=False,
+        description="Mail the person a one-use link to choose their own password (valid as "
+        "long as an invitation) instead of an initial password.",
     )
     first_name: str | None = None
     last_name: str | None = None
@@ -206,7 +213,8 @@ class Mutation:
         return ConfirmInvitationPayload(membership=membership, token=token, viewer=viewer_of(info))
 
     @strawberry.mutation(
-        description="Create an active user with an initial password, to be changed at first log-in.",
+        description="Create an active user, with an initial password (to be changed at first "
+        "log-in) or a mailed link to choose their own; they get a welcome mail either way.",
         extensions=[
             requires(
                 Permission.MEMBERS_MANAGE,
@@ -222,6 +230,7 @@ class Mutation:
             email=input.email,
             role=input.role,
             password=input.password,
+            send_set_password_link=input.send_set_password_link,
             first_name=input.first_name,
             last_name=input.last_name,
             grants=_grants(input),

@@ -30,8 +30,8 @@ from server.core.passwords import check_policy, hash_password, personal_words, v
 from server.core.permissions import DEFAULT_TICKET_ACCESS, Role
 from server.core.tokens import hash_token, new_token
 from server.core.validation import clean_text, normalise_email
+from server.invitations.mails import send_invitation, send_welcome
 from server.invitations.models import Invitation, InvitationStatus
-from server.mail.outbox import queue_mail
 from server.settings import get_settings
 from server.tenancy.models import Organisation, organisation_suspended
 
@@ -43,19 +43,6 @@ def _check_role_in_reach(actor: Actor, organisation: Organisation, role: Role) -
         raise DomainError(
             ErrorCode.OUT_OF_SCOPE_ROLE, "You cannot grant a role above your own.", "role"
         )
-
-
-async def _send(invitation: Invitation, organisation: Organisation, actor: Actor, raw: str) -> None:
-    settings = get_settings()
-    await queue_mail(
-        kind="invitation",
-        recipient=invitation.email,
-        organisation_id=organisation.id,
-        inviter_name=actor.user.display_name,
-        organisation_name=organisation.name,
-        link=f"{settings.public_url}/admin/accept-invitation#token={raw}",
-        expires_at=invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
-    )
 
 
 NO_GRANTS = Grants()
@@ -205,7 +192,7 @@ async def _create_invitation(
             invited_by=actor.user,
             expires_at=clock.now() + _expiry(),
         )
-        await _send(invitation, organisation, actor, raw)
+        await send_invitation(invitation, organisation, user, role, actor, raw)
         await audit.record(
             "invitation.created",
             actor=actor,
@@ -238,7 +225,8 @@ async def resend_invitation(
         invitation.token_hash = digest
         invitation.expires_at = clock.now() + _expiry()
         await invitation.save(update_fields=["token_hash", "expires_at"])
-        await _send(invitation, organisation, actor, raw)
+        user = await User.get(id=membership.user_id)
+        await send_invitation(invitation, organisation, user, membership.role, actor, raw)
         await audit.record(
             "invitation.resent",
             actor=actor,
@@ -384,22 +372,25 @@ async def create_user(
     organisation: Organisation,
     email: str,
     role: Role,
-    password: str,
+    password: str | None = None,
+    send_set_password_link: bool = False,
     first_name: str | None = None,
     last_name: str | None = None,
     grants: Grants = NO_GRANTS,
     email_two_factor: bool = False,
 ) -> Membership:
-    """An active user with an initial password they must change at first log-in,
-    with the grants and restrictions chosen now and, if asked, emailed sign-in codes."""
+    """An active user with an initial password they must change at first log-in, or
+    (``send_set_password_link``) with none and a mailed link to choose one; with the grants and restrictions chosen now and, if asked, emailed sign-in codes."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     first = clean_text(first_name, field="firstName")
     last = clean_text(last_name, field="lastName")
-    check_policy(
-        password, user_inputs=personal_words(email=address, organisation_names=[organisation.name])
-    )
-    password_hash = await hash_password(password)
+    _check_one_way_to_a_password(password, send_set_password_link)
+    password_hash = None
+    if password is not None:
+        words = personal_words(email=address, organisation_names=[organisation.name])
+        check_policy(password, user_inputs=words)
+        password_hash = await hash_password(password)
     taken = DomainError(
         ErrorCode.EMAIL_TAKEN, "This address already has an account: invite it instead.", "email"
     )
@@ -417,16 +408,31 @@ async def create_user(
         raise taken from None  # a concurrent request created the same address
 
 
+def _check_one_way_to_a_password(password: str | None, send_set_password_link: bool) -> None:
+    if password is not None and send_set_password_link:
+        raise DomainError(
+            ErrorCode.INVALID,
+            "Give an initial password or send a set-password link, not both.",
+            "sendSetPasswordLink",
+        )
+    if password is None and not send_set_password_link:
+        raise DomainError(
+            ErrorCode.REQUIRED,
+            "Give an initial password, or send a link to choose one (sendSetPasswordLink).",
+            "password",
+        )
+
+
 async def _create_user(
     actor: Actor,
     organisation: Organisation,
     address: str,
     role: Role,
-    person: tuple[str, str, str],
+    person: tuple[str | None, str, str],
     access: NewMemberAccess,
     taken: DomainError,
 ) -> Membership:
-    password_hash, first, last = person
+    password_hash, first, last = person  # no hash: they choose it with a mailed link
     async with in_transaction():
         await claim_seat(organisation.id)
         if await User.exists(email=address):
@@ -436,7 +442,7 @@ async def _create_user(
             first_name=first,
             last_name=last,
             password_hash=password_hash,
-            must_change_password=True,
+            must_change_password=password_hash is not None,
             status=UserStatus.ACTIVE,
             email_two_factor=access.email_two_factor,
         )
@@ -444,13 +450,8 @@ async def _create_user(
         membership = await _new_membership(
             organisation, user, role, MembershipStatus.ACTIVE, granted
         )
-        await queue_mail(
-            kind="welcome",
-            recipient=address,
-            organisation_id=organisation.id,
-            name=user.display_name,
-            link=f"{get_settings().public_url}/admin/",
-        )
+        link = password_hash is None
+        await send_welcome(organisation, user, role, actor, set_password_link=link)
         await audit.record(
             "user.created",
             actor=actor,
@@ -458,6 +459,6 @@ async def _create_user(
             target=membership,
             target_label=address,
             subject_user_id=user.id,
-            details={"role": role.value},
+            details={"role": role.value, "setPasswordLink": link},
         )
     return membership

@@ -1,6 +1,6 @@
 """Enqueue mails in the caller's transaction (transactional outbox).
 
-``queue_mail`` does exactly one INSERT: call it inside the service's
+``queue_mail`` does exactly one INSERT (the audience lookups only read): call it inside the service's
 ``in_transaction()`` block so the business change and the mail commit or roll
 back together. The worker (``server.mail.worker``) sends it later.
 """
@@ -78,14 +78,16 @@ async def queue_mail(
     organisation_id: int | None = None,
     **context: Any,
 ) -> OutboxMail:
-    """Render ``kind`` and insert one pending outbox row (one INSERT, no commit)."""
+    """Render ``kind`` for its reader and insert one pending outbox row (one INSERT,
+    no commit). ``organisation_id`` is the organisation the mail is about: its
+    brand dresses the mail, and its default language is used when the reader chose none."""
     check_recipient(recipient)
     context, sealed = seal(kind, context)
-    rendered = render(kind, **context)
+    audience = await audience_for(recipient, organisation_id)
+    rendered = render(kind, audience, recipient=recipient, **context)
     check_subject(rendered.subject)
     if "\x00" in rendered.text or "\x00" in rendered.html:
         raise ValueError("Mail body contains a NUL byte.")
-    audience = await audience_for(recipient, organisation_id)
     mail_from = sender_of(audience.brand, get_settings().mail_from)
     now = clock.now()
     return await OutboxMail.create(

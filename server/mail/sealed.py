@@ -27,6 +27,7 @@ from server.mail.templates import SEALED_MARKER, check_link
 SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "invitation": ("link",),
     "password_reset": ("link",),
+    "welcome_set_password": ("link",),
     "email_code": ("code",),
     "sender_verification": ("link",),
 }

@@ -1,198 +1,294 @@
-"""Mail templates: plain Python string templates, one subject/text/HTML triple per kind.
+"""The mails the server sends, one function per kind (see ``compose.py`` for how
+they are put together and rendered, and how to add one).
 
-Every value interpolated into HTML passes through ``html.escape``; text and
-subject get the raw value (the outbox rejects CR/LF in subjects). Links must be
-absolute http(s) URLs built from the configured public URL.
+Each says what happened in its subject, names the organisation, and ends with
+why the person receives it. English is written here; German is in
+``server/mail/locale/de.po``. Values a kind reads are documented on it.
 """
 
 from __future__ import annotations
 
-import html
-import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from string import Template
-from typing import Any
-
-PRODUCT = "Frontdesk"
-
-
-@dataclass(frozen=True)
-class RenderedMail:
-    subject: str
-    text: str
-    html: str
-
-
-@dataclass(frozen=True)
-class _Template:
-    subject: Template
-    text: Template
-    html: Template
-
-
-def _t(subject: str, text: str, html_body: str) -> _Template:
-    return _Template(Template(subject), Template(text), Template(html_body))
-
-
-_SIGNATURE_TEXT = f"\n-- \n{PRODUCT}\n"
-
-_TEMPLATES: dict[str, _Template] = {
-    "invitation": _t(
-        "You are invited to join $organisation_name on " + PRODUCT,
-        "Hello,\n\n"
-        "$inviter_name has invited you to join $organisation_name on " + PRODUCT + ".\n\n"
-        "Accept the invitation here:\n$link\n\n"
-        "This invitation expires on $expires_at. If you were not expecting it, "
-        "you can ignore this mail.\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>$inviter_name has invited you to join <strong>$organisation_name</strong> on "
-        + PRODUCT
-        + ".</p>"
-        '<p><a href="$link">Accept the invitation</a></p>'
-        "<p>This invitation expires on $expires_at. If you were not expecting it, "
-        "you can ignore this mail.</p>",
-    ),
-    "welcome": _t(
-        "Welcome to " + PRODUCT,
-        "Hello $name,\n\n"
-        "An account has been created for you on " + PRODUCT + ". "
-        "Your administrator will give you your initial password; "
-        "you will be asked to change it when you first sign in.\n\n"
-        "Sign in here:\n$link\n" + _SIGNATURE_TEXT,
-        "<p>Hello $name,</p>"
-        "<p>An account has been created for you on " + PRODUCT + ". "
-        "Your administrator will give you your initial password; "
-        "you will be asked to change it when you first sign in.</p>"
-        '<p><a href="$link">Sign in</a></p>',
-    ),
-    "password_reset": _t(
-        "Reset your " + PRODUCT + " password",
-        "Hello,\n\n"
-        "Someone asked to reset the password of your " + PRODUCT + " account. "
-        "To choose a new password, open this link within $minutes minutes:\n$link\n\n"
-        "If this was not you, ignore this mail: your password stays unchanged.\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>Someone asked to reset the password of your " + PRODUCT + " account. "
-        "To choose a new password, open this link within $minutes minutes:</p>"
-        '<p><a href="$link">Choose a new password</a></p>'
-        "<p>If this was not you, ignore this mail: your password stays unchanged.</p>",
-    ),
-    "password_changed": _t(
-        "Your " + PRODUCT + " password was changed",
-        "Hello $name,\n\n"
-        "The password of your " + PRODUCT + " account was just changed.\n\n"
-        "If this was not you, reset your password at once and contact your "
-        "administrator.\n" + _SIGNATURE_TEXT,
-        "<p>Hello $name,</p>"
-        "<p>The password of your " + PRODUCT + " account was just changed.</p>"
-        "<p>If this was not you, reset your password at once and contact your "
-        "administrator.</p>",
-    ),
-    "email_code": _t(
-        "Your " + PRODUCT + " verification code",
-        "Hello,\n\n"
-        "Your verification code is: $code\n\n"
-        "It is valid for $minutes minutes. Never share it with anyone.\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>Your verification code is: <strong>$code</strong></p>"
-        "<p>It is valid for $minutes minutes. Never share it with anyone.</p>",
-    ),
-    "security_notice": _t(
-        "Security settings of your " + PRODUCT + " account changed",
-        "Hello $name,\n\n$change\n\n"
-        "If this was not you, reset your password at once and contact your "
-        "administrator.\n" + _SIGNATURE_TEXT,
-        "<p>Hello $name,</p><p>$change</p>"
-        "<p>If this was not you, reset your password at once and contact your "
-        "administrator.</p>",
-    ),
-    "impersonation_notice": _t(
-        "Support accessed your " + PRODUCT + " account",
-        "Hello,\n\n"
-        "$actor_name signed in to your " + PRODUCT + " account on your behalf.\n"
-        "Reason given: $reason\n\n"
-        "If you did not expect this, contact your administrator.\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>$actor_name signed in to your " + PRODUCT + " account on your behalf.</p>"
-        "<p>Reason given: $reason</p>"
-        "<p>If you did not expect this, contact your administrator.</p>",
-    ),
-    "ticket_comment": _t(
-        "Ticket #$number: new reply - $subject",
-        "Hello,\n\n$author_name answered your ticket #$number ($subject):\n\n$comment\n\n"
-        "Read and answer it here:\n$link\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p><p>$author_name answered your ticket #$number "
-        "(<strong>$subject</strong>):</p>"
-        '<blockquote style="white-space: pre-wrap">$comment</blockquote>'
-        '<p><a href="$link">Read and answer it</a></p>',
-    ),
-    "ticket_status": _t(
-        "Ticket #$number is now $new_status - $subject",
-        "Hello,\n\n$actor_name moved your ticket #$number ($subject) "
-        "from $old_status to $new_status.\n\nSee it here:\n$link\n" + _SIGNATURE_TEXT,
-        "<p>Hello,</p><p>$actor_name moved your ticket #$number (<strong>$subject</strong>) "
-        "from $old_status to <strong>$new_status</strong>.</p>"
-        '<p><a href="$link">See the ticket</a></p>',
-    ),
-    "sender_verification": _t(
-        "Confirm $organisation_name's sender address",
-        "Hello,\n\n"
-        "$actor_name wants the mails of $organisation_name's portal to come from this "
-        "address. To confirm that this mailbox belongs to you, open this link before "
-        "$expires_at:\n$link\n\n"
-        "Until it is confirmed, mails keep going from the portal's default address. "
-        "If you did not expect this, ignore this mail: nothing will be sent in your name.\n"
-        + _SIGNATURE_TEXT,
-        "<p>Hello,</p>"
-        "<p>$actor_name wants the mails of <strong>$organisation_name</strong>'s portal to "
-        "come from this address. To confirm that this mailbox belongs to you, open this "
-        "link before $expires_at:</p>"
-        '<p><a href="$link">Confirm this sender address</a></p>'
-        "<p>Until it is confirmed, mails keep going from the portal's default address. "
-        "If you did not expect this, ignore this mail: nothing will be sent in your name.</p>",
-    ),
-}
-
-_HTML_SHELL = (
-    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-    "<title>{title}</title></head>"
-    '<body style="font-family: sans-serif; line-height: 1.5">{body}'
-    '<p style="color: #666">&mdash; ' + PRODUCT + "</p></body></html>\n"
+from server.mail.compose import (
+    N_,
+    SEALED_MARKER,
+    Action,
+    Gettext,
+    Mail,
+    RenderedMail,
+    Values,
+    check_link,
+    greeting,
+    kinds,
+    mail_kind,
+    render,
 )
 
-KINDS = frozenset(_TEMPLATES)
+__all__ = ["SEALED_MARKER", "RenderedMail", "check_link", "kinds", "render"]
+
+ROLE_NAMES = {
+    "OWNER": N_("Owner"),
+    "ADMIN": N_("Administrator"),
+    "MEMBER": N_("Member"),
+    "VIEWER": N_("Viewer (read-only)"),
+    "SUPPORT_ONLY": N_("Support only"),
+}
+
+TICKET_STATUS_NAMES = {
+    "NEW": N_("new"),
+    "IN_PROGRESS": N_("in progress"),
+    "WAITING_ON_CUSTOMER": N_("waiting for your answer"),
+    "RESOLVED": N_("resolved"),
+    "CLOSED": N_("closed"),
+}
+
+SECURITY_CHANGES = {
+    "totp_enabled": N_("An authenticator app was set up as your second factor."),
+    "recovery_codes": N_("New recovery codes were made; the old ones no longer work."),
+    "email_codes_on": N_("Codes by email were turned on."),
+    "email_codes_off": N_("Codes by email were turned off."),
+    "two_factor_off": N_("Two-factor sign-in was turned off."),
+    "two_factor_reset": N_("{actor_name} reset your two-factor sign-in."),
+}
 
 
-def _format(value: object) -> str:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return value.strftime("%d %B %Y, %H:%M UTC")
-    return str(value)
+def _place(_: Gettext, v: Values) -> str:
+    """The organisation and where it sits: "Acme Ltd (a customer of Sangoma Reseller)"."""
+    parent, kind = v.get("parent_name"), v.get("organisation_kind")
+    if parent and kind == "CUSTOMER":
+        return _("{organisation_name} (a customer of {parent_name})")
+    if parent and kind == "RESELLER":
+        return _("{organisation_name} (a reseller of {parent_name})")
+    return "{organisation_name}"
 
 
-# Stands for a secret value put in at send time (server/mail/sealed.py); passes
-# HTML escaping unchanged.
-SEALED_MARKER = re.compile(r"\[sealed:[0-9a-f]{16}:[a-z_]+\]")
+def _account_reason(_: Gettext, v: Values) -> str:
+    if v.get("organisation_name"):
+        return _(
+            "You receive this mail because {recipient} has an account at "
+            "{organisation_name} on {portal}."
+        )
+    return _("You receive this mail because {recipient} has an account on {portal}.")
 
 
-def check_link(link: str) -> None:
-    if not link.startswith(("https://", "http://")):
-        raise ValueError("Mail links must be absolute http(s) URLs.")
+def _if_not_you(_: Gettext) -> str:
+    return _("If this was not you, reset your password at once and contact your administrator.")
 
 
-def render(kind: str, **context: Any) -> RenderedMail:
-    """Render one mail. Unknown kind or a missing context value: KeyError."""
-    template = _TEMPLATES[kind]
-    if "link" in context and not SEALED_MARKER.fullmatch(str(context["link"])):
-        check_link(str(context["link"]))
-    raw = {key: _format(value) for key, value in context.items()}
-    escaped = {key: html.escape(value, quote=True) for key, value in raw.items()}
-    subject = template.subject.substitute(raw)
-    body = template.html.substitute(escaped)
-    return RenderedMail(
+@mail_kind("invitation")
+def invitation(_: Gettext, v: Values) -> Mail:
+    """inviter_name, name (the invitee's, may be ""), organisation_name, organisation_kind,
+    parent_name, role, existing_user, link, expires_at."""
+    place = _place(_, v)
+    joining = [
+        _("{inviter_name} has invited you to join {place} on {portal}."),
+        _("Your role: {role_name}."),
+    ]
+    if v["existing_user"]:
+        subject = _("{inviter_name} added you to {organisation_name} on {portal}")
+        joining.append(
+            _(
+                "You already have a {portal} account with this address: open the link "
+                "and sign in with your current password to join."
+            )
+        )
+        action = Action(_("Join {organisation_name}"), "{link}")
+    else:
+        subject = _("{inviter_name} invited you to {organisation_name} on {portal}")
+        joining.append(_("Open the link to choose your password; then you can sign in."))
+        action = Action(_("Choose your password and join"), "{link}")
+    return Mail(
         subject=subject,
-        text=template.text.substitute(raw),
-        html=_HTML_SHELL.format(title=html.escape(subject, quote=True), body=body),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=joining,
+        action=action,
+        after=[
+            _("The link works once, until {expires_at}."),
+            _("If you were not expecting this invitation, you can ignore this mail."),
+        ],
+        reason=_(
+            "You receive this mail because {inviter_name} invited {recipient} to "
+            "{organisation_name} on {portal}."
+        ),
+        values={"place": place.format(**v), "role_name": _(ROLE_NAMES[v["role"]])},
+    )
+
+
+def _welcome(_: Gettext, v: Values, choose: list[str], action: Action) -> Mail:
+    return Mail(
+        subject=_("Your {portal} account at {organisation_name}"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _("{creator_name} created a {portal} account for you at {place}."),
+            _("Your role: {role_name}."),
+            *choose,
+        ],
+        action=action,
+        reason=_(
+            "You receive this mail because {creator_name} created an account for "
+            "{recipient} at {organisation_name}."
+        ),
+        values={"place": _place(_, v).format(**v), "role_name": _(ROLE_NAMES[v["role"]])},
+    )
+
+
+@mail_kind("welcome")
+def welcome(_: Gettext, v: Values) -> Mail:
+    """createUser with an initial password. name, creator_name, organisation_name,
+    organisation_kind, parent_name, role, link (the sign-in page)."""
+    choose = [
+        _(
+            "Your administrator will give you your initial password; you will be asked "
+            "to change it when you first sign in."
+        )
+    ]
+    return _welcome(_, v, choose, Action(_("Sign in"), "{link}"))
+
+
+@mail_kind("welcome_set_password")
+def welcome_set_password(_: Gettext, v: Values) -> Mail:
+    """createUser with a set-password link. As ``welcome``, link (sealed) and expires_at."""
+    choose = [
+        _("Choose your password with the link below; then you can sign in."),
+        _("The link works once, until {expires_at}."),
+    ]
+    return _welcome(_, v, choose, Action(_("Choose your password"), "{link}"))
+
+
+@mail_kind("password_reset")
+def password_reset(_: Gettext, v: Values) -> Mail:
+    """link, minutes, organisation_name (may be absent)."""
+    return Mail(
+        subject=_("Reset your {portal} password"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _("Someone asked to reset the password of your {portal} account ({recipient})."),
+            _("To choose a new password, open this link within {minutes} minutes."),
+        ],
+        action=Action(_("Choose a new password"), "{link}"),
+        after=[_("If this was not you, ignore this mail: your password stays unchanged.")],
+        reason=_account_reason(_, v),
+    )
+
+
+@mail_kind("password_changed")
+def password_changed(_: Gettext, v: Values) -> Mail:
+    """name, organisation_name (may be absent)."""
+    return Mail(
+        subject=_("Your {portal} password was changed"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[_("The password of your {portal} account was just changed."), _if_not_you(_)],
+        reason=_account_reason(_, v),
+    )
+
+
+@mail_kind("email_code")
+def email_code(_: Gettext, v: Values) -> Mail:
+    """code (sealed), minutes, name, organisation_name (may be absent)."""
+    return Mail(
+        subject=_("Your {portal} sign-in code"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _("Someone is signing in to your {portal} account. Your sign-in code is: {code}"),
+            _("It is valid for {minutes} minutes. Never share it with anyone."),
+            _if_not_you(_),
+        ],
+        reason=_account_reason(_, v),
+    )
+
+
+@mail_kind("security_notice")
+def security_notice(_: Gettext, v: Values) -> Mail:
+    """change (a key of SECURITY_CHANGES), actor_name (for a reset), name,
+    organisation_name (may be absent)."""
+    return Mail(
+        subject=_("The sign-in settings of your {portal} account changed"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[_(SECURITY_CHANGES[v["change"]]), _if_not_you(_)],
+        reason=_account_reason(_, v),
+    )
+
+
+@mail_kind("impersonation_notice")
+def impersonation_notice(_: Gettext, v: Values) -> Mail:
+    """actor_name, reason, name, organisation_name."""
+    return Mail(
+        subject=_("{actor_name} signed in to your {portal} account"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _("{actor_name} signed in to your {portal} account at {organisation_name} as you."),
+            _("Reason given: {reason}"),
+            _("If you did not expect this, contact your administrator."),
+        ],
+        reason=_account_reason(_, v),
+    )
+
+
+def _ticket_reason(_: Gettext) -> str:
+    return _(
+        "You receive this mail because you reported ticket #{number} at "
+        "{organisation_name} on {portal}."
+    )
+
+
+@mail_kind("ticket_comment")
+def ticket_comment(_: Gettext, v: Values) -> Mail:
+    """number, subject, author_name, comment, link, name, organisation_name."""
+    return Mail(
+        subject=_("Ticket #{number}: new reply - {subject}"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[_("{author_name} answered your ticket #{number} ({subject}):")],
+        quote="{comment}",
+        action=Action(_("Read and answer it"), "{link}"),
+        reason=_ticket_reason(_),
+    )
+
+
+@mail_kind("ticket_status")
+def ticket_status(_: Gettext, v: Values) -> Mail:
+    """number, subject, actor_name, old_status, new_status (TicketStatus values),
+    link, name, organisation_name."""
+    return Mail(
+        subject=_("Ticket #{number} is now {new_status_name} - {subject}"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _(
+                "{actor_name} moved your ticket #{number} ({subject}) from "
+                "{old_status_name} to {new_status_name}."
+            )
+        ],
+        action=Action(_("See the ticket"), "{link}"),
+        reason=_ticket_reason(_),
+        values={
+            "old_status_name": _(TICKET_STATUS_NAMES[v["old_status"]]),
+            "new_status_name": _(TICKET_STATUS_NAMES[v["new_status"]]),
+        },
+    )
+
+
+@mail_kind("sender_verification")
+def sender_verification(_: Gettext, v: Values) -> Mail:
+    """To a new sender address of a brand (server/branding): actor_name,
+    organisation_name, link (sealed), expires_at, name (usually absent: a mailbox)."""
+    return Mail(
+        subject=_("Confirm the sender address of {organisation_name} on {portal}"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _(
+                "{actor_name} wants the mails of {organisation_name} on {portal} to come "
+                "from this address ({recipient})."
+            ),
+            _("If this mailbox is yours to use for that, confirm it with the link below."),
+        ],
+        action=Action(_("Confirm this sender address"), "{link}"),
+        after=[
+            _("The link works once, until {expires_at}."),
+            _(
+                "Until it is confirmed, mails keep going from the portal's usual address. "
+                "If you did not expect this, ignore this mail: nothing is sent in your name."
+            ),
+        ],
+        reason=_(
+            "You receive this mail because {actor_name} gave {recipient} as the sender "
+            "address of {organisation_name}."
+        ),
     )

@@ -61,6 +61,11 @@ class UpdateProfileInput:
     office_phone: str | None = strawberry.UNSET
     mobile_phone: str | None = strawberry.UNSET
     fax: str | None = strawberry.UNSET
+    language: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description='The language of mails and the admin app: "en" or "de"; empty or null '
+        "goes back to the organisation's default (then the browser's).",
+    )
 
 
 @strawberry.type
@@ -234,7 +239,8 @@ class Mutation:
         return MembershipPayload(membership=result)
 
     @strawberry.mutation(
-        description="Change one's own name, title and phone numbers.", extensions=[authenticated()]
+        description="Change one's own name, title, phone numbers and language.",
+        extensions=[authenticated()],
     )
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> UserPayload:
         changes = {

@@ -22,6 +22,7 @@ from server.auth.sessions import end_sessions
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name
+from server.core.i18n import LANGUAGES, supported
 from server.core.permissions import Permission, Role, TicketAccess
 from server.core.subtree import subtree
 from server.core.validation import clean_phone, clean_text
@@ -304,15 +305,29 @@ PROFILE_TEXT_FIELDS = ("first_name", "last_name", "title")
 PROFILE_PHONE_FIELDS = ("office_phone", "mobile_phone", "fax")
 
 
+def _checked_language(value: str | None) -> str | None:
+    """A supported language ("de", "de-CH" → "de"), or None (empty: back to the default)."""
+    if value is None or not value.strip():
+        return None
+    language = supported(value)
+    if language is None:
+        raise DomainError(
+            ErrorCode.INVALID, f"Choose one of these languages: {', '.join(LANGUAGES)}.", "language"
+        )
+    return language
+
+
 async def update_profile(*, actor: Actor, changes: dict[str, str | None]) -> User:
     user = actor.user
-    cleaned: dict[str, str] = {}
+    cleaned: dict[str, str | None] = {}
     for name, value in changes.items():
         field = graphql_name(name)
         if name in PROFILE_TEXT_FIELDS:
             cleaned[name] = clean_text(value, field=field)
         elif name in PROFILE_PHONE_FIELDS:
             cleaned[name] = clean_phone(value, field=field)
+        elif name == "language":
+            cleaned[name] = _checked_language(value)
     before = {name: getattr(user, name) for name in cleaned}
     async with in_transaction():
         for name, value in cleaned.items():

@@ -72,7 +72,7 @@ mutation($id: ID!) {
 }"""
 
 RECOVERY_FORMAT = re.compile(r"^[a-z0-9]{6}(-[a-z0-9]{6}){3}$")
-EMAIL_CODE = re.compile(r"verification code is: (\d{6})\b")
+EMAIL_CODE = re.compile(r"sign-in code is: (\d{6})\b")
 
 
 @pytest.fixture(autouse=True)
@@ -147,7 +147,7 @@ async def email_codes(smtp_server, email: str) -> list[str]:  # type: ignore[no-
     found = []
     for message in await smtp_server.deliver():
         assert message["To"] == email
-        assert "verification code" in message["Subject"]
+        assert "sign-in code" in message["Subject"]
         text = message.get_body(preferencelist=("plain",)).get_content()
         [code] = EMAIL_CODE.findall(text)
         found.append(code)

@@ -9,6 +9,7 @@ const VIEWER = `query Viewer {
   viewer {
     mustChangePassword
     sessionExpiresAt
+    language
     user { id email displayName firstName lastName title officePhone mobilePhone fax }
     memberships {
       id role ticketAccess canImpersonate

@@ -101,6 +101,8 @@ function profileCard() {
         { name: "mobilePhone", label: "Mobile phone", type: "tel", value: u.mobilePhone, autocomplete: "mobile tel" },
       ] },
       { name: "fax", label: "Fax", type: "tel", value: u.fax },
+      { name: "language", label: "Language of your mails", type: "select", value: state.viewer.language ?? "",
+        options: [["", "Your organisation's default"], ["en", "English"], ["de", "Deutsch"]] },
     ],
     submitLabel: "Save profile",
     onSubmit: (input) => mutate(`mutation Profile($input: UpdateProfileInput!) {

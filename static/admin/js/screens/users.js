@@ -43,33 +43,40 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         { name: "firstName", label: "First name (optional)", autocomplete: "off" },
         { name: "lastName", label: "Last name (optional)", autocomplete: "off" },
       ] },
-      { name: "direct", label: "Set an initial password instead of sending an invitation", type: "checkbox" },
+      { name: "direct", label: "Create the user now instead of sending an invitation", type: "checkbox" },
+      { name: "byLink", label: "Mail them a link to choose their password", type: "checkbox", value: true, hint: "Untick to set an initial password yourself." },
       { name: "password", label: "Initial password", type: "password", autocomplete: "new-password", hidden: true, hint: "They must change it when they first sign in. Give it to them in person or by phone." },
     ],
-    onSubmit: async ({ email, role: chosen, firstName, lastName, direct, password }) => {
+    onSubmit: async ({ email, role: chosen, firstName, lastName, direct, byLink, password }) => {
       const input = {
         organisationId: org.id, email: email.trim(), role: chosen, firstName: firstName.trim() || null, lastName: lastName.trim() || null,
       };
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
-          { input: { ...input, password } }, "createUser");
+          { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
       }
       return mutate(`mutation Invite($input: InviteUserInput!) { inviteUser(input: $input) { invitation { id email } ${USER_ERROR} } }`,
         { input }, "inviteUser");
     },
     onSuccess: (payload, values) => {
-      toast(values.direct ? `${values.email} can now sign in.` : `Invitation sent to ${values.email}.`);
+      const created = values.byLink ? `${values.email} was mailed a link to choose their password.` : `${values.email} can now sign in.`;
+      toast(values.direct ? created : `Invitation sent to ${values.email}.`);
       onDone?.(payload);
     },
   });
-  const { direct, password } = form.fields;
+  const { direct, byLink, password } = form.fields;
   const submit = form.el.querySelector("button[type=submit]");
-  direct.input.addEventListener("change", () => {
-    password.spec.hidden = !direct.input.checked;
-    password.spec.required = direct.input.checked;
-    password.input.closest(".field").hidden = !direct.input.checked;
+  const update = () => {
+    const typed = direct.input.checked && !byLink.input.checked;
+    byLink.input.closest(".field").hidden = !direct.input.checked;
+    password.spec.hidden = !typed;
+    password.spec.required = typed;
+    password.input.closest(".field").hidden = !typed;
     submit.textContent = direct.input.checked ? "Create user" : "Send invitation";
-  });
+  };
+  direct.input.addEventListener("change", update);
+  byLink.input.addEventListener("change", update);
+  update();
 }
 
 export async function list(section, params, { current }) {
