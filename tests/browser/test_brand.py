@@ -6,8 +6,11 @@ wears them, and its sign-in page, reached by that host name, shows them."""
 from __future__ import annotations
 
 import base64
+import sqlite3
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Server
@@ -19,6 +22,17 @@ HOST = "portal.globex.example"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
+
+
+@pytest.fixture(autouse=True)
+def unbranded(server: Server) -> Iterator[None]:
+    """The demo tree is shared by the browser tests: the brands set here (a logo
+    on a host that does not resolve for the other tests' pages) go afterwards.
+    Test harness only: the app clears a brand value by value (setBrand)."""
+    yield
+    with sqlite3.connect(server.database, timeout=10) as db:
+        db.execute('DELETE FROM "sender_verification"')
+        db.execute('DELETE FROM "organisation_brand"')
 
 
 def _serve_logo(page: Page) -> None:
