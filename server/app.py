@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -34,6 +35,7 @@ from strawberry.types import ExecutionResult
 from server import db
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
+from server.core.i18n import message_table, supported
 from server.core.pipeline import OperationNotFound
 from server.core.policy import MASKED_MESSAGE
 from server.http import authenticate, request_meta
@@ -396,6 +398,20 @@ class RequestGuard:
         return None
 
 
+@functools.cache
+def _admin_messages(language: str) -> bytes:
+    return orjson.dumps(message_table(_STATIC_DIR / "locale" / f"{language}.po", language))
+
+
+async def admin_messages(request: Request) -> Response:
+    """The admin app's translations, {English: translation}, from
+    ``static/admin/locale/<language>.po`` (English: none needed)."""
+    language = supported(request.path_params["language"])
+    if language is None:
+        return PlainTextResponse("No such language.", status_code=404)
+    return Response(_admin_messages(language), media_type="application/json")
+
+
 class AdminFiles(StaticFiles):
     """The admin SPA: unknown paths under /admin/ get index.html (client-side routes)."""
 
@@ -449,6 +465,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         Route("/healthz", healthz),
         Route("/readyz", readyz_endpoint(settings)),
         Route("/audit/export.csv", export_csv),
+        Route("/admin/locale/{language}.json", admin_messages),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     if settings.metrics_enabled:

@@ -16,7 +16,7 @@ import io
 from functools import cache
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -64,6 +64,20 @@ def from_accept_language(header: str | None) -> str | None:
     return min(ranked)[2] if ranked else None
 
 
+def translated_messages(path: Path, language: str) -> list[Message]:
+    """The finished translations of one catalogue (none when the file is missing)."""
+    if not path.exists():
+        return []
+    with path.open("rb") as file:
+        catalogue = read_po(file, locale=language)
+    return [m for m in catalogue if m.id and m.string and not m.fuzzy]
+
+
+def message_table(path: Path, language: str) -> dict[str, str]:
+    """{English: translation} of one catalogue (what the admin app loads)."""
+    return {str(m.id): str(m.string) for m in translated_messages(path, language)}
+
+
 @cache
 def translator(language: str) -> NullTranslations:
     """gettext/ngettext for ``language`` (unknown languages fall back to English)."""
@@ -71,10 +85,8 @@ def translator(language: str) -> NullTranslations:
         return NullTranslations()
     merged = Catalog(locale=language)
     for path in catalogue_files(language):
-        with path.open("rb") as file:
-            for message in read_po(file, locale=language):
-                if message.id and message.string and not message.fuzzy:
-                    merged[message.id] = message
+        for message in translated_messages(path, language):
+            merged[message.id] = message
     buffer = io.BytesIO()
     write_mo(buffer, merged)
     buffer.seek(0)

@@ -31,10 +31,11 @@ class App:
         self.contexts: list[Any] = []
         self.errors: list[str] = []
 
-    def page(self, *, phone: bool = False) -> Page:
+    def page(self, *, phone: bool = False, locale: str = "en-GB") -> Page:
         """A fresh browser profile (its own cookies) at the app's origin."""
         context = self.browser.new_context(
             base_url=self.server.url,
+            locale=locale,
             viewport=PHONE if phone else LAPTOP,
             is_mobile=phone,
             has_touch=phone,

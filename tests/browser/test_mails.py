@@ -42,17 +42,32 @@ def test_a_created_user_chooses_their_password_and_their_language(
     person = set_password_from(app, mailbox.link(welcome, "/admin/reset-password#token="))
     app.sign_in(person, "cleo@acme.example.com", NEW_PASSWORD)
 
+    # Choosing German turns the app German at once, and their mails.
     person.get_by_role("link", name="My account").first.click()
-    person.get_by_label("Language of your mails").select_option("de")
+    person.get_by_label("Language").select_option("de")
     person.get_by_role("button", name="Save profile").click()
-    expect(person.get_by_text("Profile saved.")).to_be_visible()
+    expect(person.get_by_role("heading", name="Profil")).to_be_visible()
+    expect(person.get_by_role("button", name="Abmelden")).to_be_visible()
+    expect(person.locator("html")).to_have_attribute("lang", "de")
     person.reload()
-    expect(person.get_by_label("Language of your mails")).to_have_value("de")
+    expect(person.get_by_label("Sprache")).to_have_value("de")
 
-    app.sign_out(person)
+    person.get_by_role("button", name="Abmelden").click()
+    expect(person.get_by_role("heading", name="Sign in to Frontdesk")).to_be_visible()
     person.get_by_role("link", name="Forgot your password?").click()
     person.get_by_label("Email").fill("cleo@acme.example.com")
     person.get_by_role("button", name="Send the link").click()
     german = mailbox.wait_for("cleo@acme.example.com", "zurücksetzen")
     text = german.get_body(preferencelist=("plain",)).get_content()
     assert text.startswith("Hallo Cleo,")
+
+
+def test_a_german_browser_gets_the_german_sign_in_pages(app: App) -> None:
+    page = app.page(locale="de-DE")
+    page.goto("/admin/sign-in")
+    expect(page.get_by_role("heading", name="Bei Frontdesk anmelden")).to_be_visible()
+    page.get_by_role("link", name="Passwort vergessen?").click()
+    expect(page.get_by_role("button", name="Link senden")).to_be_visible()
+    app.check_a11y(page, "forgot-password-de")
+    page.goto("/admin/reset-password")
+    expect(page.get_by_role("heading", name="Link zum Zurücksetzen unvollständig")).to_be_visible()

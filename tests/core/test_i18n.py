@@ -16,14 +16,28 @@ from server.core.i18n import LANGUAGES, SERVER_ROOT, from_accept_language, negot
 TRANSLATED = [language for language in LANGUAGES if language != "en"]
 
 
-def marked_messages() -> list[tuple[str, str, int]]:
-    """(message, file relative to server/, line) of every marked message."""
+ADMIN_APP = SERVER_ROOT.parent / "static" / "admin"
+
+
+def marked_messages(language: str = "de") -> list[tuple[str, str, Path]]:
+    """(message, where it is written, the catalogue its translation belongs in) of
+    every marked message: server/ (gettext's keywords; one catalogue per domain
+    folder) and the admin app (t() and N_(); static/admin/locale)."""
     found = []
     for filename, line, message, _comments, _context in extract_from_dir(
         str(SERVER_ROOT), method_map=[("**.py", "python")]
     ):
+        domain = Path(filename).parts[0]
+        path = SERVER_ROOT / domain / "locale" / f"{language}.po"
         for text in message if isinstance(message, tuple) else (message,):
-            found.append((text, filename, line))
+            found.append((text, f"server/{filename}:{line}", path))
+    for filename, line, message, _comments, _context in extract_from_dir(
+        str(ADMIN_APP / "js"),
+        method_map=[("**.js", "javascript")],
+        keywords={"t": None, "N_": None},
+    ):
+        path = ADMIN_APP / "locale" / f"{language}.po"
+        found.append((str(message), f"static/admin/js/{filename}:{line}", path))
     return found
 
 
@@ -38,19 +52,18 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
-def test_the_gate_sees_the_mails():
-    assert any(name.startswith("mail/") for _, name, _ in marked_messages())
+def test_the_gate_sees_the_mails_and_the_admin_app():
+    places = [where for _, where, _ in marked_messages()]
+    assert any(where.startswith("server/mail/") for where in places)
+    assert any(where.startswith("static/admin/js/") for where in places)
 
 
 def test_every_marked_message_is_translated():
     problems = []
     for language in TRANSLATED:
         catalogues: dict[Path, Catalog] = {}
-        for message, filename, line in marked_messages():
-            domain = Path(filename).parts[0]
-            path = SERVER_ROOT / domain / "locale" / f"{language}.po"
+        for message, where, path in marked_messages(language):
             entry = catalogues.setdefault(path, catalogue(path, language)).get(message)
-            where = f"server/{filename}:{line}"
             target = path.relative_to(SERVER_ROOT.parent)
             if entry is None or not entry.string or entry.fuzzy:
                 problems.append(f"{where}: add {message!r} to {target}")
@@ -64,7 +77,11 @@ def test_catalogues_hold_no_forgotten_messages():
     marked = {message for message, _, _ in marked_messages()}
     stale = []
     for language in TRANSLATED:
-        for path in SERVER_ROOT.glob(f"*/locale/{language}.po"):
+        paths = [
+            *SERVER_ROOT.glob(f"*/locale/{language}.po"),
+            ADMIN_APP / "locale" / f"{language}.po",
+        ]
+        for path in paths:
             stale += [
                 f"{path}: {m.id!r}"
                 for m in catalogue(path, language)
@@ -86,3 +103,11 @@ def test_language_negotiation():
     assert from_accept_language("fr;q=1, de;q=0.8, en;q=0.5") == "de"
     assert from_accept_language("fr, es") is None
     assert re.fullmatch(r"[a-z]{2}", negotiate())
+
+
+async def test_the_admin_app_loads_its_translations(http):
+    german = await http.get("/admin/locale/de.json")
+    assert german.status_code == 200
+    assert german.json()["Sign out"] == "Abmelden"
+    assert (await http.get("/admin/locale/en.json")).json() == {}
+    assert (await http.get("/admin/locale/xx.json")).status_code == 404

@@ -21,19 +21,20 @@ import * as tickets from "./screens/tickets.js";
 import * as tokens from "./screens/tokens.js";
 import * as users from "./screens/users.js";
 import * as webhooks from "./screens/webhooks.js";
+import { N_, t, useLanguage } from "./i18n.js";
 
 // Navigation of an organisation: shown only where the viewer holds the permission.
 const SECTIONS = [
-  { path: "/users", label: "Users", permission: "MEMBERS_VIEW" },
-  { path: "/phone", label: "My phone", permission: "OWN_EXTENSION", only: "own" },
-  { path: "/customers", label: "Customers", permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
-  { path: "/contacts", label: "Contacts", permission: "CONTACTS_VIEW" },
-  { path: "/tickets", label: "Tickets", permission: "TICKETS_USE" },
-  { path: "/extensions", label: "Extensions", permission: "EXTENSIONS_VIEW" },
-  { path: "/audit", label: "Audit log", permission: "AUDIT_VIEW" },
-  { path: "/tokens", label: "API tokens", permission: "API_TOKENS_MANAGE" },
-  { path: "/webhooks", label: "Webhooks", permission: "WEBHOOKS_MANAGE" },
-  { path: "/settings", label: "Settings", permission: "ORGANISATION_MANAGE" },
+  { path: "/users", label: N_("Users"), permission: "MEMBERS_VIEW" },
+  { path: "/phone", label: N_("My phone"), permission: "OWN_EXTENSION", only: "own" },
+  { path: "/customers", label: N_("Customers"), permission: "CUSTOMERS_MANAGE", notKind: "CUSTOMER" },
+  { path: "/contacts", label: N_("Contacts"), permission: "CONTACTS_VIEW" },
+  { path: "/tickets", label: N_("Tickets"), permission: "TICKETS_USE" },
+  { path: "/extensions", label: N_("Extensions"), permission: "EXTENSIONS_VIEW" },
+  { path: "/audit", label: N_("Audit log"), permission: "AUDIT_VIEW" },
+  { path: "/tokens", label: N_("API tokens"), permission: "API_TOKENS_MANAGE" },
+  { path: "/webhooks", label: N_("Webhooks"), permission: "WEBHOOKS_MANAGE" },
+  { path: "/settings", label: N_("Settings"), permission: "ORGANISATION_MANAGE" },
 ];
 
 function visibleSections(org = state.org) {
@@ -90,11 +91,11 @@ function renderTopbar(bare) {
   const v = state.viewer;
   const options = v.memberships.map((m) => [m.organisation.id, m.organisation.name]);
   if (state.org && !options.some(([id]) => id === state.org.id)) {
-    options.push([state.org.id, `${state.org.name} (customer)`]);
+    options.push([state.org.id, t("{name} (customer)", { name: state.org.name })]);
   }
   const switcher = options.length
     ? h("div", { class: "org-switch" },
-      h("label", { for: "org-switcher" }, "Organisation"),
+      h("label", { for: "org-switcher" }, t("Organisation")),
       h("select", {
         id: "org-switcher",
         value: state.org?.id ?? "",
@@ -102,7 +103,7 @@ function renderTopbar(bare) {
           const org = await loadOrganisation(e.target.value);
           navigate(orgHome(org));
         },
-      }, state.org ? null : h("option", { value: "" }, "Choose…"),
+      }, state.org ? null : h("option", { value: "" }, t("Choose…")),
       options.map(([id, name]) => h("option", { value: id }, name))))
     : null;
   clear(topbar,
@@ -115,13 +116,13 @@ function renderTopbar(bare) {
         const open = nav.classList.toggle("open");
         e.currentTarget.setAttribute("aria-expanded", String(open));
       },
-    }, "Menu"),
+    }, t("Menu")),
     h("a", { class: "brand", href: state.org ? orgHome() : "/admin/" }, "Frontdesk"),
     switcher,
     h("span", { class: "spacer" }),
     h("span", { class: "who" }, v.user.displayName),
-    h("a", { class: "button account-link", href: "/admin/account" }, "My account"),
-    h("button", { type: "button", onclick: signOut }, "Sign out"));
+    h("a", { class: "button account-link", href: "/admin/account" }, t("My account")),
+    h("button", { type: "button", onclick: signOut }, t("Sign out")));
 }
 
 function renderNav(match) {
@@ -133,18 +134,18 @@ function renderNav(match) {
       h("a", {
         href: orgPath(s.path),
         "aria-current": match?.options.section === s.path ? "page" : null,
-      }, s.label))),
+      }, t(s.label)))),
     h("li", {}, h("a", {
       href: "/admin/account",
       "aria-current": match?.regex.source.includes("account") ? "page" : null,
-    }, "My account"))));
+    }, t("My account")))));
 }
 
 function minutesLeft(iso) {
   const ms = new Date(iso).getTime() - Date.now();
-  if (ms <= 0) return "expired";
+  if (ms <= 0) return t("expired");
   const minutes = Math.floor(ms / 60000);
-  return minutes >= 1 ? `${minutes} min left` : "less than a minute left";
+  return minutes >= 1 ? t("{minutes} min left", { minutes }) : t("less than a minute left");
 }
 
 async function stopImpersonation() {
@@ -173,14 +174,14 @@ function renderBanner() {
       stopImpersonation();
     }
   }, 15000);
-  clear(banner, h("section", { class: "banner", "aria-label": "Impersonation" },
+  clear(banner, h("section", { class: "banner", "aria-label": t("Impersonation") },
     h("p", {},
-      `You (${imp.impersonatorName}) are acting as `,
+      t("You ({name}) are acting as ", { name: imp.impersonatorName }),
       h("strong", {}, state.viewer.user.displayName),
       ` (${state.viewer.user.email})`,
-      imp.organisation ? ` in ${imp.organisation.name}` : "",
-      ". ", left, ". Reason: ", imp.reason),
-    h("button", { type: "button", onclick: stopImpersonation }, "Stop impersonating")));
+      imp.organisation ? t(" in {organisation}", { organisation: imp.organisation.name }) : "",
+      ". ", left, ". ", t("Reason: {reason}", { reason: imp.reason })),
+    h("button", { type: "button", onclick: stopImpersonation }, t("Stop impersonating"))));
 }
 
 // --- step-up --------------------------------------------------------------
@@ -192,21 +193,21 @@ function stepUp() {
     let done = false;
     const methods = state.viewer?.twoFactor?.methods || [];
     const hasApp = methods.includes("TOTP");
-    openDialog("Confirm it's you", (close) => {
+    openDialog(t("Confirm it's you"), (close) => {
       const form = buildForm({
-        label: "Confirm it's you",
-        submitLabel: "Confirm",
+        label: t("Confirm it's you"),
+        submitLabel: t("Confirm"),
         fields: [
-          { name: "password", label: "Password", type: "password", required: true, autocomplete: "current-password", autofocus: true },
+          { name: "password", label: t("Password"), type: "password", required: true, autocomplete: "current-password", autofocus: true },
           {
             name: "code",
-            label: hasApp ? "Code from your authenticator app (or a recovery code)" : "Code",
+            label: hasApp ? t("Code from your authenticator app (or a recovery code)") : t("Code"),
             autocomplete: "one-time-code",
             inputmode: "text",
             hidden: !hasApp,
           },
         ],
-        secondary: [h("button", { type: "button", onclick: close }, "Cancel")],
+        secondary: [h("button", { type: "button", onclick: close }, t("Cancel"))],
         onSubmit: async ({ password, code }) => {
           const data = await gql(
             `mutation Reauth($input: ReauthenticateInput!) {
@@ -223,7 +224,7 @@ function stepUp() {
             input.closest(".field").hidden = false;
             api.setError("");
             input.closest(".field").querySelector(".hint")?.remove();
-            input.after(h("p", { class: "hint" }, "We emailed you a code. Enter it here."));
+            input.after(h("p", { class: "hint" }, t("We emailed you a code. Enter it here.")));
             input.focus();
             return;
           }
@@ -232,7 +233,7 @@ function stepUp() {
         },
       });
       return h("div", {},
-        h("p", {}, "For your security, this action needs a recent sign-in. Enter your password to continue."),
+        h("p", {}, t("For your security, this action needs a recent sign-in. Enter your password to continue.")),
         form.el);
     }, {
       onClose: () => {
@@ -258,14 +259,14 @@ let generation = 0;
 let firstRender = true;
 
 function notFound(section) {
-  clear(section, h("h1", { tabindex: "-1" }, "Page not found"),
-    h("p", {}, "This page does not exist or you cannot see it. ", h("a", { href: "/admin/" }, "Go to the start page")));
+  clear(section, h("h1", { tabindex: "-1" }, t("Page not found")),
+    h("p", {}, t("This page does not exist or you cannot see it. "), h("a", { href: "/admin/" }, t("Go to the start page"))));
 }
 
 function noOrganisation(section) {
-  clear(section, h("h1", { tabindex: "-1" }, "No organisation yet"),
-    h("p", {}, "Your account is not active in any organisation. When someone invites you, the link in their mail brings you in."),
-    h("p", {}, h("a", { href: "/admin/account" }, "Manage your account")));
+  clear(section, h("h1", { tabindex: "-1" }, t("No organisation yet")),
+    h("p", {}, t("Your account is not active in any organisation. When someone invites you, the link in their mail brings you in.")),
+    h("p", {}, h("a", { href: "/admin/account" }, t("Manage your account"))));
 }
 
 async function render(location) {
@@ -306,6 +307,8 @@ async function render(location) {
     return navigate(defaultLanding(), { replace: true });
   }
 
+  await useLanguage(state.viewer?.language);
+  if (!current()) return;
   const section = h("div", { class: "screen" });
   clear(main, section);
   if (found?.options.org) {

@@ -4,7 +4,8 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { clear, formatDateTime, h, table, timeEl, toast } from "../dom.js";
 import { buildForm, confirmDialog } from "../forms.js";
-import { navigate } from "../router.js";
+import { chooseLanguage, language, t } from "../i18n.js";
+import { navigate, reload } from "../router.js";
 import { signOut } from "../session.js";
 import { impersonating, loadViewer, state } from "../state.js";
 
@@ -89,32 +90,35 @@ export async function forcedEnrolment(section) {
 function profileCard() {
   const u = state.viewer.user;
   const form = buildForm({
-    label: "Profile",
+    label: t("Profile"),
     fields: [
       { row: [
-        { name: "firstName", label: "First name", value: u.firstName, autocomplete: "given-name" },
-        { name: "lastName", label: "Last name", value: u.lastName, autocomplete: "family-name" },
+        { name: "firstName", label: t("First name"), value: u.firstName, autocomplete: "given-name" },
+        { name: "lastName", label: t("Last name"), value: u.lastName, autocomplete: "family-name" },
       ] },
-      { name: "title", label: "Job title", value: u.title, autocomplete: "organization-title" },
+      { name: "title", label: t("Job title"), value: u.title, autocomplete: "organization-title" },
       { row: [
-        { name: "officePhone", label: "Office phone", type: "tel", value: u.officePhone, autocomplete: "work tel" },
-        { name: "mobilePhone", label: "Mobile phone", type: "tel", value: u.mobilePhone, autocomplete: "mobile tel" },
+        { name: "officePhone", label: t("Office phone"), type: "tel", value: u.officePhone, autocomplete: "work tel" },
+        { name: "mobilePhone", label: t("Mobile phone"), type: "tel", value: u.mobilePhone, autocomplete: "mobile tel" },
       ] },
-      { name: "fax", label: "Fax", type: "tel", value: u.fax },
-      { name: "language", label: "Language of your mails", type: "select", value: state.viewer.language ?? "",
-        options: [["", "Your organisation's default"], ["en", "English"], ["de", "Deutsch"]] },
+      { name: "fax", label: t("Fax"), type: "tel", value: u.fax },
+      { name: "language", label: t("Language"), type: "select", value: state.viewer.language ?? "",
+        hint: t("Of this app and of the mails you receive."),
+        options: [["", t("Your organisation's default, then your browser's")], ["en", "English"], ["de", "Deutsch"]] },
     ],
-    submitLabel: "Save profile",
+    submitLabel: t("Save profile"),
     onSubmit: (input) => mutate(`mutation Profile($input: UpdateProfileInput!) {
       updateProfile(input: $input) { user { id displayName } ${USER_ERROR} } }`, { input }, "updateProfile"),
     onSuccess: async () => {
+      const before = language();
       await loadViewer();
-      toast("Profile saved.");
+      toast(t("Profile saved."));
+      if (chooseLanguage(state.viewer.language) !== before) reload(); // the app follows the new language
     },
   });
   return h("section", { class: "card", "aria-labelledby": "profile-h" },
-    h("h2", { id: "profile-h" }, "Profile"),
-    h("p", { class: "muted" }, "Email (your sign-in name): ", h("strong", {}, u.email)),
+    h("h2", { id: "profile-h" }, t("Profile")),
+    h("p", { class: "muted" }, t("Email (your sign-in name): "), h("strong", {}, u.email)),
     form.el);
 }
 

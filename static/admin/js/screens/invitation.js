@@ -6,6 +6,7 @@ import { clear, h } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { afterSignIn, signOut } from "../session.js";
 import { loadViewer, state } from "../state.js";
+import { t } from "../i18n.js";
 
 const CONFIRM = `mutation Confirm($input: ConfirmInvitationInput!) {
   confirmInvitation(input: $input) {
@@ -24,8 +25,8 @@ function accepted(payload) {
 export async function acceptInvitation(section) {
   const token = new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
   if (!token) {
-    clear(section, h("h1", {}, "Invitation link incomplete"),
-      h("p", {}, "Open the link from the invitation email again. If it still fails, ask the person who invited you to send a new invitation."));
+    clear(section, h("h1", {}, t("Invitation link incomplete")),
+      h("p", {}, t("Open the link from the invitation email again. If it still fails, ask the person who invited you to send a new invitation.")));
     return;
   }
   const viewer = state.viewer ?? await loadViewer().catch(() => null);
@@ -33,37 +34,37 @@ export async function acceptInvitation(section) {
 
   if (viewer) {
     const form = buildForm({
-      label: "Accept the invitation",
-      submitLabel: "Accept the invitation",
+      label: t("Accept the invitation"),
+      submitLabel: t("Accept the invitation"),
       fields: [],
       onSubmit: () => submit({}),
       onSuccess: accepted,
     });
-    clear(section, h("h1", {}, "Join an organisation"),
+    clear(section, h("h1", {}, t("Join an organisation")),
       h("div", { class: "card" },
-        h("p", {}, "You are signed in as ", h("strong", {}, viewer.user.email), ". Accept the invitation to add the organisation to your account."),
+        h("p", {}, t("You are signed in as "), h("strong", {}, viewer.user.email), t(". Accept the invitation to add the organisation to your account.")),
         form.el,
-        h("p", {}, "Not you? ", h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"), " and open the link again.")));
+        h("p", {}, t("Not you? "), h("button", { type: "button", class: "link-button", onclick: signOut }, t("Sign out")), t(" and open the link again."))));
     return;
   }
 
   const form = buildForm({
-    label: "Accept the invitation",
-    submitLabel: "Accept and sign in",
+    label: t("Accept the invitation"),
+    submitLabel: t("Accept and sign in"),
     fields: [
       { row: [
-        { name: "firstName", label: "First name", autocomplete: "given-name", autofocus: true },
-        { name: "lastName", label: "Last name", autocomplete: "family-name" },
+        { name: "firstName", label: t("First name"), autocomplete: "given-name", autofocus: true },
+        { name: "lastName", label: t("Last name"), autocomplete: "family-name" },
       ] },
       {
         name: "password",
-        label: "Password",
+        label: t("Password"),
         type: "password",
         required: true,
         autocomplete: "new-password",
-        hint: "New to Frontdesk? Choose a password of at least 8 characters. Already have an account? Enter its password.",
+        hint: t("New to Frontdesk? Choose a password of at least 8 characters. Already have an account? Enter its password."),
       },
-      { name: "show", label: "Show the password", type: "checkbox" },
+      { name: "show", label: t("Show the password"), type: "checkbox" },
     ],
     onSubmit: ({ firstName, lastName, password }) => submit({
       password,
@@ -75,9 +76,9 @@ export async function acceptInvitation(section) {
   form.fields.show.input.addEventListener("change", (e) => {
     form.fields.password.input.type = e.target.checked ? "text" : "password";
   });
-  clear(section, h("h1", {}, "Accept your invitation"),
+  clear(section, h("h1", {}, t("Accept your invitation")),
     h("div", { class: "card" },
-      h("p", {}, "You have been invited to Frontdesk. Tell us your name and choose a password to finish."),
+      h("p", {}, t("You have been invited to Frontdesk. Tell us your name and choose a password to finish.")),
       form.el),
-    h("p", {}, "Already accepted? ", h("a", { href: "/admin/sign-in" }, "Sign in")));
+    h("p", {}, t("Already accepted? "), h("a", { href: "/admin/sign-in" }, t("Sign in"))));
 }

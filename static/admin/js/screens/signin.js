@@ -7,6 +7,7 @@ import { buildForm } from "../forms.js";
 import { navigate } from "../router.js";
 import { afterSignIn, signOut } from "../session.js";
 import { loadViewer, state } from "../state.js";
+import { t } from "../i18n.js";
 
 const LOGIN = `mutation Login($input: LoginInput!) {
   login(input: $input) { challenge { token methods } ${USER_ERROR} }
@@ -25,20 +26,20 @@ function tokenFromHash() {
 export function signIn(section) {
   const reset = new URLSearchParams(window.location.search).get("reset");
   const form = buildForm({
-    label: "Sign in",
-    submitLabel: "Sign in",
+    label: t("Sign in"),
+    submitLabel: t("Sign in"),
     fields: [
-      { name: "email", label: "Email", type: "email", required: true, autocomplete: "username", autofocus: true },
-      { name: "password", label: "Password", type: "password", required: true, autocomplete: "current-password" },
+      { name: "email", label: t("Email"), type: "email", required: true, autocomplete: "username", autofocus: true },
+      { name: "password", label: t("Password"), type: "password", required: true, autocomplete: "current-password" },
     ],
     onSubmit: (input) => mutate(LOGIN, { input: { ...input, session: "COOKIE" } }, "login"),
     onSuccess: (payload) => (payload.challenge ? secondFactor(section, payload.challenge) : afterSignIn()),
   });
   clear(section,
-    h("h1", {}, "Sign in to Frontdesk"),
-    reset ? h("p", { class: "notice ok" }, "Your password was changed. Sign in with the new one.") : null,
+    h("h1", {}, t("Sign in to {portal}", { portal: "Frontdesk" })),
+    reset ? h("p", { class: "notice ok" }, t("Your password was changed. Sign in with the new one.")) : null,
     h("div", { class: "card" }, form.el,
-      h("p", {}, h("a", { href: "/admin/forgot-password" }, "Forgot your password?"))));
+      h("p", {}, h("a", { href: "/admin/forgot-password" }, t("Forgot your password?")))));
 }
 
 /** Step two: a code from the app, an emailed code or a recovery code. */
@@ -48,13 +49,13 @@ function secondFactor(section, challenge) {
   const hasEmail = methods.includes("EMAIL");
   let mode = hasApp ? "TOTP" : "EMAIL";
   const labels = {
-    TOTP: ["Code from your authenticator app", "Open the app and enter the 6-digit code it shows for Frontdesk."],
-    EMAIL: ["Code from the email", "We sent a 6-digit code to your email address. It is valid for 5 minutes."],
-    RECOVERY_CODE: ["Recovery code", "One of the recovery codes you saved when you set up two-factor authentication (xxxxxx-xxxxxx-xxxxxx-xxxxxx)."],
+    TOTP: [t("Code from your authenticator app"), t("Open the app and enter the 6-digit code it shows for Frontdesk.")],
+    EMAIL: [t("Code from the email"), t("We sent a 6-digit code to your email address. It is valid for 5 minutes.")],
+    RECOVERY_CODE: [t("Recovery code"), t("One of the recovery codes you saved when you set up two-factor authentication (xxxxxx-xxxxxx-xxxxxx-xxxxxx).")],
   };
   const form = buildForm({
-    label: "Two-step verification",
-    submitLabel: "Verify",
+    label: t("Two-step verification"),
+    submitLabel: t("Verify"),
     fields: [{ name: "code", label: labels[mode][0], hint: labels[mode][1], required: true, autocomplete: "one-time-code", autofocus: true, class: "code-input", inputmode: "numeric" }],
     onSubmit: ({ code }) => mutate(VERIFY, { input: { challenge: challenge.token, code: code.trim(), session: "COOKIE" } }, "verifyTwoFactor"),
     onSuccess: () => afterSignIn(),
@@ -78,14 +79,14 @@ function secondFactor(section, challenge) {
     }
   };
   const others = h("div", { class: "actions" },
-    hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, "Use the authenticator app") : null,
-    hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }, hasApp ? "Email me a code instead" : "Send a new code") : null,
+    hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, t("Use the authenticator app")) : null,
+    hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }, hasApp ? t("Email me a code instead") : t("Send a new code")) : null,
     methods.includes("RECOVERY_CODE")
-      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, "Use a recovery code") : null);
+      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, t("Use a recovery code")) : null);
   clear(section,
-    h("h1", {}, "Two-step verification"),
-    h("div", { class: "card" }, form.el, h("h2", { class: "visually-hidden" }, "Other ways to verify"), others,
-      h("p", {}, h("a", { href: "/admin/sign-in" }, "Start again"))));
+    h("h1", {}, t("Two-step verification")),
+    h("div", { class: "card" }, form.el, h("h2", { class: "visually-hidden" }, t("Other ways to verify")), others,
+      h("p", {}, h("a", { href: "/admin/sign-in" }, t("Start again")))));
   section.querySelector("h1").setAttribute("tabindex", "-1");
   section.querySelector("h1").focus();
   input.focus();
@@ -93,64 +94,64 @@ function secondFactor(section, challenge) {
 
 export function forgotPassword(section) {
   const form = buildForm({
-    label: "Reset your password",
-    submitLabel: "Send the link",
-    fields: [{ name: "email", label: "Email", type: "email", required: true, autocomplete: "username", autofocus: true }],
+    label: t("Reset your password"),
+    submitLabel: t("Send the link"),
+    fields: [{ name: "email", label: t("Email"), type: "email", required: true, autocomplete: "username", autofocus: true }],
     onSubmit: (input) => mutate(`mutation Forgot($input: RequestPasswordResetInput!) {
       requestPasswordReset(input: $input) { ok ${USER_ERROR} } }`, { input }, "requestPasswordReset"),
     onSuccess: () => {
-      clear(section, h("h1", { tabindex: "-1" }, "Check your email"),
+      clear(section, h("h1", { tabindex: "-1" }, t("Check your email")),
         h("p", { class: "notice ok", role: "status" },
-          "If an account uses that address, we have sent it a link to choose a new password. The link is valid for 30 minutes."),
-        h("p", {}, h("a", { href: "/admin/sign-in" }, "Back to sign-in")));
+          t("If an account uses that address, we have sent it a link to choose a new password. The link is valid for 30 minutes.")),
+        h("p", {}, h("a", { href: "/admin/sign-in" }, t("Back to sign-in"))));
       section.querySelector("h1").focus();
     },
   });
-  clear(section, h("h1", {}, "Forgot your password?"),
+  clear(section, h("h1", {}, t("Forgot your password?")),
     h("div", { class: "card" },
-      h("p", {}, "Enter the email you sign in with and we'll send you a link to choose a new password."),
+      h("p", {}, t("Enter the email you sign in with and we'll send you a link to choose a new password.")),
       form.el,
-      h("p", {}, h("a", { href: "/admin/sign-in" }, "Back to sign-in"))));
+      h("p", {}, h("a", { href: "/admin/sign-in" }, t("Back to sign-in")))));
 }
 
 function passwordPair(extra = []) {
   return [
     ...extra,
-    { name: "newPassword", label: "New password", type: "password", required: true, autocomplete: "new-password", hint: "At least 8 characters. A few words you'll remember work well." },
-    { name: "confirm", label: "Repeat the new password", type: "password", required: true, autocomplete: "new-password" },
+    { name: "newPassword", label: t("New password"), type: "password", required: true, autocomplete: "new-password", hint: t("At least 8 characters. A few words you'll remember work well.") },
+    { name: "confirm", label: t("Repeat the new password"), type: "password", required: true, autocomplete: "new-password" },
   ];
 }
 
 function mismatch(values) {
   return values.newPassword !== values.confirm
-    ? { errors: [{ field: "confirm", message: "The passwords do not match." }] }
+    ? { errors: [{ field: "confirm", message: t("The passwords do not match.") }] }
     : null;
 }
 
 export function resetPassword(section) {
   const token = tokenFromHash();
   if (!token) {
-    clear(section, h("h1", {}, "Reset link incomplete"),
-      h("p", {}, "Open the link from the email again, or ", h("a", { href: "/admin/forgot-password" }, "ask for a new one"), "."));
+    clear(section, h("h1", {}, t("Reset link incomplete")),
+      h("p", {}, t("Open the link from the email again, or "), h("a", { href: "/admin/forgot-password" }, t("ask for a new one")), "."));
     return;
   }
   const form = buildForm({
-    label: "Choose a new password",
-    submitLabel: "Set the new password",
+    label: t("Choose a new password"),
+    submitLabel: t("Set the new password"),
     fields: passwordPair(),
     onSubmit: (values) => mismatch(values) ?? mutate(`mutation Reset($input: ResetPasswordInput!) {
       resetPassword(input: $input) { ok ${USER_ERROR} } }`,
     { input: { token, newPassword: values.newPassword } }, "resetPassword"),
     onSuccess: () => navigate("/admin/sign-in?reset=1", { replace: true }),
   });
-  clear(section, h("h1", {}, "Choose a new password"), h("div", { class: "card" }, form.el));
+  clear(section, h("h1", {}, t("Choose a new password")), h("div", { class: "card" }, form.el));
 }
 
 export function forcedPasswordChange(section) {
   const form = buildForm({
-    label: "Change your password",
-    submitLabel: "Change password",
-    fields: passwordPair([{ name: "currentPassword", label: "Current password", type: "password", required: true, autocomplete: "current-password", autofocus: true }]),
+    label: t("Change your password"),
+    submitLabel: t("Change password"),
+    fields: passwordPair([{ name: "currentPassword", label: t("Current password"), type: "password", required: true, autocomplete: "current-password", autofocus: true }]),
     onSubmit: (values) => mismatch(values) ?? mutate(`mutation Change($input: ChangePasswordInput!) {
       changePassword(input: $input) { ${USER_ERROR} } }`,
     { input: { currentPassword: values.currentPassword, newPassword: values.newPassword } }, "changePassword"),
@@ -160,8 +161,8 @@ export function forcedPasswordChange(section) {
       navigate("/admin/", { replace: true });
     },
   });
-  clear(section, h("h1", {}, "Choose your own password"),
-    h("p", { class: "notice" }, `Welcome, ${state.viewer?.user.displayName || ""}. Your account was set up with an initial password; choose your own before you continue.`),
+  clear(section, h("h1", {}, t("Choose your own password")),
+    h("p", { class: "notice" }, t("Welcome, {name}. Your account was set up with an initial password; choose your own before you continue.", { name: state.viewer?.user.displayName || "" })),
     h("div", { class: "card" }, form.el),
-    h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"));
+    h("button", { type: "button", class: "link-button", onclick: signOut }, t("Sign out")));
 }
