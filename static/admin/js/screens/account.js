@@ -25,41 +25,41 @@ export async function totpEnrolment(container, { onDone, onCancel }) {
   const qr = h("img", {
     class: "qr",
     src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`,
-    alt: "QR code to scan with your authenticator app",
+    alt: t("QR code to scan with your authenticator app"),
     width: "192",
     height: "192",
   });
   const grouped = secret.match(/.{1,4}/g).join(" ");
   const form = buildForm({
-    label: "Confirm the authenticator app",
-    submitLabel: "Turn on",
-    fields: [{ name: "code", label: "6-digit code from the app", required: true, autocomplete: "one-time-code", inputmode: "numeric", class: "code-input" }],
-    secondary: onCancel ? [h("button", { type: "button", onclick: onCancel }, "Cancel")] : [],
+    label: t("Confirm the authenticator app"),
+    submitLabel: t("Turn on"),
+    fields: [{ name: "code", label: t("6-digit code from the app"), required: true, autocomplete: "one-time-code", inputmode: "numeric", class: "code-input" }],
+    secondary: onCancel ? [h("button", { type: "button", onclick: onCancel }, t("Cancel"))] : [],
     onSubmit: ({ code }) => mutate(`mutation Confirm($input: CodeInput!) { confirmTotp(input: $input) { ${RECOVERY} } }`,
       { input: { code: code.trim() } }, "confirmTotp"),
     onSuccess: (payload) => showRecoveryCodes(container, payload.recoveryCodes, onDone),
   });
   clear(container,
     h("ol", {},
-      h("li", {}, "Open an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis)."),
-      h("li", {}, "Scan this QR code:", qr,
-        h("p", {}, "Can't scan it? Enter this key instead: ", h("code", { class: "secret", "data-secret": secret, "aria-label": `Secret key ${grouped}` }, grouped))),
-      h("li", {}, "Enter the code the app shows to finish.")),
+      h("li", {}, t("Open an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis).")),
+      h("li", {}, t("Scan this QR code:"), qr,
+        h("p", {}, t("Can't scan it? Enter this key instead: "), h("code", { class: "secret", "data-secret": secret, "aria-label": t("Secret key {key}", { key: grouped }) }, grouped))),
+      h("li", {}, t("Enter the code the app shows to finish."))),
     form.el);
   form.fields.code.input.focus();
 }
 
 function showRecoveryCodes(container, codes, onDone) {
   const text = codes.join("\n");
-  const heading = h("h3", { tabindex: "-1" }, "Save your recovery codes");
+  const heading = h("h3", { tabindex: "-1" }, t("Save your recovery codes"));
   clear(container,
     heading,
-    h("p", { class: "notice warn" }, "Each code signs you in once if you lose your phone. They are shown only now: store them somewhere safe, such as a password manager."),
-    h("ul", { class: "codes", "aria-label": "Recovery codes" }, codes.map((c) => h("li", {}, c))),
+    h("p", { class: "notice warn" }, t("Each code signs you in once if you lose your phone. They are shown only now: store them somewhere safe, such as a password manager.")),
+    h("ul", { class: "codes", "aria-label": t("Recovery codes") }, codes.map((c) => h("li", {}, c))),
     h("div", { class: "actions" },
-      h("a", { class: "button", download: "frontdesk-recovery-codes.txt", href: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` }, "Download"),
-      h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(text); toast("Recovery codes copied."); } }, "Copy"),
-      h("button", { type: "button", class: "primary", onclick: onDone }, "I have saved them")));
+      h("a", { class: "button", download: "frontdesk-recovery-codes.txt", href: `data:text/plain;charset=utf-8,${encodeURIComponent(text)}` }, t("Download")),
+      h("button", { type: "button", onclick: async () => { await navigator.clipboard?.writeText(text); toast("Recovery codes copied."); } }, t("Copy")),
+      h("button", { type: "button", class: "primary", onclick: onDone }, t("I have saved them"))));
   heading.focus();
 }
 
@@ -68,16 +68,16 @@ export async function forcedEnrolment(section) {
   const names = v.awaitingTwoFactor.map((m) => m.organisation.name).join(", ");
   const steps = h("div", { class: "card" });
   clear(section,
-    h("h1", {}, "Set up two-step verification"),
-    h("p", { class: "notice" }, `${names || "Your organisation"} requires two-step verification. Set up an authenticator app to continue.`),
+    h("h1", {}, t("Set up two-step verification")),
+    h("p", { class: "notice" }, t("{names} requires two-step verification. Set up an authenticator app to continue.", { names: names || t("Your organisation") })),
     steps,
-    h("button", { type: "button", class: "link-button", onclick: signOut }, "Sign out"));
+    h("button", { type: "button", class: "link-button", onclick: signOut }, t("Sign out")));
   await totpEnrolment(steps, {
     onDone: async () => {
       await loadViewer();
       if (state.viewer.awaitingTwoFactor.length && !state.viewer.memberships.length) {
-        clear(steps, h("p", { class: "notice warn" }, "Two-step verification is on. Sign in again with a code from the app to continue."),
-          h("button", { type: "button", class: "primary", onclick: signOut }, "Sign in again"));
+        clear(steps, h("p", { class: "notice warn" }, t("Two-step verification is on. Sign in again with a code from the app to continue.")),
+          h("button", { type: "button", class: "primary", onclick: signOut }, t("Sign in again")));
         return;
       }
       navigate("/admin/", { replace: true });
@@ -124,15 +124,15 @@ function profileCard() {
 
 function passwordCard() {
   const form = buildForm({
-    label: "Change password",
-    submitLabel: "Change password",
+    label: t("Change password"),
+    submitLabel: t("Change password"),
     fields: [
-      { name: "currentPassword", label: "Current password", type: "password", required: true, autocomplete: "current-password" },
-      { name: "newPassword", label: "New password", type: "password", required: true, autocomplete: "new-password", hint: "At least 8 characters. Your other sessions will be signed out." },
-      { name: "confirm", label: "Repeat the new password", type: "password", required: true, autocomplete: "new-password" },
+      { name: "currentPassword", label: t("Current password"), type: "password", required: true, autocomplete: "current-password" },
+      { name: "newPassword", label: t("New password"), type: "password", required: true, autocomplete: "new-password", hint: t("At least 8 characters. Your other sessions will be signed out.") },
+      { name: "confirm", label: t("Repeat the new password"), type: "password", required: true, autocomplete: "new-password" },
     ],
     onSubmit: ({ currentPassword, newPassword, confirm }) => (newPassword !== confirm
-      ? { errors: [{ field: "confirm", message: "The passwords do not match." }] }
+      ? { errors: [{ field: "confirm", message: t("The passwords do not match.") }] }
       : mutate(`mutation Change($input: ChangePasswordInput!) { changePassword(input: $input) { ${USER_ERROR} } }`,
         { input: { currentPassword, newPassword } }, "changePassword")),
     onSuccess: (payload, values, api) => {
@@ -140,7 +140,7 @@ function passwordCard() {
       toast("Password changed. Other sessions were signed out.");
     },
   });
-  return h("section", { class: "card", "aria-labelledby": "password-h" }, h("h2", { id: "password-h" }, "Password"), form.el);
+  return h("section", { class: "card", "aria-labelledby": "password-h" }, h("h2", { id: "password-h" }, t("Password")), form.el);
 }
 
 function twoFactorCard(rerender) {
@@ -175,12 +175,12 @@ function twoFactorCard(rerender) {
   };
   const disable = async () => {
     const ok = await confirmDialog({
-      title: "Turn off two-step verification?",
-      message: "Signing in will need only your password, and your other sessions will be signed out. Organisations that require two-step verification will ask you to set it up again.",
-      confirmLabel: "Turn off",
+      title: t("Turn off two-step verification?"),
+      message: t("Signing in will need only your password, and your other sessions will be signed out. Organisations that require two-step verification will ask you to set it up again."),
+      confirmLabel: t("Turn off"),
       danger: true,
     });
-    if (ok && await run(`mutation { disableTwoFactor { ${USER_ERROR} } }`, "disableTwoFactor", "Two-step verification is off.")) rerender();
+    if (ok && await run(`mutation { disableTwoFactor { ${USER_ERROR} } }`, "disableTwoFactor", t("Two-step verification is off."))) rerender();
   };
   const emailToggle = h("input", {
     type: "checkbox",
@@ -189,32 +189,33 @@ function twoFactorCard(rerender) {
     onchange: async (e) => {
       const enabled = e.target.checked;
       const done = await run(`mutation Email($input: EmailTwoFactorInput!) { setEmailTwoFactor(input: $input) { ${USER_ERROR} } }`,
-        "setEmailTwoFactor", enabled ? "Emailed codes are on." : "Emailed codes are off.", { input: { enabled } });
+        "setEmailTwoFactor", enabled ? t("Emailed codes are on.") : t("Emailed codes are off."), { input: { enabled } });
       if (done) rerender();
       else e.target.checked = !enabled;
     },
   });
   clear(body,
     h("dl", { class: "facts" },
-      h("dt", {}, "Authenticator app"), h("dd", {}, tf.totpEnabled ? "On" : "Off"),
-      h("dt", {}, "Recovery codes left"), h("dd", {}, tf.totpEnabled ? String(tf.recoveryCodesLeft) : "—")),
-    h("div", { class: "check" }, emailToggle, h("label", { for: "email-codes" }, "Also accept a code sent to my email")),
+      h("dt", {}, t("Authenticator app")), h("dd", {}, tf.totpEnabled ? t("On") : t("Off")),
+      h("dt", {}, t("Recovery codes left")), h("dd", {}, tf.totpEnabled ? String(tf.recoveryCodesLeft) : "—")),
+    h("div", { class: "check" }, emailToggle, h("label", { for: "email-codes" }, t("Also accept a code sent to my email"))),
     h("div", { class: "actions" },
       h("button", { type: "button", class: tf.totpEnabled ? "" : "primary", onclick: enrol },
-        tf.totpEnabled ? "Set up a new app" : "Set up an authenticator app"),
-      tf.totpEnabled ? h("button", { type: "button", onclick: regenerate }, "New recovery codes") : null,
-      tf.methods.length ? h("button", { type: "button", class: "danger", onclick: disable }, "Turn off two-step verification") : null));
+        tf.totpEnabled ? t("Set up a new app") : t("Set up an authenticator app")),
+      tf.totpEnabled ? h("button", { type: "button", onclick: regenerate }, t("New recovery codes")) : null,
+      tf.methods.length ? h("button", { type: "button", class: "danger", onclick: disable }, t("Turn off two-step verification")) : null));
   return h("section", { class: "card", "aria-labelledby": "tf-h" },
-    h("h2", { id: "tf-h" }, "Two-step verification"),
-    h("p", { class: "muted" }, "A code from your phone on top of your password keeps your account safe even if the password leaks."),
+    h("h2", { id: "tf-h" }, t("Two-step verification")),
+    h("p", { class: "muted" }, t("A code from your phone on top of your password keeps your account safe even if the password leaks.")),
     body);
 }
 
 function browserName(agent) {
-  if (!agent) return "Unknown client";
+  if (!agent) return t("Unknown client");
   const found = /(Edg|Firefox|Chrome|Chromium|Safari|curl|python-httpx)\/[\d.]+/.exec(agent);
   const os = /(Windows|Mac OS X|Android|iPhone|Linux)/.exec(agent);
-  return [found ? found[0].split("/")[0].replace("Edg", "Edge") : agent.slice(0, 40), os?.[0]].filter(Boolean).join(" on ");
+  const browser = found ? found[0].split("/")[0].replace("Edg", "Edge") : agent.slice(0, 40);
+  return os ? t("{browser} on {system}", { browser, system: os[0] }) : browser;
 }
 
 async function sessionsCard(rerender) {
@@ -222,27 +223,27 @@ async function sessionsCard(rerender) {
   const revoke = async (s) => {
     const payload = await mutate(`mutation Revoke($input: SessionInput!) { revokeSession(input: $input) { ok ${USER_ERROR} } }`,
       { input: { sessionId: s.id } }, "revokeSession");
-    toast(payload.errors.length ? payload.errors[0].message : "Session signed out.");
+    toast(payload.errors.length ? payload.errors[0].message : t("Session signed out."));
     rerender();
   };
   const others = data.sessions.filter((s) => !s.current).length;
-  const { el } = table(["Device", "Address", "Signed in", "Last active", ""],
+  const { el } = table([t("Device"), t("Address"), t("Signed in"), t("Last active"), ""],
     data.sessions.map((s) => [
-      h("span", {}, browserName(s.userAgent), s.current ? [" ", h("span", { class: "badge ok" }, "This session")] : null),
+      h("span", {}, browserName(s.userAgent), s.current ? [" ", h("span", { class: "badge ok" }, t("This session"))] : null),
       s.clientIp || "—",
       timeEl(s.createdAt),
       timeEl(s.lastSeenAt),
-      s.current ? "" : h("button", { type: "button", onclick: () => revoke(s), "aria-label": `Sign out the session from ${formatDateTime(s.createdAt)}` }, "Sign out"),
-    ]), { caption: "Your sessions" });
+      s.current ? "" : h("button", { type: "button", onclick: () => revoke(s), "aria-label": t("Sign out the session from {time}", { time: formatDateTime(s.createdAt) }) }, t("Sign out")),
+    ]), { caption: t("Your sessions") });
   const all = async () => {
-    if (!await confirmDialog({ title: "Sign out everywhere else?", message: `This ends ${others} other session(s).`, confirmLabel: "Sign out others" })) return;
+    if (!await confirmDialog({ title: t("Sign out everywhere else?"), message: t("This ends {count} other session(s).", { count: others }), confirmLabel: t("Sign out others") })) return;
     await mutate(`mutation { revokeOtherSessions { ok ${USER_ERROR} } }`, {}, "revokeOtherSessions");
     toast("Other sessions signed out.");
     rerender();
   };
   return h("section", { class: "card", "aria-labelledby": "sessions-h" },
-    h("h2", { id: "sessions-h" }, "Where you're signed in"), el,
-    others ? h("div", { class: "actions" }, h("button", { type: "button", onclick: all }, "Sign out all other sessions")) : null);
+    h("h2", { id: "sessions-h" }, t("Where you're signed in")), el,
+    others ? h("div", { class: "actions" }, h("button", { type: "button", onclick: all }, t("Sign out all other sessions"))) : null);
 }
 
 export async function myAccount(section) {
@@ -252,11 +253,11 @@ export async function myAccount(section) {
   };
   const cards = [profileCard()];
   if (impersonating()) {
-    cards.push(h("p", { class: "notice" }, "Password, two-step verification and sessions are not available while you view someone else's portal."));
+    cards.push(h("p", { class: "notice" }, t("Password, two-step verification and sessions are not available while you view someone else's portal.")));
   } else {
     cards.push(passwordCard(), twoFactorCard(rerender), await sessionsCard(rerender));
   }
   const focused = section.contains(document.activeElement);
-  clear(section, h("h1", {}, "My account"), cards);
+  clear(section, h("h1", {}, t("My account")), cards);
   if (focused) section.querySelector("h1").focus();
 }
