@@ -1,32 +1,34 @@
 // Phone extensions: the organisation's list and one extension (admins), and
-// "My phone" (a member's own extension): do-not-disturb, forwarding, calls.
+// t("My phone") (a member's own extension): do-not-disturb, forwarding, calls.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  clear, debounce, formatDuration, h, humanise, table, timeEl, toast,
+  clear, debounce, formatDuration, h, table, timeEl, toast,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { navigate } from "../router.js";
 import { can, orgPath, state } from "../state.js";
+import { N_, t } from "../i18n.js";
 
 const CONDITIONS = [
-  ["ALWAYS", "Always forward"],
-  ["BUSY", "When busy"],
-  ["NO_ANSWER", "When there is no answer"],
-  ["UNAVAILABLE", "When the phone is unreachable"],
+  ["ALWAYS", N_("Always forward")],
+  ["BUSY", N_("When busy")],
+  ["NO_ANSWER", N_("When there is no answer")],
+  ["UNAVAILABLE", N_("When the phone is unreachable")],
 ];
+const DIRECTIONS = { INBOUND: N_("Inbound"), OUTBOUND: N_("Outbound") };
 const EXTENSION = `id number label doNotDisturb organisation { id name }
   member { id user { displayName email } }
   forwardingRules { condition destination ringSeconds internal }`;
 const CALL = "id startedAt direction remoteNumber durationSeconds recordingDeletedAt recording { format durationSeconds sizeBytes }";
 
 function forwardingSummary(rules) {
-  if (!rules.length) return "No forwarding";
-  return rules.map((r) => `${CONDITIONS.find(([c]) => c === r.condition)[1]} → ${r.destination}`).join("; ");
+  if (!rules.length) return t("No forwarding");
+  return rules.map((r) => `${t(CONDITIONS.find(([c]) => c === r.condition)[1])} → ${r.destination}`).join("; ");
 }
 
 function dndBadge(on) {
-  return h("span", { class: on ? "badge warn" : "badge ok" }, on ? "Do not disturb" : "Available");
+  return h("span", { class: on ? "badge warn" : "badge ok" }, on ? t("Do not disturb") : t("Available"));
 }
 
 async function membersOf(orgId) {
@@ -51,24 +53,24 @@ export async function list(section, params, { current }) {
     const rows = extensions.nodes.map((e) => [
       h("a", { href: orgPath(`/extensions/${encodeURIComponent(e.id)}`) }, e.number),
       e.label || "—",
-      e.member ? e.member.user.displayName : h("span", { class: "muted" }, "Unassigned"),
+      e.member ? e.member.user.displayName : h("span", { class: "muted" }, t("Unassigned")),
       dndBadge(e.doNotDisturb),
       forwardingSummary(e.forwardingRules),
     ]);
-    clear(results, table(["Number", "Label", "Assigned to", "Status", "Forwarding"], rows, { caption: "Extensions", empty: "No extensions match." }).el,
-      h("p", { class: "muted" }, `${extensions.totalCount} extensions.`));
+    clear(results, table([t("Number"), t("Label"), t("Assigned to"), t("Status"), t("Forwarding")], rows, { caption: t("Extensions"), empty: t("No extensions match.") }).el,
+      h("p", { class: "muted" }, t("{count} extensions.", { count: extensions.totalCount })));
   }
   const create = async () => {
     const members = await membersOf(org.id);
-    formDialog("Add an extension", {
-      label: "Add extension",
-      submitLabel: "Add extension",
+    formDialog(t("Add an extension"), {
+      label: t("Add extension"),
+      submitLabel: t("Add extension"),
       fields: [
         { row: [
-          { name: "number", label: "Number", required: true, inputmode: "numeric", autofocus: true, hint: "2 to 8 digits." },
-          { name: "label", label: "Label" },
+          { name: "number", label: t("Number"), required: true, inputmode: "numeric", autofocus: true, hint: t("2 to 8 digits.") },
+          { name: "label", label: t("Label") },
         ] },
-        { name: "membershipId", label: "Assign to", type: "select", options: [["", "Nobody yet"], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])] },
+        { name: "membershipId", label: t("Assign to"), type: "select", options: [["", t("Nobody yet")], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])] },
       ],
       onSubmit: (values) => mutate(`mutation Create($input: CreateExtensionInput!) { createExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
         { input: { organisationId: org.id, number: values.number.trim(), label: values.label, membershipId: values.membershipId || null } }, "createExtension"),
@@ -79,14 +81,14 @@ export async function list(section, params, { current }) {
     });
   };
   clear(section,
-    h("div", { class: "page-head" }, h("h1", {}, "Extensions"),
-      manage ? h("button", { type: "button", class: "primary", onclick: create }, "Add extension") : null),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter extensions", onsubmit: (e) => e.preventDefault() },
-      h("div", { class: "field grow" }, h("label", { for: "ext-search" }, "Search"),
-        h("input", { id: "ext-search", type: "search", placeholder: "Number or label", oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
-      h("div", { class: "field" }, h("label", { for: "ext-assigned" }, "Assigned"),
+    h("div", { class: "page-head" }, h("h1", {}, t("Extensions")),
+      manage ? h("button", { type: "button", class: "primary", onclick: create }, t("Add extension")) : null),
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter extensions"), onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "ext-search" }, t("Search")),
+        h("input", { id: "ext-search", type: "search", placeholder: t("Number or label"), oninput: debounce((e) => { filters.search = e.target.value; load(); }) })),
+      h("div", { class: "field" }, h("label", { for: "ext-assigned" }, t("Assigned")),
         h("select", { id: "ext-assigned", onchange: (e) => { filters.assigned = e.target.value; load(); } },
-          h("option", { value: "" }, "Any"), h("option", { value: "yes" }, "Assigned"), h("option", { value: "no" }, "Unassigned")))),
+          h("option", { value: "" }, t("Any")), h("option", { value: "yes" }, t("Assigned")), h("option", { value: "no" }, t("Unassigned"))))),
     results);
   await load();
 }
@@ -98,9 +100,9 @@ function dndCard(ext, onChange) {
   const button = h("button", { type: "button", role: "switch", id: "dnd-switch", "aria-labelledby": "dnd-label" });
   const show = (on) => {
     button.setAttribute("aria-checked", String(on));
-    button.textContent = on ? "On" : "Off";
+    button.textContent = on ? t("On") : t("Off");
     button.className = on ? "primary" : "";
-    status.textContent = on ? "Calls are not put through." : "Calls ring as usual.";
+    status.textContent = on ? t("Calls are not put through.") : t("Calls ring as usual.");
   };
   show(ext.doNotDisturb);
   button.addEventListener("click", async () => {
@@ -112,7 +114,7 @@ function dndCard(ext, onChange) {
       if (payload.errors.length) toast(payload.errors[0].message);
       else {
         show(payload.extension.doNotDisturb);
-        toast(`Do not disturb is ${payload.extension.doNotDisturb ? "on" : "off"}.`);
+        toast(payload.extension.doNotDisturb ? t("Do not disturb is on.") : t("Do not disturb is off."));
         onChange?.(payload.extension.doNotDisturb);
       }
     } catch (error) {
@@ -122,25 +124,26 @@ function dndCard(ext, onChange) {
     }
   });
   return h("section", { class: "card", "aria-labelledby": "dnd-h" },
-    h("h2", { id: "dnd-h" }, "Do not disturb"),
-    h("div", { class: "switch-row" }, h("span", { id: "dnd-label", class: "label" }, "Do not disturb"), button, status));
+    h("h2", { id: "dnd-h" }, t("Do not disturb")),
+    h("div", { class: "switch-row" }, h("span", { id: "dnd-label", class: "label" }, t("Do not disturb")), button, status));
 }
 
 function forwardingCard(ext) {
   const byCondition = Object.fromEntries(ext.forwardingRules.map((r) => [r.condition, r]));
-  const fields = CONDITIONS.flatMap(([condition, label]) => {
+  const fields = CONDITIONS.flatMap(([condition, english]) => {
     const rule = byCondition[condition];
+    const label = t(english);
     return [
       { name: `on_${condition}`, label, type: "checkbox", value: !!rule },
       { row: [
-        { name: `to_${condition}`, label: `${label}: destination`, value: rule?.destination ?? "", hint: "An extension number here or a phone number." },
-        ...(condition === "NO_ANSWER" ? [{ name: `ring_${condition}`, label: "Ring for (seconds)", type: "number", min: "5", max: "120", value: rule?.ringSeconds ?? 20 }] : []),
+        { name: `to_${condition}`, label: t("{condition}: destination", { condition: label }), value: rule?.destination ?? "", hint: t("An extension number here or a phone number.") },
+        ...(condition === "NO_ANSWER" ? [{ name: `ring_${condition}`, label: t("Ring for (seconds)"), type: "number", min: "5", max: "120", value: rule?.ringSeconds ?? 20 }] : []),
       ] },
     ];
   });
   const form = buildForm({
-    label: "Forwarding rules",
-    submitLabel: "Save forwarding",
+    label: t("Forwarding rules"),
+    submitLabel: t("Save forwarding"),
     fields,
     onSubmit: (values) => {
       const rules = CONDITIONS.filter(([c]) => values[`on_${c}`]).map(([c]) => ({
@@ -165,7 +168,7 @@ function forwardingCard(ext) {
     toggle.addEventListener("change", sync);
     sync();
   }
-  return h("section", { class: "card", "aria-labelledby": "fwd-h" }, h("h2", { id: "fwd-h" }, "Forwarding"), form.el);
+  return h("section", { class: "card", "aria-labelledby": "fwd-h" }, h("h2", { id: "fwd-h" }, t("Forwarding")), form.el);
 }
 
 async function callsCard(ext, { own, current }) {
@@ -178,12 +181,12 @@ async function callsCard(ext, { own, current }) {
     .filter((c) => !own || !c.extension || c.extension.id === ext.id)
     .reverse(); // newest first
   const mayDelete = can("RECORDINGS_DELETE");
-  const box = h("section", { class: "card", "aria-labelledby": "calls-h" }, h("h2", { id: "calls-h" }, "Calls"));
+  const box = h("section", { class: "card", "aria-labelledby": "calls-h" }, h("h2", { id: "calls-h" }, t("Calls")));
   const remove = async (call) => {
-    if (!await confirmDialog({ title: "Delete this recording?", message: `The recording of the call with ${call.remoteNumber} is deleted for good. The call stays listed.`, confirmLabel: "Delete recording", danger: true })) return;
+    if (!await confirmDialog({ title: t("Delete this recording?"), message: t("The recording of the call with {number} is deleted for good. The call stays listed.", { number: call.remoteNumber }), confirmLabel: t("Delete recording"), danger: true })) return;
     const payload = await mutate(`mutation DeleteRecording($input: CallRecordInput!) { deleteRecording(input: $input) { callRecord { id } ${USER_ERROR} } }`,
       { input: { callRecordId: call.id } }, "deleteRecording");
-    toast(payload.errors.length ? payload.errors[0].message : "Recording deleted.");
+    toast(payload.errors.length ? payload.errors[0].message : t("Recording deleted."));
     if (!payload.errors.length) {
       call.recording = null;
       call.recordingDeletedAt = new Date().toISOString();
@@ -193,14 +196,14 @@ async function callsCard(ext, { own, current }) {
   const recordingCell = (call) => {
     if (call.recording) {
       return h("span", {}, `${call.recording.format}, ${formatDuration(call.recording.durationSeconds)}`,
-        mayDelete ? [" ", h("button", { type: "button", class: "danger", onclick: () => remove(call), "aria-label": `Delete the recording of the call with ${call.remoteNumber}` }, "Delete")] : null);
+        mayDelete ? [" ", h("button", { type: "button", class: "danger", onclick: () => remove(call), "aria-label": t("Delete the recording of the call with {number}", { number: call.remoteNumber }) }, t("Delete"))] : null);
     }
-    return call.recordingDeletedAt ? h("span", { class: "muted" }, "Deleted") : h("span", { class: "muted" }, "None");
+    return call.recordingDeletedAt ? h("span", { class: "muted" }, t("Deleted")) : h("span", { class: "muted" }, t("None"));
   };
-  const render = () => clear(box, h("h2", { id: "calls-h" }, "Calls"),
-    table(["When", "Direction", "Number", "Duration", "Recording"], calls.map((c) => [
-      timeEl(c.startedAt), humanise(c.direction), c.remoteNumber, formatDuration(c.durationSeconds), recordingCell(c),
-    ]), { caption: "Calls", empty: "No calls yet." }).el);
+  const render = () => clear(box, h("h2", { id: "calls-h" }, t("Calls")),
+    table([t("When"), t("Direction"), t("Number"), t("Duration"), t("Recording")], calls.map((c) => [
+      timeEl(c.startedAt), t(DIRECTIONS[c.direction] ?? c.direction), c.remoteNumber, formatDuration(c.durationSeconds), recordingCell(c),
+    ]), { caption: t("Calls"), empty: t("No calls yet.") }).el);
   render();
   return box;
 }
@@ -208,38 +211,38 @@ async function callsCard(ext, { own, current }) {
 async function adminCards(ext) {
   const members = await membersOf(ext.organisation.id);
   const settings = buildForm({
-    label: "Extension settings",
-    submitLabel: "Save",
+    label: t("Extension settings"),
+    submitLabel: t("Save"),
     fields: [{ row: [
-      { name: "number", label: "Number", required: true, value: ext.number, inputmode: "numeric" },
-      { name: "label", label: "Label", value: ext.label },
+      { name: "number", label: t("Number"), required: true, value: ext.number, inputmode: "numeric" },
+      { name: "label", label: t("Label"), value: ext.label },
     ] }],
     onSubmit: (values) => mutate(`mutation Update($input: UpdateExtensionInput!) { updateExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
       { input: { extensionId: ext.id, number: values.number.trim(), label: values.label } }, "updateExtension"),
     onSuccess: () => toast("Extension saved."),
   });
   const assign = buildForm({
-    label: "Assign extension",
-    submitLabel: "Assign",
-    fields: [{ name: "membershipId", label: "Assigned to", type: "select", value: ext.member?.id ?? "", options: [["", "Nobody"], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])], hint: "A member's previous extension is freed." }],
+    label: t("Assign extension"),
+    submitLabel: t("Assign"),
+    fields: [{ name: "membershipId", label: t("Assigned to"), type: "select", value: ext.member?.id ?? "", options: [["", t("Nobody")], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])], hint: t("A member's previous extension is freed.") }],
     onSubmit: ({ membershipId }) => mutate(`mutation Assign($input: AssignExtensionInput!) { assignExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
       { input: { extensionId: ext.id, membershipId: membershipId || null } }, "assignExtension"),
     onSuccess: () => toast("Assignment saved."),
   });
   const remove = async () => {
-    if (!await confirmDialog({ title: `Delete extension ${ext.number}?`, message: "Its forwarding rules and call records go too, and other extensions stop forwarding to it.", confirmLabel: "Delete extension", danger: true })) return;
+    if (!await confirmDialog({ title: t("Delete extension {number}?", { number: ext.number }), message: t("Its forwarding rules and call records go too, and other extensions stop forwarding to it."), confirmLabel: t("Delete extension"), danger: true })) return;
     const payload = await mutate(`mutation Delete($input: ExtensionInput!) { deleteExtension(input: $input) { deletedExtensionId ${USER_ERROR} } }`,
       { input: { extensionId: ext.id } }, "deleteExtension");
     if (payload.errors.length) toast(payload.errors[0].message);
     else {
-      toast(`Extension ${ext.number} deleted.`);
+      toast(t("Extension {number} deleted.", { number: ext.number }));
       navigate(orgPath("/extensions"));
     }
   };
   return [
-    h("section", { class: "card", "aria-labelledby": "ext-settings-h" }, h("h2", { id: "ext-settings-h" }, "Number and label"), settings.el),
-    h("section", { class: "card", "aria-labelledby": "ext-assign-h" }, h("h2", { id: "ext-assign-h" }, "Assignment"), assign.el,
-      h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: remove }, "Delete extension"))),
+    h("section", { class: "card", "aria-labelledby": "ext-settings-h" }, h("h2", { id: "ext-settings-h" }, t("Number and label")), settings.el),
+    h("section", { class: "card", "aria-labelledby": "ext-assign-h" }, h("h2", { id: "ext-assign-h" }, t("Assignment")), assign.el,
+      h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: remove }, t("Delete extension")))),
   ];
 }
 
@@ -254,11 +257,11 @@ async function extensionPage(section, ext, { own, current }) {
   if (admin) cards.push(...await adminCards(ext));
   cards.push(await callsCard(ext, { own, current }));
   if (!current()) return;
-  const title = own ? `My phone: extension ${ext.number}` : `Extension ${ext.number}${ext.label ? ` · ${ext.label}` : ""}`;
+  const title = own ? t("My phone: extension {number}", { number: ext.number }) : `${t("Extension {number}", { number: ext.number })}${ext.label ? ` · ${ext.label}` : ""}`;
   clear(section,
-    own ? null : h("nav", { class: "breadcrumb", "aria-label": "Breadcrumb" }, h("a", { href: orgPath("/extensions") }, "Extensions"), ` › ${ext.number}`),
+    own ? null : h("nav", { class: "breadcrumb", "aria-label": t("Breadcrumb") }, h("a", { href: orgPath("/extensions") }, t("Extensions")), ` › ${ext.number}`),
     h("div", { class: "page-head" }, h("h1", {}, title), headBadge),
-    ext.member && !own ? h("p", { class: "muted" }, `Assigned to ${ext.member.user.displayName} (${ext.member.user.email}).`) : null,
+    ext.member && !own ? h("p", { class: "muted" }, t("Assigned to {name} ({email}).", { name: ext.member.user.displayName, email: ext.member.user.email })) : null,
     cards);
 }
 
@@ -266,7 +269,7 @@ export async function detail(section, params, ctx) {
   const { node } = await gql(`query Extension($id: ID!) { node(id: $id) { ... on Extension { ${EXTENSION} } } }`, { id: params.extension });
   if (!ctx.current()) return;
   if (!node?.number) {
-    clear(section, h("h1", {}, "Extension not found"), h("p", {}, h("a", { href: orgPath("/extensions") }, "Back to extensions")));
+    clear(section, h("h1", {}, t("Extension not found")), h("p", {}, h("a", { href: orgPath("/extensions") }, t("Back to extensions"))));
     return;
   }
   await extensionPage(section, node, { own: false, current: ctx.current });
@@ -277,7 +280,7 @@ export async function myPhone(section, params, ctx) {
   if (!ctx.current()) return;
   const ext = ownExtensions.nodes.find((e) => e.organisation.id === state.org.id);
   if (!ext) {
-    clear(section, h("h1", {}, "My phone"), h("p", { class: "notice" }, `You have no extension in ${state.org.name} yet. An administrator can assign you one.`));
+    clear(section, h("h1", {}, t("My phone")), h("p", { class: "notice" }, t("You have no extension in {organisation} yet. An administrator can assign you one.", { organisation: state.org.name })));
     return;
   }
   await extensionPage(section, ext, { own: true, current: ctx.current });
