@@ -245,6 +245,21 @@ async def _reporter_to_tell(ticket: Ticket, actor: Actor) -> User | None:
     return reporter if reporter is not None and reporter.status is UserStatus.ACTIVE else None
 
 
+def statuses_open_to(
+    actor: Actor, ticket: Ticket, organisation: Organisation
+) -> list[TicketStatus]:
+    """Where the actor may move the ticket now, in workflow order: the desk
+    (ACCOUNT access or better) along TRANSITIONS, a reporter only along
+    REPORTER_TRANSITIONS."""
+    desk = actor.handles_tickets(organisation)
+    return [
+        status
+        for status in TicketStatus
+        if status in TRANSITIONS[ticket.status]
+        and (desk or (ticket.status, status) in REPORTER_TRANSITIONS)
+    ]
+
+
 async def change_status(*, actor: Actor, ticket_id: int, status: TicketStatus) -> Ticket:
     async with in_transaction():
         ticket, organisation = await _visible(actor, ticket_id)
@@ -257,9 +272,7 @@ async def change_status(*, actor: Actor, ticket_id: int, status: TicketStatus) -
                 + (f" (possible: {allowed})." if allowed else "; it is closed."),
                 "status",
             )
-        if not actor.handles_tickets(organisation) and (before, status) not in (
-            REPORTER_TRANSITIONS
-        ):
+        if status not in statuses_open_to(actor, ticket, organisation):
             raise DomainError(
                 ErrorCode.OUT_OF_SCOPE_PERMISSION,
                 "Only the support desk moves a ticket there; you may close or reopen a "

@@ -17,7 +17,7 @@ from server.organisations.types import OrganisationNode
 from server.tenancy.models import Organisation
 from server.tickets.loaders import comments_by_ticket
 from server.tickets.models import Ticket, TicketComment, TicketKind, TicketPriority, TicketStatus
-from server.tickets.service import public_name
+from server.tickets.service import public_name, statuses_open_to
 
 
 async def _person(info: Info, user_id: int | None) -> UserNode | None:
@@ -81,6 +81,19 @@ class TicketType(relay.Node):
     @staticmethod
     async def reporter(row: strawberry.Parent[Ticket], info: Info) -> UserNode | None:
         return await _person(info, row.reporter_id)
+
+    @strawberry.field(
+        description="The statuses the viewer may move this ticket to now, in workflow order: "
+        "what a status picker offers (`changeTicketStatus` accepts exactly these; empty for a "
+        "closed ticket, and for a reporter whose ticket only the desk may move)."
+    )
+    @staticmethod
+    async def allowed_statuses(row: strawberry.Parent[Ticket], info: Info) -> list[TicketStatus]:
+        actor = info.context.actor
+        organisation = await info.context.loaders.by_id(Organisation).load(row.organisation_id)
+        if actor is None or organisation is None:
+            return []
+        return statuses_open_to(actor, row, organisation)
 
     @strawberry.field(description="The answers, oldest first.")
     async def comments(self, info: Info) -> list[TicketCommentNode]:

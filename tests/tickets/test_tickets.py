@@ -455,3 +455,40 @@ async def test_reporter_deleted_keeps_the_ticket(tree, sign_in):
     assert data["ticket"] == {"reporterName": "Deleted user", "reporter": None}
     assert (await Ticket.get()).status is TicketStatus.NEW
     assert await OutboxMail.all().count() == 0
+
+
+ALLOWED = "query($id: ID!) { ticket(id: $id) { status allowedStatuses } }"
+# (status, what the reporter with OWN access may choose, what the desk may choose)
+STATUS_PICKER = [
+    ("NEW", [], ["IN_PROGRESS", "WAITING_ON_CUSTOMER", "RESOLVED"]),
+    ("IN_PROGRESS", [], ["WAITING_ON_CUSTOMER", "RESOLVED"]),
+    ("WAITING_ON_CUSTOMER", ["IN_PROGRESS"], ["IN_PROGRESS", "RESOLVED"]),
+    ("RESOLVED", ["IN_PROGRESS", "CLOSED"], ["IN_PROGRESS", "CLOSED"]),
+    ("CLOSED", [], []),
+]
+
+
+async def test_allowed_statuses_offer_exactly_what_change_ticket_status_accepts(tree, sign_in):
+    member = await sign_in(tree["acme.member"].email)
+    admin = await sign_in(tree["acme.admin"].email)
+    ticket = (await raise_ticket(member, tree.acme.id, "status picker"))["id"]
+    for status, reporter_may, desk_may in STATUS_PICKER:
+        await Ticket.filter(number=1, organisation_id=tree.acme.id).update(
+            status=TicketStatus(status)
+        )
+        for client, expected in ((member, reporter_may), (admin, desk_may)):
+            shown = (await client.data(ALLOWED, {"id": ticket}))["ticket"]
+            assert shown == {"status": status, "allowedStatuses": expected}
+            # Every other choice is refused and changes nothing.
+            for other in TicketStatus:
+                if other.value not in expected:
+                    assert await client.refused(STATUS, {"id": ticket, "status": other.value})
+                    assert (
+                        await Ticket.get(number=1, organisation_id=tree.acme.id)
+                    ).status.value == status
+    # Each offered choice is accepted (from WAITING_ON_CUSTOMER, the reporter's one).
+    await Ticket.filter(number=1, organisation_id=tree.acme.id).update(
+        status=TicketStatus.WAITING_ON_CUSTOMER
+    )
+    moved = await member.ok(STATUS, {"id": ticket, "status": "IN_PROGRESS"})
+    assert moved["ticket"]["status"] == "IN_PROGRESS"
