@@ -23,7 +23,7 @@ const VIEWER = `query Viewer {
 
 const ORGANISATION = `query Organisation($id: ID!) {
   organisation(id: $id) {
-    id name kind status requireTwoFactor allowEmailCodes requireTotpForAdmins viewerPermissions
+    id name kind status requireTwoFactor allowEmailCodes requireTotpForAdmins ticketAccessAfterFirstSignIn viewerPermissions
     parent { id name }
     seats { limit used available }
   }

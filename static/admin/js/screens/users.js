@@ -50,6 +50,14 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         { name: "lastName", label: t("Last name (optional)"), autocomplete: "off" },
       ] },
       ...profileFields({}, { optional: true }),
+      // What they may do from their first sign-in on (the seed portals' Add User form).
+      h("h3", {}, t("Access")),
+      { name: "ticketAccess", label: t("Ticket access"), type: "select", value: "", options: [
+        ["", t("The role's default")], ["NONE", t("None")], ["OWN", t("Own tickets")],
+        ["ACCOUNT", t("All tickets of the account")], ["ADMIN", t("Ticket administrator")]] },
+      { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox" },
+      { name: "emailTwoFactor", label: t("Confirm each sign-in with a mailed code"), type: "checkbox" },
+      { name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", hint: t("Owners and administrators only.") },
       { name: "direct", label: t("Create the user now instead of sending an invitation"), type: "checkbox" },
       { name: "byLink", label: t("Mail them a link to choose their password"), type: "checkbox", value: true, hint: t("Untick to set an initial password yourself.") },
       { name: "password", label: t("Initial password"), type: "password", autocomplete: "new-password", hidden: true, hint: t("They must change it when they first sign in. Give it to them in person or by phone.") },
@@ -60,6 +68,10 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
         organisationId: org.id, email: email.trim(), role: chosen, firstName: firstName.trim() || null, lastName: lastName.trim() || null,
       };
       for (const name of PROFILE_NAMES) input[name] = values[name].trim() || null;
+      if (values.ticketAccess) input.ticketAccess = values.ticketAccess;
+      if (values.restrictRecordingDeletion) input.restrictRecordingDeletion = true;
+      if (values.emailTwoFactor) input.emailTwoFactor = true;
+      if (values.canImpersonate) input.canImpersonate = true;
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
           { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
