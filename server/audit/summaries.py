@@ -149,6 +149,13 @@ FIELDS = {
     "lastName": N_("last name"),
     "email": N_("email"),
     "phone": N_("phone"),
+    "portalName": N_("portal name"),
+    "senderName": N_("sender name"),
+    "senderAddress": N_("sender address"),
+    "supportContact": N_("support contact"),
+    "logoUrl": N_("logo"),
+    "colour": N_("colour"),
+    "hostName": N_("host name"),
     "title": N_("title"),
     "officePhone": N_("office phone"),
     "mobilePhone": N_("mobile phone"),
@@ -302,6 +309,12 @@ def _email_change_requested(reading: Reading) -> str:
     )
 
 
+def _sender_verified(reading: Reading) -> str:
+    return reading.gettext("{address} was confirmed as the sender of the mails of {target}").format(
+        address=reading.word(reading.details.get("senderAddress")), target=reading.target
+    )
+
+
 def _seat_limit(reading: Reading) -> str:
     return _from_to(
         N_("{actor} changed the seat limit of {target} from {before} to {after}"), "seatLimit"
@@ -360,6 +373,10 @@ SUMMARIES: dict[str, Callable[[Reading], str]] = {
         N_("{actor} changed the settings of {target}: {changes}")
     ),
     "organisation.seat_limit_changed": _seat_limit,
+    "organisation.brand_changed": _with_changes(
+        N_("{actor} changed the brand of {target}: {changes}")
+    ),
+    "organisation.sender_verified": _sender_verified,
     "organisation.suspended": _simple(N_("{actor} suspended {target}")),
     "organisation.reactivated": _simple(N_("{actor} reactivated {target}")),
     "ticket.created": _simple(N_("{actor} raised ticket {target}")),

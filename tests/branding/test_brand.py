@@ -85,7 +85,7 @@ async def test_changes_are_audited_with_before_and_after(tree, sign_in):
     await set_brand(reseller, tree.reseller.id, portalName="Northwind Cloud")
     await set_brand(reseller, tree.reseller.id, portalName="Northwind", colour="#000000")
     events = await AuditEvent.filter(action="organisation.brand_changed").order_by("id")
-    assert [e.details for e in events] == [
+    assert [{k: e.details[k] for k in ("before", "after")} for e in events] == [
         {"before": {"portalName": None}, "after": {"portalName": "Northwind Cloud"}},
         {
             "before": {"portalName": "Northwind Cloud", "colour": None},

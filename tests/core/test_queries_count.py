@@ -47,15 +47,16 @@ _EXECUTE_METHODS = (
 _inside = contextvars.ContextVar("_inside", default=False)
 
 
-def _client_classes() -> list[type[BaseDBAsyncClient]]:
-    found: list[type[BaseDBAsyncClient]] = []
+def _client_classes() -> list[type]:
+    found: list[type] = []
     pending: list[type[BaseDBAsyncClient]] = [BaseDBAsyncClient]
     while pending:
         cls = pending.pop()
         if cls not in found:
             found.append(cls)
             pending.extend(cls.__subclasses__())
-    return found
+    # With the mixins they inherit from (server/sqlite.py's DirectChanges defines execute_query).
+    return list(dict.fromkeys(base for cls in found for base in cls.__mro__))
 
 
 class StatementLog:
