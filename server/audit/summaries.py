@@ -149,7 +149,7 @@ FIELDS = {
     "lastName": N_("last name"),
     "email": N_("email"),
     "phone": N_("phone"),
-    "title": N_("job title"),
+    "title": N_("title"),
     "officePhone": N_("office phone"),
     "mobilePhone": N_("mobile phone"),
     "fax": N_("fax"),
@@ -406,8 +406,5 @@ def summarise(event: AuditEvent, language: str) -> str:
 def reader_language(actor: Actor | None, accept_language: str | None) -> str:
     """The language summaries are written in for a reader: their profile's, else
     their browser's (Accept-Language), else English."""
-    # The profile's language, once people have one (issue 15's translatable mails).
-    profile = getattr(actor.user, "language", None) if actor is not None else None
-    return negotiate(
-        profile if isinstance(profile, str) else None, from_accept_language(accept_language)
-    )
+    profile = actor.user.language if actor is not None else None
+    return negotiate(profile, from_accept_language(accept_language))

@@ -136,7 +136,14 @@ async def logout(*, actor: Actor, raw_token: str | None) -> None:
 
 
 async def revoke_session(*, actor: Actor, session_id: int) -> None:
-    deleted = await Session.filter(id=session_id, user_id=actor.user.id).delete()
+    mine = Session.filter(id=session_id, user_id=actor.user.id)
+    # An administrator's session in the member's portal expires instead: the sweep
+    # ends it and mails the member what was done (impersonation/service.py).
+    now = clock.now()
+    deleted = await mine.filter(impersonator_id__isnull=False, expires_at__gt=now).update(
+        expires_at=now
+    )
+    deleted += await mine.filter(impersonator_id__isnull=True).delete()
     if not deleted:
         raise not_found("sessionId", "Session")
     await audit.record("auth.session_revoked", actor=actor, subject_user_id=actor.user.id)

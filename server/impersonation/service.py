@@ -158,23 +158,22 @@ async def _tell_member(
     ended_at: datetime,
 ) -> None:
     language = (await audience_for(member.email, session.impersonation_organisation_id)).language
-    summaries = [summarise(event, language) for event in changes]
     granting = await Organisation.get_or_none(path=session.impersonation_scope)
-    member_organisation = await Organisation.get_or_none(id=session.impersonation_organisation_id)
+    where = await Organisation.get_or_none(id=session.impersonation_organisation_id)
     minutes = max(1, round((ended_at - session.created_at).total_seconds() / 60))
     await queue_mail(
         kind="impersonation_ended",
         recipient=member.email,
         organisation_id=session.impersonation_organisation_id,
+        organisation_name=where.name if where is not None else "",
         name=greeting_name(member),
-        organisation_name=member_organisation.name if member_organisation is not None else "",
         actor_name=impersonator.display_name,
         actor_organisation=granting.name if granting is not None else "",
         started_at=session.created_at,
         ended_at=ended_at,
         minutes=minutes,
         reason=session.impersonation_reason,
-        changes=summaries,
+        changes=[summarise(event, language) for event in changes],
     )
 
 

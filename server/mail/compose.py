@@ -62,8 +62,8 @@ class Mail:
     after: Sequence[str] = ()
     # Text the recipient's correspondent wrote (a ticket reply): shown as written.
     quote: str | None = None
-    # A list after the paragraphs, each item a value already in the reader's language
-    # (never a pattern): "- item" lines in the text part, a bulleted list in HTML.
+    # A list after the paragraphs, each item a value already in the reader's
+    # language (never a pattern): the changes an impersonation made.
     items: Sequence[str] = ()
     values: Mapping[str, Any] = field(default_factory=dict)  # extra values the patterns use
 

@@ -210,21 +210,25 @@ def security_notice(_: Gettext, v: Values) -> Mail:
 
 @mail_kind("impersonation_ended")
 def impersonation_ended(_: Gettext, v: Values) -> Mail:
-    """Sent once when an impersonation ends (stopped, signed out or expired): name,
-    actor_name, actor_organisation, started_at, ended_at, minutes, reason, changes
-    (a list: one summary per change, already in the reader's language), organisation_name."""
+    """Sent once when an impersonation ends (stopped, signed out or expired).
+    actor_name, actor_organisation (the administrator's), started_at, ended_at,
+    minutes, reason, changes (the summaries of what was done, in the reader's
+    language), name, organisation_name."""
     return Mail(
         subject=_("{actor_name} of {actor_organisation} used your {portal} account"),
         greeting=greeting(_, v.get("name")),
         paragraphs=[
             _(
-                "{actor_name} of {actor_organisation} used your {portal} account on your "
-                "behalf from {started_at} until {ended_at} ({minutes} min)."
+                "{actor_name} of {actor_organisation} used your {portal} account at "
+                "{organisation_name} as you, from {started_at} until {ended_at} "
+                "({minutes} min)."
             ),
             _("Reason given: {reason}"),
-            _("Changes made during that time:"),
+            _("Changes made during that time:")
+            if v["changes"]
+            else _("No changes were made during that time."),
         ],
-        items=[str(change) for change in v.get("changes") or ()] or [_("none")],
+        items=list(v["changes"]),
         after=[_("If you did not expect this, contact your administrator.")],
         reason=_account_reason(_, v),
     )

@@ -194,6 +194,14 @@ async def _assign(actor: Actor, extension: Extension, membership: Membership | N
     )
 
 
+async def _holder(membership_id: int | None) -> int | None:
+    """The person an extension (or a call on it) belongs to: its events are about them."""
+    if membership_id is None:
+        return None
+    holder = await Membership.get_or_none(id=membership_id).only("id", "user_id")
+    return holder.user_id if holder is not None else None
+
+
 async def _lock_organisation(organisation_id: int) -> None:
     # Assignment changes of one organisation queue behind each other (PostgreSQL).
     await Organisation.select_for_update().get(id=organisation_id)
@@ -226,6 +234,7 @@ async def create_extension(
                 actor=actor,
                 organisation_id=organisation.id,
                 target=extension,
+                subject_user_id=await _holder(extension.membership_id),
                 target_label=extension.number,
                 details={"after": values},
             )
@@ -267,6 +276,7 @@ async def update_extension(
                     actor=actor,
                     organisation_id=organisation.id,
                     target=extension,
+                    subject_user_id=await _holder(extension.membership_id),
                     target_label=extension.number,
                     details={"before": before, "after": cleaned},
                 )
@@ -299,6 +309,7 @@ async def delete_extension(*, actor: Actor, extension_id: int) -> None:
             actor=actor,
             organisation_id=organisation.id,
             target=extension,
+            subject_user_id=await _holder(extension.membership_id),
             target_label=extension.number,
             details={
                 "before": {
@@ -324,6 +335,7 @@ async def set_do_not_disturb(*, actor: Actor, extension_id: int, enabled: bool) 
                 actor=actor,
                 organisation_id=organisation.id,
                 target=extension,
+                subject_user_id=await _holder(extension.membership_id),
                 target_label=extension.number,
                 details={
                     "before": {"doNotDisturb": not enabled},
@@ -390,6 +402,7 @@ async def set_forwarding_rules(
                 actor=actor,
                 organisation_id=organisation.id,
                 target=extension,
+                subject_user_id=await _holder(extension.membership_id),
                 target_label=extension.number,
                 details={"before": before, "after": after},
             )
@@ -439,6 +452,7 @@ async def add_call_record(
             actor=actor,
             organisation_id=organisation.id,
             target=call,
+            subject_user_id=await _holder(call.membership_id),
             target_label=extension.number,
             details={"extension": extension.number, "recording": recording is not None},
         )
@@ -483,6 +497,7 @@ async def delete_recording(*, actor: Actor, call_record_id: int) -> CallRecord:
             actor=actor,
             organisation_id=organisation.id,
             target=call,
+            subject_user_id=await _holder(call.membership_id),
             details={"before": before, "after": None},
         )
     return call

@@ -149,6 +149,16 @@ async def test_lists_are_newest_first_and_summaries_follow_the_language(tree, si
         "Ann Admin hat die Rolle von Carol Member von Mitglied auf Betrachter geändert"
     )
 
+    # The profile's language comes before the browser's.
+    await User.filter(id=tree["acme.admin"].user.id).update(language="de")
+    english_browser = await admin(
+        EVENTS, {"org": org, "action": "member."}, **{"accept-language": "en"}
+    )
+    assert english_browser["data"]["auditEvents"]["nodes"][0]["summary"].startswith(
+        "Ann Admin hat die Rolle"
+    )
+    await User.filter(id=tree["acme.admin"].user.id).update(language=None)
+
     url = f"/audit/export.csv?organisationId={org}"
     for language, summary in [
         ("en", "Ann Admin changed the role of Carol Member from member to viewer"),

@@ -1,5 +1,7 @@
 """Impersonation in the app: an owner grants the right, an admin opens a
-member's portal with a reason, turns their do-not-disturb off, and stops."""
+member's portal with a reason, turns their do-not-disturb off, and stops; the
+trail reads newest first with before and after, the member gets the mail and
+finds the change under "My activity"."""
 
 from __future__ import annotations
 
@@ -7,10 +9,13 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import Mailbox
 from tests.browser.helpers import App
 
+DND_OFF = "Admin Acme as Bob Acme switched do not disturb off for extension 202"
 
-def test_admin_opens_a_members_portal_turns_dnd_off_and_stops(app: App) -> None:
+
+def test_admin_opens_a_members_portal_turns_dnd_off_and_stops(app: App, mailbox: Mailbox) -> None:
     owner = app.page()
     app.sign_in(owner, "owner@acme.example.com")
     app.open_section(owner, "Users")
@@ -60,3 +65,36 @@ def test_admin_opens_a_members_portal_turns_dnd_off_and_stops(app: App) -> None:
     page.get_by_label("Action (exact, or a prefix ending in a dot)").fill("impersonation.")
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("row").filter(has_text="impersonation.started")).to_be_visible()
+    rows = page.locator("table.audit tbody tr")
+    # Newest first, each event a sentence.
+    expect(rows.first).to_contain_text("Admin Acme closed the portal of Bob Acme")
+    expect(rows.nth(1)).to_contain_text("Admin Acme opened the portal of Bob Acme")
+    page.get_by_label("Action (exact, or a prefix ending in a dot)").fill("extension.")
+    page.get_by_role("button", name="Apply").click()
+    changed = rows.filter(has_text=DND_OFF)
+    expect(changed).to_have_count(1)
+    before, after = changed.locator(".before-after .side").all()
+    expect(before).to_contain_text("Before")
+    expect(before.locator("dt")).to_have_text(["Do not disturb"])
+    expect(before.locator("dd")).to_have_text(["on"])
+    expect(after.locator("dd")).to_have_text(["off"])
+    # Side by side, and the list uses the page's width.
+    assert before.bounding_box()["y"] == after.bounding_box()["y"]  # type: ignore[index]
+    page.set_viewport_size({"width": 1600, "height": 900})
+    main_width = page.locator("main").bounding_box()["width"]  # type: ignore[index]
+    assert main_width > 1300, main_width  # not the 72rem column of the other screens
+    page.set_viewport_size({"width": 1280, "height": 800})
+    app.check_a11y(page, "audit-log-events")
+    app.shot(page, "audit-log-events")
+
+    # Bob hears of it once it ended, in words, and finds it under "My activity".
+    mail = mailbox.wait_for("bob@acme.example.com", "used your Frontdesk account")
+    text = mail.get_body(("plain",)).get_content()
+    assert "Reason given: Bob is on leave and left do-not-disturb on" in text
+    assert f"- {DND_OFF}" in text
+    bob = app.page()
+    app.sign_in(bob, "bob@acme.example.com")
+    app.open_section(bob, "My activity")
+    expect(bob.get_by_role("heading", name="My activity")).to_be_visible()
+    expect(bob.locator("table.audit tbody tr").filter(has_text=DND_OFF)).to_have_count(1)
+    app.check_a11y(bob, "my-activity")

@@ -57,7 +57,7 @@ async def test_stopping_mails_who_when_why_and_every_change(tree, sign_in, http,
     assert mail["To"] == tree["acme.member"].email
     assert mail["Subject"] == "Ann Admin of Acme used your Frontdesk account"
     assert "Hello Bob Member," in text
-    assert "Ann Admin of Acme used your Frontdesk account on your behalf from" in text
+    assert "Ann Admin of Acme used your Frontdesk account at Acme as you, from" in text
     assert "(7 min)" in text and "Reason given: Forward calls while away" in text
     changes = text.split("Changes made during that time:\n\n", 1)[1].split("\n\n", 1)[0]
     assert changes.splitlines() == [
@@ -97,7 +97,7 @@ async def test_signing_out_ends_it_with_the_mail(tree, sign_in, http, smtp_serve
     assert (await acting.data(LOGOUT))["logout"]["ok"] is True
     assert await Session.filter(impersonator_id__isnull=False).count() == 0
     [mail] = await smtp_server.deliver()
-    assert "Changes made during that time:\n\n- none" in plain(mail)
+    assert "No changes were made during that time." in plain(mail)
     [ended] = await AuditEvent.filter(action="impersonation.ended")
     assert ended.details["endedBy"] == "signedOut"
     assert await AuditEvent.filter(action="auth.logout").count() == 0
@@ -117,3 +117,19 @@ async def test_removing_the_member_ends_it_and_the_sweep_mails_once(
     assert await close_expired() == 1
     assert await close_expired() == 0
     assert len(await smtp_server.deliver()) == 1
+
+
+async def test_the_member_revoking_it_ends_it_and_the_sweep_mails_once(
+    tree, sign_in, http, smtp_server
+):
+    acting, _ = await start(tree, sign_in, http)
+    member = await sign_in(tree["acme.member"].email)
+    [impersonation] = await Session.filter(impersonator_id__isnull=False)
+    revoke = """mutation($id: ID!) { revokeSession(input: {sessionId: $id}) {
+      ok errors { code } } }"""
+    await member.ok(revoke, {"id": gid("Session", impersonation.id)})
+    assert (await acting.data(VIEWER))["viewer"] is None
+    assert await member.refused(revoke, {"id": gid("Session", impersonation.id)}) == ["NOT_FOUND"]
+    assert await close_expired() == 1
+    [mail] = await smtp_server.deliver()
+    assert mail["To"] == tree["acme.member"].email

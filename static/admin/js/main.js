@@ -72,7 +72,8 @@ route("/admin/o/:org/users", users.list, { org: true, section: "/users" });
 route("/admin/o/:org/users/:member", users.detail, { org: true, section: "/users" });
 route("/admin/o/:org/customers", customers.tree, { org: true, section: "/customers" });
 route("/admin/o/:org/settings", settings.organisationSettings, { org: true, section: "/settings" });
-route("/admin/o/:org/audit", audit.log, { org: true, section: "/audit" });
+route("/admin/o/:org/audit", audit.log, { org: true, section: "/audit", wide: true });
+route("/admin/activity", audit.myActivity, { wide: true });
 route("/admin/o/:org/tokens", tokens.list, { org: true, section: "/tokens" });
 route("/admin/o/:org/webhooks", webhooks.list, { org: true, section: "/webhooks" });
 route("/admin/o/:org/contacts", contacts.list, { org: true, section: "/contacts" });
@@ -144,6 +145,10 @@ function renderNav(match) {
         href: orgPath(s.path),
         "aria-current": match?.options.section === s.path ? "page" : null,
       }, t(s.label)))),
+    h("li", {}, h("a", {
+      href: "/admin/activity",
+      "aria-current": match?.regex.source.includes("activity") ? "page" : null,
+    }, t("My activity"))),
     h("li", {}, h("a", {
       href: "/admin/account",
       "aria-current": match?.regex.source.includes("account") ? "page" : null,
@@ -370,6 +375,7 @@ async function render(location) {
   const bare = !v || !!found?.options.bare;
   layout.classList.toggle("bare", bare);
   if (bare) section.after(languageSwitch());
+  main.classList.toggle("wide", !!found?.options.wide); // long rows use the page's width
   renderTopbar(bare);
   renderBanner();
   if (!bare) renderNav(found);

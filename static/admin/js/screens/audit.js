@@ -1,19 +1,133 @@
-// The audit log: filters, 50 events a page, and the same filters as a CSV download.
+// The audit log: filters, 50 events a page newest first, each as a sentence with
+// its before and after side by side; the same filters as a CSV download. And
+// "My activity": what was done to the viewer (viewer.auditEvents), for everyone.
 
 import { gql } from "../api.js";
-import { clear, formatNumber, h, table, timeEl } from "../dom.js";
-import { t, tn } from "../i18n.js";
+import { clear, formatNumber, h, humanise, table, timeEl } from "../dom.js";
+import { N_, t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
+
+const FIELDS = "id createdAt action summary clientIp details";
 
 const EVENTS = `query Audit($org: ID!, $descendants: Boolean!, $action: String, $since: DateTime, $until: DateTime, $after: String) {
   auditEvents(organisationId: $org, includeDescendants: $descendants, action: $action, since: $since, until: $until, first: 50, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
-    nodes { id createdAt action actorLabel impersonatorLabel targetType targetLabel clientIp details organisation { name } }
+    nodes { ${FIELDS} organisation { name } }
   }
 }`;
 
+const MINE = `query MyActivity($after: String) {
+  viewer { auditEvents(first: 50, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes { ${FIELDS} organisation { name } }
+  } }
+}`;
+
 const ACTIONS = ["member.", "invitation.", "organisation.", "auth.", "two_factor.", "impersonation.", "api_token.", "ticket.", "extension.", "contact."];
+
+// Field names of before/after in words (the rest: camelCase split into words).
+const FIELD_WORDS = {
+  canImpersonate: N_("May open members' portals"),
+  restrictRecordingDeletion: N_("May not delete call recordings"),
+  doNotDisturb: N_("Do not disturb"),
+  ticketAccess: N_("Ticket access"),
+  seatLimit: N_("Seat limit"),
+  member: N_("Assigned to"),
+  url: N_("Address"),
+};
+const CONDITIONS = {
+  ALWAYS: N_("always"), BUSY: N_("when busy"), NO_ANSWER: N_("without answer"), UNAVAILABLE: N_("when unreachable"),
+};
+
+function fieldWords(key) {
+  if (FIELD_WORDS[key]) return t(FIELD_WORDS[key]);
+  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** A stored value in words: switches as on/off, people by name, rules as sentences. */
+export function valueWords(value) {
+  if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return t("none");
+  if (value === true) return t("on");
+  if (value === false) return t("off");
+  if (Array.isArray(value)) return value.map(valueWords).join("; ");
+  if (typeof value === "object") {
+    if ("name" in value) return String(value.name);
+    if ("condition" in value) {
+      const condition = CONDITIONS[value.condition] ? t(CONDITIONS[value.condition]) : value.condition;
+      return value.ringSeconds
+        ? t("{condition} after {seconds} s to {destination}", { condition, seconds: value.ringSeconds, destination: value.destination })
+        : t("{condition} to {destination}", { condition, destination: value.destination });
+    }
+    return Object.entries(value).map(([k, v]) => `${fieldWords(k)}: ${valueWords(v)}`).join(", ");
+  }
+  const text = String(value);
+  return /^[A-Z_]+$/.test(text) ? humanise(text) : text; // enum values by their translated labels
+}
+
+/** Before and after as two lists side by side; only the fields the event names. */
+function beforeAfter(details) {
+  const before = details?.before;
+  const after = details?.after;
+  if (before === undefined && after === undefined) return null;
+  const side = (label, values) => {
+    const list = h("dl", { class: "facts" });
+    if (values && typeof values === "object" && !Array.isArray(values)) {
+      for (const [key, value] of Object.entries(values)) {
+        list.append(h("dt", {}, fieldWords(key)), h("dd", {}, valueWords(value)));
+      }
+    } else {
+      list.append(h("dt", {}, t("Value")), h("dd", {}, valueWords(values)));
+    }
+    return h("div", { class: "side" }, h("h3", { class: "side-label" }, label), list);
+  };
+  return h("div", { class: "before-after" }, side(t("Before"), before), side(t("After"), after));
+}
+
+function eventRows(withOrganisation) {
+  return (e) => [
+    timeEl(e.createdAt),
+    h("div", { class: "event" },
+      h("p", { class: "summary" }, e.summary),
+      h("span", { class: "sub" }, h("code", {}, e.action)),
+      beforeAfter(e.details),
+      h("details", {}, h("summary", {}, t("Raw details")), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))),
+    ...(withOrganisation ? [e.organisation?.name ?? "—"] : []),
+    e.clientIp || "—",
+  ];
+}
+
+/** One list of events with "Load more": `fetchPage(after)` gives a connection. */
+function eventList({ fetchPage, current, columns, row, caption, empty }) {
+  const results = h("div", {});
+  const summary = h("p", { "aria-live": "polite" });
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
+  let cursor = null;
+  let shown = 0;
+  let addRows;
+
+  async function load(append = false) {
+    const page = await fetchPage(append ? cursor : null);
+    if (!current()) return;
+    cursor = page.pageInfo.endCursor;
+    if (append) {
+      addRows(page.nodes.map(row()));
+      shown += page.nodes.length;
+    } else {
+      const listed = table(columns(), page.nodes.map(row()), { caption, empty });
+      listed.table.classList.add("audit");
+      addRows = listed.addRows;
+      shown = page.nodes.length;
+      clear(results, listed.el);
+    }
+    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", page.totalCount, { shown: formatNumber(shown), count: formatNumber(page.totalCount) });
+    more.hidden = !page.pageInfo.hasNextPage;
+  }
+  more.addEventListener("click", () => load(true));
+  return { load, el: [results, h("div", { class: "list-footer" }, summary, more)] };
+}
 
 /** "2026-11-03" (a date input) as the start of that day, local time, in ISO form. */
 function dayStart(value, plusDays = 0) {
@@ -25,13 +139,7 @@ function dayStart(value, plusDays = 0) {
 export async function log(section, params, { current }) {
   const org = state.org;
   const reseller = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, t("Load more"));
   const exportLink = h("a", { class: "button", download: "" }, t("Export CSV"));
-  let cursor = null;
-  let shown = 0;
-  let addRows;
 
   const controls = {
     action: h("input", { id: "audit-action", type: "search", list: "audit-actions", placeholder: t("e.g. member.") }),
@@ -47,55 +155,52 @@ export async function log(section, params, { current }) {
     until: dayStart(controls.until.value, 1),
   });
 
-  const row = (e) => [
-    timeEl(e.createdAt),
-    h("code", {}, e.action),
-    h("span", {}, e.actorLabel || "—", e.impersonatorLabel ? h("span", { class: "sub" }, t("via {name}", { name: e.impersonatorLabel })) : null),
-    h("span", {}, e.targetLabel || "—", e.targetType ? h("span", { class: "sub" }, e.targetType) : null),
-    ...(filters().descendants ? [e.organisation?.name ?? "—"] : []),
-    e.clientIp || "—",
-    Object.keys(e.details || {}).length
-      ? h("details", {}, h("summary", {}, t("Details")), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))
-      : "",
-  ];
-
-  async function load(append = false) {
-    const f = filters();
-    const query = new URLSearchParams({ organisationId: f.org });
-    if (f.descendants) query.set("includeDescendants", "true");
-    if (f.action) query.set("action", f.action);
-    if (f.since) query.set("since", f.since);
-    if (f.until) query.set("until", f.until);
-    exportLink.href = `/audit/export.csv?${query}`;
-    const { auditEvents } = await gql(EVENTS, { ...f, after: append ? cursor : null });
-    if (!current()) return;
-    cursor = auditEvents.pageInfo.endCursor;
-    if (append) {
-      addRows(auditEvents.nodes.map(row));
-      shown += auditEvents.nodes.length;
-    } else {
-      const columns = [t("When"), t("Action"), t("Who"), t("What"), ...(f.descendants ? [t("Organisation")] : []), t("Address"), ""];
-      const listed = table(columns, auditEvents.nodes.map(row), { caption: t("Audit events"), empty: t("No events match these filters.") });
-      addRows = listed.addRows;
-      shown = auditEvents.nodes.length;
-      clear(results, listed.el);
-    }
-    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", auditEvents.totalCount, { shown: formatNumber(shown), count: formatNumber(auditEvents.totalCount) });
-    more.hidden = !auditEvents.pageInfo.hasNextPage;
-  }
-  more.addEventListener("click", () => load(true));
-  for (const control of Object.values(controls)) control?.addEventListener("change", () => load());
+  const list = eventList({
+    current,
+    caption: t("Audit events, newest first"),
+    empty: t("No events match these filters."),
+    columns: () => [t("When"), t("What happened"), ...(filters().descendants ? [t("Organisation")] : []), t("Address")],
+    row: () => eventRows(filters().descendants),
+    async fetchPage(after) {
+      const f = filters();
+      const query = new URLSearchParams({ organisationId: f.org });
+      if (f.descendants) query.set("includeDescendants", "true");
+      if (f.action) query.set("action", f.action);
+      if (f.since) query.set("since", f.since);
+      if (f.until) query.set("until", f.until);
+      exportLink.href = `/audit/export.csv?${query}`;
+      return (await gql(EVENTS, { ...f, after })).auditEvents;
+    },
+  });
+  for (const control of Object.values(controls)) control?.addEventListener("change", () => list.load());
 
   clear(section,
     h("div", { class: "page-head" }, h("h1", {}, t("Audit log")), exportLink),
-    h("form", { class: "filters", role: "search", "aria-label": t("Filter the audit log"), onsubmit: (e) => { e.preventDefault(); load(); } },
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter the audit log"), onsubmit: (e) => { e.preventDefault(); list.load(); } },
       h("div", { class: "field grow" }, h("label", { for: "audit-action" }, t("Action (exact, or a prefix ending in a dot)")), controls.action,
         h("datalist", { id: "audit-actions" }, ACTIONS.map((a) => h("option", { value: a })))),
       h("div", { class: "field" }, h("label", { for: "audit-since" }, t("From")), controls.since),
       h("div", { class: "field" }, h("label", { for: "audit-until" }, t("To")), controls.until),
       controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, t("Include customers"))) : null,
       h("button", { type: "submit" }, t("Apply"))),
-    results,
-    h("div", { class: "list-footer" }, summary, more));
-  await load();
+    list.el);
+  await list.load();
+}
+
+export async function myActivity(section, params, { current }) {
+  const list = eventList({
+    current,
+    caption: t("What was done to your account, newest first"),
+    empty: t("Nothing has been recorded about you yet."),
+    columns: () => [t("When"), t("What happened"), t("Organisation"), t("Address")],
+    row: () => eventRows(true),
+    async fetchPage(after) {
+      return (await gql(MINE, { after })).viewer.auditEvents;
+    },
+  });
+  clear(section,
+    h("div", { class: "page-head" }, h("h1", {}, t("My activity"))),
+    h("p", { class: "muted" }, t("Changes to your account and its settings, by you or by an administrator (also while acting as you), and your sign-ins.")),
+    list.el);
+  await list.load();
 }
