@@ -149,7 +149,7 @@ run() {
 
 # The suites that go through GraphQL: one folder per domain of server/.
 API_SUITES=(tests/core tests/auth tests/members tests/invitations tests/api_tokens
-    tests/audit tests/contacts tests/impersonation tests/organisations tests/tenancy
+    tests/audit tests/branding tests/contacts tests/impersonation tests/organisations tests/tenancy
     tests/tickets tests/telephony tests/webhooks tests/fuzz)
 
 summary=()

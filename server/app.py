@@ -52,8 +52,9 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "admin"
+# Images from any https:// address: a reseller's logo lives on its own site.
 _ADMIN_CSP = (
-    b"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+    b"default-src 'self'; img-src 'self' data: https:; frame-ancestors 'none'; "
     b"base-uri 'none'; form-action 'self'; object-src 'none'"
 )
 # Request ids: unique per process by a counter, across processes by a random

@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "server.invitations.models",
     "server.auth.models",
     "server.audit.models",
+    "server.branding.models",
     "server.mail.models",
     "server.api_tokens.models",
     "server.contacts.models",

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from server.auth.actor import actor_from_token
+from server.branding.service import organisation_for_host
 from server.core.actor import Actor, RequestMeta
 from server.settings import Settings
 
@@ -43,21 +44,38 @@ def request_meta(request: Request, settings: Settings) -> RequestMeta:
     )
 
 
+async def own_origin(origin: str | None, settings: Settings) -> bool:
+    """Our pages' origin: the public URL's, or a reseller's own host name
+    (server/branding) on the same scheme and port, which serves the same app."""
+    if origin is None:
+        return False
+    if origin == origin_of(settings.public_url):
+        return True
+    ours, theirs = urlsplit(settings.public_url), urlsplit(origin)
+    try:
+        same_port = theirs.port == ours.port
+    except ValueError:
+        return False  # a port that is no number
+    if theirs.scheme != ours.scheme or not same_port or not theirs.hostname:
+        return False
+    return await organisation_for_host(theirs.hostname) is not None
+
+
 def session_tokens(
-    request: Request, settings: Settings, *, navigation: bool = False
+    request: Request, settings: Settings, *, navigation: bool = False, from_our_pages: bool = False
 ) -> list[tuple[str, bool]]:
     """The tokens to try, in order, each with whether it came as a cookie: a
     bearer token; else an impersonation cookie, then the own session's (so an
     impersonation that ended on the server falls back to the administrator).
-    CSRF: cookies count only on requests from our own pages (their Origin),
-    or, for `navigation` GETs that change nothing (downloads), on any
-    same-site request: the cookies are SameSite=Strict."""
+    CSRF: cookies count only on requests from our own pages (`from_our_pages`:
+    their Origin, see `own_origin`), or, for `navigation` GETs that change
+    nothing (downloads), on any same-site request: the cookies are SameSite=Strict."""
     authorization = request.headers.get("authorization", "")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return [(credentials.strip(), False)]
     origin = request.headers.get("origin")
-    if not (origin == origin_of(settings.public_url) or (navigation and origin is None)):
+    if not (from_our_pages or (navigation and origin is None)):
         return []
     names = (settings.impersonation_cookie_name, settings.session_cookie_name)
     return [(cookie, True) for name in names if (cookie := request.cookies.get(name))]
@@ -74,7 +92,13 @@ async def authenticate(
     """(actor, the token that worked, whether it was a cookie); (None, None, …) if
     none did. `lazy`: see `actor_for`."""
     via_cookie = False
-    for token, via_cookie in session_tokens(request, settings, navigation=navigation):
+    names = (settings.impersonation_cookie_name, settings.session_cookie_name)
+    # Only a request carrying our cookies costs the origin check a query (a custom host).
+    from_our_pages = any(name in request.cookies for name in names) and await own_origin(
+        request.headers.get("origin"), settings
+    )
+    tokens = session_tokens(request, settings, navigation=navigation, from_our_pages=from_our_pages)
+    for token, via_cookie in tokens:
         actor = await actor_from_token(token, meta, lazy=lazy, sessions_only=via_cookie)
         if actor is not None:
             return actor, token, via_cookie

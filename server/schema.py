@@ -23,6 +23,8 @@ from server.audit import schema as audit
 from server.audit.types import AuditEventType
 from server.auth import schema as auth
 from server.auth.types import IDENTITY_FIELDS
+from server.branding import schema as branding
+from server.branding.inheritance import brand_for
 from server.contacts import schema as contacts
 from server.contacts.types import ContactType
 from server.core.context import Info, current_request_id
@@ -41,6 +43,7 @@ from server.dead_mail import schema as dead_mail
 from server.impersonation import schema as impersonation
 from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
+from server.mail.audience import use_brand_lookup
 from server.members import schema as members
 from server.ops import metrics
 from server.organisations import schema as organisations
@@ -101,6 +104,7 @@ Query = merge_types(
         NodeQuery,
         auth.Query,
         organisations.Query,
+        branding.Query,
         members.Query,
         invitations.Query,
         audit.Query,
@@ -117,6 +121,7 @@ Mutation = merge_types(
     (
         auth.Mutation,
         organisations.Mutation,
+        branding.Mutation,
         members.Mutation,
         invitations.Mutation,
         impersonation.Mutation,
@@ -175,6 +180,8 @@ def build_schema() -> strawberry.Schema:
     """The schema, built once per process (field extensions are not re-entrant).
     With the stock engine, Strawberry's resolver wrappers stay as they are."""
     observe_user_errors(metrics.user_error)
+    # Every mail queued for an organisation wears its brand (server/mail/audience.py).
+    use_brand_lookup(brand_for)
     schema = FrontdeskSchema(
         query=Query,
         mutation=Mutation,

@@ -25,6 +25,7 @@ ORDER = (
     "tenancy",
     "accounts",
     "audit",
+    "branding",
     "dead_mail",
     "webhooks",
     "dead_mail",

@@ -54,6 +54,8 @@ class ErrorCode(Enum):
     SIGN_IN_REQUIRED = "SIGN_IN_REQUIRED"
     CANNOT_IMPERSONATE = "CANNOT_IMPERSONATE"
     SEAT_LIMIT = "SEAT_LIMIT"
+    # Another organisation's portal is already reached by this host name.
+    HOST_NAME_TAKEN = "HOST_NAME_TAKEN"
     # Contacts, tickets and phone extensions.
     INVALID_TRANSITION = "INVALID_TRANSITION"
     NUMBER_TAKEN = "NUMBER_TAKEN"

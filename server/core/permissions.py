@@ -74,6 +74,8 @@ class Permission(Enum):
     OWN_EXTENSION = "OWN_EXTENSION"
     # Delete call recordings one can see, unless `restrictRecordingDeletion`.
     RECORDINGS_DELETE = "RECORDINGS_DELETE"
+    # The organisation's own brand: portal name, sender, logo, colour, host name.
+    BRAND_MANAGE = "BRAND_MANAGE"
 
 
 _ADMIN = frozenset(
@@ -95,6 +97,7 @@ _ADMIN = frozenset(
         Permission.EXTENSIONS_MANAGE,
         Permission.OWN_EXTENSION,
         Permission.RECORDINGS_DELETE,
+        Permission.BRAND_MANAGE,
     }
 )
 

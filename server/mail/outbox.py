@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from email.utils import parseaddr
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from server.core import clock
+from server.core.brand import Brand
 from server.mail.audience import audience_for
 from server.mail.models import MailStatus, OutboxMail
 from server.mail.sealed import seal
@@ -46,6 +47,18 @@ def check_subject(subject: str) -> str:
     return subject
 
 
+def sender_of(brand: Brand, default: str) -> str:
+    """The From of a mail wearing `brand`: its sender name and verified address
+    (`Brand.sender_address` is set only once verified), else the server's own."""
+    if not brand.sender_address:
+        return default
+    # formataddr quotes the name and encodes a non-ASCII one (RFC 2047): the header stays ASCII.
+    sender = formataddr((brand.sender_name or brand.portal_name, brand.sender_address))
+    if has_control_characters(sender):
+        raise ValueError("Mail sender contains control characters.")
+    return sender
+
+
 def message_id_domain(mail_from: str) -> str:
     address = parseaddr(mail_from)[1]
     domain = address.rpartition("@")[2].strip().lower()
@@ -75,12 +88,14 @@ async def queue_mail(
     check_subject(rendered.subject)
     if "\x00" in rendered.text or "\x00" in rendered.html:
         raise ValueError("Mail body contains a NUL byte.")
+    mail_from = sender_of(audience.brand, get_settings().mail_from)
     now = clock.now()
     return await OutboxMail.create(
         organisation_id=organisation_id,
         kind=kind,
-        message_id=new_message_id(get_settings().mail_from),
+        message_id=new_message_id(mail_from),
         recipient=recipient,
+        mail_from=mail_from,
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,

@@ -30,6 +30,7 @@ SEALED_FIELDS: dict[str, tuple[str, ...]] = {
     "email_change": ("link",),
     "welcome_set_password": ("link",),
     "email_code": ("code",),
+    "sender_verification": ("link",),
 }
 _MARKER_START = "[sealed:"
 

@@ -274,3 +274,32 @@ def ticket_status(_: Gettext, v: Values) -> Mail:
             "new_status_name": _(TICKET_STATUS_NAMES[v["new_status"]]),
         },
     )
+
+
+@mail_kind("sender_verification")
+def sender_verification(_: Gettext, v: Values) -> Mail:
+    """To a new sender address of a brand (server/branding): actor_name,
+    organisation_name, link (sealed), expires_at, name (usually absent: a mailbox)."""
+    return Mail(
+        subject=_("Confirm the sender address of {organisation_name} on {portal}"),
+        greeting=greeting(_, v.get("name")),
+        paragraphs=[
+            _(
+                "{actor_name} wants the mails of {organisation_name} on {portal} to come "
+                "from this address ({recipient})."
+            ),
+            _("If this mailbox is yours to use for that, confirm it with the link below."),
+        ],
+        action=Action(_("Confirm this sender address"), "{link}"),
+        after=[
+            _("The link works once, until {expires_at}."),
+            _(
+                "Until it is confirmed, mails keep going from the portal's usual address. "
+                "If you did not expect this, ignore this mail: nothing is sent in your name."
+            ),
+        ],
+        reason=_(
+            "You receive this mail because {actor_name} gave {recipient} as the sender "
+            "address of {organisation_name}."
+        ),
+    )

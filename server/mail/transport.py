@@ -70,14 +70,21 @@ class MailTransport(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
+def sender(mail: OutboxMail, settings: Settings) -> str:
+    """The From the row was queued with (its organisation's verified sender, or the
+    default then); rows queued before brands existed use today's default."""
+    return mail.mail_from or settings.mail_from
+
+
 def build_message(mail: OutboxMail, settings: Settings) -> EmailMessage:
     """The MIME message for one outbox row (multipart/alternative, text then HTML)."""
     check_recipient(mail.recipient)
     check_subject(mail.subject)
-    if has_control_characters(mail.message_id) or has_control_characters(settings.mail_from):
+    mail_from = sender(mail, settings)
+    if any(map(has_control_characters, (mail.message_id, mail_from, settings.mail_from))):
         raise ValueError("Mail headers contain control characters.")
     message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = settings.mail_from
+    message["From"] = mail_from
     message["To"] = mail.recipient
     message["Subject"] = mail.subject
     message["Message-ID"] = mail.message_id
@@ -97,11 +104,16 @@ def wire_message(mail: OutboxMail, settings: Settings) -> tuple[str, str, bytes]
     an address is not ASCII (SMTPUTF8): then `build_message` does it."""
     check_recipient(mail.recipient)
     check_subject(mail.subject)
-    if has_control_characters(mail.message_id) or has_control_characters(settings.mail_from):
+    mail_from = sender(mail, settings)
+    if any(map(has_control_characters, (mail.message_id, mail_from, settings.mail_from))):
         raise ValueError("Mail headers contain control characters.")
-    sender = parseaddr(settings.mail_from)[1]
+    # Bounces go to the operator's address; only the From header wears the brand.
+    envelope_sender = parseaddr(settings.mail_from)[1]
     if not (
-        settings.mail_from.isascii() and mail.recipient.isascii() and mail.message_id.isascii()
+        mail_from.isascii()
+        and settings.mail_from.isascii()
+        and mail.recipient.isascii()
+        and mail.message_id.isascii()
     ):
         return None
     text, html = map(_quoted_printable, bodies(mail))
@@ -110,7 +122,7 @@ def wire_message(mail: OutboxMail, settings: Settings) -> tuple[str, str, bytes]
         boundary = "=_" + secrets.token_hex(16)
     head = "".join(
         (
-            _header_line("From", settings.mail_from),
+            _header_line("From", mail_from),
             _header_line("To", mail.recipient),
             _header_line("Subject", mail.subject),
             _header_line("Message-ID", mail.message_id),
@@ -134,7 +146,7 @@ def wire_message(mail: OutboxMail, settings: Settings) -> tuple[str, str, bytes]
             f"--{boundary}--\r\n".encode("ascii"),
         )
     )
-    return sender, mail.recipient, data
+    return envelope_sender, mail.recipient, data
 
 
 _CRLF = "\r\n"
@@ -269,8 +281,10 @@ class SMTPTransport:
         if client is None or not client.is_connected:
             raise TemporaryMailError("SMTP connection lost", connection_lost=True)
         to = parseaddr(str(message["To"]))[1]
+        # As in `wire_message`: bounces go to the operator's address, not the brand's.
+        envelope_sender = parseaddr(self.settings.mail_from)[1] or None
         try:
-            await client.send_message(message, recipients=[to])
+            await client.send_message(message, sender=envelope_sender, recipients=[to])
         except Exception as exc:
             error = classify(exc)
             if isinstance(error, TemporaryMailError) and not client.is_connected:

@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_person_language')]
+    dependencies = [('models', '0009_branding')]
 
     initial = False
 

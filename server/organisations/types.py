@@ -9,6 +9,9 @@ import strawberry
 from strawberry import relay
 
 from server.accounts.loaders import seats_used
+from server.branding.inheritance import effective
+from server.branding.service import own_brand
+from server.branding.types import BrandSettings, EffectiveBrand, brand_rows
 from server.core.context import Info
 from server.core.guard import requires, source_organisation
 from server.core.nodes import node_of, visible_row
@@ -80,6 +83,23 @@ class OrganisationType(relay.Node):
         return Seats(
             limit=limit, used=used, available=None if limit is None else max(0, limit - used)
         )
+
+    @strawberry.field(
+        description="The brand its people see, each value from the nearest organisation "
+        "(itself, then upwards) that sets it, and where it comes from."
+    )
+    @staticmethod
+    async def brand(row: strawberry.Parent[Organisation], info: Info) -> EffectiveBrand:
+        rows = await info.context.loaders.of(brand_rows).load(row.path)
+        return EffectiveBrand.of(effective(rows), row.id)
+
+    @strawberry.field(
+        description="The brand values this organisation sets itself (null: inherited).",
+        extensions=[requires(Permission.BRAND_MANAGE, on=source_organisation)],
+    )
+    @staticmethod
+    async def brand_settings(row: strawberry.Parent[Organisation], info: Info) -> BrandSettings:
+        return BrandSettings.of(await own_brand(row))
 
     @strawberry.field(description="What the viewer may do here, delegated rights included.")
     @staticmethod

@@ -156,8 +156,8 @@ def test_mail_list_and_retry_on_the_command_line(migrated, tmp_path):
         db.execute("DELETE FROM outbox_mail")
         db.executemany(
             "INSERT INTO outbox_mail (id, status, kind, recipient, attempts, last_error,"
-            " message_id, subject, text_body, html_body, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'Welcome', 'Hello', '<p>Hello</p>',"
+            " message_id, mail_from, subject, text_body, html_body, next_attempt_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, '', 'Welcome', 'Hello', '<p>Hello</p>',"
             " '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')",
             [(*row, f"<{row[0]}@frontdesk.local>") for row in with_dead],
         )

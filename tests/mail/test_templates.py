@@ -185,6 +185,19 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {
             "de": ["von nina@example.com in nina@new.example geändert"],
         },
     ),
+    "sender_verification": (
+        {
+            **NAMED,
+            "organisation_name": "Acme Ltd",
+            "actor_name": "Ann Admin",
+            "link": LINK,
+            "expires_at": EXPIRES,
+        },
+        {
+            "en": ["Ann Admin wants the mails of Acme Ltd", "(nina@example.com)", "works once"],
+            "de": ["Ann Admin möchte, dass die E-Mails von Acme Ltd", "funktioniert einmal"],
+        },
+    ),
 }
 
 GREETING = {"en": "Hello Nina Neu,", "de": "Hallo Nina Neu,"}

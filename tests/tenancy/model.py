@@ -153,9 +153,12 @@ class Model:
             granted = ALL
         elif self.viewed(org):
             granted = granted | VIEWED_PERMISSIONS
-        # Impersonating needs the "canImpersonate" grant on a membership here or above.
+        # Impersonating needs the "canImpersonate" grant on an OWNER or ADMIN membership
+        # here or above (a MEMBER holding the flag cannot use it).
         if not any(
-            self.w.memberships[i].can_impersonate and self.within(org, self.w.memberships[i].org)
+            self.w.memberships[i].can_impersonate
+            and self.w.memberships[i].role in ("OWNER", "ADMIN")
+            and self.within(org, self.w.memberships[i].org)
             for i in self.memberships
         ):
             granted = granted - {"MEMBERS_IMPERSONATE"}

@@ -173,6 +173,12 @@ MUTATIONS = (
     _m("reactivateOrganisation", "Organisation", "CUSTOMERS_MANAGE", '{organisationId: "$ID"}'),
     _m("setSeatLimit", "Organisation", "CUSTOMERS_MANAGE", '{organisationId: "$ID", limit: 1}'),
     _m(
+        "setBrand",
+        "Organisation",
+        "BRAND_MANAGE",
+        '{organisationId: "$ID", portalName: "Intruder Portal"}',
+    ),
+    _m(
         "inviteUser",
         "Organisation",
         "MEMBERS_MANAGE",
@@ -340,6 +346,7 @@ MUTATIONS = (
 EXEMPT_MUTATIONS = {
     "confirmInvitation": "takes a secret token, not an id",
     "resetPassword": "takes a secret token, not an id",
+    "confirmSenderAddress": "takes a secret token, not an id",
     "verifyTwoFactor": "takes a secret challenge, not an id",
     "sendTwoFactorEmail": "takes a secret challenge, not an id",
     "retryMail": "the installation's outbox, the provider's owners only (tests/mail/test_dead_mails.py)",

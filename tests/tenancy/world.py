@@ -30,6 +30,7 @@ PERMISSIONS = (
     "EXTENSIONS_MANAGE",
     "OWN_EXTENSION",
     "RECORDINGS_DELETE",
+    "BRAND_MANAGE",
 )
 ALL = frozenset(PERMISSIONS)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -2,6 +2,7 @@
 // banner), the sign-in guard and the step-up prompt.
 
 import { ApiError, gql, onReauthRequired, onUnauthenticated } from "./api.js";
+import { applyBrand, brandMark, hostBrand, viewerBrand } from "./brand.js";
 import { clear, h } from "./dom.js";
 import { buildForm, openDialog } from "./forms.js";
 import {
@@ -14,6 +15,7 @@ import {
 } from "./state.js";
 import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
+import * as brand from "./screens/brand.js";
 import * as contacts from "./screens/contacts.js";
 import * as customers from "./screens/customers.js";
 import * as extensions from "./screens/extensions.js";
@@ -63,6 +65,7 @@ const PUBLIC = { public: true, bare: true };
 route("/admin/sign-in", signin.signIn, PUBLIC);
 route("/admin/forgot-password", signin.forgotPassword, PUBLIC);
 route("/admin/reset-password", signin.resetPassword, PUBLIC);
+route("/admin/verify-sender", brand.verifySender, PUBLIC);
 route("/admin/accept-invitation", invitation.acceptInvitation, { ...PUBLIC, allowSignedIn: true });
 route("/admin/change-password", signin.forcedPasswordChange, { bare: true, forced: true });
 route("/admin/two-factor-setup", account.forcedEnrolment, { bare: true, forced: true });
@@ -127,7 +130,7 @@ function renderTopbar(bare) {
         e.currentTarget.setAttribute("aria-expanded", String(open));
       },
     }, t("Menu")),
-    h("a", { class: "brand", href: state.org ? orgHome() : "/admin/" }, "Frontdesk"),
+    brandMark(viewerBrand(), { href: state.org ? orgHome() : "/admin/" }),
     switcher,
     h("span", { class: "spacer" }),
     h("span", { class: "who" }, v.user.displayName),
@@ -275,12 +278,15 @@ onUnauthenticated(() => {
 // --- language ---------------------------------------------------------------
 
 /** The person's language (their profile's), else the one chosen in this browser,
- * else their organisation's default, else the browser's, else English. While
+ * else their organisation's default (its brand's), else the browser's, else English. While
  * impersonating, the member's profile does not count: the app keeps speaking the
  * language of the person at the keyboard. */
-function preferredLanguage() {
+async function preferredLanguage() {
   const own = impersonating() ? null : state.viewer?.language;
-  return negotiate(own, chosenLanguage(), state.org?.brand?.language);
+  // Signed in: the organisation's brand (the open one, else the first membership's);
+  // signed out: the brand of the host name the page was reached by.
+  const organisation = state.viewer ? viewerBrand().language : (await hostBrand()).language;
+  return negotiate(own, chosenLanguage(), organisation);
 }
 
 /** index.html's own text. */
@@ -369,10 +375,12 @@ async function render(location) {
     if (!current()) return;
     if (!state.org) found = null;
   }
-  await useLanguage(preferredLanguage());
+  await useLanguage(await preferredLanguage());
   if (!current()) return;
   translateFrame();
   const bare = !v || !!found?.options.bare;
+  applyBrand(v && !found?.options.public ? viewerBrand() : await hostBrand());
+  if (!current()) return;
   layout.classList.toggle("bare", bare);
   if (bare) section.after(languageSwitch());
   main.classList.toggle("wide", !!found?.options.wide); // long rows use the page's width
@@ -396,7 +404,7 @@ async function render(location) {
   }
   if (!current()) return;
   const heading = section.querySelector("h1");
-  document.title = t("{page} · Frontdesk admin", { page: heading ? heading.textContent : "Frontdesk" });
+  document.title = t("{page} · {portal} admin", { page: heading ? heading.textContent : state.portalName, portal: state.portalName });
   // After a navigation, move focus to the new page's heading (screen readers
   // announce it); on the first load, leave it at the top (the skip link comes first).
   const moveFocus = !firstRender;

@@ -13,7 +13,7 @@ const VIEWER = `query Viewer {
     user { id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax }
     memberships {
       id role ticketAccess canImpersonate
-      organisation { id name kind viewerPermissions }
+      organisation { id name kind viewerPermissions brand { effective { portalName logoUrl colour language } } }
     }
     awaitingTwoFactor { id role organisation { id name requireTotpForAdmins allowEmailCodes } }
     impersonation { impersonatorName impersonatorEmail reason expiresAt organisation { id name } }
@@ -32,6 +32,7 @@ const ORGANISATION = `query Organisation($id: ID!) {
 export const state = {
   viewer: null, // null: signed out
   org: null, // the organisation open now
+  portalName: "Frontdesk", // of the brand the app wears now (brand.js)
 };
 
 export async function loadViewer() {

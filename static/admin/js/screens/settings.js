@@ -1,5 +1,5 @@
 // Organisation settings: name and sign-in policy; for a customer managed
-// from above, its seat limit and suspension.
+// from above, its seat limit and suspension; the brand (screens/brand.js).
 
 import { mutate, USER_ERROR } from "../api.js";
 import { badge, clear, h, toast } from "../dom.js";
@@ -7,10 +7,11 @@ import { buildForm, confirmDialog } from "../forms.js";
 import { t, tx } from "../i18n.js";
 import { can, ownMembership, refreshOrganisation, state } from "../state.js";
 import { reload } from "../router.js";
+import { brandCard } from "./brand.js";
 
 const ORG_FIELDS = `organisation { id name status requireTwoFactor allowEmailCodes requireTotpForAdmins seats { limit used available } } ${USER_ERROR}`;
 
-export function organisationSettings(section) {
+export async function organisationSettings(section) {
   const org = state.org;
   const after = async (message) => {
     toast(message);
@@ -63,5 +64,6 @@ export function organisationSettings(section) {
       h("p", {}, tx("This organisation is {status}.", { status: badge(org.status) })),
       h("button", { type: "button", class: suspended ? "primary" : "danger", onclick: toggle }, suspended ? t("Reactivate") : t("Suspend"))));
   }
+  if (can("BRAND_MANAGE")) cards.push(await brandCard(org));
   clear(section, h("h1", {}, t("Settings of {name}", { name: org.name })), cards);
 }

@@ -2,6 +2,7 @@
 // password; and the forced password change after an initial password.
 
 import { mutate, USER_ERROR } from "../api.js";
+import { brandMark, hostBrand } from "../brand.js";
 import { clear, h, toast } from "../dom.js";
 import { buildForm } from "../forms.js";
 import { t, tx } from "../i18n.js";
@@ -23,7 +24,8 @@ function tokenFromHash() {
   return new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
 }
 
-export function signIn(section) {
+export async function signIn(section) {
+  const brand = await hostBrand();
   const reset = new URLSearchParams(window.location.search).get("reset");
   const form = buildForm({
     label: t("Sign in"),
@@ -36,10 +38,12 @@ export function signIn(section) {
     onSuccess: (payload) => (payload.challenge ? secondFactor(section, payload.challenge) : afterSignIn()),
   });
   clear(section,
-    h("h1", {}, t("Sign in to Frontdesk")),
+    h("div", { class: "sign-in-brand" }, brandMark(brand, { href: "/admin/sign-in" })),
+    h("h1", {}, t("Sign in to {portal}", { portal: brand.portalName })),
     reset ? h("p", { class: "notice ok" }, t("Your password was changed. Sign in with the new one.")) : null,
     h("div", { class: "card" }, form.el,
-      h("p", {}, h("a", { href: "/admin/forgot-password" }, t("Forgot your password?")))));
+      h("p", {}, h("a", { href: "/admin/forgot-password" }, t("Forgot your password?"))),
+      brand.supportContact ? h("p", { class: "hint" }, t("Help: {contact}", { contact: brand.supportContact })) : null));
 }
 
 /** Step two: a code from the app, an emailed code or a recovery code. */

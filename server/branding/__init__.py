@@ -1,0 +1,1 @@
+"""A reseller's own brand: what its customers see instead of "Frontdesk"."""
