@@ -1,14 +1,27 @@
 """The admin app in the person's language: a browser that prefers German gets the
 sign-in page and the screens after it in German (document language, dates), the
-switch below the sign-in page and the language in the profile change it."""
+switch below the sign-in page and the language in the profile change it; an
+organisation's default language (its brand's) applies to its people."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import Server
 from tests.browser.helpers import App
+
+
+@pytest.fixture
+def unbranded(server: Server) -> Iterator[None]:
+    """The demo tree is shared by the browser tests: the brand set here goes afterwards."""
+    yield
+    with sqlite3.connect(server.database, timeout=10) as db:
+        db.execute('DELETE FROM "organisation_brand"')
 
 
 def _lang(page: Page) -> str:
@@ -86,3 +99,30 @@ def test_english_browser_gets_english(app: App) -> None:
     expect(
         page.get_by_role("navigation", name="Language").get_by_role("button", name="Deutsch")
     ).to_have_attribute("lang", "de")
+
+
+@pytest.mark.usefixtures("unbranded")
+def test_the_organisations_default_language_applies_to_its_people(app: App) -> None:
+    owner = app.page(locale="en-GB")
+    app.sign_in(owner, "owner@globex.example.com")
+    app.open_section(owner, "Settings")
+    brand = owner.get_by_role("form", name="Brand")
+    brand.get_by_label("Default language").select_option("de")
+    brand.get_by_role("button", name="Save brand").click()
+    # The owner's own profile names no language: the organisation's default wins
+    # over the browser's English.
+    expect(owner.get_by_role("heading", name="Einstellungen von Globex GmbH")).to_be_visible()
+    assert _lang(owner) == "de"
+
+    member = app.page(locale="en-GB")
+    member.goto("/admin/sign-in")  # signed out, on the server's own host: the browser's English
+    member.get_by_label("Email").fill("carol@globex.example.com")
+    member.get_by_label("Password").fill(app.server.password)
+    member.get_by_role("button", name="Sign in").click()
+    expect(member.get_by_role("button", name="Abmelden")).to_be_visible()
+
+    # A person's own choice beats the organisation's.
+    member.get_by_role("link", name="Mein Konto").first.click()
+    member.get_by_label("Sprache", exact=True).select_option("en")
+    member.get_by_role("button", name="Profil speichern").click()
+    expect(member.get_by_role("heading", name="My account")).to_be_visible()

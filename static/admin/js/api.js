@@ -5,7 +5,7 @@
 // code), then the request is sent again; UNAUTHENTICATED goes to sign-in.
 // The messages the app writes itself are translated; the server's come as sent.
 
-import { N_, t } from "./i18n.js";
+import { language, N_, t } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(code, message) {
@@ -33,7 +33,9 @@ async function post(query, variables) {
     response = await fetch("/graphql", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      // The app's language, not the browser's: what the server writes in words
+      // (audit summaries) then matches the page when the profile names none.
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": language() },
       body: JSON.stringify({ query, variables }),
     });
   } catch {

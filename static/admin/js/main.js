@@ -278,12 +278,15 @@ onUnauthenticated(() => {
 // --- language ---------------------------------------------------------------
 
 /** The person's language (their profile's), else the one chosen in this browser,
- * else their organisation's default, else the browser's, else English. While
+ * else their organisation's default (its brand's), else the browser's, else English. While
  * impersonating, the member's profile does not count: the app keeps speaking the
  * language of the person at the keyboard. */
-function preferredLanguage() {
+async function preferredLanguage() {
   const own = impersonating() ? null : state.viewer?.language;
-  return negotiate(own, chosenLanguage(), state.org?.brand?.language);
+  // Signed in: the organisation's brand (the open one, else the first membership's);
+  // signed out: the brand of the host name the page was reached by.
+  const organisation = state.viewer ? viewerBrand().language : (await hostBrand()).language;
+  return negotiate(own, chosenLanguage(), organisation);
 }
 
 /** index.html's own text. */
@@ -372,7 +375,7 @@ async function render(location) {
     if (!current()) return;
     if (!state.org) found = null;
   }
-  await useLanguage(preferredLanguage());
+  await useLanguage(await preferredLanguage());
   if (!current()) return;
   translateFrame();
   const bare = !v || !!found?.options.bare;

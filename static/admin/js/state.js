@@ -13,7 +13,7 @@ const VIEWER = `query Viewer {
     user { id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax }
     memberships {
       id role ticketAccess canImpersonate
-      organisation { id name kind viewerPermissions brand { effective { portalName logoUrl colour } } }
+      organisation { id name kind viewerPermissions brand { effective { portalName logoUrl colour language } } }
     }
     awaitingTwoFactor { id role organisation { id name requireTotpForAdmins allowEmailCodes } }
     impersonation { impersonatorName impersonatorEmail reason expiresAt organisation { id name } }

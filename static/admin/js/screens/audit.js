@@ -3,8 +3,8 @@
 // "My activity": what was done to the viewer (viewer.auditEvents), for everyone.
 
 import { gql } from "../api.js";
-import { clear, formatNumber, h, table, timeEl } from "../dom.js";
-import { t, tn } from "../i18n.js";
+import { clear, formatNumber, h, humanise, table, timeEl } from "../dom.js";
+import { N_, t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
 const FIELDS = "id createdAt action summary clientIp details";
@@ -29,38 +29,42 @@ const ACTIONS = ["member.", "invitation.", "organisation.", "auth.", "two_factor
 
 // Field names of before/after in words (the rest: camelCase split into words).
 const FIELD_WORDS = {
-  canImpersonate: "May open members' portals",
-  restrictRecordingDeletion: "May not delete call recordings",
-  doNotDisturb: "Do not disturb",
-  ticketAccess: "Ticket access",
-  seatLimit: "Seat limit",
-  member: "Assigned to",
-  url: "Address",
+  canImpersonate: N_("May open members' portals"),
+  restrictRecordingDeletion: N_("May not delete call recordings"),
+  doNotDisturb: N_("Do not disturb"),
+  ticketAccess: N_("Ticket access"),
+  seatLimit: N_("Seat limit"),
+  member: N_("Assigned to"),
+  url: N_("Address"),
 };
-const CONDITIONS = { ALWAYS: "always", BUSY: "when busy", NO_ANSWER: "without answer", UNAVAILABLE: "when unreachable" };
+const CONDITIONS = {
+  ALWAYS: N_("always"), BUSY: N_("when busy"), NO_ANSWER: N_("without answer"), UNAVAILABLE: N_("when unreachable"),
+};
 
 function fieldWords(key) {
-  if (FIELD_WORDS[key]) return FIELD_WORDS[key];
+  if (FIELD_WORDS[key]) return t(FIELD_WORDS[key]);
   const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** A stored value in words: switches as on/off, people by name, rules as sentences. */
 export function valueWords(value) {
-  if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return "none";
-  if (value === true) return "on";
-  if (value === false) return "off";
+  if (value === null || value === undefined || value === "" || (Array.isArray(value) && !value.length)) return t("none");
+  if (value === true) return t("on");
+  if (value === false) return t("off");
   if (Array.isArray(value)) return value.map(valueWords).join("; ");
   if (typeof value === "object") {
     if ("name" in value) return String(value.name);
     if ("condition" in value) {
-      const wait = value.ringSeconds ? ` after ${value.ringSeconds} s` : "";
-      return `${CONDITIONS[value.condition] || value.condition}${wait} to ${value.destination}`;
+      const condition = CONDITIONS[value.condition] ? t(CONDITIONS[value.condition]) : value.condition;
+      return value.ringSeconds
+        ? t("{condition} after {seconds} s to {destination}", { condition, seconds: value.ringSeconds, destination: value.destination })
+        : t("{condition} to {destination}", { condition, destination: value.destination });
     }
     return Object.entries(value).map(([k, v]) => `${fieldWords(k)}: ${valueWords(v)}`).join(", ");
   }
   const text = String(value);
-  return /^[A-Z_]+$/.test(text) ? text.replaceAll("_", " ").toLowerCase() : text;
+  return /^[A-Z_]+$/.test(text) ? humanise(text) : text; // enum values by their translated labels
 }
 
 /** Before and after as two lists side by side; only the fields the event names. */
@@ -75,11 +79,11 @@ function beforeAfter(details) {
         list.append(h("dt", {}, fieldWords(key)), h("dd", {}, valueWords(value)));
       }
     } else {
-      list.append(h("dt", {}, "Value"), h("dd", {}, valueWords(values)));
+      list.append(h("dt", {}, t("Value")), h("dd", {}, valueWords(values)));
     }
     return h("div", { class: "side" }, h("h3", { class: "side-label" }, label), list);
   };
-  return h("div", { class: "before-after" }, side("Before", before), side("After", after));
+  return h("div", { class: "before-after" }, side(t("Before"), before), side(t("After"), after));
 }
 
 function eventRows(withOrganisation) {
@@ -89,7 +93,7 @@ function eventRows(withOrganisation) {
       h("p", { class: "summary" }, e.summary),
       h("span", { class: "sub" }, h("code", {}, e.action)),
       beforeAfter(e.details),
-      h("details", {}, h("summary", {}, "Raw details"), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))),
+      h("details", {}, h("summary", {}, t("Raw details")), h("pre", { class: "details" }, JSON.stringify(e.details, null, 2)))),
     ...(withOrganisation ? [e.organisation?.name ?? "—"] : []),
     e.clientIp || "—",
   ];
@@ -99,7 +103,7 @@ function eventRows(withOrganisation) {
 function eventList({ fetchPage, current, columns, row, caption, empty }) {
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows;
@@ -112,13 +116,13 @@ function eventList({ fetchPage, current, columns, row, caption, empty }) {
       addRows(page.nodes.map(row()));
       shown += page.nodes.length;
     } else {
-      const t = table(columns(), page.nodes.map(row()), { caption, empty });
-      t.table.classList.add("audit");
-      addRows = t.addRows;
+      const listed = table(columns(), page.nodes.map(row()), { caption, empty });
+      listed.table.classList.add("audit");
+      addRows = listed.addRows;
       shown = page.nodes.length;
-      clear(results, t.el);
+      clear(results, listed.el);
     }
-    summary.textContent = `Showing ${shown} of ${page.totalCount} events, newest first.`;
+    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", page.totalCount, { shown: formatNumber(shown), count: formatNumber(page.totalCount) });
     more.hidden = !page.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
@@ -135,7 +139,7 @@ function dayStart(value, plusDays = 0) {
 export async function log(section, params, { current }) {
   const org = state.org;
   const reseller = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
-  const exportLink = h("a", { class: "button", download: "" }, "Export CSV");
+  const exportLink = h("a", { class: "button", download: "" }, t("Export CSV"));
 
   const controls = {
     action: h("input", { id: "audit-action", type: "search", list: "audit-actions", placeholder: t("e.g. member.") }),
@@ -153,9 +157,9 @@ export async function log(section, params, { current }) {
 
   const list = eventList({
     current,
-    caption: "Audit events, newest first",
-    empty: "No events match these filters.",
-    columns: () => ["When", "What happened", ...(filters().descendants ? ["Organisation"] : []), "Address"],
+    caption: t("Audit events, newest first"),
+    empty: t("No events match these filters."),
+    columns: () => [t("When"), t("What happened"), ...(filters().descendants ? [t("Organisation")] : []), t("Address")],
     row: () => eventRows(filters().descendants),
     async fetchPage(after) {
       const f = filters();
@@ -171,14 +175,14 @@ export async function log(section, params, { current }) {
   for (const control of Object.values(controls)) control?.addEventListener("change", () => list.load());
 
   clear(section,
-    h("div", { class: "page-head" }, h("h1", {}, "Audit log"), exportLink),
-    h("form", { class: "filters", role: "search", "aria-label": "Filter the audit log", onsubmit: (e) => { e.preventDefault(); list.load(); } },
-      h("div", { class: "field grow" }, h("label", { for: "audit-action" }, "Action (exact, or a prefix ending in a dot)"), controls.action,
+    h("div", { class: "page-head" }, h("h1", {}, t("Audit log")), exportLink),
+    h("form", { class: "filters", role: "search", "aria-label": t("Filter the audit log"), onsubmit: (e) => { e.preventDefault(); list.load(); } },
+      h("div", { class: "field grow" }, h("label", { for: "audit-action" }, t("Action (exact, or a prefix ending in a dot)")), controls.action,
         h("datalist", { id: "audit-actions" }, ACTIONS.map((a) => h("option", { value: a })))),
-      h("div", { class: "field" }, h("label", { for: "audit-since" }, "From"), controls.since),
-      h("div", { class: "field" }, h("label", { for: "audit-until" }, "To"), controls.until),
-      controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, "Include customers")) : null,
-      h("button", { type: "submit" }, "Apply")),
+      h("div", { class: "field" }, h("label", { for: "audit-since" }, t("From")), controls.since),
+      h("div", { class: "field" }, h("label", { for: "audit-until" }, t("To")), controls.until),
+      controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, t("Include customers"))) : null,
+      h("button", { type: "submit" }, t("Apply"))),
     list.el);
   await list.load();
 }
@@ -186,17 +190,17 @@ export async function log(section, params, { current }) {
 export async function myActivity(section, params, { current }) {
   const list = eventList({
     current,
-    caption: "What was done to your account, newest first",
-    empty: "Nothing has been recorded about you yet.",
-    columns: () => ["When", "What happened", "Organisation", "Address"],
+    caption: t("What was done to your account, newest first"),
+    empty: t("Nothing has been recorded about you yet."),
+    columns: () => [t("When"), t("What happened"), t("Organisation"), t("Address")],
     row: () => eventRows(true),
     async fetchPage(after) {
       return (await gql(MINE, { after })).viewer.auditEvents;
     },
   });
   clear(section,
-    h("div", { class: "page-head" }, h("h1", {}, "My activity")),
-    h("p", { class: "muted" }, "Changes to your account and its settings, by you or by an administrator (also while acting as you), and your sign-ins."),
+    h("div", { class: "page-head" }, h("h1", {}, t("My activity"))),
+    h("p", { class: "muted" }, t("Changes to your account and its settings, by you or by an administrator (also while acting as you), and your sign-ins.")),
     list.el);
   await list.load();
 }

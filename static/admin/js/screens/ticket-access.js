@@ -3,7 +3,8 @@
 // access (ticketAccessMembers, setTicketAccess).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { clear, debounce, h, table, toast } from "../dom.js";
+import { clear, debounce, formatNumber, h, table, toast } from "../dom.js";
+import { N_, t, tx } from "../i18n.js";
 import { state } from "../state.js";
 
 const PAGE = 50;
@@ -13,21 +14,21 @@ const LIST = `query TicketAccessMembers($org: ID!, $search: String, $after: Stri
     nodes { membershipId displayName ticketAccess }
   }
 }`;
-const LEVELS = [["NONE", "None"], ["OWN", "Own tickets"], ["ACCOUNT", "All tickets of the account"], ["ADMIN", "Ticket administrator"]];
+const LEVELS = [["NONE", N_("None")], ["OWN", N_("Own tickets")], ["ACCOUNT", N_("All tickets of the account")], ["ADMIN", N_("Ticket administrator")]];
 
 export async function list(section, params, { current }) {
   const org = state.org;
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
-  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let search = "";
   let cursor = null;
   let shown = 0;
   let addRows = null;
 
   const control = (row) => {
-    const select = h("select", { "aria-label": `Ticket access of ${row.displayName}`, value: row.ticketAccess },
-      LEVELS.map(([value, label]) => h("option", { value }, label)));
+    const select = h("select", { "aria-label": t("Ticket access of {name}", { name: row.displayName }), value: row.ticketAccess },
+      LEVELS.map(([value, label]) => h("option", { value }, t(label))));
     select.addEventListener("change", async () => {
       select.disabled = true;
       try {
@@ -39,7 +40,7 @@ export async function list(section, params, { current }) {
           select.value = row.ticketAccess;
         } else {
           row.ticketAccess = payload.membership.ticketAccess;
-          toast(`Ticket access of ${row.displayName} saved.`);
+          toast(t("Ticket access of {name} saved.", { name: row.displayName }));
         }
       } catch (error) {
         if (error.code !== "CANCELLED") toast(error.message);
@@ -64,23 +65,23 @@ export async function list(section, params, { current }) {
       addRows(page.nodes.map(cells));
       shown += page.nodes.length;
     } else {
-      const t = table(["Name", "Ticket access"], page.nodes.map(cells), { caption: "People and their ticket access", empty: "Nobody matches." });
-      addRows = t.addRows;
+      const listed = table([t("Name"), t("Ticket access")], page.nodes.map(cells), { caption: t("People and their ticket access"), empty: t("Nobody matches.") });
+      addRows = listed.addRows;
       shown = page.nodes.length;
-      clear(results, t.el);
+      clear(results, listed.el);
     }
-    summary.textContent = `Showing ${shown} of ${page.totalCount}.`;
+    summary.textContent = t("Showing {shown} of {count}.", { shown: formatNumber(shown), count: formatNumber(page.totalCount) });
     more.hidden = !page.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
 
   clear(section,
-    h("div", { class: "page-head" }, h("h1", {}, "Ticket access")),
-    h("p", { class: "muted" }, "Who may raise and see support tickets in ", org.name, "."),
-    h("form", { class: "filters", role: "search", "aria-label": "Find people", onsubmit: (e) => e.preventDefault() },
+    h("div", { class: "page-head" }, h("h1", {}, t("Ticket access"))),
+    h("p", { class: "muted" }, t("Who may raise and see support tickets in {name}.", { name: org.name })),
+    h("form", { class: "filters", role: "search", "aria-label": t("Find people"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
-        h("label", { for: "ticket-access-search" }, "Search"),
-        h("input", { id: "ticket-access-search", type: "search", placeholder: "Name", oninput: debounce((e) => { search = e.target.value; load(); }) }))),
+        h("label", { for: "ticket-access-search" }, t("Search")),
+        h("input", { id: "ticket-access-search", type: "search", placeholder: t("Name"), oninput: debounce((e) => { search = e.target.value; load(); }) }))),
     results,
     h("div", { class: "list-footer" }, summary, more));
   await load();
