@@ -21,8 +21,8 @@ class OutboxMail(Model):
     kind = fields.CharField(max_length=32)
     message_id = fields.CharField(max_length=255, unique=True)
     recipient = fields.CharField(max_length=254)
-    # The From it is sent with: the organisation's verified sender, else
-    # FRONTDESK_MAIL_FROM at the time it was queued ("" on rows older than brands).
+    # The From it is sent with: the organisation's verified sender, or "" for the
+    # sending worker's FRONTDESK_MAIL_FROM.
     mail_from = fields.CharField(max_length=400, default="")
     subject = fields.CharField(max_length=255)
     text_body = fields.TextField()

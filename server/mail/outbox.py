@@ -47,11 +47,12 @@ def check_subject(subject: str) -> str:
     return subject
 
 
-def sender_of(brand: Brand, default: str) -> str:
+def sender_of(brand: Brand) -> str:
     """The From of a mail wearing `brand`: its sender name and verified address
-    (`Brand.sender_address` is set only once verified), else the server's own."""
+    (`Brand.sender_address` is set only once verified). Empty when the brand has
+    none: the worker that sends the mail then stamps its own FRONTDESK_MAIL_FROM."""
     if not brand.sender_address:
-        return default
+        return ""
     # formataddr quotes the name and encodes a non-ASCII one (RFC 2047): the header stays ASCII.
     sender = formataddr((brand.sender_name or brand.portal_name, brand.sender_address))
     if has_control_characters(sender):
@@ -88,12 +89,12 @@ async def queue_mail(
     check_subject(rendered.subject)
     if "\x00" in rendered.text or "\x00" in rendered.html:
         raise ValueError("Mail body contains a NUL byte.")
-    mail_from = sender_of(audience.brand, get_settings().mail_from)
+    mail_from = sender_of(audience.brand)
     now = clock.now()
     return await OutboxMail.create(
         organisation_id=organisation_id,
         kind=kind,
-        message_id=new_message_id(mail_from),
+        message_id=new_message_id(mail_from or get_settings().mail_from),
         recipient=recipient,
         mail_from=mail_from,
         subject=rendered.subject,
