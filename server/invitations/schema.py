@@ -15,6 +15,7 @@ from server.core.errors import Payload
 from server.core.guard import (
     checked,
     checked_target,
+    decode_id,
     organisation,
     owner_of,
     public,
@@ -45,6 +46,11 @@ class NewMemberAccessInput:
         description="Confirm each sign-in with a code sent by email (for someone new to "
         "Frontdesk; an existing account keeps the second factor its owner chose).",
     )
+    extension_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="An extension of the organisation, theirs at once (moved from whoever "
+        "had it); for those who manage extensions.",
+    )
 
 
 @strawberry.input
@@ -68,6 +74,12 @@ def _details(given: InviteUserInput | CreateUserInput) -> dict[str, str | None]:
 
 def _grants(given: NewMemberAccessInput) -> Grants:
     return Grants(given.ticket_access, given.can_impersonate, given.restrict_recording_deletion)
+
+
+def _extension_id(given: NewMemberAccessInput) -> int | None:
+    if given.extension_id is None:
+        return None
+    return decode_id(given.extension_id, "Extension", "extensionId")
 
 
 @strawberry.input
@@ -174,6 +186,7 @@ class Mutation:
             grants=_grants(input),
             email_two_factor=input.email_two_factor,
             details=_details(input),
+            extension_id=_extension_id(input),
         )
         return InvitationPayload(invitation=created)
 
@@ -251,5 +264,6 @@ class Mutation:
             grants=_grants(input),
             email_two_factor=input.email_two_factor,
             details=_details(input),
+            extension_id=_extension_id(input),
         )
         return CreateUserPayload(membership=membership)

@@ -8,7 +8,7 @@ only the `confirmInvitation` mutation does, once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -58,13 +58,28 @@ def _details(given: Mapping[str, str | None] | None) -> dict[str, str]:
     return {name: cleaned.get(name, "") for name in DETAIL_FIELDS}
 
 
+# Gives the person just added the extension the admin chose (actor, membership,
+# extension id), inside the adding transaction. telephony/ stands above
+# invitations/ and installs it (use_extension_giver), as brands are for mails.
+ExtensionGiver = Callable[[Actor, Membership, int], Awaitable[None]]
+
+
+class _Telephony:
+    give_extension: ExtensionGiver | None = None
+
+
+def use_extension_giver(give: ExtensionGiver) -> None:
+    _Telephony.give_extension = give
+
+
 @dataclass(frozen=True)
 class NewMemberAccess:
-    """What an admin chooses for a person they add: grants and restrictions, and
-    emailed sign-in codes (for someone new to Frontdesk)."""
+    """What an admin chooses for a person they add: grants and restrictions,
+    emailed sign-in codes (for someone new to Frontdesk), and their extension."""
 
     grants: Grants
     email_two_factor: bool
+    extension_id: int | None = None
 
     def checked(
         self, actor: Actor, organisation: Organisation, role: Role, user: User
@@ -72,6 +87,13 @@ class NewMemberAccess:
         return checked_grants(
             actor, organisation, role, self.grants, signed_in=user.last_login_at is not None
         )
+
+    async def give_extension(self, actor: Actor, membership: Membership) -> None:
+        if self.extension_id is None:
+            return
+        if _Telephony.give_extension is None:
+            raise RuntimeError("server.telephony is not loaded: no extension can be given.")
+        await _Telephony.give_extension(actor, membership, self.extension_id)
 
 
 async def _new_membership(
@@ -118,9 +140,11 @@ async def invite_user(
     grants: Grants = NO_GRANTS,
     email_two_factor: bool = False,
     details: Mapping[str, str | None] | None = None,
+    extension_id: int | None = None,
 ) -> Invitation:
     """Invite a person, with the grants and restrictions chosen now (they hold from
-    the first sign-in) and, for someone new, emailed sign-in codes. The title and
+    the first sign-in), for someone new emailed sign-in codes, and an extension of
+    the organisation (theirs at once, moved from whoever had it). The title and
     phones given are kept with the invitation and become a new person's own when
     they accept; an existing person keeps theirs."""
     address = normalise_email(email)
@@ -139,7 +163,7 @@ async def invite_user(
             role,
             names,
             (raw, digest),
-            NewMemberAccess(grants, email_two_factor),
+            NewMemberAccess(grants, email_two_factor, extension_id),
         )
     except IntegrityError:
         # A concurrent invitation of the same person won the race.
@@ -208,6 +232,7 @@ async def _create_invitation(
             **{name: names[name] for name in DETAIL_FIELDS},
         )
         await invitation.save()
+        await access.give_extension(actor, membership)
         await send_invitation(invitation, organisation, user, role, actor, raw)
         await audit.record(
             "invitation.created",
@@ -397,11 +422,12 @@ async def create_user(
     grants: Grants = NO_GRANTS,
     email_two_factor: bool = False,
     details: Mapping[str, str | None] | None = None,
+    extension_id: int | None = None,
 ) -> Membership:
     """An active user with an initial password they must change at first log-in, or
     (``send_set_password_link``) with none and a mailed link to choose one; with the
-    grants and restrictions chosen now and, if asked, emailed sign-in codes; with the
-    title and phones given."""
+    grants and restrictions chosen now, if asked emailed sign-in codes, the title and
+    phones given, and an extension of the organisation."""
     address = normalise_email(email)
     _check_role_in_reach(actor, organisation, role)
     first = clean_text(first_name, field="firstName")
@@ -423,7 +449,7 @@ async def create_user(
             address,
             role,
             (password_hash, profile),
-            NewMemberAccess(grants, email_two_factor),
+            NewMemberAccess(grants, email_two_factor, extension_id),
             taken,
         )
     except IntegrityError:
@@ -472,6 +498,7 @@ async def _create_user(
         membership = await _new_membership(
             organisation, user, role, MembershipStatus.ACTIVE, granted
         )
+        await access.give_extension(actor, membership)
         link = password_hash is None
         await send_welcome(organisation, user, role, actor, set_password_link=link)
         await audit.record(

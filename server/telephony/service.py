@@ -297,6 +297,28 @@ async def assign_extension(
     return extension
 
 
+async def give_extension_to_new_member(
+    actor: Actor, membership: Membership, extension_id: int
+) -> None:
+    """The extension an admin chose when adding a person (createUser, inviteUser):
+    one of the organisation's, given inside the adding transaction and audited as
+    assignExtension is."""
+    organisation = await Organisation.get(id=membership.organisation_id)
+    if not actor.can(Permission.EXTENSIONS_VIEW, organisation):
+        raise not_found("extensionId", "Extension")
+    if not actor.can(Permission.EXTENSIONS_MANAGE, organisation):
+        raise DomainError(
+            ErrorCode.OUT_OF_SCOPE_PERMISSION,
+            "Only those who manage extensions give one to a person.",
+            "extensionId",
+        )
+    await _lock_organisation(organisation.id)
+    extension = await Extension.get_or_none(id=extension_id, organisation_id=organisation.id)
+    if extension is None:
+        raise not_found("extensionId", "Extension")
+    await _assign(actor, extension, membership)
+
+
 async def delete_extension(*, actor: Actor, extension_id: int) -> None:
     async with in_transaction():
         extension, organisation = await _extension(actor, extension_id)
