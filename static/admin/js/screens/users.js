@@ -58,6 +58,10 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
       { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox" },
       { name: "emailTwoFactor", label: t("Confirm each sign-in with a mailed code"), type: "checkbox" },
       { name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", hint: t("Owners and administrators only.") },
+      ...(can("EXTENSIONS_MANAGE", org) ? [{
+        name: "extensionId", label: t("Extension"), type: "select", value: "", options: [["", t("No extension")]],
+        hint: t("Theirs at once, before they first sign in; an extension someone has moves to them."),
+      }] : []),
       { name: "direct", label: t("Create the user now instead of sending an invitation"), type: "checkbox" },
       { name: "byLink", label: t("Mail them a link to choose their password"), type: "checkbox", value: true, hint: t("Untick to set an initial password yourself.") },
       { name: "password", label: t("Initial password"), type: "password", autocomplete: "new-password", hidden: true, hint: t("They must change it when they first sign in. Give it to them in person or by phone.") },
@@ -72,6 +76,7 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
       if (values.restrictRecordingDeletion) input.restrictRecordingDeletion = true;
       if (values.emailTwoFactor) input.emailTwoFactor = true;
       if (values.canImpersonate) input.canImpersonate = true;
+      if (values.extensionId) input.extensionId = values.extensionId;
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
           { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
@@ -98,6 +103,19 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
   direct.input.addEventListener("change", update);
   byLink.input.addEventListener("change", update);
   update();
+  if (form.fields.extensionId) extensionChoices(org, form.fields.extensionId.input);
+}
+
+/** The organisation's extensions as choices of the invite dialog, free ones first. */
+async function extensionChoices(org, select) {
+  const { extensions } = await gql(`query ExtensionChoices($org: ID!) {
+    extensions(organisationId: $org, first: 100) { nodes { id number label member { user { displayName } } } } }`, { org: org.id });
+  const free = (e) => (e.member ? 1 : 0);
+  for (const e of [...extensions.nodes].sort((a, b) => free(a) - free(b))) {
+    const label = [e.number, e.label].filter(Boolean).join(" · ");
+    select.append(h("option", { value: e.id },
+      e.member ? t("{extension} (now {name}'s)", { extension: label, name: e.member.user.displayName }) : label));
+  }
 }
 
 export async function list(section, params, { current }) {
