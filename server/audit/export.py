@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from server.audit.models import AuditEvent
+from server.audit.refs import global_id
 from server.audit.schema import audit_filter
 from server.audit.service import events_visible_to
 from server.audit.summaries import reader_language, summarise
@@ -56,22 +57,27 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _id(type_name: str, pk: int | None) -> str | None:
+    # Ids are global ids, the ones `node(id:)` and the API's arguments take.
+    return global_id(type_name, pk) if pk is not None and type_name else None
+
+
 def _row(event: AuditEvent, language: str) -> list[str]:
     return [
         _cell(v)
         for v in (
-            event.id,
+            _id("AuditEvent", event.id),
             event.created_at.isoformat(),
-            event.organisation_id,
+            _id("Organisation", event.organisation_id),
             event.action,
             summarise(event, language),
-            event.actor_id,
+            _id("User", event.actor_id),
             event.actor_label,
             event.impersonator_label,
-            event.api_token_id,
+            _id("ApiToken", event.api_token_id),
             event.api_token_label,
             event.target_type,
-            event.target_id,
+            _id(event.target_type, event.target_id),
             event.target_label,
             event.client_ip,
             event.request_id,

@@ -7,7 +7,7 @@ and the connection made only to a checked address (no DNS rebinding).
 
 Signature header: `Frontdesk-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<body>" with the endpoint's secret>` — receivers recompute it and
-reject old timestamps.
+reject old timestamps. `Frontdesk-Delivery` is the delivery's global id.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import logging
 from datetime import datetime, timedelta
 
 import httpx
+from strawberry.relay import to_base64
 
 from server.core import clock
 from server.core.encryption import decrypt
@@ -95,7 +96,8 @@ class WebhookWorker:
             "User-Agent": "Frontdesk-Webhooks/1",
             "Frontdesk-Event": delivery.event,
             "Frontdesk-Event-Id": delivery.event_id,
-            "Frontdesk-Delivery": str(delivery.id),
+            # The delivery's global id: what `node(id:)` and `redeliverWebhook` take.
+            "Frontdesk-Delivery": to_base64("WebhookDelivery", delivery.id),
             "Frontdesk-Signature": signature(decrypt(endpoint.secret), timestamp, delivery.payload),
         }
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from datetime import timedelta
@@ -113,6 +114,13 @@ async def test_csv_export_is_guarded_like_the_query(tree, sign_in, http):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [r["action"] for r in rows] == ["member.role_changed"]
     assert rows[0]["actor"] == tree["acme.owner"].email
+    # Ids are the global ids node(id:) takes, as in `details`.
+    details = json.loads(rows[0]["details"])
+    assert rows[0]["actor_id"] == gid("User", tree["acme.owner"].user.id) == details["actor"]["id"]
+    assert rows[0]["organisation_id"] == gid("Organisation", tree.acme.id)
+    assert rows[0]["target_id"] == tree["acme.member"].membership_id == details["target"]["id"]
+    event = await AuditEvent.get(action="member.role_changed")
+    assert rows[0]["id"] == gid("AuditEvent", event.id) and rows[0]["api_token_id"] == ""
 
     foreign = f"/audit/export.csv?organisationId={gid('Organisation', tree.globex.id)}"
     assert (

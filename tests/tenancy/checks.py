@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from server.audit.models import AuditEvent
 from server.core import clock
+from tests.helpers.fixtures import gid
 from tests.tenancy.build import snapshot
 from tests.tenancy.operations import (
     ALLOWED_SAMPLE,
@@ -206,7 +207,7 @@ class Check(Reads):
     async def check_export(self) -> None:
         m = self.model
         audit_orgs = await self.audit_event_orgs()
-        event_of_pk = {e.id: i for i, e in enumerate(self.built.events)}
+        event_of_id = {gid("AuditEvent", e.id): i for i, e in enumerate(self.built.events)}
         headers = {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
         by_outcome: dict[int, list[int]] = {}
         for o in self.objects("Organisation"):
@@ -227,8 +228,8 @@ class Check(Reads):
             if want != 200:
                 continue
             rows = list(csv.reader(io.StringIO(response.text)))[1:]
-            got = {event_of_pk[int(row[0])] for row in rows if int(row[0]) in event_of_pk}
-            unknown = [row[0] for row in rows if int(row[0]) not in event_of_pk]
+            got = {event_of_id[row[0]] for row in rows if row[0] in event_of_id}
+            unknown = [row[0] for row in rows if row[0] not in event_of_id]
             if unknown:
                 self.fail(f"export.csv of org{o} holds events the world never made: {unknown}")
             _, want_rows = self.listing_rows(LISTING["auditEvents"], o, audit_orgs)
