@@ -39,6 +39,8 @@ RAISED_BY: dict[str, tuple[str, ...]] = {
     "ticket.status_changed": ("changeTicketStatus",),
 }
 
+EVENT_OF = {mutation: event for event, mutations in RAISED_BY.items() for mutation in mutations}
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
@@ -133,10 +135,11 @@ class Checker:
         self.payloads: list[dict[str, Any]] = []
         self.keys: set[str] = set()
 
-    async def deliver(self, deleted: frozenset[str] = frozenset()) -> None:
+    async def deliver(self, mutation: str, deleted: frozenset[str] = frozenset()) -> None:
+        """Deliver what `mutation` raised: its event, with every id checked."""
         await worker().run_once()
         new = self.receiver.events()[len(self.payloads) :]
-        assert new, "the mutation raised no event"
+        assert EVENT_OF[mutation] in [p["type"] for p in new], (mutation, new)
         for payload in new:
             self.payloads.append(payload)
             body = {key: value for key, value in payload.items() if key != "id"}
@@ -171,7 +174,7 @@ async def raise_every_event(
     async def run(name: str, client: GraphQLClient = admin, **variables: str) -> dict:
         ran.add(name)
         payload = await client.ok(MUTATIONS[name], variables)
-        await checker.deliver()
+        await checker.deliver(name)
         return payload
 
     # Organisations, the first through an API token (the payload names the token).
@@ -190,7 +193,7 @@ async def raise_every_event(
     ran.add("confirmInvitation")
     link = links_in(invitation_mail)[0]
     await GraphQLClient(http).ok(CONFIRM, {"token": token_from(link), "password": "a passphrase!"})
-    await checker.deliver()
+    await checker.deliver("confirmInvitation")
     contact = (await admin.ok(MUTATIONS["createContact"], {"org": acme}))["contact"]["id"]
     await run("inviteContact", id=contact)
     cora = (await run("createUser", org=acme))["membership"]["id"]
@@ -213,12 +216,12 @@ async def raise_every_event(
     # Her only membership: she leaves the admin's reach with it.
     gone = await checker.resolve_all(nina, gid("User", nina_row.user_id))
     await admin.ok(MUTATIONS["removeMember"], {"id": nina})
-    await checker.deliver(gone)
+    await checker.deliver("removeMember", gone)
     cora_row = await Membership.get(user__email="cora@example.com")
     ran.add("deleteUser")
     gone = await checker.resolve_all(cora, gid("User", cora_row.user_id))
     await admin.ok(MUTATIONS["deleteUser"], {"id": cora})
-    await checker.deliver(gone)
+    await checker.deliver("deleteUser", gone)
 
     assert ran == {m for mutations in RAISED_BY.values() for m in mutations}
     return checker
