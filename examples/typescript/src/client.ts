@@ -19,9 +19,12 @@ export class GraphQLRequestError extends Error {
   }
 }
 
-/** An expected refusal in a mutation's payload (`errors { field code message }`). */
+/** One entry of a mutation payload's `errors { field code message }`. */
+export type UserErrorBody = { field?: string | null; code: string; message: string };
+
+/** An expected refusal in a mutation's payload: nothing was changed. */
 export class RefusedError extends Error {
-  constructor(readonly errors: readonly { field?: string | null; code: string; message: string }[]) {
+  constructor(readonly errors: readonly UserErrorBody[]) {
     super(errors.map((e) => `${e.code}${e.field ? ` (${e.field})` : ''}: ${e.message}`).join('; '));
     this.name = 'RefusedError';
   }
@@ -64,9 +67,7 @@ export function client(url: string, token: string): Client {
 }
 
 /** A mutation's payload, or a RefusedError when it lists errors (nothing was changed). */
-export function ok<T extends { errors: readonly { field?: string | null; code: string; message: string }[] }>(
-  payload: T,
-): T {
+export function ok<T extends { errors: readonly UserErrorBody[] }>(payload: T): T {
   if (payload.errors.length > 0) throw new RefusedError(payload.errors);
   return payload;
 }

@@ -66,7 +66,13 @@ const InviteAdmin = graphql(`
 
 const SearchMembers = graphql(`
   query SearchMembers($reseller: ID!, $search: String!, $after: String) {
-    members(organisationId: $reseller, includeDescendants: true, search: $search, first: 50, after: $after) {
+    members(
+      organisationId: $reseller
+      includeDescendants: true
+      search: $search
+      first: 50
+      after: $after
+    ) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes { id role status user { email displayName } organisation { name } }
@@ -94,10 +100,11 @@ async function main(argv: readonly string[]): Promise<number> {
   let resellerId = process.env.RESELLER_ID;
   if (!resellerId) {
     const { viewer } = await call(TokenOrganisation);
-    const organisation = viewer?.apiToken?.organisation;
-    if (!organisation) throw new Error('FRONTDESK_TOKEN is not an API token; set RESELLER_ID');
-    console.log(`API token "${viewer.apiToken?.name}" of ${organisation.name} (${organisation.kind})`);
-    resellerId = organisation.id;
+    const token = viewer?.apiToken;
+    if (!token) throw new Error('FRONTDESK_TOKEN is not an API token; set RESELLER_ID');
+    const { id, name, kind } = token.organisation;
+    console.log(`API token "${token.name}" of ${name} (${kind})`);
+    resellerId = id;
   }
 
   // 2. Its customers, every page.
@@ -105,7 +112,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let resellerName = '';
   for (let after: string | null | undefined = null; ; ) {
     const { organisation }: CustomersQuery = await call(Customers, { reseller: resellerId, after });
-    if (!organisation) throw new Error(`organisation ${resellerId} is missing or out of the token's reach`);
+    if (!organisation) throw new Error(`organisation ${resellerId} is missing or out of reach`);
     resellerName = organisation.name;
     customers.push(...organisation.children.nodes);
     if (!organisation.children.pageInfo.hasNextPage) break;
@@ -113,7 +120,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   console.log(`${customers.length} customers of ${resellerName}:`);
   for (const c of customers.sort((a, b) => a.name.localeCompare(b.name))) {
-    const seats = c.seats.limit == null ? `${c.seats.used} seats used` : `${c.seats.used}/${c.seats.limit} seats`;
+    const { used, limit } = c.seats;
+    const seats = limit == null ? `${used} seats used` : `${used}/${limit} seats`;
     console.log(`  ${c.name}  ${c.kind}  ${c.status}  ${seats}`);
   }
   const taken = customers.find((c) => c.name.toLowerCase() === customerName.toLowerCase());
@@ -123,10 +131,16 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   // 3. The new customer.
-  const customerInput: CreateOrganisationInput = { parentId: resellerId, name: customerName, kind: 'CUSTOMER' };
-  const { organisation: customer } = ok((await call(CreateCustomer, { input: customerInput })).createOrganisation);
+  const customerInput: CreateOrganisationInput = {
+    parentId: resellerId,
+    name: customerName,
+    kind: 'CUSTOMER',
+  };
+  const created = await call(CreateCustomer, { input: customerInput });
+  const customer = ok(created.createOrganisation).organisation;
   if (!customer) throw new Error('createOrganisation returned no organisation');
-  console.log(`created customer ${customer.name} (${customer.kind}) under ${customer.parent?.name ?? resellerName}`);
+  const parentName = customer.parent?.name ?? resellerName;
+  console.log(`created customer ${customer.name} (${customer.kind}) under ${parentName}`);
 
   // 4. Its first admin, invited by mail.
   const inviteInput: InviteUserInput = {
@@ -136,11 +150,13 @@ async function main(argv: readonly string[]): Promise<number> {
     firstName: firstName ?? null,
     lastName: lastName ?? null,
   };
-  const { invitation } = ok((await call(InviteAdmin, { input: inviteInput })).inviteUser);
+  const invited = await call(InviteAdmin, { input: inviteInput });
+  const invitation = ok(invited.inviteUser).invitation;
   if (!invitation) throw new Error('inviteUser returned no invitation');
+  const until = new Date(invitation.expiresAt).toISOString().slice(0, 10);
   console.log(
-    `invited ${invitation.email} as ${invitation.role ?? FIRST_ADMIN} of ${invitation.organisation.name} ` +
-      `(${invitation.status} until ${new Date(invitation.expiresAt).toISOString().slice(0, 10)})`,
+    `invited ${invitation.email} as ${invitation.role ?? FIRST_ADMIN} ` +
+      `of ${invitation.organisation.name} (${invitation.status} until ${until})`,
   );
 
   // 5. The people below the reseller that a search for the customer finds
@@ -148,7 +164,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const found = [];
   let total = 0;
   for (let after: string | null | undefined = null; ; ) {
-    const { members }: SearchMembersQuery = await call(SearchMembers, { reseller: resellerId, search: customer.name, after });
+    const { members }: SearchMembersQuery = await call(SearchMembers, {
+      reseller: resellerId,
+      search: customer.name,
+      after,
+    });
     total = members.totalCount;
     found.push(...members.nodes);
     if (!members.pageInfo.hasNextPage) break;
@@ -156,7 +176,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   console.log(`${total} found for "${customer.name}" below ${resellerName}:`);
   for (const m of found) {
-    console.log(`  ${m.user.email}  ${m.user.displayName}  ${m.role}  ${m.status}  at ${m.organisation.name}`);
+    const where = m.organisation.name;
+    console.log(`  ${m.user.email}  ${m.user.displayName}  ${m.role}  ${m.status}  at ${where}`);
   }
   return 0;
 }
