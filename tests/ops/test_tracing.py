@@ -4,6 +4,7 @@ nothing at all when traces are off."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import http.server
 import os
@@ -29,8 +30,9 @@ from server import db
 from server.app import FrontdeskGraphQL, create_app
 from server.ops import statements as statement_hooks
 from server.ops import tracing
-from server.settings import _otel_tracing, get_settings
+from server.settings import Settings, _otel_tracing, get_settings
 from tests.helpers.fixtures import LOGIN, ORIGIN, PASSWORD, Tree, gid
+from tests.helpers.instance import fresh, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = """
@@ -42,11 +44,11 @@ SEARCHED = "owner@acme"
 
 @asynccontextmanager
 async def traced_app(
-    exporter: InMemorySpanExporter,
+    exporter: InMemorySpanExporter, settings: Settings | None = None
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Starlette]]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    app = create_app(get_settings(), manage_database=False, tracer_provider=provider)
+    app = create_app(settings or get_settings(), manage_database=False, tracer_provider=provider)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
     try:
         async with httpx.AsyncClient(
@@ -135,6 +137,24 @@ async def test_a_query_nests_request_operation_and_statement_spans(tree: Tree) -
         assert span.start_time is not None and request.start_time is not None
         assert request.start_time <= span.start_time
     assert any("SELECT" in str(s.attributes["db.statement"]) for s in in_operation)  # type: ignore[index]
+
+
+async def test_strawberrys_own_engine_is_traced_alike(tree: Tree) -> None:
+    exporter = InMemorySpanExporter()
+    stock = dataclasses.replace(get_settings(), graphql_engine="stock")
+    async with traced_app(exporter, stock) as (client, _):
+        token = await log_in(client, "admin@acme.example.com")
+        exporter.clear()
+        response = await client.post(
+            "/graphql",
+            json={"query": MEMBERS, "variables": {"org": gid("Organisation", tree.acme.id)}},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    assert response.json()["data"]["members"]["nodes"]
+    request, operation, sql = by_kind(exporter.get_finished_spans())
+    assert operation.name == "query Members"
+    assert parent_of(operation) == request.context.span_id
+    assert operation.context.span_id in {parent_of(s) for s in sql}
 
 
 async def test_a_failing_operation_sets_the_error_status(tree: Tree) -> None:
@@ -333,3 +353,39 @@ async def test_spans_go_out_over_otlp_as_the_environment_says(
     assert resource["deployment.environment"] == "test"
     names = {span.name for scope in resource_spans.scope_spans for span in scope.spans}
     assert {"POST /graphql", "query Me"} <= names
+
+
+def test_frontdesk_serve_sends_its_spans(
+    migrated: Path, tmp_path: Path, collector: Collector
+) -> None:
+    """The real command: traces on from the environment alone, flushed when it stops."""
+    instance = fresh(migrated, tmp_path / "served")
+    instance.extra_env.update(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector.server_port}",
+        OTEL_SERVICE_NAME="portal-test",
+        OTEL_PYTHON_EXCLUDED_URLS="healthz",
+        # This checkout's code, whichever one the virtualenv installed.
+        PYTHONPATH=str(ROOT),
+    )
+    with serving(instance) as base:
+        response = httpx.post(
+            f"{base}/graphql",
+            json={"query": "query Me { viewer { user { id } } }"},
+            headers={"x-request-id": "served-1"},
+        )
+        assert response.status_code == 200
+    # Stopped: the lifespan's end flushed the batch (the schedule delay is 5 s).
+    spans = {
+        span.name: (resource_spans.resource, span)
+        for _, message in collector.received
+        for resource_spans in message.resource_spans
+        for scope in resource_spans.scope_spans
+        for span in scope.spans
+    }
+    assert set(spans) == {"POST /graphql", "query Me"}  # the health probes were excluded
+    resource, request = spans["POST /graphql"]
+    names = {a.key: a.value.string_value for a in resource.attributes}
+    assert names["service.name"] == "portal-test"
+    attributes = {a.key: a.value.string_value for a in request.attributes}
+    assert attributes["frontdesk.request_id"] == "served-1"
+    assert spans["query Me"][1].parent_span_id == request.span_id
