@@ -424,7 +424,8 @@ def create_app(
     """The application. `manage_database=False` leaves database set-up and the
     mail worker to the caller (tests). Traces are on when the settings say so
     (OTEL_EXPORTER_OTLP_ENDPOINT) or a `tracer_provider` is given (tests, bench);
-    the caller of a traced app it manages itself closes `app.state.tracing`."""
+    the lifespan closes `app.state.tracing`, or with `manage_database=False` the
+    caller does (that puts Tortoise's wrapped methods back)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
