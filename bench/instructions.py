@@ -30,6 +30,8 @@ import uvloop
 from bench.common import PYTHON, ROOT, VIEWER_QUERY, run_child
 
 TARGETS = ("baseline", "graphql")
+# The same viewer with traces on, every span recorded into memory (bench/tracing.py).
+TRACED = "graphql-traced"
 FEW, MANY = 100, 600
 
 
@@ -44,9 +46,9 @@ async def _drive(target: str, requests: int, data: dict[str, Any]) -> None:
     configure_logging("json", "INFO")
     settings = get_settings()
     await db.init_db(settings.database_url)
-    if target == "graphql":
+    if target in ("graphql", TRACED):
         app, path, body = (
-            create_app(settings, manage_database=False),
+            create_app(settings, manage_database=False, tracer_provider=_provider(target)),
             "/graphql",
             json.dumps({"query": VIEWER_QUERY}).encode(),
         )
@@ -90,6 +92,20 @@ async def _drive(target: str, requests: int, data: dict[str, Any]) -> None:
     await db.close_db()
 
 
+def _provider(target: str) -> Any:
+    """None (traces off), or for TRACED a provider exporting every span into
+    memory as it ends (synchronously: callgrind counts that thread anyway)."""
+    if target != TRACED:
+        return None
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    return provider
+
+
 def _count(target: str, requests: int, data_path: Path, env: dict[str, str], work: Path) -> int:
     out = work / f"callgrind.{target}.{requests}"
     log = work / f"instructions.{target}.{requests}.log"
@@ -119,9 +135,11 @@ def _count(target: str, requests: int, data_path: Path, env: dict[str, str], wor
     return int(found.group(1))
 
 
-def per_request(data_path: Path, env: dict[str, str], work: Path) -> dict[str, int]:
+def per_request(
+    data_path: Path, env: dict[str, str], work: Path, targets: tuple[str, ...] = TARGETS
+) -> dict[str, int]:
     """Instructions per request of each target (runs two valgrinds at a time)."""
-    runs = [(target, n) for n in (FEW, MANY) for target in TARGETS]
+    runs = [(target, n) for n in (FEW, MANY) for target in targets]
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = dict(
             zip(
@@ -132,7 +150,7 @@ def per_request(data_path: Path, env: dict[str, str], work: Path) -> dict[str, i
         )
     return {
         target: (counts[(target, MANY)] - counts[(target, FEW)]) // (MANY - FEW)
-        for target in TARGETS
+        for target in targets
     }
 
 

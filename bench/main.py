@@ -1,7 +1,7 @@
 """The Frontdesk benchmark: `make bench` (bash bench/run.sh), or
 
     .venv/bin/python -m bench.main [--reps 3] [--seconds 5]
-                                   [--only throughput,instructions,latency,mail,scale]
+                                   [--only throughput,instructions,tracing,latency,mail,scale]
 
 Starts the real server (`frontdesk serve`, one worker, FRONTDESK_ENV=production,
 real argon2id parameters) and the hand-written Starlette baseline on a fresh
@@ -259,6 +259,38 @@ def statements(report: Report, env: dict[str, str], data_path: Path) -> None:
 # --- latency under a log-in storm ------------------------------------------------------
 
 
+def tracing(report: Report, env: dict[str, str], data_path: Path) -> None:
+    """CPU per request with traces off, sampled out and on (bench/tracing.py), and
+    the viewer's instructions per request off and on (bench/instructions.py)."""
+    print("(6) traces: CPU per request, off / sampled out / on, in-process (~2 min)", flush=True)
+    out = run_child(
+        [PYTHON, "-m", "bench.tracing", str(data_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=600,
+    ).stdout
+    figures = json.loads(out.strip().splitlines()[-1])
+    report.data["tracing"] = figures
+    for query, modes in figures.items():
+        off = modes["off"]
+        report.row(
+            f"(6) traces, {query}: CPU µs per request off / sampled out / on",
+            " / ".join(f"{modes[m]:.0f}" for m in ("off", "sampled out", "on"))
+            + f" (on {modes['on'] / off:.2f} × off)",
+        )
+    print("(6) traces: instructions per viewer request, off / on, callgrind (~2 min)", flush=True)
+    targets = ("graphql", bench_instructions.TRACED)
+    counts = bench_instructions.per_request(data_path, env, report.work, targets)
+    report.data["tracing"]["instructions"] = counts
+    off, on = (counts[target] for target in targets)
+    report.row(
+        "(6) traces, viewer: instructions per request off / on",
+        f"{off:,} / {on:,} (on {on / off:.2f} × off)",
+    )
+
+
 def instructions(report: Report, env: dict[str, str], data_path: Path) -> None:
     """The viewer and its baseline in instructions per request (bench/instructions.py)."""
     print("(1) instructions per viewer request, in-process, callgrind (~2 min)", flush=True)
@@ -490,7 +522,7 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
-    parser.add_argument("--only", default="throughput,instructions,latency,mail,scale")
+    parser.add_argument("--only", default="throughput,instructions,tracing,latency,mail,scale")
     parser.add_argument("--users", type=int, default=100_000, help="people for the scale part")
     parser.add_argument("--organisations", type=int, default=10_000, help="for the scale part")
     parser.add_argument(
@@ -512,7 +544,7 @@ def main() -> None:
     env = server_env(database_url)
     pg = Postgres(args.pg_port, args.pg_data)
     try:
-        if parts & {"throughput", "latency", "instructions"}:
+        if parts & {"throughput", "latency", "instructions", "tracing"}:
             data_path = work / "data.json"
             run_child(
                 [PYTHON, "-m", "bench.setup_data", str(data_path)],
@@ -524,6 +556,8 @@ def main() -> None:
             statements(report, env, data_path)
         if "instructions" in parts:
             instructions(report, env, data_path)
+        if "tracing" in parts:
+            tracing(report, env, data_path)
         if parts & {"throughput", "latency"}:
             gql = Server.frontdesk(env, work)
             try:

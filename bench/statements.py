@@ -1,8 +1,8 @@
 """SQL statements per request, counted in-process.
 
 Statements are counted where Tortoise hands them to the driver (the
-`execute_*` methods of every Tortoise client class, as in
-tests/core/test_queries_count.py); the request goes through the real ASGI app
+`execute_*` methods of every Tortoise client class: server/ops/statements.py,
+as in tests/core/test_queries_count.py); the request goes through the real ASGI app
 (httpx + ASGITransport), so get_context, guards and loaders all count.
 
     python -m bench.statements DATA.json     (FRONTDESK_DATABASE_URL set by the caller)
@@ -20,20 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from bench.common import MEMBERS_QUERY, VIEWER_QUERY
 from server import db
+from server.ops.statements import wrap_statements
 from server.settings import get_settings
 
-_METHODS = (
-    "execute_insert",
-    "execute_query",
-    "execute_query_dict",
-    "execute_query_dict_with_affected",
-    "execute_many",
-    "execute_script",
-)
 _inside = contextvars.ContextVar("_inside", default=False)
 
 
@@ -59,19 +51,7 @@ class StatementCounter:
         return counted
 
     def install(self) -> None:
-        classes: list[type] = []
-        pending: list[type] = [BaseDBAsyncClient]
-        while pending:
-            cls = pending.pop()
-            if cls not in classes:
-                classes.append(cls)
-                pending.extend(cls.__subclasses__())
-        # With the mixins they inherit from (server/sqlite.py's DirectChanges defines execute_query).
-        classes = list(dict.fromkeys(base for cls in classes for base in cls.__mro__))
-        for cls in classes:
-            for name in _METHODS:
-                if name in cls.__dict__:
-                    setattr(cls, name, self._wrap(cls.__dict__[name]))
+        wrap_statements(self._wrap)
 
     async def count(self, client: httpx.AsyncClient, body: dict[str, Any], token: str) -> int:
         # Warm once (DataLoader and prepared-statement caches are per process).

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
@@ -44,6 +44,11 @@ from server.ops.logs import log_line
 from server.schema import build_pipeline, build_schema
 from server.settings import Settings, get_settings
 from server.workers import run_workers
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from server.ops.tracing import Tracing
 
 logger = logging.getLogger("frontdesk")
 access_logger = logging.getLogger("frontdesk.access")
@@ -410,9 +415,17 @@ class AdminFiles(StaticFiles):
             return await super().get_response("index.html", scope)
 
 
-def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    manage_database: bool = True,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The application. `manage_database=False` leaves database set-up and the
-    mail worker to the caller (tests)."""
+    mail worker to the caller (tests). Traces are on when the settings say so
+    (OTEL_EXPORTER_OTLP_ENDPOINT) or a `tracer_provider` is given (tests, bench);
+    the lifespan closes `app.state.tracing`, or with `manage_database=False` the
+    caller does (that puts Tortoise's wrapped methods back)."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -442,6 +455,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             if worker is not None:
                 await worker
             await db.close_db()
+            if app.state.tracing is not None:
+                app.state.tracing.close()  # flushes the spans still queued
 
     static_dir = _STATIC_DIR if _STATIC_DIR.is_dir() else Path("static/admin")
     graphql = FrontdeskGraphQL(settings)
@@ -469,4 +484,22 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 max_age=600,
             )
         )
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    tracing = _tracing(settings, tracer_provider)
+    if tracing is not None:
+        tracing.trace_operations(graphql)
+        # Inside RequestGuard: the request id is known when the request's span starts.
+        middleware.insert(1, tracing.middleware(routes))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.tracing = tracing
+    return app
+
+
+def _tracing(settings: Settings, provider: TracerProvider | None) -> Tracing | None:
+    """None when traces are off: then OpenTelemetry is not even imported."""
+    if provider is None and not settings.tracing:
+        return None
+    from server.ops import tracing
+
+    if provider is None:
+        return tracing.Tracing(tracing.provider_from_environment(), owned=True)
+    return tracing.Tracing(provider)

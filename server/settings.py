@@ -1,4 +1,5 @@
-"""Configuration, read once from environment variables (all prefixed FRONTDESK_)."""
+"""Configuration, read once from environment variables (prefixed FRONTDESK_, but for
+OpenTelemetry's own OTEL_* variables, which the SDK reads itself)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,17 @@ def _env_choice(name: str, choices: tuple[str, ...]) -> str:
 
 def _env_list(name: str) -> list[str]:
     return [part.strip() for part in _env(name).split(",") if part.strip()]
+
+
+def _otel_tracing() -> bool:
+    """OpenTelemetry's own variables, not ours: traces are exported when an OTLP
+    endpoint is set, unless OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none."""
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
+    )
+    disabled = os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true"
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
+    return bool(endpoint.strip()) and not disabled and exporter != "none"
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,8 @@ class Settings:
     metrics_token: str = ""
     shutdown_timeout_seconds: int = 30
     readiness_timeout_seconds: float = 3.0
+    # OpenTelemetry traces over OTLP (server/ops/tracing.py); see `_otel_tracing`.
+    tracing: bool = False
 
     @property
     def production(self) -> bool:
@@ -204,4 +218,5 @@ def get_settings() -> Settings:
         readiness_timeout_seconds=float(
             _env("READINESS_TIMEOUT", str(Settings.readiness_timeout_seconds))
         ),
+        tracing=_otel_tracing(),
     )

@@ -2,8 +2,9 @@
 costs the same number of SQL statements whether it holds 5 rows or 50.
 
 Statements are counted where Tortoise hands them to the database driver (the
-`execute_*` methods of every loaded Tortoise client class, transaction wrappers
-included, for SQLite and asyncpg alike); on SQLite, sqlite3's trace callback
+`execute_*` methods of every Tortoise client class, transaction wrappers
+included, for SQLite and asyncpg alike: server/ops/statements.py, where traces
+open their SQL spans too); on SQLite, sqlite3's trace callback
 counts what the engine itself ran as a cross-check.
 """
 
@@ -17,9 +18,9 @@ from typing import Any
 
 import pytest
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from server.core.permissions import Role
+from server.ops.statements import execute_methods, load_backends
 from server.settings import get_settings
 from tests.helpers.fixtures import add_person, gid
 
@@ -35,28 +36,8 @@ query($org: ID!, $first: Int!, $search: String) {
   }
 }"""
 
-_EXECUTE_METHODS = (
-    "execute_insert",
-    "execute_query",
-    "execute_query_dict",
-    "execute_query_dict_with_affected",
-    "execute_many",
-    "execute_script",
-)
 # Set while one statement runs, so that an execute_* calling another counts once.
 _inside = contextvars.ContextVar("_inside", default=False)
-
-
-def _client_classes() -> list[type]:
-    found: list[type] = []
-    pending: list[type[BaseDBAsyncClient]] = [BaseDBAsyncClient]
-    while pending:
-        cls = pending.pop()
-        if cls not in found:
-            found.append(cls)
-            pending.extend(cls.__subclasses__())
-    # With the mixins they inherit from (server/sqlite.py's DirectChanges defines execute_query).
-    return list(dict.fromkeys(base for cls in found for base in cls.__mro__))
 
 
 class StatementLog:
@@ -80,10 +61,9 @@ class StatementLog:
         return counted
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        for cls in _client_classes():
-            for name in _EXECUTE_METHODS:
-                if name in vars(cls):
-                    monkeypatch.setattr(cls, name, self.wrap(vars(cls)[name]))
+        load_backends()
+        for cls, name, function in execute_methods():
+            monkeypatch.setattr(cls, name, self.wrap(function))
 
     @contextlib.asynccontextmanager
     async def recording_one_request(self) -> Any:
