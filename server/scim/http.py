@@ -134,7 +134,9 @@ class ScimApi:
                 credentials.strip(), request_meta(request, self.settings)
             )
         if actor is None or actor.scim_token is None:
-            raise UnauthorizedException(detail="Send a valid SCIM token: Authorization: Bearer fds_…")
+            raise UnauthorizedException(
+                detail="Send a valid SCIM token: Authorization: Bearer fds_…"
+            )
         organisation = actor.scim_token.organisation
         if not actor.can(permission, organisation):
             raise ForbiddenException(
@@ -210,8 +212,12 @@ class ScimApi:
 
     async def service_provider_config(self, request: Request) -> Response:
         config = SERVICE_PROVIDER_CONFIG.model_copy(
-            update={"meta": Meta(resource_type="ServiceProviderConfig",
-                                 location=f"{self.base}/ServiceProviderConfig")}  # fmt: skip
+            update={
+                "meta": Meta(
+                    resource_type="ServiceProviderConfig",
+                    location=f"{self.base}/ServiceProviderConfig",
+                )
+            }  # fmt: skip
         )
         return scim_response(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
@@ -226,7 +232,9 @@ class ScimApi:
 
     def _schema(self) -> Any:
         location = f"{self.base}/Schemas/{USER_SCHEMA.id}"
-        return USER_SCHEMA.model_copy(update={"meta": Meta(resource_type="Schema", location=location)})
+        return USER_SCHEMA.model_copy(
+            update={"meta": Meta(resource_type="Schema", location=location)}
+        )
 
     async def resource_types(self, request: Request) -> Response:
         dumped = self._resource_type().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
@@ -235,7 +243,9 @@ class ScimApi:
     async def resource_type(self, request: Request) -> Response:
         if request.path_params["id"] != "User":
             raise NotFoundException(detail="The only resource type is User.")
-        return scim_response(self._resource_type().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+        return scim_response(
+            self._resource_type().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        )
 
     async def schemas(self, request: Request) -> Response:
         return self._listed([self._schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)])
@@ -416,8 +426,7 @@ def scim_routes(settings: Settings) -> list[BaseRoute]:
         ),
     ]
     routes: list[BaseRoute] = [
-        Route(path, scim_endpoint(_by_method(handlers)), methods=every)
-        for path, handlers in paths
+        Route(path, scim_endpoint(_by_method(handlers)), methods=every) for path, handlers in paths
     ]
     routes += [
         Route("/Groups", scim_endpoint(api.groups), methods=every),

@@ -88,7 +88,6 @@ async def create(*, actor: Actor, organisation: Organisation, wanted: Wanted) ->
         user_id=user.id, organisation_id=organisation.id
     ):
         raise Conflict(ErrorCode.ALREADY_MEMBER, "This person is already a member.", "userName")
-    names = {"first_name": wanted.given_name, "last_name": wanted.family_name}
     try:
         async with in_transaction():
             if user is None and organisation.scim_new_people is ScimNewPeople.SET_PASSWORD_LINK:
@@ -98,7 +97,8 @@ async def create(*, actor: Actor, organisation: Organisation, wanted: Wanted) ->
                     email=address,
                     role=PROVISIONED_ROLE,
                     send_set_password_link=True,
-                    **names,
+                    first_name=wanted.given_name,
+                    last_name=wanted.family_name,
                 )
                 membership_id = membership.id
             else:
@@ -107,17 +107,18 @@ async def create(*, actor: Actor, organisation: Organisation, wanted: Wanted) ->
                     organisation=organisation,
                     email=address,
                     role=PROVISIONED_ROLE,
-                    **names,
+                    first_name=wanted.given_name,
+                    last_name=wanted.family_name,
                 )
+                if invitation.membership_id is None:  # set on every new invitation
+                    raise RuntimeError("an invitation without its membership")
                 membership_id = invitation.membership_id
             if external_id is not None:
                 await Membership.filter(id=membership_id).update(scim_external_id=external_id)
             if wanted.active is False:
                 await members.disable_member(actor=actor, membership_id=membership_id)
     except IntegrityError:  # a concurrent request added the same address
-        raise Conflict(
-            ErrorCode.EMAIL_TAKEN, "This address was just taken.", "userName"
-        ) from None
+        raise Conflict(ErrorCode.EMAIL_TAKEN, "This address was just taken.", "userName") from None
     return await Membership.get(id=membership_id).select_related("user")
 
 
@@ -144,7 +145,10 @@ async def replace(*, actor: Actor, membership: Membership, wanted: Wanted) -> Me
                     organisation_id=membership.organisation_id,
                     target=membership,
                     subject_user_id=user.id,
-                    details={"before": {"externalId": before}, "after": {"externalId": external_id}},
+                    details={
+                        "before": {"externalId": before},
+                        "after": {"externalId": external_id},
+                    },
                 )
             if renamed:
                 try:

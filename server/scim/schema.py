@@ -136,7 +136,9 @@ class Query:
         description="Where and how the organisation's identity provider provisions people.",
         extensions=[requires(Permission.SCIM_MANAGE, on=organisation("organisation_id"))],
     )
-    async def scim_provisioning(self, info: Info, organisation_id: strawberry.ID) -> ScimProvisioning:
+    async def scim_provisioning(
+        self, info: Info, organisation_id: strawberry.ID
+    ) -> ScimProvisioning:
         return _provisioning(info, checked(info).organisation)
 
 

@@ -28,7 +28,7 @@ class ScimNewPeople(Enum):
     # An invitation mail: they accept it and choose a password (the default).
     INVITE = "INVITE"
     # Active at once; a mail with a link to choose a password.
-    SET_PASSWORD_LINK = "SET_PASSWORD_LINK"
+    SET_PASSWORD_LINK = "SET_PASSWORD_LINK"  # noqa: S105 - a choice, not a secret
 
 
 @viewable(SeenOrganisation())

@@ -49,7 +49,9 @@ class Scim:
     def _headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token}", "content-type": SCIM_JSON}
 
-    async def request(self, method: str, path: str, body: Any = None, **params: str) -> httpx.Response:
+    async def request(
+        self, method: str, path: str, body: Any = None, **params: str
+    ) -> httpx.Response:
         response = await self.http.request(
             method,
             f"/scim/v2{path}",
@@ -61,7 +63,9 @@ class Scim:
             assert response.headers["content-type"] == SCIM_JSON, response.headers
         return response
 
-    async def create(self, email: str, given: str = "Ada", family: str = "Lovelace", **extra: Any) -> httpx.Response:
+    async def create(
+        self, email: str, given: str = "Ada", family: str = "Lovelace", **extra: Any
+    ) -> httpx.Response:
         body = {
             "schemas": [USER_SCHEMA],
             "userName": email,

@@ -77,7 +77,9 @@ async def test_scim2_tester_passes_every_check(database, tree, sign_in, tmp_path
     admin = await sign_in(tree["acme.admin"].email)
     secret = (await create_scim_token(admin, tree.acme.id))["secret"]
     before = await Membership.filter(organisation_id=tree.globex.id).count()
-    with serving(Instance(tmp_path, extra_env={"FRONTDESK_DATABASE_URL": database, "PYTHONPATH": SOURCE})) as base:
+    with serving(
+        Instance(tmp_path, extra_env={"FRONTDESK_DATABASE_URL": database, "PYTHONPATH": SOURCE})
+    ) as base:
         results = await asyncio.to_thread(_run_checks, base, secret)
     counts = Counter(r.status.name for r in results)
     print(f"\nscim2-tester: {len(results)} checks: {dict(counts)}")
