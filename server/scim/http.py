@@ -3,7 +3,7 @@
 Every answer is `application/scim+json`; every refusal a SCIM Error with its
 status and, where RFC 7644 §3.12 has one, its `scimType`. The discovery
 documents describe the server only and need no token; `/Users` needs a SCIM
-token (`Authorization: Bearer fds_…`) and acts in its organisation alone.
+token (`Authorization: Bearer fdscim_…`) and acts in its organisation alone.
 Groups are not served: roles are set in Frontdesk, not by the identity
 provider (README, "SCIM provisioning"), so `/Groups` answers 501.
 """
@@ -135,7 +135,7 @@ class ScimApi:
             )
         if actor is None or actor.scim_token is None:
             raise UnauthorizedException(
-                detail="Send a valid SCIM token: Authorization: Bearer fds_…"
+                detail="Send a valid SCIM token: Authorization: Bearer fdscim_…"
             )
         organisation = actor.scim_token.organisation
         if not actor.can(permission, organisation):

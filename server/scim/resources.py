@@ -83,8 +83,8 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
         AuthenticationScheme(
             type=AuthenticationScheme.Type.oauthbearertoken,
             name="SCIM token",
-            description="A SCIM token of the organisation (fds_…), sent as "
-            "`Authorization: Bearer fds_…`; created in the admin app or with "
+            description="A SCIM token of the organisation (fdscim_…), sent as "
+            "`Authorization: Bearer fdscim_…`; created in the admin app or with "
             "the createScimToken mutation.",
             primary=True,
         )

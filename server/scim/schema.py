@@ -32,7 +32,7 @@ from server.tenancy.refs import OrganisationRef
 
 @strawberry.type(
     name="ScimToken",
-    description="A secret an identity provider sends to /scim/v2/ as `Bearer fds_…`.",
+    description="A secret an identity provider sends to /scim/v2/ as `Bearer fdscim_…`.",
 )
 @node_of(ScimToken)
 class ScimTokenType(relay.Node):
@@ -85,7 +85,7 @@ class CreateScimTokenInput:
 @strawberry.type
 class CreateScimTokenPayload(Payload):
     secret: str | None = strawberry.field(
-        default=None, description="The token (`fds_…`). Shown this once only: store it now."
+        default=None, description="The token (`fdscim_…`). Shown this once only: store it now."
     )
     scim_token: ScimTokenNode | None = None
 

@@ -26,7 +26,7 @@ from server.core.validation import clean_text
 from server.scim.models import ScimToken
 from server.tenancy.models import Organisation, ScimNewPeople
 
-TOKEN_PREFIX = "fds_"  # noqa: S105 - a prefix, not a secret
+TOKEN_PREFIX = "fdscim_"  # noqa: S105 - a prefix, not a secret
 MAX_LIFETIME = timedelta(days=366)
 # Write last_used_at at most this often.
 _TOUCH_EVERY = timedelta(seconds=60)

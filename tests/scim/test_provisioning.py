@@ -75,7 +75,7 @@ async def test_an_entra_id_cycle_invites_renames_disables_enables_and_deletes(
     event = await AuditEvent.filter(action="member.disabled").order_by("-id").first()
     assert event is not None and event.organisation_id == tree.acme.id
     assert event.actor_id == tree["acme.admin"].user.id
-    assert event.api_token_label.startswith("SCIM Entra ID (fds_")
+    assert event.api_token_label.startswith("SCIM Entra ID (fdscim_")
     [listed] = (await scim.request("GET", "/Users", filter="active eq false")).json()["Resources"]
     assert listed["id"] == user_id
 

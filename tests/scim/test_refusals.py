@@ -12,6 +12,7 @@ from server.core import clock
 from server.core.permissions import Role
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
+from tests.api_tokens.test_api_tokens import create_token
 from tests.scim.helpers import REVOKE_TOKEN, Scim, create_scim_token, scim_error
 from tests.scim.test_provisioning import scim_for
 
@@ -26,6 +27,7 @@ async def snapshot() -> tuple[int, ...]:
         # Sign-ins and the tokens' own events (made and revoked through GraphQL) aside.
         await AuditEvent.exclude(action__startswith="auth.")
         .exclude(action__startswith="scim_token.")
+        .exclude(action__startswith="api_token.")
         .count(),
     )
 
@@ -117,14 +119,17 @@ async def test_bad_tokens_get_401_and_change_nothing(tree, sign_in, http):
     created = await create_scim_token(admin, tree.acme.id)
     good = Scim(http, created["secret"])
     before = await snapshot()
-    for token in ("", "fds_wrong", created["secret"] + "x", "fdt_" + created["secret"][4:]):
+    for token in ("", "fdscim_wrong", created["secret"] + "x", "fdt_" + created["secret"][7:]):
         bad = Scim(http, token)
         response = await bad.create("intruder@acme.example.com")
         scim_error(response, 401)
         assert response.headers["www-authenticate"].startswith("Bearer")
         scim_error(await bad.request("GET", "/Users"), 401)
-    # An API token (even the admin's) is no SCIM token, nor a session.
+    # The admin's own session token is no SCIM token.
     scim_error(await Scim(http, admin.token).request("GET", "/Users"), 401)
+    # Nor is an API token, even one that may manage members.
+    api_secret = (await create_token(admin, tree.acme.id, ["MEMBERS_MANAGE"]))["secret"]
+    scim_error(await Scim(http, api_secret).request("GET", "/Users"), 401)
     # Expired.
     clock.advance(timedelta(days=31))
     scim_error(await good.request("GET", "/Users"), 401)

@@ -28,9 +28,9 @@ async def test_a_token_is_shown_once_stored_hashed_listed_and_revoked(tree, sign
     admin = await sign_in(tree["acme.admin"].email)
     created = await create_scim_token(admin, tree.acme.id)
     secret = created["secret"]
-    assert secret.startswith("fds_") and len(secret) > 40
+    assert secret.startswith("fdscim_") and len(secret) > 40
     token = created["scimToken"]
-    assert token["hint"] == secret[:10] and token["active"] is True
+    assert token["hint"] == secret[:13] and token["active"] is True
     assert token["organisation"]["name"] == "Acme"
     assert token["createdBy"]["email"] == tree["acme.admin"].email
     stored = await ScimToken.get(organisation_id=tree.acme.id)
@@ -80,7 +80,7 @@ async def test_only_owners_and_admins_manage_scim_and_never_through_tokens(tree,
     assert await GraphQLClient(http, secret).error_code(LIST, {"org": org}) == "UNAUTHENTICATED"
     # The reseller's admins administer Acme (delegated administration).
     reseller = await sign_in(tree["reseller.admin"].email)
-    assert (await reseller.ok(CREATE_TOKEN, variables))["secret"].startswith("fds_")
+    assert (await reseller.ok(CREATE_TOKEN, variables))["secret"].startswith("fdscim_")
 
 
 async def test_a_token_expiry_must_be_within_a_year(tree, sign_in):
