@@ -111,7 +111,7 @@ class ScimProvisioningPayload(Payload):
     scim_provisioning: ScimProvisioning | None = None
 
 
-def _provisioning(info: Info, organisation: Organisation) -> ScimProvisioning:
+def provisioning_of(info: Info, organisation: Organisation) -> ScimProvisioning:
     base = info.context.settings.public_url.rstrip("/") + "/scim/v2"
     return ScimProvisioning(base_url=base, new_people=organisation.scim_new_people)
 
@@ -131,15 +131,6 @@ class Query:
     ) -> Connection[ScimTokenNode]:
         owner = checked(info).organisation
         return await paginate(service.tokens_of(owner), first=first, after=after)
-
-    @strawberry.field(
-        description="Where and how the organisation's identity provider provisions people.",
-        extensions=[requires(Permission.SCIM_MANAGE, on=organisation("organisation_id"))],
-    )
-    async def scim_provisioning(
-        self, info: Info, organisation_id: strawberry.ID
-    ) -> ScimProvisioning:
-        return _provisioning(info, checked(info).organisation)
 
 
 @strawberry.type
@@ -205,4 +196,4 @@ class Mutation:
             organisation=checked(info).organisation,
             new_people=input.new_people,
         )
-        return ScimProvisioningPayload(scim_provisioning=_provisioning(info, updated))
+        return ScimProvisioningPayload(scim_provisioning=provisioning_of(info, updated))

@@ -20,7 +20,7 @@ from tests.scim.helpers import (
 
 LIST = """query($org: ID!) {
   scimTokens(organisationId: $org) { totalCount nodes { id name hint active revokedAt } }
-  scimProvisioning(organisationId: $org) { baseUrl newPeople }
+  organisation(id: $org) { scimProvisioning { baseUrl newPeople } }
 }"""
 
 
@@ -40,7 +40,7 @@ async def test_a_token_is_shown_once_stored_hashed_listed_and_revoked(tree, sign
     listed = await admin.data(LIST, {"org": org})
     assert secret not in str(listed)
     assert listed["scimTokens"]["nodes"][0]["hint"] == token["hint"]
-    assert listed["scimProvisioning"] == {
+    assert listed["organisation"]["scimProvisioning"] == {
         "baseUrl": "https://portal.example.test/scim/v2",
         "newPeople": "INVITE",
     }
