@@ -63,6 +63,11 @@ class Organisation(Model):
     scim_new_people = fields.CharEnumField(
         ScimNewPeople, max_length=24, default=ScimNewPeople.INVITE
     )
+    # Its memberships of every status, pending invitations included: database
+    # triggers keep it in the transaction that adds, removes or moves one
+    # (migration 0015). Read-only here; the seats in use and the members list's
+    # unfiltered totalCount.
+    member_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
