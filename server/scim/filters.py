@@ -26,6 +26,7 @@ from scim2_models.path import (
 from tortoise.expressions import Q
 
 from server.accounts.models import MembershipStatus
+from server.core.nodes import parse_id
 from server.scim.resources import User
 
 # Filterable attribute (lower case, as SCIM names match case-insensitively) → column.
@@ -104,6 +105,8 @@ class _ToQuery(FilterVisitor[Q]):
             return query if op is CompareOperator.eq else ~query
         if not isinstance(value, str):
             raise InvalidFilterException(detail=f"{node.attr_path} compares with a string.")
+        if "\x00" in value:  # no database text holds one (PostgreSQL refuses it)
+            raise InvalidFilterException(detail="A filter value cannot hold a NUL character.")
         exact = column in _CASE_EXACT
         if op is CompareOperator.ne:
             return ~self._compare(column, CompareOperator.eq, value, exact)
@@ -129,7 +132,8 @@ class _ToQuery(FilterVisitor[Q]):
         if node.op not in (CompareOperator.eq, CompareOperator.ne):
             raise InvalidFilterException(detail="id compares with eq or ne.")
         value = node.value
-        query = Q(id=int(value)) if isinstance(value, str) and value.isdigit() else _NOTHING
+        pk = parse_id(value) if isinstance(value, str) else None
+        query = _NOTHING if pk is None else Q(id=pk)
         return query if node.op is CompareOperator.eq else ~query
 
 

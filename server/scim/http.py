@@ -41,6 +41,7 @@ from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
 from server.http import request_meta
+from server.ops import metrics
 from server.scim import provisioning
 from server.scim.filters import membership_filter
 from server.scim.resources import (
@@ -60,6 +61,7 @@ from server.tenancy.models import Organisation
 logger = logging.getLogger("frontdesk.scim")
 
 SCIM_JSON = "application/scim+json"
+MAX_START_INDEX = 2**31
 _BODY_TYPES = frozenset({SCIM_JSON, "application/json"})
 _FORBIDDEN_CODES = frozenset(
     {
@@ -113,6 +115,11 @@ def scim_endpoint(handler: Handler) -> Handler:
             return error_response(Error.from_validation_errors(error)[0])
         except DomainError as error:
             return error_response(_from_domain(error).to_error())
+        except Exception:
+            # A fault: logged and counted as RequestGuard would, answered in SCIM's format.
+            logger.exception("Unexpected error serving %s %s", request.method, request.url.path)
+            metrics.internal_fault()
+            return error_response(Error(status=500, detail="Internal error."))
 
     return endpoint
 
@@ -294,7 +301,11 @@ class ScimApi:
         count: int,
         parameters: ResponseParameters[User],
     ) -> Response:
-        start_index, count = max(start_index, 1), min(max(count, 0), MAX_RESULTS)
+        # (startIndex past any organisation's size: an empty page, not a database overflow)
+        start_index, count = (
+            min(max(start_index, 1), MAX_START_INDEX),
+            min(max(count, 0), MAX_RESULTS),
+        )
         where = membership_filter(filter_text) if filter_text else None
         found = provisioning.people_of(organisation, where)
         total = await found.count()

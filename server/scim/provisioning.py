@@ -26,6 +26,7 @@ from server.accounts.models import Membership, MembershipStatus, User
 from server.audit import service as audit
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
+from server.core.nodes import parse_id
 from server.core.permissions import Role
 from server.core.validation import clean_text, normalise_email
 from server.invitations import service as invitations
@@ -66,10 +67,11 @@ def people_of(organisation: Organisation, where: Q | None = None) -> QuerySet[Me
 
 
 async def member(organisation: Organisation, membership_id: str) -> Membership | None:
-    if not membership_id.isdigit() or len(membership_id) > 18:
+    pk = parse_id(membership_id)
+    if pk is None:
         return None
     return (
-        await Membership.filter(id=int(membership_id), organisation_id=organisation.id)
+        await Membership.filter(id=pk, organisation_id=organisation.id)
         .select_related("user")
         .first()
     )

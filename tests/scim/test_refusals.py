@@ -35,7 +35,7 @@ async def snapshot() -> tuple[int, ...]:
 @pytest.mark.parametrize(
     "text",
     ['userName eq', 'userName xx "a"', 'title eq "x"', 'emails[type eq "work"]',
-     'active gt true', 'userName eq 3', '(userName eq "a"'],
+     'active gt true', 'userName eq 3', '(userName eq "a"', 'userName eq "a\u0000b"'],
 )  # fmt: skip
 async def test_an_invalid_filter_is_invalid_filter(tree, sign_in, http, text):
     scim = await scim_for(tree, sign_in, http)
@@ -87,6 +87,11 @@ async def test_bad_users_are_refused_and_change_nothing(tree, sign_in, http):
     # Unknown ids, here and in another organisation.
     scim_error(await scim.request("GET", "/Users/999999"), 404)
     scim_error(await scim.request("GET", "/Users/abc"), 404)
+    scim_error(await scim.request("GET", f"/Users/{10**30}"), 404)
+    huge = (await scim.request("GET", "/Users", filter=f'id eq "{10**30}"')).json()
+    assert huge["totalResults"] == 0
+    far = (await scim.request("GET", "/Users", startIndex=str(10**30))).json()
+    assert far["totalResults"] == 4 and far["itemsPerPage"] == 0
     globex_member = str(tree["globex.member"].membership.id)
     scim_error(await scim.request("GET", f"/Users/{globex_member}"), 404)
     scim_error(await scim.request("DELETE", f"/Users/{globex_member}"), 404)
