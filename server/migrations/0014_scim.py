@@ -35,6 +35,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Organisation',
             name='scim_new_people',
-            field=fields.CharEnumField(default=ScimNewPeople.INVITE, description='INVITE: INVITE\nSET_PASSWORD_LINK: SET_PASSWORD_LINK', enum_type=ScimNewPeople, max_length=24),
+            field=fields.CharEnumField(default=ScimNewPeople.INVITE, db_default='INVITE', description='INVITE: INVITE\nSET_PASSWORD_LINK: SET_PASSWORD_LINK', enum_type=ScimNewPeople, max_length=24),
         ),
     ]

@@ -60,8 +60,9 @@ class Organisation(Model):
     # Seats: members plus pending invitations may not exceed this (None: no limit).
     seat_limit = fields.IntField(null=True)
     # People created through SCIM (server/scim): invited, or active with a set-password link.
+    # (db_default: existing organisations get it when the column is added.)
     scim_new_people = fields.CharEnumField(
-        ScimNewPeople, max_length=24, default=ScimNewPeople.INVITE
+        ScimNewPeople, max_length=24, default=ScimNewPeople.INVITE, db_default="INVITE"
     )
     # Its memberships of every status, pending invitations included: database
     # triggers keep it in the transaction that adds, removes or moves one
