@@ -10,27 +10,20 @@ provider (README, "SCIM provisioning"), so `/Groups` answers 501.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from scim2_models import (
     Context,
-    Error,
     ForbiddenException,
     InvalidValueException,
     Meta,
-    MutabilityException,
     NotFoundException,
     NotImplementedException,
     PatchOp,
     ResponseParameters,
-    SCIMException,
     SearchRequest,
     UnauthorizedException,
-    UniquenessException,
 )
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,10 +31,8 @@ from starlette.routing import BaseRoute, Route
 
 from server.accounts.models import Membership, MembershipStatus
 from server.core.actor import Actor
-from server.core.errors import DomainError, ErrorCode
 from server.core.permissions import Permission
 from server.http import request_meta
-from server.ops import metrics
 from server.scim import provisioning
 from server.scim.filters import membership_filter
 from server.scim.resources import (
@@ -54,74 +45,20 @@ from server.scim.resources import (
     Name,
     User,
 )
+from server.scim.responses import (
+    SCIM_JSON,
+    Handler,
+    by_method,
+    list_body,
+    scim_endpoint,
+    scim_response,
+)
 from server.scim.tokens import actor_for_scim_token
 from server.settings import Settings
 from server.tenancy.models import Organisation
 
-logger = logging.getLogger("frontdesk.scim")
-
-SCIM_JSON = "application/scim+json"
 MAX_START_INDEX = 2**31
 _BODY_TYPES = frozenset({SCIM_JSON, "application/json"})
-_FORBIDDEN_CODES = frozenset(
-    {
-        ErrorCode.HIGHER_ROLE,
-        ErrorCode.SELF_ACTION,
-        ErrorCode.LAST_OWNER,
-        ErrorCode.OUT_OF_SCOPE_ROLE,
-        ErrorCode.SEAT_LIMIT,
-    }
-)
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def scim_response(
-    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type=SCIM_JSON, headers=headers)
-
-
-def error_response(error: Error) -> Response:
-    status = int(error.status or 400)
-    headers = {"www-authenticate": 'Bearer realm="scim"'} if status == 401 else None
-    return scim_response(error.model_dump(), status, headers)
-
-
-def _from_domain(error: DomainError) -> SCIMException:
-    if isinstance(error, provisioning.Conflict):
-        return UniquenessException(detail=error.message)
-    if isinstance(error, provisioning.Immutable):
-        return MutabilityException(detail=error.message)
-    if error.code is ErrorCode.NOT_FOUND:
-        return NotFoundException(detail=error.message)
-    if error.code in _FORBIDDEN_CODES:
-        return ForbiddenException(detail=error.message)
-    if error.code in (ErrorCode.ALREADY_MEMBER, ErrorCode.EMAIL_TAKEN, ErrorCode.INVITE_PENDING):
-        return UniquenessException(detail=error.message)
-    where = f"{error.field}: " if error.field else ""
-    return InvalidValueException(detail=f"{where}{error.message}")
-
-
-def scim_endpoint(handler: Handler) -> Handler:
-    """Turns every expected refusal into a SCIM Error response."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except SCIMException as error:
-            return error_response(error.to_error())
-        except ValidationError as error:
-            return error_response(Error.from_validation_errors(error)[0])
-        except DomainError as error:
-            return error_response(_from_domain(error).to_error())
-        except Exception:
-            # A fault: logged and counted as RequestGuard would, answered in SCIM's format.
-            logger.exception("Unexpected error serving %s %s", request.method, request.url.path)
-            metrics.internal_fault()
-            return error_response(Error(status=500, detail="Internal error."))
-
-    return endpoint
 
 
 class ScimApi:
@@ -230,7 +167,7 @@ class ScimApi:
 
     @staticmethod
     def _listed(resources: list[dict[str, Any]]) -> Response:
-        return scim_response(_list_body(resources, total=len(resources), start_index=1))
+        return scim_response(list_body(resources, total=len(resources), start_index=1))
 
     def _resource_type(self) -> Any:
         location = f"{self.base}/ResourceTypes/User"
@@ -316,7 +253,7 @@ class ScimApi:
             )
             for m in page
         ]
-        return scim_response(_list_body(resources, total=total, start_index=start_index))
+        return scim_response(list_body(resources, total=total, start_index=start_index))
 
     async def get_user(self, request: Request) -> Response:
         _, organisation = await self._actor(request, Permission.MEMBERS_VIEW)
@@ -377,16 +314,6 @@ class ScimApi:
         raise NotFoundException(detail="No such SCIM endpoint.")
 
 
-def _list_body(resources: list[dict[str, Any]], *, total: int, start_index: int) -> dict[str, Any]:
-    return {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
-
-
 def _integer(value: str | None, name: str, *, default: int) -> int:
     if value is None or value == "":
         return default
@@ -394,22 +321,6 @@ def _integer(value: str | None, name: str, *, default: int) -> int:
         return int(value)
     except ValueError:
         raise InvalidValueException(detail=f"{name} must be an integer.") from None
-
-
-def _by_method(handlers: dict[str, Handler]) -> Handler:
-    """One path's endpoint: the handler for the request's method, or a SCIM 405."""
-    allowed = ", ".join(handlers)
-
-    async def endpoint(request: Request) -> Response:
-        handler = handlers.get(request.method)
-        if handler is None:
-            error = Error(status=405, detail=f"Use {allowed} here.")
-            response = error_response(error)
-            response.headers["allow"] = allowed
-            return response
-        return await handler(request)
-
-    return endpoint
 
 
 def scim_routes(settings: Settings) -> list[BaseRoute]:
@@ -437,7 +348,7 @@ def scim_routes(settings: Settings) -> list[BaseRoute]:
         ),
     ]
     routes: list[BaseRoute] = [
-        Route(path, scim_endpoint(_by_method(handlers)), methods=every) for path, handlers in paths
+        Route(path, scim_endpoint(by_method(handlers)), methods=every) for path, handlers in paths
     ]
     routes += [
         Route("/Groups", scim_endpoint(api.groups), methods=every),
