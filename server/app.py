@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, the admin SPA under /admin/, /healthz, /readyz, /metrics."""
+"""The ASGI application: /graphql, SCIM under /scim/v2/, the admin SPA under /admin/,
+/healthz, /readyz, /metrics."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
 from server.ops.logs import log_line
 from server.schema import build_pipeline, build_schema
+from server.scim.http import scim_routes
 from server.settings import Settings, get_settings
 from server.workers import run_workers
 
@@ -467,6 +469,7 @@ def create_app(
         Route("/readyz", readyz_endpoint(settings)),
         Route("/audit/export.csv", export_csv),
         Route("/admin/locale/{language}.json", catalogue_endpoint),
+        Mount("/scim/v2", routes=scim_routes(settings)),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     if settings.metrics_enabled:

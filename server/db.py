@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "server.tickets.models",
     "server.telephony.models",
     "server.webhooks.models",
+    "server.scim.models",
 ]
 
 

@@ -48,6 +48,8 @@ from server.members import schema as members
 from server.ops import metrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
+from server.scim import schema as scim
+from server.scim.schema import ScimTokenType
 from server.settings import get_settings
 from server.telephony import schema as telephony
 from server.telephony.types import CallRecordType, ExtensionType
@@ -72,6 +74,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
     "Invitation": InvitationType,
     "AuditEvent": AuditEventType,
     "ApiToken": ApiTokenType,
+    "ScimToken": ScimTokenType,
     "WebhookEndpoint": WebhookEndpointType,
     "WebhookDelivery": WebhookDeliveryType,
     "Contact": ContactType,
@@ -109,6 +112,7 @@ Query = merge_types(
         invitations.Query,
         audit.Query,
         api_tokens.Query,
+        scim.Query,
         contacts.Query,
         tickets.Query,
         telephony.Query,
@@ -126,6 +130,7 @@ Mutation = merge_types(
         invitations.Mutation,
         impersonation.Mutation,
         api_tokens.Mutation,
+        scim.Mutation,
         contacts.Mutation,
         tickets.Mutation,
         telephony.Mutation,

@@ -33,6 +33,7 @@ ORDER = (
     "auth",
     "invitations",
     "members",
+    "scim",
     "organisations",
     "impersonation",
     "contacts",

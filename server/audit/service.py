@@ -34,6 +34,7 @@ from server.tenancy.models import Organisation
 
 if TYPE_CHECKING:
     from server.api_tokens.models import ApiToken
+    from server.scim.models import ScimToken
 
 
 # What follows every event inside its transaction: webhooks/__init__.py subscribes
@@ -47,9 +48,20 @@ def follow(follower: Callable[[AuditEvent], Awaitable[None]]) -> None:
         _followers.append(follower)
 
 
-def token_label(token: ApiToken) -> str:
+def token_label(token: ApiToken | ScimToken) -> str:
     """How the trail names a token: its name and the first characters of its secret."""
     return f"{token.name} ({token.hint}…)"
+
+
+def _credential_label(actor: Actor | None) -> str:
+    """The token an integration acted with (an API token, or a SCIM token)."""
+    if actor is None:
+        return ""
+    if actor.api_token is not None:
+        return token_label(actor.api_token)
+    if actor.scim_token is not None:
+        return f"SCIM {token_label(actor.scim_token)}"
+    return ""
 
 
 async def _label(target: Model | None) -> str:
@@ -135,7 +147,7 @@ async def record(
         impersonator_id=actor.impersonator.id if actor and actor.impersonator else None,
         impersonator_label=actor.impersonator.email if actor and actor.impersonator else "",
         api_token_id=actor.api_token.id if actor and actor.api_token else None,
-        api_token_label=token_label(actor.api_token) if actor and actor.api_token else "",
+        api_token_label=_credential_label(actor),
         action=action,
         target_type=type(target).__name__ if target is not None else "",
         target_id=target.pk if target is not None else None,

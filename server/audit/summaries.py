@@ -132,6 +132,8 @@ VALUES = {
     "URGENT": N_("urgent"),
     "INCIDENT": N_("incident"),
     "REQUEST": N_("request"),
+    "INVITE": N_("an invitation"),
+    "SET_PASSWORD_LINK": N_("a set-password link"),
 }
 
 # Field names of before/after, as words.
@@ -324,6 +326,20 @@ def _seat_limit(reading: Reading) -> str:
 SUMMARIES: dict[str, Callable[[Reading], str]] = {
     "api_token.created": _simple(N_("{actor} created the API token {target}")),
     "api_token.revoked": _simple(N_("{actor} revoked the API token {target}")),
+    "scim_token.created": _simple(N_("{actor} created the SCIM token {target}")),
+    "scim_token.revoked": _simple(N_("{actor} revoked the SCIM token {target}")),
+    "scim.settings_changed": _from_to(
+        N_("{actor} changed how SCIM adds people to {target} from {before} to {after}"),
+        "newPeople",
+    ),
+    "scim.user_name_changed": _from_to(
+        N_("{actor} changed the sign-in address of {target} from {before} to {after} (SCIM)"),
+        "email",
+    ),
+    "scim.external_id_changed": _from_to(
+        N_("{actor} changed the identity provider's id of {target} from {before} to {after}"),
+        "externalId",
+    ),
     "auth.login": _simple(N_("{actor} signed in")),
     "auth.login_failed": _simple(N_("A sign-in as {target} failed")),
     "auth.login_throttled": _simple(N_("A sign-in as {target} was refused: too many attempts")),

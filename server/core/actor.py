@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from server.accounts.models import Membership, User
     from server.api_tokens.models import ApiToken
     from server.auth.models import Session
+    from server.scim.models import ScimToken
     from server.tenancy.models import Organisation
 
 
@@ -135,6 +136,10 @@ class Actor:
     @property
     def api_token(self) -> ApiToken | None:
         return getattr(self.principal, "token", None)
+
+    @property
+    def scim_token(self) -> ScimToken | None:
+        return getattr(self.principal, "scim_token", None)
 
     @property
     def impersonating(self) -> bool:

@@ -63,6 +63,8 @@ class Permission(Enum):
     API_TOKENS_MANAGE = "API_TOKENS_MANAGE"
     # Register webhook endpoints and read their delivery log.
     WEBHOOKS_MANAGE = "WEBHOOKS_MANAGE"
+    # Create, list and revoke the organisation's SCIM tokens; choose how provisioned people join.
+    SCIM_MANAGE = "SCIM_MANAGE"
     # Contacts, tickets and phone extensions: see the matrix in the README.
     CONTACTS_VIEW = "CONTACTS_VIEW"
     CONTACTS_MANAGE = "CONTACTS_MANAGE"
@@ -90,6 +92,7 @@ _ADMIN = frozenset(
         Permission.MEMBERS_IMPERSONATE,
         Permission.API_TOKENS_MANAGE,
         Permission.WEBHOOKS_MANAGE,
+        Permission.SCIM_MANAGE,
         Permission.CONTACTS_VIEW,
         Permission.CONTACTS_MANAGE,
         Permission.TICKETS_USE,

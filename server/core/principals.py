@@ -3,7 +3,7 @@
 A principal acts with a person's memberships (its `user`), narrowed by what the
 principal is. Each kind declares the same few answers, and the decision
 module (core/actor.py) asks nothing else, so a new kind (an OpenID Connect
-client, a SCIM token) slots in by declaring them here:
+client) slots in by declaring them here:
 
 - `kind`: what fields may refuse (`@notWhileImpersonating`, `@notForApiTokens`);
 - `reach`: the subtree it is confined to (None: wherever the person's memberships reach);
@@ -29,12 +29,14 @@ if TYPE_CHECKING:
     from server.accounts.models import User
     from server.api_tokens.models import ApiToken
     from server.auth.models import Session
+    from server.scim.models import ScimToken
 
 
 class PrincipalKind(Enum):
     PERSON = "person"
     IMPERSONATION = "impersonation"
     API_TOKEN = "api_token"  # noqa: S105 - a kind of principal, not a secret
+    SCIM_TOKEN = "scim_token"  # noqa: S105 - a kind of principal, not a secret
 
 
 def _recent(session: Session, seconds: int) -> bool:
@@ -109,7 +111,34 @@ class ApiTokenGrant:
         return f'API token "{self.token.name}" ({self.token.hint}…) of {user.email}'
 
 
-Principal = PersonSession | Impersonation | ApiTokenGrant
+# What an identity provider does through SCIM: list people and manage them.
+SCIM_PERMISSIONS = frozenset({Permission.MEMBERS_VIEW, Permission.MEMBERS_MANAGE})
+
+
+@dataclass(frozen=True, eq=False)
+class ScimTokenGrant:
+    """An identity provider's SCIM token (server/scim): its creator's rights in the
+    token's organisation, cut down to managing its members. Only /scim/v2/ takes
+    it, and that acts in the token's organisation alone."""
+
+    scim_token: ScimToken
+    scope_path: str
+    kind: ClassVar[PrincipalKind] = PrincipalKind.SCIM_TOKEN
+    ceiling: ClassVar[frozenset[Permission] | None] = SCIM_PERMISSIONS
+    personal: ClassVar[bool] = False
+
+    @property
+    def reach(self) -> str:
+        return self.scope_path
+
+    def authenticated_within(self, seconds: int) -> bool:
+        return False  # never what needs a recent sign-in (granting OWNER or ADMIN)
+
+    def label(self, user: User) -> str:
+        return f'SCIM token "{self.scim_token.name}" ({self.scim_token.hint}…) of {user.email}'
+
+
+Principal = PersonSession | Impersonation | ApiTokenGrant | ScimTokenGrant
 
 # Who may call a field unless it says otherwise: people and the administrators acting as them.
 PEOPLE = frozenset({PrincipalKind.PERSON, PrincipalKind.IMPERSONATION})

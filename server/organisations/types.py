@@ -20,6 +20,7 @@ from server.core.permissions import Permission, Role
 from server.core.visibility import rows_visible_to
 from server.invitations.service import open_invitations
 from server.members.service import members_visible_to
+from server.scim.schema import ScimProvisioning, provisioning_of
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 if TYPE_CHECKING:
@@ -100,6 +101,14 @@ class OrganisationType(relay.Node):
     @staticmethod
     async def brand_settings(row: strawberry.Parent[Organisation], info: Info) -> BrandSettings:
         return BrandSettings.of(await own_brand(row))
+
+    @strawberry.field(
+        description="Where and how its identity provider provisions its people (SCIM).",
+        extensions=[requires(Permission.SCIM_MANAGE, on=source_organisation)],
+    )
+    @staticmethod
+    def scim_provisioning(row: strawberry.Parent[Organisation], info: Info) -> ScimProvisioning:
+        return provisioning_of(info, row)
 
     @strawberry.field(description="What the viewer may do here, delegated rights included.")
     @staticmethod

@@ -23,6 +23,14 @@ class OrganisationStatus(Enum):
     SUSPENDED = "SUSPENDED"
 
 
+@strawberry.enum(description="How people a SCIM client (an identity provider) creates join.")
+class ScimNewPeople(Enum):
+    # An invitation mail: they accept it and choose a password (the default).
+    INVITE = "INVITE"
+    # Active at once; a mail with a link to choose a password.
+    SET_PASSWORD_LINK = "SET_PASSWORD_LINK"  # noqa: S105 - a choice, not a secret
+
+
 @viewable(SeenOrganisation())
 class Organisation(Model):
     """A node of the provider → reseller → customer tree.
@@ -51,6 +59,11 @@ class Organisation(Model):
     ticket_access_after_first_sign_in = fields.BooleanField(default=False)
     # Seats: members plus pending invitations may not exceed this (None: no limit).
     seat_limit = fields.IntField(null=True)
+    # People created through SCIM (server/scim): invited, or active with a set-password link.
+    # (db_default: existing organisations get it when the column is added.)
+    scim_new_people = fields.CharEnumField(
+        ScimNewPeople, max_length=24, default=ScimNewPeople.INVITE, db_default="INVITE"
+    )
     # Its memberships of every status, pending invitations included: database
     # triggers keep it in the transaction that adds, removes or moves one
     # (migration 0015). Read-only here; the seats in use and the members list's

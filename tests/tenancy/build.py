@@ -27,6 +27,7 @@ from server.core.permissions import Role, TicketAccess
 from server.core.tokens import hash_token, new_token
 from server.invitations.models import Invitation
 from server.organisations import service as organisations
+from server.scim.models import ScimToken
 from server.telephony.models import CallDirection, CallRecord, Extension
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 from server.tickets.models import Ticket, TicketComment, TicketKind
@@ -70,6 +71,7 @@ class Built:
     memberships: list[Membership] = field(default_factory=list)
     tokens: list[ApiToken] = field(default_factory=list)
     token_secrets: list[str] = field(default_factory=list)
+    scim_tokens: list[ScimToken] = field(default_factory=list)  # one per organisation
     invitations: list[Invitation] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
@@ -90,6 +92,7 @@ class Built:
             ("User", self.users),
             ("Membership", self.memberships),
             ("ApiToken", self.tokens),
+            ("ScimToken", self.scim_tokens),
             ("Invitation", self.invitations),
             ("Contact", self.contacts),
             ("Ticket", self.tickets),
@@ -172,6 +175,18 @@ async def build(world: World) -> Built:
             )
         )
         built.token_secrets.append(raw)
+    for organisation in built.orgs:
+        raw, digest = new_token("fdscim_")
+        built.scim_tokens.append(
+            await ScimToken.create(
+                organisation=organisation,
+                name="identity provider",
+                token_hash=digest,
+                hint=raw[:13],
+                created_at=now - timedelta(days=40),
+                expires_at=now + timedelta(days=30),
+            )
+        )
     for k, (org, inviter) in enumerate(world.invitations):
         built.invitations.append(
             await Invitation.create(

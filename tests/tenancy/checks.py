@@ -61,6 +61,8 @@ class Check(Reads):
             }
         if listing.name == "apiTokens":
             return "ApiToken", {i for i, t in enumerate(w.tokens) if t.org == o}
+        if listing.name == "scimTokens":
+            return "ScimToken", {o}  # one per organisation
         if listing.name == "contacts":
             return "Contact", {i for i, org in enumerate(w.contacts) if org == o}
         if listing.name == "extensions":

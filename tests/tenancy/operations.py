@@ -28,6 +28,7 @@ NODE_SELECTIONS = {
     "Invitation": "organisation { ...R } membership { ...R } invitedBy { ...R }",
     "AuditEvent": "organisation { ...R }",
     "ApiToken": "organisation { ...R } createdBy { ...R }",
+    "ScimToken": "organisation { ...R } createdBy { ...R }",
     "Contact": "organisation { ...R } user { ...R }",
     "Ticket": "organisation { ...R } reporter { ...R } comments { ...R author { ...R } }",
     "TicketComment": "author { ...R }",
@@ -104,6 +105,11 @@ LISTINGS = (
         "apiTokens",
         "API_TOKENS_MANAGE",
         f'apiTokens(organisationId: "$ID", first: {PAGE}) {{ totalCount nodes {{ {REF} organisation {{ {REF} }} createdBy {{ {REF} }} }} }}',
+    ),
+    Listing(
+        "scimTokens",
+        "SCIM_MANAGE",
+        f'scimTokens(organisationId: "$ID", first: {PAGE}) {{ totalCount nodes {{ {REF} organisation {{ {REF} }} createdBy {{ {REF} }} }} }}',
     ),
     Listing(
         "contacts", "CONTACTS_VIEW", f'contacts(organisationId: "$ID", first: {PAGE}) {{ {ROW} }}'
@@ -280,6 +286,31 @@ MUTATIONS = (
         "ApiToken",
         "API_TOKENS_MANAGE",
         '{apiTokenId: "$ID"}',
+        not_impersonating=True,
+        not_for_tokens=True,
+    ),
+    # SCIM
+    _m(
+        "createScimToken",
+        "Organisation",
+        "SCIM_MANAGE",
+        f'{{organisationId: "$ID", name: "x", expiresAt: "{SOON}"}}',
+        not_impersonating=True,
+        not_for_tokens=True,
+    ),
+    _m(
+        "setScimNewPeople",
+        "Organisation",
+        "SCIM_MANAGE",
+        '{organisationId: "$ID", newPeople: SET_PASSWORD_LINK}',
+        not_impersonating=True,
+        not_for_tokens=True,
+    ),
+    _m(
+        "revokeScimToken",
+        "ScimToken",
+        "SCIM_MANAGE",
+        '{scimTokenId: "$ID"}',
         not_impersonating=True,
         not_for_tokens=True,
     ),

@@ -56,6 +56,7 @@ class Reads:
             "User": b.users,
             "Membership": b.memberships,
             "ApiToken": b.tokens,
+            "ScimToken": b.scim_tokens,
             "Invitation": b.invitations,
             "Contact": b.contacts,
             "Ticket": b.tickets,
@@ -85,6 +86,8 @@ class Reads:
             return w.memberships[i].org
         if type_name == "ApiToken":
             return w.tokens[i].org
+        if type_name == "ScimToken":
+            return i
         if type_name == "Invitation":
             return w.invitations[i][0]
         if type_name == "Contact":
@@ -110,6 +113,7 @@ class Reads:
             "User": len(w.people_active),
             "Membership": len(w.memberships),
             "ApiToken": len(w.tokens),
+            "ScimToken": len(w.orgs),
             "Invitation": len(w.invitations),
             "Contact": len(w.contacts),
             "Ticket": len(w.tickets),
@@ -404,6 +408,7 @@ class Reads:
             "Invitation": "MEMBERS_MANAGE",
             "AuditEvent": "AUDIT_VIEW",
             "ApiToken": "API_TOKENS_MANAGE",
+            "ScimToken": "SCIM_MANAGE",
             "Contact": "CONTACTS_VIEW",
         }[type_name]
         return org is not None and m.can(permission, org)

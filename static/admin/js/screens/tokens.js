@@ -1,10 +1,11 @@
-// API tokens: list, create (the secret is shown once), revoke.
+// API tokens: list, create (the secret is shown once), revoke; below, SCIM (screens/scim.js).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { badge, clear, h, humanise, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
 import { t, tn, tx } from "../i18n.js";
-import { impersonating, state } from "../state.js";
+import { can, impersonating, state } from "../state.js";
+import { scimCard } from "./scim.js";
 
 const TOKENS = `query Tokens($org: ID!) {
   apiTokens(organisationId: $org, first: 100) {
@@ -72,6 +73,7 @@ function showSecret(name, secret) {
 export async function list(section, params, { current }) {
   const org = state.org;
   const { apiTokens } = await gql(TOKENS, { org: org.id });
+  const scim = can("SCIM_MANAGE", org) ? await scimCard(org, () => list(section, params, { current })) : null;
   if (!current()) return;
   const rerender = () => list(section, params, { current });
   const revoke = async (token) => {
@@ -100,5 +102,6 @@ export async function list(section, params, { current }) {
       h("h1", {}, t("API tokens")),
       impersonating() ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, rerender) }, t("Create token"))),
     h("p", { class: "muted" }, t("Tokens let integrations act in {name} and its customers with the permissions you choose.", { name: org.name })),
-    table([t("Name"), t("Status"), t("Permissions"), t("Created"), t("Expires"), t("Last used"), ""], rows, { caption: t("API tokens"), empty: t("No API tokens yet.") }).el);
+    table([t("Name"), t("Status"), t("Permissions"), t("Created"), t("Expires"), t("Last used"), ""], rows, { caption: t("API tokens"), empty: t("No API tokens yet.") }).el,
+    scim);
 }
