@@ -12,7 +12,7 @@ from tests.browser.helpers import App
 DESKTOP = {"width": 1366, "height": 768}
 INITIAL = "a handed over passphrase 4"
 OWN = "kept to myself passphrase 8"
-EMAIL = "nina@acme.example.com"
+EMAIL = "otto@acme.example.com"
 
 
 def sign_in_with(page: Page, password: str) -> None:
@@ -49,7 +49,7 @@ def test_the_dialog_matches_the_choice_and_the_initial_password_is_asked_once(
     app.check_a11y(admin, "add-user-initial-password")
 
     dialog.get_by_label("Email").fill(EMAIL)
-    dialog.get_by_label("First name (optional)").fill("Nina")
+    dialog.get_by_label("First name (optional)").fill("Otto")
     dialog.get_by_label("Last name (optional)").fill("Acme")
     dialog.get_by_label("Initial password", exact=True).fill(INITIAL)
     submit.click()
@@ -57,7 +57,7 @@ def test_the_dialog_matches_the_choice_and_the_initial_password_is_asked_once(
     welcome = mailbox.wait_for(EMAIL)
     assert INITIAL not in welcome.get_body(("plain",)).get_content()
 
-    # Nina signs in with the initial password; choosing her own asks only for the new one.
+    # Otto signs in with the initial password; choosing his own asks only for the new one.
     page = app.page(phone=True)
     sign_in_with(page, INITIAL)
     expect(page.get_by_role("heading", name="Choose your own password")).to_be_visible()
