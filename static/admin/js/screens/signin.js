@@ -16,6 +16,9 @@ const LOGIN = `mutation Login($input: LoginInput!) {
 const VERIFY = `mutation Verify($input: VerifyTwoFactorInput!) {
   verifyTwoFactor(input: $input) { viewer { mustChangePassword } ${USER_ERROR} }
 }`;
+const SEND_EMAIL = `mutation SendCode($input: ChallengeInput!) {
+  sendTwoFactorEmail(input: $input) { ok ${USER_ERROR} }
+}`;
 
 // The initial password just typed to sign in, held in memory only until the forced
 // change that follows takes it (so it is not asked for twice); never stored.
@@ -25,9 +28,6 @@ function signedIn(payload, password) {
   initialPassword = payload.viewer?.mustChangePassword ? password : null;
   return afterSignIn();
 }
-const SEND_EMAIL = `mutation SendCode($input: ChallengeInput!) {
-  sendTwoFactorEmail(input: $input) { ok ${USER_ERROR} }
-}`;
 
 function tokenFromHash() {
   return new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
