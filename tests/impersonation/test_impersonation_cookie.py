@@ -9,7 +9,7 @@ from server.accounts.models import Membership
 from server.audit.models import AuditEvent
 from server.auth.models import Session
 from server.settings import get_settings
-from tests.helpers.fixtures import PASSWORD
+from tests.helpers.fixtures import PASSWORD, GraphQLClient
 
 LOGIN = (
     'mutation { login(input: {email: "%s", password: "%s", session: COOKIE}) { errors { code } } }'
@@ -99,4 +99,21 @@ async def test_signing_out_of_a_portal_ends_no_one_elses_session(tree, http, sig
     response = await http.post("/graphql", json={"query": LOGOUT})
     assert response.json()["data"]["logout"]["ok"] is True
     assert await Session.filter(user_id=admin.user.id).count() == 1
+    assert await AuditEvent.filter(action="auth.logout").count() == 0
+
+
+async def test_with_a_bearer_token_only_the_impersonation_ends(tree, http, sign_in):
+    owner, member = tree["acme.owner"], tree["acme.member"]
+    await Membership.filter(id=owner.membership.id).update(can_impersonate=True)
+    admin = await sign_in(owner.email)
+    started = await admin.ok(
+        """mutation($id: ID!) { impersonateUser(input: {membershipId: $id, reason: "help"}) {
+          token errors { code } } }""",
+        {"id": member.membership_id},
+    )
+    acting = GraphQLClient(http, started["token"])
+    assert (await acting.data(LOGOUT))["logout"] == {"ok": True, "errors": []}
+    assert (await acting.data(VIEWER))["viewer"] is None
+    assert (await admin.data(VIEWER))["viewer"]["user"]["email"] == owner.email
+    assert await AuditEvent.filter(action="impersonation.ended").count() == 1
     assert await AuditEvent.filter(action="auth.logout").count() == 0
