@@ -245,22 +245,31 @@ class Mutation:
         return OkPayload(ok=True)
 
     @strawberry.mutation(
-        description="End this session.", extensions=[authenticated(before_password_change=True)]
+        description="End this session. Inside an impersonation (a member's portal) it ends the "
+        "impersonation (audited as `impersonation.ended`, the member is mailed) and, when the "
+        "session came as a cookie, the administrator's own session in that browser too: both "
+        "cookies are cleared and the browser is signed out. With a Bearer token only the "
+        "impersonation ends; the administrator's own token stays valid.",
+        extensions=[authenticated(before_password_change=True)],
     )
     async def logout(self, info: Info) -> OkPayload:
         actor = info.context.require_actor()
-        await service.logout(actor=actor, raw_token=info.context.session_token)
-        if info.context.via_cookie:
-            settings = info.context.settings
-            info.context.response.delete_cookie(
-                settings.impersonation_cookie_name
-                if actor.impersonating
-                else settings.session_cookie_name,
-                path="/",
-                secure=True,
-                httponly=True,
-                samesite="strict",
-            )
+        settings = info.context.settings
+        via_cookie = info.context.via_cookie
+        own_token = (
+            info.context.request.cookies.get(settings.session_cookie_name)
+            if via_cookie and actor.impersonating
+            else None
+        )
+        await service.logout(actor=actor, raw_token=info.context.session_token, own_token=own_token)
+        if via_cookie:
+            names = [settings.session_cookie_name]
+            if actor.impersonating:
+                names.append(settings.impersonation_cookie_name)
+            for name in names:
+                info.context.response.delete_cookie(
+                    name, path="/", secure=True, httponly=True, samesite="strict"
+                )
         return OkPayload(ok=True)
 
     @strawberry.mutation(

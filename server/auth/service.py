@@ -125,14 +125,33 @@ async def login(
     )
 
 
-async def logout(*, actor: Actor, raw_token: str | None) -> None:
-    if actor.impersonating:
-        # Signing out of a member's portal ends the impersonation, with its mail.
-        await end_impersonation(actor, "signedOut")
+async def logout(*, actor: Actor, raw_token: str | None, own_token: str | None = None) -> None:
+    """End this session. Inside an impersonation: end it (audited, the member
+    mailed) and, given `own_token` (the browser's own session cookie), the
+    administrator's session too, so a shared computer is left signed out."""
+    if not actor.impersonating:
+        if raw_token:
+            await end_session(raw_token)
+        await audit.record("auth.logout", actor=actor, subject_user_id=actor.user.id)
         return
-    if raw_token:
-        await end_session(raw_token)
-    await audit.record("auth.logout", actor=actor, subject_user_id=actor.user.id)
+    impersonator = actor.impersonator
+    assert impersonator is not None
+    async with in_transaction():
+        await end_impersonation(actor, "signedOut")
+        if own_token is None:
+            return
+        # Only the impersonator's own session: never someone else's, never an impersonation.
+        own = Session.filter(
+            token_hash=hash_token(own_token), user_id=impersonator.id, impersonator_id__isnull=True
+        )
+        if await own.delete():
+            await audit.record(
+                "auth.logout",
+                meta=actor.meta,
+                actor_user_id=impersonator.id,
+                actor_label=impersonator.email or "",
+                subject_user_id=impersonator.id,
+            )
 
 
 async def revoke_session(*, actor: Actor, session_id: int) -> None:

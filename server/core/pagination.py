@@ -1,6 +1,10 @@
 """Relay cursor connections over Tortoise querysets, paged by keyset on id
 (stable under inserts, one indexed query per page, plus one count).
 
+A list sorted by something else (a `SortKey`: last updated, a workflow order)
+pages by (that value, id): its cursors carry both and the key's name, so a
+cursor pages only the order it came from.
+
 A search ranks its matches (server/core/search.py): a queryset annotated with
 `SEARCH_RANK` is ordered by (rank, id) and its cursors carry both, so paging
 through a search neither repeats nor skips a row while rows are added.
@@ -15,9 +19,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from pypika_tortoise.terms import Term
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -65,6 +72,36 @@ class Connection(Generic[NodeType]):
     @strawberry.field
     def nodes(self) -> list[NodeType]:
         return [edge.node for edge in self.edges]
+
+
+@dataclass(frozen=True)
+class SortKey(Generic[M]):
+    """An order before the id, for keyset paging. A row's position is an int
+    (`position(row)`, what its cursor carries); `beyond(position, row_id)` is the
+    filter for the rows after that one in `order_by`, and raises ValueError for a
+    position that cannot be. `annotations` are what `order_by` needs (a CASE)."""
+
+    name: str
+    order_by: tuple[str, ...]
+    position: Callable[[M], int]
+    beyond: Callable[[int, int], Q]
+    annotations: dict[str, Term] = field(default_factory=dict)
+
+
+def _encode_keyed(key: SortKey[Any], row: Any) -> str:
+    text = f"k:{key.name}:{key.position(row)}:{row.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _after_keyed(queryset: QuerySet[M], key: SortKey[M], after: str) -> QuerySet[M]:
+    try:
+        kind, name, position, row_id = base64.urlsafe_b64decode(after.encode()).decode().split(":")
+        last_id = int(row_id)
+        if kind != "k" or name != key.name or not 0 < last_id <= MAX_ID:
+            raise ValueError(after)
+        return queryset.filter(key.beyond(int(position), last_id))
+    except (ValueError, UnicodeError, OverflowError):
+        raise DomainError(ErrorCode.INVALID, "Invalid cursor.", "after") from None
 
 
 def encode_cursor(row_id: int, rank: int | None = None) -> str:
@@ -118,9 +155,11 @@ async def paginate(
     after: str | None,
     id_field: str = "id",
     newest_first: bool = False,
+    key: SortKey[M] | None = None,
     total: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[M]:
-    """One page in id order (`newest_first`: descending; `after` then pages backwards).
+    """One page in id order (`newest_first`: descending; `after` then pages backwards),
+    or in `key`'s order (a search lists its best matches first either way).
     `total` counts the rows when the list knows a cheaper way than COUNT."""
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
@@ -137,6 +176,10 @@ async def paginate(
         page = queryset.order_by(SEARCH_RANK, id_field)
         if after is not None:
             page = _after_ranked(page, rank, after, id_field)
+    elif key is not None:
+        page = queryset.annotate(**key.annotations).order_by(*key.order_by)
+        if after is not None:
+            page = _after_keyed(page, key, after)
     else:
         page = queryset.order_by(f"-{id_field}" if newest_first else id_field)
         if after is not None:
@@ -148,7 +191,9 @@ async def paginate(
     ranked = isinstance(rank, Sql)
     edges = [
         Edge(
-            cursor=encode_cursor(
+            cursor=_encode_keyed(key, row)
+            if key is not None and not ranked
+            else encode_cursor(
                 getattr(row, id_field), getattr(row, SEARCH_RANK) if ranked else None
             ),
             node=row,

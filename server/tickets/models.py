@@ -37,6 +37,18 @@ class TicketStatus(Enum):
     CLOSED = "CLOSED"
 
 
+@strawberry.enum(description="The order of a ticket list.")
+class TicketOrder(Enum):
+    NEWEST_FIRST = strawberry.enum_value("NEWEST_FIRST", description="Raised last first.")
+    OLDEST_FIRST = strawberry.enum_value("OLDEST_FIRST", description="Raised earliest first.")
+    LAST_UPDATED = strawberry.enum_value(
+        "LAST_UPDATED", description="Changed, answered or moved most recently first."
+    )
+    STATUS = strawberry.enum_value(
+        "STATUS", description="In workflow order (NEW first, CLOSED last), newest first within one."
+    )
+
+
 class TicketCounter(Model):
     """The last ticket number of an organisation. Raising a ticket increments
     it with one UPDATE inside the ticket's transaction: the row lock (or

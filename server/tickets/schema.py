@@ -26,7 +26,7 @@ from server.core.visibility import visible_or_none
 from server.members import service as members
 from server.members.schema import MembershipPayload
 from server.tickets import service
-from server.tickets.models import Ticket, TicketKind, TicketPriority, TicketStatus
+from server.tickets.models import Ticket, TicketKind, TicketOrder, TicketPriority, TicketStatus
 from server.tickets.types import (
     TicketAccessMemberConnection,
     TicketCommentNode,
@@ -101,7 +101,8 @@ class Query:
     @strawberry.field(
         description="Tickets of an organisation the viewer may see: their own with OWN ticket "
         "access, all with ACCOUNT or ADMIN; includeDescendants adds the organisations below "
-        "(a support desk).",
+        "(a support desk). Newest first unless `order` says otherwise; a `search` lists its "
+        "best matches first. A cursor pages only the order it came from.",
         extensions=desk(organisation("organisation_id")),
     )
     async def tickets(
@@ -114,6 +115,7 @@ class Query:
         priority: TicketPriority | None = None,
         reporter_id: strawberry.ID | None = None,
         search: str | None = None,
+        order: TicketOrder = TicketOrder.NEWEST_FIRST,
         first: int | None = None,
         after: str | None = None,
     ) -> TicketConnection:
@@ -130,7 +132,8 @@ class Query:
             else None,
             search=search,
         )
-        return await paginate(tickets, first=first, after=after)
+        key, newest_first = service.ticket_order(order)
+        return await paginate(tickets, first=first, after=after, key=key, newest_first=newest_first)
 
     @strawberry.field(
         description="The organisation's active people with their ticket access, for "

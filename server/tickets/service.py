@@ -10,6 +10,7 @@ reporter by mail when someone else answers or moves their ticket.
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from strawberry.relay import to_base64
@@ -24,6 +25,7 @@ from server.audit import service as audit
 from server.core import clock
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode, graphql_name, not_found
+from server.core.pagination import SortKey
 from server.core.search import (
     ORGANISATION,
     TICKET,
@@ -45,6 +47,7 @@ from server.tickets.models import (
     TicketComment,
     TicketCounter,
     TicketKind,
+    TicketOrder,
     TicketPriority,
     TicketStatus,
 )
@@ -104,6 +107,53 @@ def tickets_visible_to(
 
 
 _TICKET = '"ticket"."id"'
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_WORKFLOW = list(TicketStatus)  # declared in workflow order
+
+
+def _updated_beyond(position: int, row_id: int) -> Q:
+    moment = _EPOCH + position * _MICROSECOND
+    return Q(updated_at__lt=moment) | Q(updated_at=moment, id__lt=row_id)
+
+
+def _status_beyond(position: int, row_id: int) -> Q:
+    if not 0 <= position < len(_WORKFLOW):
+        raise ValueError(position)
+    same = Q(status=_WORKFLOW[position], id__lt=row_id)
+    later = _WORKFLOW[position + 1 :]
+    return Q(status__in=later) | same if later else same
+
+
+_STATUS_POSITION = "status_position"
+# Keyset orders besides the id (core/pagination.py); newest first within equal values.
+_SORT_KEYS: dict[TicketOrder, SortKey[Ticket]] = {
+    TicketOrder.LAST_UPDATED: SortKey(
+        name="updated",
+        order_by=("-updated_at", "-id"),
+        position=lambda ticket: (ticket.updated_at - _EPOCH) // _MICROSECOND,
+        beyond=_updated_beyond,
+    ),
+    TicketOrder.STATUS: SortKey(
+        name="status",
+        order_by=(_STATUS_POSITION, "-id"),
+        position=lambda ticket: _WORKFLOW.index(ticket.status),
+        beyond=_status_beyond,
+        annotations={
+            _STATUS_POSITION: Sql(
+                'CASE "ticket"."status" '
+                + " ".join(f"WHEN {{}} THEN {n}" for n in range(len(_WORKFLOW)))
+                + " END",
+                *[status.value for status in _WORKFLOW],
+            )
+        },
+    ),
+}
+
+
+def ticket_order(order: TicketOrder) -> tuple[SortKey[Ticket] | None, bool]:
+    """How to page tickets in `order`: (a sort key, or None for id order; newest first)."""
+    return _SORT_KEYS.get(order), order is not TicketOrder.OLDEST_FIRST
 
 
 def _ticket_match(word: str) -> Sql:

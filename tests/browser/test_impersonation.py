@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Mailbox
 from tests.browser.helpers import App
@@ -98,3 +98,58 @@ def test_admin_opens_a_members_portal_turns_dnd_off_and_stops(app: App, mailbox:
     expect(bob.get_by_role("heading", name="My activity")).to_be_visible()
     expect(bob.locator("table.audit tbody tr").filter(has_text=DND_OFF)).to_have_count(1)
     app.check_a11y(bob, "my-activity")
+
+
+DESKTOP = {"width": 1366, "height": 768}
+
+
+def open_carols_portal(app: App, page: Page) -> None:
+    app.sign_in(page, "admin@globex.example.com")
+    app.open_section(page, "Users")
+    page.get_by_role("link", name="Carol Globex").click()
+    page.get_by_role("button", name="Open user's portal").click()
+    dialog = page.get_by_role("dialog", name="Open Carol Globex's portal")
+    dialog.get_by_label("Reason").fill("Carol cannot find her voicemail settings")
+    dialog.get_by_role("button", name="Open portal").click()
+    expect(page.get_by_role("region", name="Impersonation")).to_contain_text("Carol Globex")
+
+
+def test_signing_out_inside_a_portal_signs_the_administrator_out(
+    app: App, mailbox: Mailbox
+) -> None:
+    owner = app.page()
+    app.sign_in(owner, "owner@globex.example.com")
+    app.open_section(owner, "Users")
+    owner.get_by_role("link", name="Admin Globex").click()
+    owner.get_by_label("May open members' portals (impersonation)").check()
+    owner.get_by_role("button", name="Save feature access").click()
+    expect(owner.get_by_text("Feature access saved.")).to_be_visible()
+
+    for phone in (False, True):
+        page = app.page(phone=phone)
+        if not phone:
+            page.set_viewport_size(DESKTOP)
+        open_carols_portal(app, page)
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in to Frontdesk")).to_be_visible()
+        # Reopening the app finds no session: neither Carol's portal nor the admin's own.
+        page.goto("/admin/")
+        expect(page.get_by_role("heading", name="Sign in to Frontdesk")).to_be_visible()
+        expect(page).to_have_url(re.compile(r"/admin/sign-in"))
+        page.goto("/admin/account")
+        expect(page.get_by_role("heading", name="Sign in to Frontdesk")).to_be_visible()
+        app.check_a11y(page, f"signed-out-after-portal-{'phone' if phone else 'desktop'}")
+        # Carol hears that the portal was closed.
+        mail = mailbox.wait_for("carol@globex.example.com", "used your Frontdesk account")
+        assert "Carol cannot find her voicemail settings" in mail.get_body(("plain",)).get_content()
+
+    # The trail has the end of both impersonations, signed out.
+    app.sign_in(owner, "owner@globex.example.com")
+    owner.set_viewport_size(DESKTOP)
+    app.open_section(owner, "Audit log")
+    owner.get_by_label("Action (exact, or a prefix ending in a dot)").fill("impersonation.ended")
+    owner.get_by_role("button", name="Apply").click()
+    ended = owner.locator("table.audit tbody tr").filter(
+        has_text="Admin Globex signed out of the portal of Carol Globex"
+    )
+    expect(ended).to_have_count(2)

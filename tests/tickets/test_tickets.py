@@ -327,7 +327,7 @@ async def test_filters_search_and_pages(tree, sign_in):
             "after": page["tickets"]["pageInfo"]["endCursor"],
         },
     )
-    assert [n["number"] for n in rest["tickets"]["nodes"]] == [3]
+    assert [n["number"] for n in rest["tickets"]["nodes"]] == [1]  # newest first
 
 
 async def test_update_by_reporter_and_comments_listed(tree, sign_in):

@@ -11,7 +11,7 @@ import {
 import { match, navigate, reload, route, start } from "./router.js";
 import { defaultLanding, signOut } from "./session.js";
 import {
-  can, impersonating, loadOrganisation, loadViewer, orgPath, ownMembership, state,
+  can, impersonating, isSupportDesk, loadOrganisation, loadViewer, orgPath, ownMembership, state,
 } from "./state.js";
 import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
@@ -55,7 +55,11 @@ function visibleSections(org = state.org) {
 }
 
 function orgHome(org = state.org) {
-  const first = visibleSections(org)[0];
+  const sections = visibleSections(org);
+  // A desk member (no user administration) starts on the ticket queue, not an empty phone page.
+  const queue = isSupportDesk(org) && !can("MEMBERS_MANAGE", org)
+    ? sections.find((s) => s.path === "/tickets") : null;
+  const first = queue || sections[0];
   return first ? orgPath(first.path, org.id) : "/admin/account";
 }
 

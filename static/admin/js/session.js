@@ -28,6 +28,8 @@ export async function signOut() {
   try {
     await gql("mutation { logout { ok } }");
   } catch { /* signed out already */ }
+  // Inside a member's portal this signs the administrator out too: nothing to return to.
+  sessionStorage.removeItem("frontdesk.impersonation.return");
   state.viewer = null;
   state.org = null;
   return navigate("/admin/sign-in");

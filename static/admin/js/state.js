@@ -78,6 +78,14 @@ export function ownMembership(orgId = state.org?.id) {
   return (state.viewer?.memberships || []).find((m) => m.organisation.id === orgId) ?? null;
 }
 
+/** Whether the viewer is a support desk here: a provider's or reseller's people who
+ * handle tickets (ACCOUNT or ADMIN ticket access), whose queue holds their customers' tickets. */
+export function isSupportDesk(org = state.org) {
+  if (!org || org.kind === "CUSTOMER") return false;
+  const access = ownMembership(org.id)?.ticketAccess;
+  return access === "ACCOUNT" || access === "ADMIN" || can("CUSTOMERS_MANAGE", org);
+}
+
 /** The viewer's role rank in the open organisation; delegated administrators rank as owners. */
 export function viewerRank(org = state.org) {
   const own = ownMembership(org?.id);

@@ -11,20 +11,30 @@ import { afterSignIn, signOut } from "../session.js";
 import { loadViewer, state } from "../state.js";
 
 const LOGIN = `mutation Login($input: LoginInput!) {
-  login(input: $input) { challenge { token methods } ${USER_ERROR} }
+  login(input: $input) { challenge { token methods } viewer { mustChangePassword } ${USER_ERROR} }
 }`;
 const VERIFY = `mutation Verify($input: VerifyTwoFactorInput!) {
-  verifyTwoFactor(input: $input) { ${USER_ERROR} }
+  verifyTwoFactor(input: $input) { viewer { mustChangePassword } ${USER_ERROR} }
 }`;
 const SEND_EMAIL = `mutation SendCode($input: ChallengeInput!) {
   sendTwoFactorEmail(input: $input) { ok ${USER_ERROR} }
 }`;
+
+// The initial password just typed to sign in, held in memory only until the forced
+// change that follows takes it (so it is not asked for twice); never stored.
+let initialPassword = null;
+
+function signedIn(payload, password) {
+  initialPassword = payload.viewer?.mustChangePassword ? password : null;
+  return afterSignIn();
+}
 
 function tokenFromHash() {
   return new URLSearchParams(window.location.hash.slice(1)).get("token") || "";
 }
 
 export async function signIn(section) {
+  initialPassword = null;
   const brand = await hostBrand();
   const reset = new URLSearchParams(window.location.search).get("reset");
   const form = buildForm({
@@ -35,7 +45,9 @@ export async function signIn(section) {
       { name: "password", label: t("Password"), type: "password", required: true, autocomplete: "current-password" },
     ],
     onSubmit: (input) => mutate(LOGIN, { input: { ...input, session: "COOKIE" } }, "login"),
-    onSuccess: (payload) => (payload.challenge ? secondFactor(section, payload.challenge) : afterSignIn()),
+    onSuccess: (payload, values) => (payload.challenge
+      ? secondFactor(section, payload.challenge, values.password)
+      : signedIn(payload, values.password)),
   });
   clear(section,
     h("div", { class: "sign-in-brand" }, brandMark(brand, { href: "/admin/sign-in" })),
@@ -47,7 +59,7 @@ export async function signIn(section) {
 }
 
 /** Step two: a code from the app, an emailed code or a recovery code. */
-function secondFactor(section, challenge) {
+function secondFactor(section, challenge, password) {
   const { methods } = challenge;
   const hasApp = methods.includes("TOTP");
   const hasEmail = methods.includes("EMAIL");
@@ -62,7 +74,7 @@ function secondFactor(section, challenge) {
     submitLabel: t("Verify"),
     fields: [{ name: "code", label: labels[mode][0], hint: labels[mode][1], required: true, autocomplete: "one-time-code", autofocus: true, class: "code-input", inputmode: "numeric" }],
     onSubmit: ({ code }) => mutate(VERIFY, { input: { challenge: challenge.token, code: code.trim(), session: "COOKIE" } }, "verifyTwoFactor"),
-    onSuccess: () => afterSignIn(),
+    onSuccess: (payload) => signedIn(payload, password),
   });
   const { input } = form.fields.code;
   const label = form.el.querySelector(`label[for="${input.id}"]`);
@@ -152,13 +164,17 @@ export function resetPassword(section) {
 }
 
 export function forcedPasswordChange(section) {
+  // Typed seconds ago to sign in: not asked again. After a reload it is gone, and asked.
+  const known = initialPassword;
+  initialPassword = null;
+  const current = known ? [] : [{ name: "currentPassword", label: t("Current password"), type: "password", required: true, autocomplete: "current-password", autofocus: true }];
   const form = buildForm({
     label: t("Change your password"),
     submitLabel: t("Change password"),
-    fields: passwordPair([{ name: "currentPassword", label: t("Current password"), type: "password", required: true, autocomplete: "current-password", autofocus: true }]),
+    fields: passwordPair(current),
     onSubmit: (values) => mismatch(values) ?? mutate(`mutation Change($input: ChangePasswordInput!) {
       changePassword(input: $input) { ${USER_ERROR} } }`,
-    { input: { currentPassword: values.currentPassword, newPassword: values.newPassword } }, "changePassword"),
+    { input: { currentPassword: known ?? values.currentPassword, newPassword: values.newPassword } }, "changePassword"),
     onSuccess: async () => {
       await loadViewer();
       toast(t("Password changed."));

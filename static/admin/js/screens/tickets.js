@@ -4,19 +4,26 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast } from "../dom.js";
 import { buildForm, formDialog } from "../forms.js";
-import { t, tn } from "../i18n.js";
+import { N_, t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
-import { can, orgPath, ownMembership, state } from "../state.js";
+import { isSupportDesk, orgPath, state } from "../state.js";
 
 const STATUSES = ["NEW", "IN_PROGRESS", "WAITING_ON_CUSTOMER", "RESOLVED", "CLOSED"];
 const KINDS = ["INCIDENT", "REQUEST"];
 const PRIORITIES = ["LOW", "NORMAL", "HIGH", "URGENT"];
 const options = (values) => values.map((v) => [v, humanise(v)]);
+// The list's orders (the API's TicketOrder), newest first by default.
+const ORDERS = [
+  ["NEWEST_FIRST", N_("Newest first")],
+  ["OLDEST_FIRST", N_("Oldest first")],
+  ["LAST_UPDATED", N_("Last updated")],
+  ["STATUS", N_("Status (new first)")],
+];
 
 const TICKETS = `query Tickets($org: ID!, $descendants: Boolean!, $status: TicketStatus, $type: TicketKind,
-  $priority: TicketPriority, $search: String, $after: String) {
+  $priority: TicketPriority, $search: String, $order: TicketOrder!, $after: String) {
   tickets(organisationId: $org, includeDescendants: $descendants, status: $status, type: $type,
-    priority: $priority, search: $search, first: 50, after: $after) {
+    priority: $priority, search: $search, order: $order, first: 50, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes { id number subject status type priority updatedAt reporterName organisation { id name } }
@@ -25,7 +32,7 @@ const TICKETS = `query Tickets($org: ID!, $descendants: Boolean!, $status: Ticke
 
 const TICKET = `query Ticket($id: ID!) {
   ticket(id: $id) {
-    id number subject description status type priority createdAt updatedAt resolvedAt closedAt
+    id number subject description status allowedStatuses type priority createdAt updatedAt resolvedAt closedAt
     reporterName organisation { id name }
     comments { id body createdAt authorName }
   }
@@ -54,9 +61,9 @@ function raiseDialog(org) {
 
 export async function list(section, params, { current }) {
   const org = state.org;
-  const access = ownMembership()?.ticketAccess;
-  const desk = org.kind !== "CUSTOMER" && (access === "ACCOUNT" || access === "ADMIN" || can("CUSTOMERS_MANAGE"));
-  const filters = { status: "", type: "", priority: "", search: "", descendants: false };
+  // A support desk's queue holds its customers' tickets from the start.
+  const desk = isSupportDesk(org);
+  const filters = { status: "", type: "", priority: "", search: "", descendants: desk, order: "NEWEST_FIRST" };
   const results = h("div", {});
   const summary = h("p", { "aria-live": "polite" });
   const more = h("button", { type: "button", hidden: true }, t("Load more"));
@@ -81,6 +88,7 @@ export async function list(section, params, { current }) {
       type: filters.type || null,
       priority: filters.priority || null,
       search: filters.search.trim() || null,
+      order: filters.order,
       after: append ? cursor : null,
     });
     if (!current()) return;
@@ -116,7 +124,10 @@ export async function list(section, params, { current }) {
       select("ticket-status", t("Status"), "status", STATUSES),
       select("ticket-type", t("Type"), "type", KINDS),
       select("ticket-priority", t("Priority"), "priority", PRIORITIES),
-      desk ? h("div", { class: "check" }, h("input", { id: "ticket-descendants", type: "checkbox", onchange: set("descendants") }),
+      h("div", { class: "field" }, h("label", { for: "ticket-order" }, t("Sort by")),
+        h("select", { id: "ticket-order", onchange: set("order") },
+          ORDERS.map(([value, label]) => h("option", { value, selected: value === filters.order }, t(label))))),
+      desk ? h("div", { class: "check" }, h("input", { id: "ticket-descendants", type: "checkbox", checked: filters.descendants, onchange: set("descendants") }),
         h("label", { for: "ticket-descendants" }, t("Include customers' tickets"))) : null),
     results,
     h("div", { class: "list-footer" }, summary, more));
@@ -131,17 +142,22 @@ export async function detail(section, params, { current }) {
     return;
   }
   const rerender = () => detail(section, params, { current });
-  const statusForm = buildForm({
+  // Only the moves the API allows this person for this ticket (allowedStatuses).
+  const moves = ticket.allowedStatuses;
+  const statusForm = moves.length ? buildForm({
     label: t("Change status"),
     submitLabel: t("Change status"),
-    fields: [{ name: "status", label: t("Status"), type: "select", options: options(STATUSES), value: ticket.status }],
+    fields: [{ name: "status", label: t("New status"), type: "select", options: options(moves), value: moves[0] }],
     onSubmit: ({ status }) => mutate(`mutation Status($input: ChangeTicketStatusInput!) { changeTicketStatus(input: $input) { ticket { id status } ${USER_ERROR} } }`,
       { input: { ticketId: ticket.id, status } }, "changeTicketStatus"),
     onSuccess: (payload) => {
       toast(t("Status: {status}.", { status: humanise(payload.ticket.status) }));
       rerender();
     },
-  });
+  }) : null;
+  const noMoves = ticket.status === "CLOSED"
+    ? t("This ticket is closed; raise a new one if the problem returns.")
+    : t("Only the support desk can change this ticket's status now.");
   const commentForm = buildForm({
     label: t("Add a comment"),
     submitLabel: t("Add comment"),
@@ -185,7 +201,9 @@ export async function detail(section, params, { current }) {
         h("dt", {}, t("Raised")), h("dd", {}, timeEl(ticket.createdAt)),
         h("dt", {}, t("Updated")), h("dd", {}, timeEl(ticket.updatedAt))),
       ticket.description ? h("p", { class: "description" }, ticket.description) : null),
-    h("section", { class: "card", "aria-labelledby": "status-h" }, h("h2", { id: "status-h" }, t("Status")), statusForm.el),
+    h("section", { class: "card", "aria-labelledby": "status-h" }, h("h2", { id: "status-h" }, t("Status")),
+      h("p", {}, t("Now: {status}", { status: humanise(ticket.status) })),
+      statusForm ? statusForm.el : h("p", { class: "muted" }, noMoves)),
     h("section", { "aria-labelledby": "comments-h" },
       h("h2", { id: "comments-h" }, t("Comments ({count})", { count: ticket.comments.length })),
       ticket.comments.length

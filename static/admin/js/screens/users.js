@@ -38,10 +38,12 @@ const NOW_IN_ROLE = {
 /** Invite someone to `org` (or create them with an initial password). */
 export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
   const roles = grantableRoles(org);
+  // What will happen, kept in step with the choices below and the button.
+  const intro = h("span", {});
   const { form } = formDialog(t("Invite someone to {name}", { name: org.name }), {
     label: t("Invite a user"),
     submitLabel: t("Send invitation"),
-    intro: t("They get an email with a link to choose their password. The link is valid for 7 days."),
+    intro,
     fields: [
       { name: "email", label: t("Email"), type: "email", required: true, autocomplete: "off", autofocus: true },
       { name: "role", label: t("Role"), type: "select", options: roleOptions(roles), value: roles.includes(role) ? role : roles.at(-1) },
@@ -99,6 +101,11 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
     password.spec.required = typed;
     password.input.closest(".field").hidden = !typed;
     submit.textContent = direct.input.checked ? t("Create user") : t("Send invitation");
+    intro.textContent = !direct.input.checked
+      ? t("They get an email with a link to choose their password. The link is valid for 7 days.")
+      : typed
+        ? t("The user is created now with the initial password you set below. Their welcome email does not contain it.")
+        : t("The user is created now and gets an email with a link to choose their password. The link is valid for 7 days.");
   };
   direct.input.addEventListener("change", update);
   byLink.input.addEventListener("change", update);
