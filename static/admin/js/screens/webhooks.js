@@ -2,7 +2,7 @@
 // shown once), pause/resume, delete, and each endpoint's deliveries with redelivery.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, formatDateTime, h, humanise, table, timeEl, toast } from "../dom.js";
+import { badge, clear, emptyState, formatDateTime, h, humanise, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
 import { t } from "../i18n.js";
 import { impersonating, state } from "../state.js";
@@ -132,5 +132,8 @@ export async function list(section, params, { current }) {
     h("div", { class: "page-head" },
       h("h1", {}, t("Webhooks")),
       readOnly ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, data.webhookEvents, rerender) }, t("Create webhook"))),
-    cards.length ? cards : h("p", { class: "empty card" }, t("No webhooks yet. A webhook tells your systems when members, customers or tickets change.")));
+    cards.length ? cards : h("div", { class: "card" }, emptyState(t("No webhooks yet."), {
+      hint: t("A webhook tells your systems when members, customers or tickets change."),
+      action: readOnly ? null : h("button", { type: "button", onclick: () => createDialog(org, data.webhookEvents, rerender) }, t("Create the first webhook")),
+    })));
 }
