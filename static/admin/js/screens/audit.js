@@ -3,7 +3,7 @@
 // "My activity": what was done to the viewer (viewer.auditEvents), for everyone.
 
 import { gql } from "../api.js";
-import { emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
+import { clear, emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
 import { N_, t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
