@@ -3,7 +3,8 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  badge, clear, debounce, emptyState, formatNumber, h, humanise, listRegion, table, timeEl, toast, twoFactorShield,
+  badge, clear, debounce, emptyState, formatNumber, formatTotal, h, humanise, listRegion, table, timeEl, toast,
+  twoFactorShield,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -19,7 +20,7 @@ const MEMBERS = `query Members($org: ID!, $search: String, $role: Role, $status:
   $twoFactor: Boolean, $descendants: Boolean!, $after: String) {
   members(organisationId: $org, search: $search, role: $role, status: $status, twoFactor: $twoFactor,
     includeDescendants: $descendants, first: ${PAGE}, after: $after) {
-    totalCount
+    totalCount totalCountIsExact
     pageInfo { hasNextPage endCursor }
     nodes {
       id role status
@@ -58,6 +59,10 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
       { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox" },
       { name: "emailTwoFactor", label: t("Confirm each sign-in with a mailed code"), type: "checkbox" },
       { name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", hint: t("Owners and administrators only.") },
+      ...(can("EXTENSIONS_MANAGE", org) ? [{
+        name: "extensionId", label: t("Extension"), type: "select", value: "", options: [["", t("No extension")]],
+        hint: t("Theirs at once, before they first sign in; an extension someone has moves to them."),
+      }] : []),
       { name: "direct", label: t("Create the user now instead of sending an invitation"), type: "checkbox" },
       { name: "byLink", label: t("Mail them a link to choose their password"), type: "checkbox", value: true, hint: t("Untick to set an initial password yourself.") },
       { name: "password", label: t("Initial password"), type: "password", autocomplete: "new-password", hidden: true, hint: t("They must change it when they first sign in. Give it to them in person or by phone.") },
@@ -72,6 +77,7 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
       if (values.restrictRecordingDeletion) input.restrictRecordingDeletion = true;
       if (values.emailTwoFactor) input.emailTwoFactor = true;
       if (values.canImpersonate) input.canImpersonate = true;
+      if (values.extensionId) input.extensionId = values.extensionId;
       if (direct) {
         return mutate(`mutation Create($input: CreateUserInput!) { createUser(input: $input) { membership { id } ${USER_ERROR} } }`,
           { input: { ...input, ...(byLink ? { sendSetPasswordLink: true } : { password }) } }, "createUser");
@@ -98,6 +104,19 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
   direct.input.addEventListener("change", update);
   byLink.input.addEventListener("change", update);
   update();
+  if (form.fields.extensionId) extensionChoices(org, form.fields.extensionId.input);
+}
+
+/** The organisation's extensions as choices of the invite dialog, free ones first. */
+async function extensionChoices(org, select) {
+  const { extensions } = await gql(`query ExtensionChoices($org: ID!) {
+    extensions(organisationId: $org, first: 100) { nodes { id number label member { user { displayName } } } } }`, { org: org.id });
+  const free = (e) => (e.member ? 1 : 0);
+  for (const e of [...extensions.nodes].sort((a, b) => free(a) - free(b))) {
+    const label = [e.number, e.label].filter(Boolean).join(" · ");
+    select.append(h("option", { value: e.id },
+      e.member ? t("{extension} (now {name}'s)", { extension: label, name: e.member.user.displayName }) : label));
+  }
 }
 
 export async function list(section, params, { current }) {
@@ -160,7 +179,7 @@ export async function list(section, params, { current }) {
       addRows = listed.addRows;
       shown = members.nodes.length;
     }
-    results.show(listed?.el ?? null, tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatNumber(members.totalCount) }));
+    results.show(listed?.el ?? null, tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatTotal(members) }));
     more.hidden = !members.pageInfo.hasNextPage;
   }
   more.addEventListener("click", async () => {
