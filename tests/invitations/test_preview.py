@@ -23,6 +23,7 @@ from tests.auth.factors import stop_real_time
 from tests.helpers.fixtures import LOGIN, ORIGIN, GraphQLClient
 from tests.helpers.smtp import links_in
 from tests.invitations.test_invitations import CONFIRM, RESEND, REVOKE, invite, token_from
+from tests.ops.probes import sample
 
 PREVIEW = """
 query Preview($token: String!) {
@@ -190,6 +191,7 @@ async def test_guesses_are_throttled_per_address_and_the_lock_answers_the_same(
     assert (await anonymous.data(PREVIEW, {"token": token}))["invitationPreview"]
 
     # Guesses packed into one document count one by one.
+    lockouts = sample("frontdesk_lockouts_total", key="token")
     free = get_settings().throttle_account_attempts
     guesses = " ".join(
         f'g{i}: invitationPreview(token: "fdi_guess{i}") {{ role }}' for i in range(free + 3)
@@ -199,6 +201,7 @@ async def test_guesses_are_throttled_per_address_and_the_lock_answers_the_same(
     assert {e["extensions"]["code"] for e in body["errors"]} == {"INVITE_INVALID"}
     assert len(body["errors"]) == free + 3
 
+    assert sample("frontdesk_lockouts_total", key="token") == lockouts + 1  # the 5th set it
     # Locked now: the real link gets the same answer as a guess, and is not even looked up.
     assert await anonymous(PREVIEW, {"token": token}) == invalid_answer()
     # Another address is not locked by this one's guesses.
