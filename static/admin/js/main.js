@@ -402,7 +402,7 @@ async function render(location) {
 
   if (!found) {
     notFound(section);
-  } else if (v && !bare && !v.memberships.length && found.options.org) {
+  } else if (state.viewer && !bare && !state.viewer.memberships.length && found.options.org) {
     noOrganisation(section);
   } else {
     // A screen still waiting for its data after a moment says so (and is busy).
