@@ -23,7 +23,7 @@ PUBLIC_MUTATIONS = {
     "confirmEmailChange",  # the token mailed to the new address is the proof
     "confirmSenderAddress",
 }
-PUBLIC_QUERIES = {"viewer", "node", "signInBrand"}
+PUBLIC_QUERIES = {"viewer", "node", "signInBrand", "invitationPreview"}
 
 
 def _directives_by_field(type_name: str) -> dict[str, set[str]]:

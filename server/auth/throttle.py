@@ -58,7 +58,7 @@ def account_hash(email: str) -> str:
 
 @dataclass(frozen=True)
 class ThrottleKeys:
-    account: str  # "a:<hash>", "c:<hash>" or "d:<device>"
+    account: str  # "a:<hash>", "c:<hash>", "d:<device>" or "t:<hash>" (token lookups)
     address: str | None  # "ip:<address>", or None for a trusted device or a session
     account_hash: str
 
@@ -91,6 +91,16 @@ def keys_for(
     else:
         account = f"a:{digest}"
     return ThrottleKeys(account=account, address=address, account_hash=digest)
+
+
+def keys_for_token_lookup(kind: str, client_ip: str) -> ThrottleKeys:
+    """Keys for looking up a mailed token that names no account (an invitation's
+    preview). Each unknown token is a new guess, so the "account" is this kind of
+    lookup from this address: its failures earn the escalating lock; the address's
+    bucket is the one sign-ins draw on, so guessing tokens and passwords spend one budget."""
+    address = client_ip[:64]
+    digest = hashlib.sha256(f"{kind}:{address}".encode("utf-8", "replace")).hexdigest()
+    return ThrottleKeys(account=f"t:{digest}", address=f"ip:{address}", account_hash=digest)
 
 
 def lock_seconds(failures: int, free: int) -> int:

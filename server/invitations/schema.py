@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.extensions import FieldExtension
 
@@ -25,7 +27,12 @@ from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 from server.invitations import service
 from server.invitations.models import Invitation
-from server.invitations.types import InvitationConnection, InvitationNode
+from server.invitations.preview import preview_invitation
+from server.invitations.types import (
+    InvitationConnection,
+    InvitationNode,
+    InvitationPreviewType,
+)
 
 
 @strawberry.input(
@@ -161,6 +168,23 @@ class Query:
     ) -> InvitationConnection:
         target = checked(info).organisation
         return await paginate(service.open_invitations(target), first=first, after=after)
+
+    @strawberry.field(
+        description="What an invitation link is about, before accepting it: organisation, "
+        "inviter, role, the address partly masked. An unknown, expired, withdrawn or used "
+        "token gets one answer (INVITE_INVALID); guesses are throttled like sign-ins.",
+        extensions=[public()],
+    )
+    async def invitation_preview(
+        self,
+        info: Info,
+        token: Annotated[
+            str, strawberry.argument(description="The token from the invitation link.")
+        ],
+    ) -> InvitationPreviewType | None:
+        # Nullable: a refused guess among aliases must not cancel the others mid-check.
+        preview = await preview_invitation(token=token, meta=info.context.meta)
+        return InvitationPreviewType.of(preview)
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ from server.core.nodes import Loaded, node_of, visible_row
 from server.core.pagination import Connection
 from server.core.permissions import Role
 from server.invitations.models import Invitation, InvitationStatus
+from server.invitations.preview import InvitationPreview
 from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
 
@@ -66,6 +67,42 @@ class InvitationType(relay.Node):
     async def invited_by(row: strawberry.Parent[Invitation], info: Info) -> UserNode | None:
         # A reseller's admin who invited someone stays hidden from the customer.
         return await visible_row(info, User, row.invited_by_id)
+
+
+@strawberry.type(
+    name="InvitationPreview",
+    description="What an invitation link shows before it is accepted (public: nothing more).",
+)
+class InvitationPreviewType:
+    organisation_name: str
+    inviter_name: str | None = strawberry.field(
+        description="Who sent it, by name (null when they gave none or left)."
+    )
+    role: Role
+    masked_email: str = strawberry.field(
+        description='The invited address, partly masked: "n•••@example.com".'
+    )
+    has_account: bool = strawberry.field(
+        description="The address already has an account: its owner signs in (or gives "
+        "their password) to join, instead of choosing a password."
+    )
+    first_name: str | None = strawberry.field(
+        description="For someone new: the name the inviter typed (the invitation mail "
+        "greets them by it), to check or correct. Null for an existing account."
+    )
+    last_name: str | None = strawberry.field(description="As `firstName`.")
+
+    @classmethod
+    def of(cls, preview: InvitationPreview) -> InvitationPreviewType:
+        return cls(
+            organisation_name=preview.organisation_name,
+            inviter_name=preview.inviter_name,
+            role=preview.role,
+            masked_email=preview.masked_email,
+            has_account=preview.has_account,
+            first_name=preview.first_name,
+            last_name=preview.last_name,
+        )
 
 
 if TYPE_CHECKING:

@@ -102,12 +102,13 @@ def login(outcome: str) -> None:
     LOGINS.labels(outcome).inc()
 
 
-_KEY_KINDS = {"ip": "address", "a": "account", "c": "code", "d": "device"}
+_KEY_KINDS = {"ip": "address", "a": "account", "c": "code", "d": "device", "t": "token"}
 
 
 def _key_kind(key: str) -> str:
     # Throttle keys: "a:<hash>" (passwords), "c:<hash>" (second-factor codes),
-    # "d:<hash>" (a trusted device's passwords), "ip:<address>".
+    # "d:<hash>" (a trusted device's passwords), "t:<hash>" (an address's guesses
+    # at mailed tokens, as invitation previews), "ip:<address>".
     return _KEY_KINDS.get(key.partition(":")[0], "other")
 
 

@@ -174,8 +174,45 @@ export function table(columns, rows, { caption, empty = t("Nothing here yet.") }
     }
   };
   addRows(rows);
-  const wrap = h("div", { class: "table-wrap" }, rows.length ? tableEl : h("p", { class: "empty" }, empty));
+  const nothing = empty instanceof Node ? empty : h("p", { class: "empty" }, empty);
+  const wrap = h("div", { class: "table-wrap" }, rows.length ? tableEl : nothing);
   return { el: wrap, table: tableEl, addRows };
+}
+
+/** What an empty list says. Nothing yet: what the list is for and how to add the
+ * first (`action`, a button or link). Filters set: that nothing matches them. */
+export function emptyState(message, { hint = null, action = null } = {}) {
+  return h("div", { class: "empty" }, h("p", { class: "empty-title" }, message),
+    hint ? h("p", {}, hint) : null, action ? h("p", {}, action) : null);
+}
+
+/** "Loading …" with a spinner, for where nothing is shown yet. */
+export function loadingNote(text = t("Loading…")) {
+  return h("p", { class: "loading-note" }, h("span", { class: "spinner", "aria-hidden": "true" }), text);
+}
+
+/** A list's results and its status line (a polite live region). `loading()` while a
+ * query runs: aria-busy, a visible note where nothing is shown yet (what is shown
+ * dims), and the status line says so; `show(content, status)` when it is back. */
+export function listRegion(loadingText = t("Loading…"), status = h("p", { "aria-live": "polite" })) {
+  const el = h("div", { class: "list-results" });
+  return {
+    el,
+    status,
+    loading() {
+      el.setAttribute("aria-busy", "true");
+      if (!el.firstChild) el.append(loadingNote(loadingText));
+      else el.classList.add("stale");
+      status.textContent = loadingText;
+    },
+    /** `content` null keeps what is shown (rows were added to it). */
+    show(content, statusText = "") {
+      if (content !== null) clear(el, content);
+      el.removeAttribute("aria-busy");
+      el.classList.remove("stale");
+      status.textContent = statusText;
+    },
+  };
 }
 
 export function debounce(fn, ms = 300) {

@@ -3,7 +3,7 @@
 
 import { ApiError, gql, onReauthRequired, onUnauthenticated } from "./api.js";
 import { applyBrand, brandMark, hostBrand, viewerBrand } from "./brand.js";
-import { clear, h } from "./dom.js";
+import { announce, clear, h, loadingNote } from "./dom.js";
 import { buildForm, openDialog } from "./forms.js";
 import {
   chosenLanguage, language, LANGUAGES, N_, negotiate, rememberLanguage, t, tn, tx, useLanguage,
@@ -11,7 +11,8 @@ import {
 import { match, navigate, reload, route, start } from "./router.js";
 import { defaultLanding, signOut } from "./session.js";
 import {
-  can, impersonating, isSupportDesk, loadOrganisation, loadViewer, orgPath, ownMembership, state,
+  can, impersonating, isSupportDesk, loadOrganisation, loadViewer, orgPath, ownMembership, refreshRights,
+  state,
 } from "./state.js";
 import * as account from "./screens/account.js";
 import * as audit from "./screens/audit.js";
@@ -317,6 +318,7 @@ function languageSwitch() {
 
 let generation = 0;
 let firstRender = true;
+let rightsJustChecked = false; // a focus check found a change and re-renders: no second check
 
 function notFound(section) {
   clear(section, h("h1", { tabindex: "-1" }, t("Page not found")),
@@ -334,6 +336,9 @@ async function render(location) {
   const current = () => mine === generation;
   const path = location.pathname.replace(/\/+$/, "") || "/admin";
   let found = match(path);
+  const hadViewer = state.viewer !== null;
+  const rightsFresh = rightsJustChecked;
+  rightsJustChecked = false;
 
   if (state.viewer === null && !found?.options.public) {
     try {
@@ -379,6 +384,14 @@ async function render(location) {
     if (!current()) return;
     if (!state.org) found = null;
   }
+  // Rights may have changed since the viewer was loaded (an owner granted or took
+  // something): a navigation re-reads them, cheaply, before showing the page.
+  if (hadViewer && state.viewer && !found?.options.public && !rightsFresh) {
+    await refreshRights().catch(() => false);
+    if (!current()) return;
+    if (!state.viewer) return navigate(`/admin/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    if (found?.options.org && !state.org) found = null;
+  }
   await useLanguage(await preferredLanguage());
   if (!current()) return;
   translateFrame();
@@ -394,9 +407,16 @@ async function render(location) {
 
   if (!found) {
     notFound(section);
-  } else if (v && !bare && !v.memberships.length && found.options.org) {
+  } else if (state.viewer && !bare && !state.viewer.memberships.length && found.options.org) {
     noOrganisation(section);
   } else {
+    // A screen still waiting for its data after a moment says so (and is busy).
+    section.setAttribute("aria-busy", "true");
+    const slow = setTimeout(() => {
+      if (section.firstChild) return;
+      section.append(loadingNote());
+      announce(t("Loading…"));
+    }, 200);
     try {
       await found.handler(section, found.params, { current });
     } catch (error) {
@@ -404,6 +424,9 @@ async function render(location) {
       if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
       clear(section, h("h1", { tabindex: "-1" }, t("Something went wrong")),
         h("p", { class: "notice danger", role: "alert" }, error.message || String(error)));
+    } finally {
+      clearTimeout(slow);
+      section.removeAttribute("aria-busy");
     }
   }
   if (!current()) return;
@@ -418,5 +441,21 @@ async function render(location) {
     heading.focus();
   }
 }
+
+// Back to the window (another tab granted something, or time passed): re-read the
+// viewer's rights and re-render only when they changed.
+async function recheckRights() {
+  if (!state.viewer || document.visibilityState === "hidden") return;
+  if (match(window.location.pathname.replace(/\/+$/, ""))?.options.public) return;
+  const changed = await refreshRights().catch(() => false);
+  if (changed) {
+    rightsJustChecked = true;
+    reload();
+  }
+}
+window.addEventListener("focus", recheckRights);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") recheckRights();
+});
 
 start(render);

@@ -55,6 +55,68 @@ export async function loadOrganisation(id) {
   return state.org;
 }
 
+// What the viewer may do, re-read when it may have changed (a navigation, the
+// window regaining focus): cheap, one request, nothing but rights.
+const RIGHT_FIELDS = "memberships { id role ticketAccess canImpersonate organisation { id viewerPermissions } } impersonation { expiresAt }";
+const RIGHTS = `query Rights { viewer { ${RIGHT_FIELDS} } }`;
+const RIGHTS_HERE = `query Rights($org: ID!) { viewer { ${RIGHT_FIELDS} } organisation(id: $org) { id viewerPermissions } }`;
+
+const rightsOf = (viewer, org) => JSON.stringify([
+  viewer?.memberships.map((m) => [m.id, m.role, m.ticketAccess, m.canImpersonate, m.organisation.id, m.organisation.viewerPermissions]),
+  !!viewer?.impersonation,
+  org?.viewerPermissions ?? null,
+]);
+
+let rightsUnderWay = null;
+
+/** Re-read the viewer's memberships and the open organisation's permissions into
+ * `state`; resolves true when anything the app shows by them changed. When
+ * memberships came or went, or the organisation is out of reach, the whole
+ * viewer is loaded again. */
+export function refreshRights() {
+  rightsUnderWay ??= checkRights().finally(() => { rightsUnderWay = null; });
+  return rightsUnderWay;
+}
+
+async function checkRights() {
+  const viewer = state.viewer;
+  const org = state.org;
+  if (!viewer) return false;
+  // A customer's delegated administrator has no membership there: ask the organisation.
+  const foreign = !!org && !viewer.memberships.some((m) => m.organisation.id === org.id);
+  let data;
+  try {
+    data = await gql(foreign ? RIGHTS_HERE : RIGHTS, foreign ? { org: org.id } : {});
+  } catch (error) {
+    if (error.code !== "FORBIDDEN") throw error;
+    data = { viewer: { ...viewer, memberships: [] }, organisation: null }; // out of reach now
+  }
+  if (viewer !== state.viewer || org !== state.org) return false; // moved on meanwhile
+  const fresh = data.viewer;
+  if (!fresh) { // signed out elsewhere, or the session ended
+    state.viewer = null;
+    state.org = null;
+    return true;
+  }
+  const here = !org ? null
+    : foreign ? data.organisation : fresh.memberships.find((m) => m.organisation.id === org.id)?.organisation;
+  if (rightsOf(viewer, org) === rightsOf(fresh, org && { viewerPermissions: here?.viewerPermissions ?? null })) return false;
+  const sameMemberships = viewer.memberships.map((m) => m.id).join() === fresh.memberships.map((m) => m.id).join()
+    && !!viewer.impersonation === !!fresh.impersonation;
+  if (org && !here) state.org = null;
+  if (!sameMemberships || (org && !here)) {
+    await loadViewer();
+    return true;
+  }
+  fresh.memberships.forEach((m, i) => {
+    const own = viewer.memberships[i];
+    Object.assign(own, { role: m.role, ticketAccess: m.ticketAccess, canImpersonate: m.canImpersonate });
+    own.organisation.viewerPermissions = m.organisation.viewerPermissions;
+  });
+  if (org) org.viewerPermissions = here.viewerPermissions;
+  return true;
+}
+
 export function refreshOrganisation() {
   const id = state.org?.id;
   state.org = null;

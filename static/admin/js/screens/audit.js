@@ -3,7 +3,7 @@
 // "My activity": what was done to the viewer (viewer.auditEvents), for everyone.
 
 import { gql } from "../api.js";
-import { clear, formatNumber, h, humanise, table, timeEl } from "../dom.js";
+import { clear, emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
 import { N_, t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
@@ -99,34 +99,35 @@ function eventRows(withOrganisation) {
   ];
 }
 
-/** One list of events with "Load more": `fetchPage(after)` gives a connection. */
+/** One list of events with "Load more": `fetchPage(after)` gives a connection;
+ * `empty()` what an empty page says (nothing yet, or nothing matching the filters). */
 function eventList({ fetchPage, current, columns, row, caption, empty }) {
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
+  const results = listRegion(t("Loading events…"));
   const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows;
 
   async function load(append = false) {
+    results.loading();
     const page = await fetchPage(append ? cursor : null);
     if (!current()) return;
     cursor = page.pageInfo.endCursor;
+    let listed = null;
     if (append) {
       addRows(page.nodes.map(row()));
       shown += page.nodes.length;
     } else {
-      const listed = table(columns(), page.nodes.map(row()), { caption, empty });
+      listed = table(columns(), page.nodes.map(row()), { caption, empty: empty() });
       listed.table.classList.add("audit");
       addRows = listed.addRows;
       shown = page.nodes.length;
-      clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", page.totalCount, { shown: formatNumber(shown), count: formatNumber(page.totalCount) });
+    results.show(listed?.el ?? null, tn("Showing {shown} of {count} event, newest first.", "Showing {shown} of {count} events, newest first.", page.totalCount, { shown: formatNumber(shown), count: formatNumber(page.totalCount) }));
     more.hidden = !page.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
-  return { load, el: [results, h("div", { class: "list-footer" }, summary, more)] };
+  return { load, el: [results.el, h("div", { class: "list-footer" }, results.status, more)] };
 }
 
 /** "2026-11-03" (a date input) as the start of that day, local time, in ISO form. */
@@ -158,7 +159,12 @@ export async function log(section, params, { current }) {
   const list = eventList({
     current,
     caption: t("Audit events, newest first"),
-    empty: t("No events match these filters."),
+    empty: () => {
+      const f = filters();
+      return f.action || f.since || f.until
+        ? emptyState(t("No events match these filters."), { hint: t("Change or clear the filters to see more.") })
+        : emptyState(t("Nothing recorded yet."), { hint: t("Sign-ins and every change to people, settings and tickets are listed here as they happen.") });
+    },
     columns: () => [t("When"), t("What happened"), ...(filters().descendants ? [t("Organisation")] : []), t("Address")],
     row: () => eventRows(filters().descendants),
     async fetchPage(after) {
@@ -191,7 +197,7 @@ export async function myActivity(section, params, { current }) {
   const list = eventList({
     current,
     caption: t("What was done to your account, newest first"),
-    empty: t("Nothing has been recorded about you yet."),
+    empty: () => emptyState(t("Nothing has been recorded about you yet."), { hint: t("Your sign-ins and changes to your account are listed here as they happen.") }),
     columns: () => [t("When"), t("What happened"), t("Organisation"), t("Address")],
     row: () => eventRows(true),
     async fetchPage(after) {

@@ -1,7 +1,7 @@
 // Contact persons (billing, technical, …): search, add, edit, delete, invite.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { clear, debounce, formatNumber, h, humanise, table, toast } from "../dom.js";
+import { clear, debounce, emptyState, formatNumber, h, humanise, listRegion, table, toast } from "../dom.js";
 import { confirmDialog, formDialog } from "../forms.js";
 import { t, tn } from "../i18n.js";
 import { can, grantableRoles, impersonating, state } from "../state.js";
@@ -68,10 +68,20 @@ export async function list(section, params, { current }) {
   const manage = can("CONTACTS_MANAGE");
   const invite = can("MEMBERS_MANAGE") && !impersonating();
   const filters = { search: "", kind: "" };
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
+  const results = listRegion(t("Loading contacts…"));
+  /** Nothing yet (and how to add one) apart from nothing matching the filters. */
+  const empty = () => {
+    if (filters.search.trim() || filters.kind) {
+      return emptyState(t("No contacts match these filters."), { hint: t("Change or clear the filters to see more.") });
+    }
+    return emptyState(t("No contacts yet."), manage
+      ? { hint: t("Add who to call about billing, technical or contractual matters."),
+        action: h("button", { type: "button", onclick: () => contactDialog(org, null, load) }, t("Add the first contact")) }
+      : { hint: t("An administrator of {name} can add them.", { name: org.name }) });
+  };
 
   async function load() {
+    results.loading();
     const { contacts } = await gql(CONTACTS, { org: org.id, search: filters.search.trim() || null, kind: filters.kind || null });
     if (!current()) return;
     const remove = async (c) => {
@@ -92,8 +102,8 @@ export async function list(section, params, { current }) {
         c.user ? h("span", { class: "badge ok" }, t("Has an account")) : null,
         manage ? h("button", { type: "button", class: "danger", onclick: () => remove(c), "aria-label": t("Delete {name}", { name: c.displayName }) }, t("Delete")) : null),
     ]);
-    clear(results, table([t("Name"), t("Contact for"), t("Email"), t("Phone"), ""], rows, { caption: t("Contacts"), empty: t("No contacts match.") }).el);
-    summary.textContent = tn("{count} contact.", "{count} contacts.", contacts.totalCount, { count: formatNumber(contacts.totalCount) });
+    results.show(table([t("Name"), t("Contact for"), t("Email"), t("Phone"), ""], rows, { caption: t("Contacts"), empty: empty() }).el,
+      tn("{count} contact.", "{count} contacts.", contacts.totalCount, { count: formatNumber(contacts.totalCount) }));
   }
   clear(section,
     h("div", { class: "page-head" },
@@ -106,6 +116,6 @@ export async function list(section, params, { current }) {
       h("div", { class: "field" }, h("label", { for: "contact-kind" }, t("Contact for")),
         h("select", { id: "contact-kind", onchange: (e) => { filters.kind = e.target.value; load(); } },
           h("option", { value: "" }, t("Any")), KINDS.map((k) => h("option", { value: k }, humanise(k)))))),
-    results, summary);
+    results.el, results.status);
   await load();
 }

@@ -2,7 +2,7 @@
 // across every level, and creating a customer (then inviting its owner).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, debounce, h, humanise, table } from "../dom.js";
+import { badge, clear, debounce, emptyState, h, humanise, loadingNote, table } from "../dom.js";
 import { formDialog, openDialog } from "../forms.js";
 import { t, tn } from "../i18n.js";
 import { navigate, reload } from "../router.js";
@@ -122,28 +122,43 @@ export async function tree(section, params, { current }) {
       treeBox.hidden = false;
       return;
     }
+    results.setAttribute("aria-busy", "true");
+    status.textContent = t("Searching…");
     const { organisations } = await gql(SEARCH, { search: text.trim() });
     if (!current()) return;
+    results.removeAttribute("aria-busy");
     // The search spans everything the viewer sees; keep this organisation's subtree.
     const rows = organisations.nodes.filter((o) => o.id !== org.id).map((o) => [
       h("span", {}, orgLabel(o)), o.parent?.name ?? "—", badge(o.status)]);
     clear(results, h("h2", {}, tn("{count} match", "{count} matches", rows.length, { count: rows.length })),
-      table([t("Organisation"), t("Parent"), t("Status")], rows, { caption: t("Matching organisations"), empty: t("No organisation matches.") }).el);
+      table([t("Organisation"), t("Parent"), t("Status")], rows, { caption: t("Matching organisations"), empty: emptyState(t("No organisation matches."), { hint: t("Try another part of the name.") }) }).el);
+    status.textContent = tn("{count} match", "{count} matches", rows.length, { count: rows.length });
     results.hidden = false;
     treeBox.hidden = true;
   };
-  const reloadTree = async () => clear(treeBox, treeLevel(await childrenOf(org.id)));
   const create = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
+  const status = h("p", { class: "visually-hidden", "aria-live": "polite" });
+  const newCustomer = () => createCustomerDialog(org, { onCreated: reloadTree });
+  const reloadTree = async () => {
+    treeBox.setAttribute("aria-busy", "true");
+    if (!treeBox.firstChild) treeBox.append(loadingNote(t("Loading customers…")));
+    status.textContent = t("Loading customers…");
+    const children = await childrenOf(org.id);
+    treeBox.removeAttribute("aria-busy");
+    status.textContent = tn("{count} customer", "{count} customers", children.length, { count: children.length });
+    clear(treeBox, children.length ? treeLevel(children) : emptyState(t("No customers yet."), create
+      ? { hint: t("Create the first customer, then invite its owner."), action: h("button", { type: "button", onclick: newCustomer }, t("Create the first customer")) }
+      : {}));
+  };
   clear(section,
     h("div", { class: "page-head" },
       h("h1", {}, t("Customers of {name}", { name: org.name })),
-      create ? h("button", { type: "button", class: "primary", onclick: () => createCustomerDialog(org, { onCreated: reloadTree }) }, t("Create customer")) : null),
+      create ? h("button", { type: "button", class: "primary", onclick: newCustomer }, t("Create customer")) : null),
     h("form", { class: "filters", role: "search", "aria-label": t("Search customers"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
         h("label", { for: "customer-search" }, t("Search all levels")),
         h("input", { id: "customer-search", type: "search", placeholder: t("Customer name"), oninput: debounce((e) => search(e.target.value)) }))),
-    results, treeBox);
+    status, results, treeBox);
   results.hidden = true;
   await reloadTree();
-  if (!treeBox.querySelector("li")) clear(treeBox, h("p", { class: "empty" }, t("No customers yet.")));
 }

@@ -3,7 +3,7 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  clear, debounce, formatDuration, formatNumber, h, humanise, table, timeEl, toast,
+  clear, debounce, emptyState, formatDuration, formatNumber, h, humanise, listRegion, table, timeEl, toast,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -42,8 +42,19 @@ export async function list(section, params, { current }) {
   const org = state.org;
   const manage = can("EXTENSIONS_MANAGE");
   const filters = { search: "", assigned: "" };
-  const results = h("div", {});
+  const results = listRegion(t("Loading extensions…"), h("p", { class: "muted", "aria-live": "polite" }));
+  /** Nothing yet (and how to add one) apart from nothing matching the filters. */
+  const empty = () => {
+    if (filters.search.trim() || filters.assigned) {
+      return emptyState(t("No extensions match these filters."), { hint: t("Change or clear the filters to see more.") });
+    }
+    return emptyState(t("No extensions yet."), manage
+      ? { hint: t("Add an extension and assign it to someone: their calls ring there."),
+        action: h("button", { type: "button", onclick: () => create() }, t("Add the first extension")) }
+      : { hint: t("An administrator of {name} can add them.", { name: org.name }) });
+  };
   async function load() {
+    results.loading();
     const { extensions } = await gql(`query Extensions($org: ID!, $search: String, $assigned: Boolean) {
       extensions(organisationId: $org, search: $search, assigned: $assigned, first: 100) { totalCount nodes { ${EXTENSION} } } }`, {
       org: org.id, search: filters.search.trim() || null, assigned: filters.assigned === "" ? null : filters.assigned === "yes",
@@ -56,8 +67,8 @@ export async function list(section, params, { current }) {
       dndBadge(e.doNotDisturb),
       forwardingSummary(e.forwardingRules),
     ]);
-    clear(results, table([t("Number"), t("Label"), t("Assigned to"), t("Status"), t("Forwarding")], rows, { caption: t("Extensions"), empty: t("No extensions match.") }).el,
-      h("p", { class: "muted" }, tn("{count} extension.", "{count} extensions.", extensions.totalCount, { count: formatNumber(extensions.totalCount) })));
+    results.show(table([t("Number"), t("Label"), t("Assigned to"), t("Status"), t("Forwarding")], rows, { caption: t("Extensions"), empty: empty() }).el,
+      tn("{count} extension.", "{count} extensions.", extensions.totalCount, { count: formatNumber(extensions.totalCount) }));
   }
   const create = async () => {
     const members = await membersOf(org.id);
@@ -88,7 +99,7 @@ export async function list(section, params, { current }) {
       h("div", { class: "field" }, h("label", { for: "ext-assigned" }, t("Assigned")),
         h("select", { id: "ext-assigned", onchange: (e) => { filters.assigned = e.target.value; load(); } },
           h("option", { value: "" }, t("Any")), h("option", { value: "yes" }, t("Assigned")), h("option", { value: "no" }, t("Unassigned"))))),
-    results);
+    results.el, results.status);
   await load();
 }
 
@@ -201,7 +212,7 @@ async function callsCard(ext, { own, current }) {
   const render = () => clear(box, h("h2", { id: "calls-h" }, t("Calls")),
     table([t("When"), t("Direction"), t("Number"), t("Duration"), t("Recording")], calls.map((c) => [
       timeEl(c.startedAt), humanise(c.direction), c.remoteNumber, formatDuration(c.durationSeconds), recordingCell(c),
-    ]), { caption: t("Calls"), empty: t("No calls yet.") }).el);
+    ]), { caption: t("Calls"), empty: emptyState(t("No calls yet."), { hint: t("Calls to and from this extension are listed here.") }) }).el);
   render();
   return box;
 }

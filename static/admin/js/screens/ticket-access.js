@@ -3,7 +3,7 @@
 // access (ticketAccessMembers, setTicketAccess).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { clear, debounce, formatNumber, h, table, toast } from "../dom.js";
+import { clear, debounce, emptyState, formatNumber, h, listRegion, table, toast } from "../dom.js";
 import { N_, t, tx } from "../i18n.js";
 import { state } from "../state.js";
 
@@ -18,8 +18,7 @@ const LEVELS = [["NONE", N_("None")], ["OWN", N_("Own tickets")], ["ACCOUNT", N_
 
 export async function list(section, params, { current }) {
   const org = state.org;
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
+  const results = listRegion(t("Loading people…"));
   const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let search = "";
   let cursor = null;
@@ -54,23 +53,25 @@ export async function list(section, params, { current }) {
   const cells = (row) => [row.displayName, control(row)];
 
   async function load(append = false) {
-    results.setAttribute("aria-busy", "true");
+    results.loading();
     const { ticketAccessMembers: page } = await gql(LIST, {
       org: org.id, search: search.trim() || null, after: append ? cursor : null,
     });
-    results.removeAttribute("aria-busy");
     if (!current()) return;
     cursor = page.pageInfo.endCursor;
+    let listed = null;
     if (append) {
       addRows(page.nodes.map(cells));
       shown += page.nodes.length;
     } else {
-      const listed = table([t("Name"), t("Ticket access")], page.nodes.map(cells), { caption: t("People and their ticket access"), empty: t("Nobody matches.") });
+      const empty = search.trim()
+        ? emptyState(t("Nobody matches."), { hint: t("Try another part of the name.") })
+        : emptyState(t("Nobody here yet."), { hint: t("People appear here once an administrator of {name} adds them.", { name: org.name }) });
+      listed = table([t("Name"), t("Ticket access")], page.nodes.map(cells), { caption: t("People and their ticket access"), empty });
       addRows = listed.addRows;
       shown = page.nodes.length;
-      clear(results, listed.el);
     }
-    summary.textContent = t("Showing {shown} of {count}.", { shown: formatNumber(shown), count: formatNumber(page.totalCount) });
+    results.show(listed?.el ?? null, t("Showing {shown} of {count}.", { shown: formatNumber(shown), count: formatNumber(page.totalCount) }));
     more.hidden = !page.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
@@ -82,7 +83,7 @@ export async function list(section, params, { current }) {
       h("div", { class: "field grow" },
         h("label", { for: "ticket-access-search" }, t("Search")),
         h("input", { id: "ticket-access-search", type: "search", placeholder: t("Name"), oninput: debounce((e) => { search = e.target.value; load(); }) }))),
-    results,
-    h("div", { class: "list-footer" }, summary, more));
+    results.el,
+    h("div", { class: "list-footer" }, results.status, more));
   await load();
 }

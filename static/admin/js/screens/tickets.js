@@ -2,7 +2,9 @@
 // raise, and one ticket (comments, status, edit).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast } from "../dom.js";
+import {
+  badge, clear, debounce, emptyState, formatNumber, h, humanise, listRegion, table, timeEl, toast,
+} from "../dom.js";
 import { buildForm, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
@@ -64,12 +66,18 @@ export async function list(section, params, { current }) {
   // A support desk's queue holds its customers' tickets from the start.
   const desk = isSupportDesk(org);
   const filters = { status: "", type: "", priority: "", search: "", descendants: desk, order: "NEWEST_FIRST" };
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
+  const results = listRegion(t("Loading tickets…"));
   const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows;
+  /** Nothing yet (and how to raise one) apart from nothing matching the filters. */
+  const empty = () => (filters.status || filters.type || filters.priority || filters.search.trim()
+    ? emptyState(t("No tickets match these filters."), { hint: t("Change or clear the filters to see more.") })
+    : emptyState(t("No tickets yet."), {
+      hint: t("Something broken, or something you need done? Raise a ticket and support answers here."),
+      action: h("button", { type: "button", onclick: () => raiseDialog(org) }, t("Raise the first ticket")),
+    }));
 
   const row = (ticket) => [
     h("span", {}, h("a", { href: orgPath(`/tickets/${encodeURIComponent(ticket.id)}`) }, `#${ticket.number} ${ticket.subject}`)),
@@ -81,6 +89,7 @@ export async function list(section, params, { current }) {
     timeEl(ticket.updatedAt),
   ];
   async function load(append = false) {
+    results.loading();
     const { tickets } = await gql(TICKETS, {
       org: org.id,
       descendants: filters.descendants,
@@ -93,17 +102,17 @@ export async function list(section, params, { current }) {
     });
     if (!current()) return;
     cursor = tickets.pageInfo.endCursor;
+    let listed = null;
     if (append) {
       addRows(tickets.nodes.map(row));
       shown += tickets.nodes.length;
     } else {
       const columns = [t("Ticket"), t("Status"), t("Type"), t("Priority"), t("Reporter"), ...(filters.descendants ? [t("Organisation")] : []), t("Updated")];
-      const listed = table(columns, tickets.nodes.map(row), { caption: t("Tickets"), empty: t("No tickets match.") });
+      listed = table(columns, tickets.nodes.map(row), { caption: t("Tickets"), empty: empty() });
       addRows = listed.addRows;
       shown = tickets.nodes.length;
-      clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) });
+    results.show(listed?.el ?? null, tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) }));
     more.hidden = !tickets.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));
@@ -129,8 +138,8 @@ export async function list(section, params, { current }) {
           ORDERS.map(([value, label]) => h("option", { value, selected: value === filters.order }, t(label))))),
       desk ? h("div", { class: "check" }, h("input", { id: "ticket-descendants", type: "checkbox", checked: filters.descendants, onchange: set("descendants") }),
         h("label", { for: "ticket-descendants" }, t("Include customers' tickets"))) : null),
-    results,
-    h("div", { class: "list-footer" }, summary, more));
+    results.el,
+    h("div", { class: "list-footer" }, results.status, more));
   await load();
 }
 

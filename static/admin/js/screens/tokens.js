@@ -1,7 +1,7 @@
 // API tokens: list, create (the secret is shown once), revoke; below, SCIM (screens/scim.js).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, h, humanise, table, timeEl, toast } from "../dom.js";
+import { badge, clear, emptyState, h, humanise, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
 import { t, tn, tx } from "../i18n.js";
 import { can, impersonating, state } from "../state.js";
@@ -102,6 +102,9 @@ export async function list(section, params, { current }) {
       h("h1", {}, t("API tokens")),
       impersonating() ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, rerender) }, t("Create token"))),
     h("p", { class: "muted" }, t("Tokens let integrations act in {name} and its customers with the permissions you choose.", { name: org.name })),
-    table([t("Name"), t("Status"), t("Permissions"), t("Created"), t("Expires"), t("Last used"), ""], rows, { caption: t("API tokens"), empty: t("No API tokens yet.") }).el,
+    table([t("Name"), t("Status"), t("Permissions"), t("Created"), t("Expires"), t("Last used"), ""], rows, { caption: t("API tokens"), empty: emptyState(t("No API tokens yet."), {
+      hint: t("Create one for each integration, with only the permissions it needs."),
+      action: impersonating() ? null : h("button", { type: "button", onclick: () => createDialog(org, rerender) }, t("Create the first token")),
+    }) }).el,
     scim);
 }

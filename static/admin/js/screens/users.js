@@ -3,7 +3,8 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  badge, clear, debounce, formatNumber, formatTotal, h, humanise, table, timeEl, toast, twoFactorShield,
+  badge, clear, debounce, emptyState, formatNumber, formatTotal, h, humanise, listRegion, table, timeEl, toast,
+  twoFactorShield,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -130,12 +131,25 @@ export async function list(section, params, { current }) {
   const manage = can("MEMBERS_MANAGE") && !impersonating();
   const reseller = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
   const filters = { search: "", role: "", status: "", twoFactor: "", descendants: false };
-  const results = h("div", {});
-  const summary = h("p", { "aria-live": "polite" });
+  const results = listRegion(t("Loading users…"));
   const more = h("button", { type: "button", hidden: true }, t("Load more"));
   let cursor = null;
   let shown = 0;
   let addRows = null;
+  const invite = () => inviteDialog(org, { onDone: () => load() });
+
+  /** Nothing yet (and how to add someone) apart from nothing matching the filters. */
+  const empty = () => {
+    if (filters.search.trim() || filters.role || filters.status || filters.twoFactor !== "") {
+      return emptyState(t("No users match these filters."), { hint: t("Change or clear the filters to see more.") });
+    }
+    return manage
+      ? emptyState(t("No users yet."), {
+        hint: t("Invite the first person: they get an email with a link to join {name}.", { name: org.name }),
+        action: h("button", { type: "button", onclick: invite }, t("Invite the first user")),
+      })
+      : emptyState(t("No users yet."), { hint: t("Nobody has been added to {name} yet.", { name: org.name }) });
+  };
 
   const row = (m) => [
     h("span", {},
@@ -158,22 +172,21 @@ export async function list(section, params, { current }) {
       descendants: filters.descendants,
       after: append ? cursor : null,
     };
-    results.setAttribute("aria-busy", "true");
+    results.loading();
     const { members } = await gql(MEMBERS, variables);
-    results.removeAttribute("aria-busy");
     if (!current()) return;
     cursor = members.pageInfo.endCursor;
+    let listed = null;
     if (append) {
       addRows(members.nodes.map(row));
       shown += members.nodes.length;
     } else {
       const columns = [t("Name"), t("Role"), t("Status"), t("Two-step"), ...(filters.descendants ? [t("Organisation")] : []), t("Last sign-in")];
-      const listed = table(columns, members.nodes.map(row), { caption: t("Users"), empty: t("No users match these filters.") });
+      listed = table(columns, members.nodes.map(row), { caption: t("Users"), empty: empty() });
       addRows = listed.addRows;
       shown = members.nodes.length;
-      clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatTotal(members) });
+    results.show(listed?.el ?? null, tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatTotal(members) }));
     more.hidden = !members.pageInfo.hasNextPage;
   }
   more.addEventListener("click", async () => {
@@ -194,7 +207,7 @@ export async function list(section, params, { current }) {
   clear(section,
     h("div", { class: "page-head" },
       h("h1", {}, t("Users")),
-      manage ? h("button", { type: "button", class: "primary", onclick: () => inviteDialog(org, { onDone: () => load() }) }, t("Invite user")) : null),
+      manage ? h("button", { type: "button", class: "primary", onclick: invite }, t("Invite user")) : null),
     seats,
     h("form", { class: "filters", role: "search", "aria-label": t("Filter users"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" },
@@ -206,8 +219,8 @@ export async function list(section, params, { current }) {
       reseller ? h("div", { class: "check" },
         h("input", { id: "user-descendants", type: "checkbox", onchange: setFilter("descendants") }),
         h("label", { for: "user-descendants" }, t("Include users of customers"))) : null),
-    results,
-    h("div", { class: "list-footer" }, summary, more));
+    results.el,
+    h("div", { class: "list-footer" }, results.status, more));
   await load();
 }
 

@@ -2,7 +2,7 @@
 // shown once), pause/resume, delete, and each endpoint's deliveries with redelivery.
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, formatDateTime, h, humanise, table, timeEl, toast } from "../dom.js";
+import { badge, clear, emptyState, formatDateTime, h, humanise, loadingNote, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
 import { t } from "../i18n.js";
 import { impersonating, state } from "../state.js";
@@ -95,13 +95,17 @@ export async function list(section, params, { current }) {
     let addRows = null;
     const more = h("button", { type: "button", hidden: true }, t("Load more"));
     const load = async () => {
+      box.setAttribute("aria-busy", "true");
+      if (!addRows) clear(box, loadingNote(t("Loading deliveries…")));
       const { node } = await gql(DELIVERIES, { id: e.id, after: cursor });
       const page = node.deliveries;
+      box.removeAttribute("aria-busy");
       if (addRows) addRows(page.nodes.map(deliveryRow));
       else {
-        const log = table([t("When"), t("Event"), t("Status"), t("Attempts"), t("Answer"), ""], page.nodes.map(deliveryRow), { caption: t("Deliveries to {url}", { url: e.url }), empty: t("No deliveries yet.") });
+        const log = table([t("When"), t("Event"), t("Status"), t("Attempts"), t("Answer"), ""], page.nodes.map(deliveryRow), { caption: t("Deliveries to {url}", { url: e.url }),
+          empty: emptyState(t("No deliveries yet."), { hint: t("A delivery is listed here each time one of its events happens.") }) });
         addRows = log.addRows;
-        box.append(log.el);
+        clear(box, log.el);
       }
       cursor = page.pageInfo.endCursor;
       more.hidden = !page.pageInfo.hasNextPage;
@@ -132,5 +136,8 @@ export async function list(section, params, { current }) {
     h("div", { class: "page-head" },
       h("h1", {}, t("Webhooks")),
       readOnly ? null : h("button", { type: "button", class: "primary", onclick: () => createDialog(org, data.webhookEvents, rerender) }, t("Create webhook"))),
-    cards.length ? cards : h("p", { class: "empty card" }, t("No webhooks yet. A webhook tells your systems when members, customers or tickets change.")));
+    cards.length ? cards : h("div", { class: "card" }, emptyState(t("No webhooks yet."), {
+      hint: t("A webhook tells your systems when members, customers or tickets change."),
+      action: readOnly ? null : h("button", { type: "button", onclick: () => createDialog(org, data.webhookEvents, rerender) }, t("Create the first webhook")),
+    })));
 }
