@@ -1,6 +1,7 @@
 """The checked-in trusted-documents manifest (static/admin/documents.json) is
 what the admin app's modules send, every document in it runs against the
-schema, and a document the collection cannot know exactly stops it."""
+schema, a document the collection cannot know exactly stops it, and the
+manifest's documents stay in the pipeline's caches."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from graphql import parse, validate
 
 from server.__main__ import main
 from server.admin_documents import MANIFEST, DocumentError, collect, manifest_text
+from server.app import FrontdeskGraphQL
 from server.schema import build_schema
+from server.settings import get_settings
+from server.trusted_documents import load_manifest
 
 COMMAND = "run `make documents` (frontdesk export-documents) and commit static/admin/documents.json"
 
@@ -80,3 +84,18 @@ def test_export_documents_command_writes_the_manifest(tmp_path: Path, capsys):
     main(["export-documents", "--output", str(output)])
     assert output.read_text(encoding="utf-8") == manifest_text(collect())
     assert str(output) in capsys.readouterr().out
+
+
+def test_trusted_documents_stay_cached_whatever_else_comes():
+    pipeline = FrontdeskGraphQL(get_settings()).pipeline
+    cache = pipeline.documents
+    rules = pipeline.policy.validation_rules()
+    trusted = next(iter(load_manifest().by_id.values()))
+    document = cache.parse(trusted)
+    assert not cache.validate(pipeline.schema, trusted, document, rules)
+    for n in range(cache.documents.maxsize + 10):  # more than the LRU holds
+        other = f"query Other{n} {{ __typename }}"
+        cache.validate(pipeline.schema, other, cache.parse(other), rules)
+    assert "query Other0 { __typename }" not in cache.documents.entries  # pushed out
+    assert cache.parse(trusted) is document  # still the one parsed first
+    assert cache.validations.kept and len(cache.documents.kept) == 1
