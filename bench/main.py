@@ -270,7 +270,10 @@ def instructions(report: Report, env: dict[str, str], data_path: Path) -> None:
     )
 
 
-def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, seconds: float) -> None:
+STORM_RUNS = 5  # issue 16: the median of five storm runs, each against its own idle run
+
+
+def latency(report: Report, data: dict[str, Any], gql: Server, seconds: float) -> None:
     url = gql.url + "/graphql"
     token = data["viewer_token"]
     probe_body = json.dumps({"query": VIEWER_QUERY})
@@ -288,10 +291,10 @@ def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, second
     probe = {"seconds": seconds, "connections": 2, "delay_ms": 20}
     idle, loaded, storm_rates, storm_errors = [], [], [], []
     print(
-        f"(3) cheap-query p99, idle vs 16 clients hammering login: {reps} x {seconds:.0f} s",
+        f"(3) cheap-query p99, idle vs 16 clients hammering login: {STORM_RUNS} x {seconds:.0f} s",
         flush=True,
     )
-    for _ in range(reps):
+    for _ in range(STORM_RUNS):
         idle.append(wrk(url, probe_body, token, **probe))
         storm = [
             subprocess.Popen(  # noqa: S603
@@ -313,12 +316,16 @@ def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, second
         time.sleep(0.5)
     idle_p99 = median([r.p99 for r in idle])
     loaded_p99 = median([r.p99 for r in loaded])
-    ratio = loaded_p99 / idle_p99
+    # Each storm run against the idle run just before it: drifts of the machine
+    # between runs cancel out, and one unlucky run does not decide the figure.
+    ratios = [storm.p99 / quiet.p99 for quiet, storm in zip(idle, loaded, strict=True)]
+    ratio = median(ratios)
     report.data["latency"] = {
         "idle": [vars(r) for r in idle],
         "loaded": [vars(r) for r in loaded],
         "logins_per_second": storm_rates,
         "login_errors": storm_errors,
+        "ratios": ratios,
         "ratio": ratio,
     }
     report.row(
@@ -329,8 +336,8 @@ def latency(report: Report, data: dict[str, Any], gql: Server, reps: int, second
         f"{ms(loaded_p99)} (p50 {ms(median([r.p50 for r in loaded]))})",
     )
     report.row(
-        "(3) p99 under log-in storm / idle p99",
-        f"{ratio:.2f}x",
+        f"(3) p99 under log-in storm / idle p99, median of {STORM_RUNS} runs",
+        f"{ratio:.2f}x ({', '.join(f'{r:.2f}' for r in ratios)})",
         "<= 3x",
         verdict(ratio <= TARGETS["latency"]),
     )
@@ -523,7 +530,7 @@ def main() -> None:
                 if "throughput" in parts:
                     throughput(report, env, data, gql, args.reps, args.seconds)
                 if "latency" in parts:
-                    latency(report, data, gql, args.reps, args.seconds)
+                    latency(report, data, gql, args.seconds)
                 status = gql.status()
                 report.data["rss"] = status
                 report.row(

@@ -66,6 +66,8 @@ class StatementCounter:
             if cls not in classes:
                 classes.append(cls)
                 pending.extend(cls.__subclasses__())
+        # With the mixins they inherit from (server/sqlite.py's DirectChanges defines execute_query).
+        classes = list(dict.fromkeys(base for cls in classes for base in cls.__mro__))
         for cls in classes:
             for name in _METHODS:
                 if name in cls.__dict__:

@@ -52,10 +52,14 @@ ensure_chromium() {
     [[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium after installing"
 }
 
-# Node and graphql-http for its audit of the server (tests/core/test_graphql_over_http.py),
-# pinned by the lockfile; `npm ci` again only when the lockfile changed.
+# Node and the npm packages of the tests, each folder pinned by its lockfile:
+# graphql-http for its audit of the server (tests/core/test_graphql_over_http.py),
+# GraphQL Code Generator and TypeScript for the typed client example
+# (examples/typescript, tests/test_typescript_example.py).
+# `npm ci` again only when a lockfile changed.
+NODE_PACKAGE_DIRS=(tests/core/graphql_http_audit examples/typescript)
 ensure_node_packages() {
-    local dir=tests/core/graphql_http_audit
+    local dir
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         [[ "$(id -u)" == 0 ]] || die "node and npm are missing; install them with: apt-get install -y nodejs npm"
         echo "test.sh: installing Node.js with apt-get..." >&2
@@ -69,10 +73,12 @@ ensure_node_packages() {
         fi
         rm -f "$log"
     fi
-    if [[ ! -f "$dir/node_modules/.package-lock.json" \
-            || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
-    fi
+    for dir in "${NODE_PACKAGE_DIRS[@]}"; do
+        if [[ ! -f "$dir/node_modules/.package-lock.json" \
+                || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+            (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) || die "npm ci in $dir failed"
+        fi
+    done
 }
 
 cleanup() {

@@ -3,7 +3,6 @@ organisation may have; set by a provider or reseller (organisations/service.py).
 
 from __future__ import annotations
 
-from server.accounts.models import Membership
 from server.core.errors import DomainError, ErrorCode
 from server.tenancy.models import Organisation
 
@@ -16,8 +15,7 @@ async def claim_seat(organisation_id: int) -> None:
     organisation = await Organisation.select_for_update().get(id=organisation_id)
     if organisation.seat_limit is None:
         return
-    used = await Membership.filter(organisation_id=organisation_id).count()
-    if used >= organisation.seat_limit:
+    if organisation.member_count >= organisation.seat_limit:
         raise DomainError(
             ErrorCode.SEAT_LIMIT,
             f"All {organisation.seat_limit} seats of this organisation are taken.",

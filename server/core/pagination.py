@@ -1,13 +1,20 @@
 """Relay cursor connections over Tortoise querysets, paged by keyset on id
-(stable under inserts, one indexed query per page, plus one COUNT).
+(stable under inserts, one indexed query per page, plus one count).
 
 A search ranks its matches (server/core/search.py): a queryset annotated with
 `SEARCH_RANK` is ordered by (rank, id) and its cursors carry both, so paging
-through a search neither repeats nor skips a row while rows are added."""
+through a search neither repeats nor skips a row while rows are added.
+
+Counting is what grows with the tree. A list may bring its own `total` (the
+members list's unfiltered count is a sum of per-organisation counters); a
+search counts its matches up to `SEARCH_COUNT_LIMIT` and beyond that says "at
+least" (`totalCountIsExact: false`), as counting every match of a common word
+among a million rows costs more than the page itself."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import strawberry
@@ -20,6 +27,9 @@ from server.core.search import SEARCH_RANK, Sql
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
+# A search's totalCount is exact up to this many matches; beyond, it is this
+# figure and totalCountIsExact is false ("1,000+").
+SEARCH_COUNT_LIMIT = 1000
 NodeType = TypeVar("NodeType")
 M = TypeVar("M", bound=Model)
 
@@ -42,7 +52,15 @@ class Edge(Generic[NodeType]):
 class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     page_info: PageInfo
-    total_count: int
+    total_count: int = strawberry.field(
+        description="How many there are; for a search with more than "
+        f"{SEARCH_COUNT_LIMIT:,} matches, {SEARCH_COUNT_LIMIT:,} (see totalCountIsExact)."
+    )
+    total_count_is_exact: bool = strawberry.field(
+        default=True,
+        description="False when totalCount is a lower bound: a search with more matches "
+        "than are counted. Show it as “1,000+”; narrow the search to count exactly.",
+    )
 
     @strawberry.field
     def nodes(self) -> list[NodeType]:
@@ -87,6 +105,12 @@ def _after_ranked(queryset: QuerySet[M], rank: Sql, after: str, id_field: str) -
     return queryset.annotate(search_after=keyset).filter(search_after=True)
 
 
+async def _capped_count(queryset: QuerySet[M], id_field: str) -> tuple[int, bool]:
+    """(matches, exact): COUNT cannot stop early, a LIMIT can."""
+    ids = await queryset.limit(SEARCH_COUNT_LIMIT + 1).values_list(id_field, flat=True)
+    return min(len(ids), SEARCH_COUNT_LIMIT), len(ids) <= SEARCH_COUNT_LIMIT
+
+
 async def paginate(
     queryset: QuerySet[M],
     *,
@@ -94,13 +118,20 @@ async def paginate(
     after: str | None,
     id_field: str = "id",
     newest_first: bool = False,
+    total: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[M]:
-    """One page in id order (`newest_first`: descending; `after` then pages backwards)."""
+    """One page in id order (`newest_first`: descending; `after` then pages backwards).
+    `total` counts the rows when the list knows a cheaper way than COUNT."""
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
-    total = await queryset.count()
     rank = queryset._annotations.get(SEARCH_RANK)
+    if total is not None:
+        count, exact = await total(), True
+    elif isinstance(rank, Sql):
+        count, exact = await _capped_count(queryset, id_field)
+    else:
+        count, exact = await queryset.count(), True
     if isinstance(rank, Sql):
         # A search lists its best matches first, whatever the list's own order.
         page = queryset.order_by(SEARCH_RANK, id_field)
@@ -132,5 +163,6 @@ async def paginate(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=total,
+        total_count=count,
+        total_count_is_exact=exact,
     )

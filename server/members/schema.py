@@ -182,7 +182,7 @@ class Query:
             status=status,
             two_factor=two_factor,
         )
-        page = await paginate(members, first=first, after=after)
+        page = await paginate(members.rows, first=first, after=after, total=members.total)
         await prefetch_page(info, page)
         return page
 

@@ -7,9 +7,12 @@ enforce the rules between people: rank, the last owner, grants one holds.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.functions import Sum
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -32,6 +35,16 @@ from server.members.search import search_members
 from server.tenancy.models import Organisation
 
 
+@dataclass(frozen=True)
+class MemberList:
+    """The members a list shows, and how to count them: without filters, from the
+    organisations' member counters (tenancy/models.py) rather than a COUNT over
+    every membership of the tree; None counts the rows."""
+
+    rows: QuerySet[Membership]
+    total: Callable[[], Awaitable[int]] | None
+
+
 def members_visible_to(
     actor: Actor,
     *,
@@ -41,7 +54,7 @@ def members_visible_to(
     role: Role | None = None,
     status: MembershipStatus | None = None,
     two_factor: bool | None = None,
-) -> QuerySet[Membership]:
+) -> MemberList:
     """Members of an organisation, or of every organisation below it the actor
     may list; `search` finds what the list shows (members/search.py). Pending
     invitations are the INVITED status."""
@@ -62,7 +75,24 @@ def members_visible_to(
     words = search_words(search)
     if words:
         members = search_members(members, words)
-    return members
+    filtered = words or role is not None or status is not None or two_factor is not None
+    if filtered:
+        return MemberList(members, None)
+
+    async def counted() -> int:
+        if not include_descendants:
+            return organisation.member_count
+        # One row per organisation of the subtree, read from the path index alone.
+        [summed] = await (
+            Organisation.filter(
+                actor.organisations_with(Permission.MEMBERS_VIEW), subtree(organisation.path)
+            )
+            .annotate(total=Sum("member_count"))
+            .values("total")
+        )
+        return int(summed["total"] or 0)
+
+    return MemberList(members, counted)
 
 
 # --- the rules between people -------------------------------------------------

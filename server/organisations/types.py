@@ -131,7 +131,7 @@ class OrganisationType(relay.Node):
             role=role,
             status=status,
         )
-        return await paginate(members, first=first, after=after)
+        return await paginate(members.rows, first=first, after=after, total=members.total)
 
     @strawberry.field(
         description="Invitations not yet accepted or revoked, expired ones included.",

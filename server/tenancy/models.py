@@ -51,6 +51,11 @@ class Organisation(Model):
     ticket_access_after_first_sign_in = fields.BooleanField(default=False)
     # Seats: members plus pending invitations may not exceed this (None: no limit).
     seat_limit = fields.IntField(null=True)
+    # Its memberships of every status, pending invitations included: database
+    # triggers keep it in the transaction that adds, removes or moves one
+    # (migration 0015). Read-only here; the seats in use and the members list's
+    # unfiltered totalCount.
+    member_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -38,19 +38,22 @@ SCRIPT = textwrap.dedent(
     from tortoise import Tortoise
     from tortoise.migrations.api.migrate import migrate
     from server import db
-    from server.accounts.models import Membership, User
+    from server.accounts.models import Membership
     from server.core.permissions import Role
     from server.core.search import search_words
     from server.members.search import search_members
-    from server.tenancy.models import Organisation
+    from tests.helpers.old_rows import insert_row
 
     async def main(url, before):
         await migrate(config=db.tortoise_config(url), target=before)
         await Tortoise.close_connections()
         await db.init_db(url)
-        org = await Organisation.create(name="Ærøskøbing Fähre", path="/", kind="PROVIDER")
-        user = await User.create(email="jm@example.com", first_name="José", last_name="Müller")
-        await Membership.create(organisation=org, user=user, role=Role.MEMBER, status="ACTIVE")
+        org = await insert_row("organisation", name="Ærøskøbing Fähre", path="/", kind="PROVIDER",
+                               status="ACTIVE")
+        user = await insert_row("user", email="jm@example.com", first_name="José",
+                                last_name="Müller", status="ACTIVE")
+        await insert_row("membership", organisation_id=org, user_id=user, role=Role.MEMBER.value,
+                         status="ACTIVE", ticket_access="OWN")
         await Tortoise.close_connections()
         await db.migrate(url)
         await Tortoise.close_connections()

@@ -130,6 +130,10 @@ export function formatDate(iso) {
 }
 
 export const formatNumber = (n) => formatter("number").format(n);
+/** A connection's totalCount as a person reads it: "1,000+" when the server only
+ * counted that far (a search with many matches: totalCountIsExact false). */
+export const formatTotal = (page) =>
+  formatNumber(page.totalCount) + (page.totalCountIsExact === false ? "+" : "");
 
 export function timeEl(iso, { date = false } = {}) {
   if (!iso) return h("span", { class: "muted" }, t("Never"));

@@ -3,7 +3,7 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import {
-  badge, clear, debounce, formatNumber, h, humanise, table, timeEl, toast, twoFactorShield,
+  badge, clear, debounce, formatNumber, formatTotal, h, humanise, table, timeEl, toast, twoFactorShield,
 } from "../dom.js";
 import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
@@ -19,7 +19,7 @@ const MEMBERS = `query Members($org: ID!, $search: String, $role: Role, $status:
   $twoFactor: Boolean, $descendants: Boolean!, $after: String) {
   members(organisationId: $org, search: $search, role: $role, status: $status, twoFactor: $twoFactor,
     includeDescendants: $descendants, first: ${PAGE}, after: $after) {
-    totalCount
+    totalCount totalCountIsExact
     pageInfo { hasNextPage endCursor }
     nodes {
       id role status
@@ -166,7 +166,7 @@ export async function list(section, params, { current }) {
       shown = members.nodes.length;
       clear(results, listed.el);
     }
-    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatNumber(members.totalCount) });
+    summary.textContent = tn("Showing {shown} of {count} user.", "Showing {shown} of {count} users.", members.totalCount, { shown: formatNumber(shown), count: formatTotal(members) });
     more.hidden = !members.pageInfo.hasNextPage;
   }
   more.addEventListener("click", async () => {
