@@ -85,7 +85,7 @@ def _microseconds(handle: Handler, bodies: list[bytes], repeat: int) -> float:
 
 def _row(label: str, values: list[float], digits: int = 1) -> str:
     cells = "".join(f"{v:>12.{digits}f}" for v in values)
-    return f"  {label:<36}{cells}{values[-1] / values[0]:>14.2f}"
+    return f"  {label:<50}{cells}{values[-1] / values[0]:>14.2f}"
 
 
 def main() -> None:
@@ -103,7 +103,7 @@ def main() -> None:
     }
     header = "".join(f"{name:>12}" for name in columns) + f"{'by id / 1st':>14}"
     print(f"Trusted documents: the admin app's {len(texts)} documents\n")
-    print(f"{'request body, bytes':<38}{header}")
+    print(f"{'request body, bytes':<52}{header}")
     sizes = {name: [len(body) for body in bodies] for name, bodies in columns.items()}
     for label, pick in (("median", statistics.median), ("mean", statistics.fmean), ("max", max)):
         print(_row(label, [float(pick(s)) for s in sizes.values()], 0))
@@ -112,7 +112,7 @@ def main() -> None:
     settings = get_settings()
     allow = FrontdeskGraphQL(dataclasses.replace(settings, trusted_documents="allow"))
     enforce = FrontdeskGraphQL(dataclasses.replace(settings, trusted_documents="enforce"))
-    print(f"\n{'server CPU µs per request (median)':<38}{header}")
+    print(f"\n{'server CPU µs per request (median)':<52}{header}")
     situations = (
         ("warm caches", False, False),
         ("LRU caches emptied by others", True, False),
@@ -131,7 +131,7 @@ def main() -> None:
             medians = [statistics.median(runs[name]) for name in names]
             if mode != "allow":
                 medians = [float("nan"), *medians]
-                print(f"  {label + ', ' + mode:<36}{'':>12}"
+                print(f"  {label + ', ' + mode:<50}{'':>12}"
                       + "".join(f"{v:>12.1f}" for v in medians[1:])
                       + f"{medians[2] / medians[1]:>14.2f}  (by id / text)")  # fmt: skip
             else:
