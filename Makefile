@@ -4,7 +4,7 @@
 VENV := .venv
 BIN  := $(VENV)/bin
 
-.PHONY: venv run test lint schema translations bench clean
+.PHONY: venv run test lint schema documents translations bench clean
 
 # Internal: create the virtualenv; reinstall only when pyproject.toml changes.
 venv: $(VENV)/.installed
@@ -29,6 +29,10 @@ lint: venv
 
 schema: venv
 	$(BIN)/frontdesk export-schema
+
+# The admin app's GraphQL operations as trusted documents (README, "Trusted documents").
+documents: venv
+	$(BIN)/frontdesk export-documents
 
 # Merge the admin app's marked messages into static/admin/locale/*.po (README, "Adding a language").
 translations: venv

@@ -1,5 +1,5 @@
 """The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, seed-scale,
-prune-audit, mail (list, retry), export-schema."""
+prune-audit, mail (list, retry), export-schema, export-documents."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from server import db
 from server.settings import get_settings
+from server.trusted_documents import MANIFEST
 
 logger = logging.getLogger("frontdesk")
 
@@ -253,6 +254,17 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
     print(f"Wrote {args.output}")
 
 
+def cmd_export_documents(args: argparse.Namespace) -> None:
+    from server.admin_documents import DocumentError, collect, manifest_text
+
+    try:
+        documents = collect()
+    except DocumentError as error:
+        sys.exit(f"frontdesk export-documents: {error}")
+    Path(args.output).write_text(manifest_text(documents), encoding="utf-8")
+    print(f"Wrote {args.output} ({len(documents)} trusted documents)")
+
+
 def main(argv: list[str] | None = None) -> None:
     from server.ops.logs import configure_logging
 
@@ -307,6 +319,13 @@ def main(argv: list[str] | None = None) -> None:
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("--output", default="schema.graphql")
     export.set_defaults(run=cmd_export_schema)
+
+    documents = commands.add_parser(
+        "export-documents",
+        help="collect the admin app's GraphQL documents into the trusted-documents manifest",
+    )
+    documents.add_argument("--output", default=str(MANIFEST))
+    documents.set_defaults(run=cmd_export_documents)
 
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):

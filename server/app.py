@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from cross_web import HTTPException as StrawberryHTTPException
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -32,7 +33,7 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from server import db
+from server import db, trusted_documents
 from server.admin_locale import catalogue_endpoint
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
@@ -89,6 +90,7 @@ _REFUSAL_CODES = {
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 _MEANS_JSON = frozenset({JSON, "application/*", "*/*"})
+_DOCUMENT_ID_FORMAT = 'The `documentId` must be "sha256:" and 64 lowercase hexadecimal digits.'
 
 
 def response_media_type(accept: str | None) -> str | None:
@@ -160,6 +162,9 @@ class FrontdeskGraphQL(GraphQL):
         self.settings = settings
         self.pipeline = build_pipeline()
         self.stock = settings.graphql_engine == "stock"
+        self.manifest = trusted_documents.load_manifest()
+        self.pipeline.documents.trusted = frozenset(self.manifest.by_id.values())
+        self.enforce_documents = settings.trusted_documents == "enforce"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -187,6 +192,24 @@ class FrontdeskGraphQL(GraphQL):
             except HTTPException as error:  # the body grew past the limit while read
                 response = graphql_refusal(error.status_code, error.detail, media_type=media_type)
         await response(scope, receive, send)
+
+    def _document(
+        self, query: str | None, document_id: str | None, context: Context
+    ) -> str | GraphQLError:
+        """The text to run: the manifest's for a `documentId`; the request's own,
+        unless trusted documents are enforced for this request and it is none of them."""
+        if document_id is not None:
+            text = self.manifest.text(document_id)
+            if text is not None:
+                return text
+            # Checked only now: a regular expression costs more than the lookup.
+            if not trusted_documents.valid_document_id(document_id):
+                raise StrawberryHTTPException(400, _DOCUMENT_ID_FORMAT)
+            return trusted_documents.unknown_document(document_id)
+        assert query is not None  # _operation_request gives one of the two
+        if not self.enforce_documents or trusted_documents.may_send_any_document(context):
+            return query
+        return self.manifest.trusts(query) or trusted_documents.document_required()
 
     async def _execute(
         self,
@@ -221,15 +244,25 @@ class FrontdeskGraphQL(GraphQL):
 
     async def _post(self, request: Request, media_type: str) -> Response:
         # RequestGuard let only application/json bodies within the size limit through.
-        query, variables, operation_name, extensions = _operation_request(await request.body())
+        request_body = await request.body()
+        query, document_id, variables, operation_name, extensions = _operation_request(request_body)
         sub_response = Response()
         sub_response.status_code = None  # type: ignore[assignment]  # unset: 200
         del sub_response.headers["content-length"]
         context = await self.get_context(request, sub_response)
-        try:
-            result = await self._execute(query, variables, operation_name, extensions, context)
-        except OperationNotFound:
-            raise StrawberryHTTPException(400, "Can't get GraphQL operation type") from None
+        started = time.perf_counter()
+        trusted = self._document(query, document_id, context)
+        if isinstance(trusted, GraphQLError):
+            # A request error like a document that does not validate: no data.
+            errors = self.pipeline.policy.finish(None, "unknown", started, [trusted])
+            result: GraphQLExecutionResult | ExecutionResult = GraphQLExecutionResult(None, errors)
+        else:
+            try:
+                result = await self._execute(
+                    trusted, variables, operation_name, extensions, context
+                )
+            except OperationNotFound:
+                raise StrawberryHTTPException(400, "Can't get GraphQL operation type") from None
         body: dict[str, Any] = {"data": result.data}
         status = sub_response.status_code or 200
         if media_type == GRAPHQL_RESPONSE_JSON and not execution_started(result):
@@ -265,8 +298,9 @@ class FrontdeskGraphQL(GraphQL):
 
 def _operation_request(
     body: bytes,
-) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
-    """(query, variables, operationName, extensions) of a JSON request body, or a 400."""
+) -> tuple[str | None, str | None, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+    """(query, documentId, variables, operationName, extensions) of a JSON request
+    body, exactly one of query and documentId given; or a 400."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -282,7 +316,14 @@ def _operation_request(
     if not isinstance(data, dict):
         raise StrawberryHTTPException(400, "The request body must be a JSON object.")
     query = data.get("query")
-    if not isinstance(query, str) or not query:
+    document_id = data.get("documentId")
+    if document_id is not None:
+        # A trusted document by id (server/trusted_documents.py), in place of its text.
+        if query is not None:
+            raise StrawberryHTTPException(400, "Send either `query` or `documentId`, not both.")
+        if not isinstance(document_id, str):
+            raise StrawberryHTTPException(400, _DOCUMENT_ID_FORMAT)
+    elif not isinstance(query, str) or not query:
         if query is None or query == "":
             raise StrawberryHTTPException(400, "No GraphQL query found in the request")
         raise StrawberryHTTPException(400, "The GraphQL operation's `query` must be a string.")
@@ -294,7 +335,13 @@ def _operation_request(
             raise StrawberryHTTPException(
                 400, f"The GraphQL operation's `{key}` must be {article} or null, if provided."
             )
-    return query, data.get("variables"), data.get("operationName"), data.get("extensions")
+    return (
+        query,
+        document_id,
+        data.get("variables"),
+        data.get("operationName"),
+        data.get("extensions"),
+    )
 
 
 class RequestGuard:

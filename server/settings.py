@@ -128,6 +128,9 @@ class Settings:
     # (core/pipeline.py), or "stock", Strawberry's own Schema.execute. Both
     # apply the same limits, masking and metrics (core/policy.py).
     graphql_engine: str = "fast"
+    # Trusted documents (server/trusted_documents.py): "allow" runs any document and
+    # the manifest's by id; "enforce" lets only bearer credentials send others.
+    trusted_documents: str = "allow"
     # Operations: log format ("text" or "json"; json by default in production)
     # and level, Prometheus /metrics (on by default in development only) with
     # an optional bearer token, and how long shutdown waits for requests.
@@ -210,6 +213,7 @@ def get_settings() -> Settings:
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
         graphql_engine=_env_choice("GRAPHQL_ENGINE", ("fast", "stock")),
+        trusted_documents=_env_choice("TRUSTED_DOCUMENTS", ("allow", "enforce")),
         log_format=_env("LOG_FORMAT", "text" if development else "json").strip().lower(),
         log_level=_env("LOG_LEVEL", Settings.log_level).strip().upper(),
         metrics_enabled=_env_bool("METRICS", development),

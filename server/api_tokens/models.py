@@ -26,6 +26,9 @@ class ApiToken(Model):
     # May do what needs a recent sign-in (granting OWNER, webhooks): given only
     # by a creator who signed in within the step-up window.
     privileged = fields.BooleanField(default=False)
+    # May send only the admin app's trusted documents when the server enforces
+    # them (FRONTDESK_TRUSTED_DOCUMENTS=enforce, server/trusted_documents.py).
+    restricted_to_trusted_documents = fields.BooleanField(default=False)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_tokens", null=True, on_delete=fields.SET_NULL
     )

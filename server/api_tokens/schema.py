@@ -43,6 +43,10 @@ class ApiTokenType(relay.Node):
     privileged: bool = strawberry.field(
         description="May do what needs a recent sign-in (see createApiToken)."
     )
+    restricted_to_trusted_documents: bool = strawberry.field(
+        description="May send only the admin app's trusted documents (by `documentId`) when "
+        "the server enforces them (see createApiToken)."
+    )
 
     @strawberry.field(description="What the token may do (never more than its creator can now).")
     @staticmethod
@@ -83,6 +87,13 @@ class CreateApiTokenInput:
         description="May also do what needs a recent sign-in (granting OWNER or ADMIN, "
         "webhooks, ticket-access administration). Without it, those answer REAUTH_REQUIRED "
         "to the token.",
+    )
+    restricted_to_trusted_documents: bool = strawberry.field(
+        default=False,
+        description="When the server enforces trusted documents "
+        "(FRONTDESK_TRUSTED_DOCUMENTS=enforce), the token may send only the documents of "
+        "the server's manifest (static/admin/documents.json), like the admin app. Without "
+        "it, the token may send any document.",
     )
 
 
@@ -146,6 +157,7 @@ class Mutation:
             permissions=input.permissions,
             expires_at=input.expires_at,
             privileged=input.privileged,
+            restricted_to_trusted_documents=input.restricted_to_trusted_documents,
         )
         return CreateApiTokenPayload(secret=secret, api_token=token)
 

@@ -69,6 +69,7 @@ async def create(
     permissions: list[Permission],
     expires_at: datetime,
     privileged: bool = False,
+    restricted_to_trusted_documents: bool = False,
 ) -> tuple[str, ApiToken]:
     """A new token; the secret is returned once and only its hash is kept."""
     name = clean_text(name, field="name", required=True)
@@ -101,6 +102,7 @@ async def create(
             created_at=now,
             expires_at=expires_at,
             privileged=privileged,
+            restricted_to_trusted_documents=restricted_to_trusted_documents,
         )
         await audit.record(
             "api_token.created",
@@ -111,6 +113,7 @@ async def create(
                 "permissions": token.permissions,
                 "expiresAt": expires_at.isoformat(),
                 "privileged": privileged,
+                "restrictedToTrustedDocuments": restricted_to_trusted_documents,
             },
         )
     return raw, token

@@ -23,7 +23,10 @@ query (BENCHMARKS.md), and what we need of it is short:
   error." (like Strawberry's MaskErrors) after counting them for /metrics.
 
 The caches are LRU-bounded, and documents longer than `MAX_CACHED_DOCUMENT`
-characters are never cached, so odd or hostile documents cannot fill memory.
+characters are never cached, so odd or hostile documents cannot fill memory;
+the trusted documents' entries (`DocumentCache.trusted`, the admin app's,
+server/trusted_documents.py) stay once made, so those documents cannot push
+the app's out.
 Variables and operation names do not enter validation, so one entry serves
 every request with the same text.
 """
@@ -73,17 +76,27 @@ V = TypeVar("V")
 
 
 class _LRU(Generic[K, V]):
+    """At most `maxsize` entries, the least recently used going first; and
+    `kept` ones (of trusted documents, a bounded set) that never go."""
+
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self.entries: OrderedDict[K, V] = OrderedDict()
+        self.kept: dict[K, V] = {}
 
     def get(self, key: K) -> V | None:
+        value = self.kept.get(key)
+        if value is not None:
+            return value
         value = self.entries.get(key)
         if value is not None:
             self.entries.move_to_end(key)
         return value
 
-    def put(self, key: K, value: V) -> None:
+    def put(self, key: K, value: V, *, keep: bool = False) -> None:
+        if keep:
+            self.kept[key] = value
+            return
         self.entries[key] = value
         if len(self.entries) > self.maxsize:
             self.entries.popitem(last=False)
@@ -182,6 +195,9 @@ class DocumentCache:
 
     def __init__(self, *, max_tokens: int, maxsize: int = 256) -> None:
         self.max_tokens = max_tokens
+        # Trusted documents (server/trusted_documents.py): once parsed, validated and
+        # planned they stay, so other documents cannot push the app's out of the caches.
+        self.trusted: frozenset[str] = frozenset()
         self.documents: _LRU[str, DocumentNode] = _LRU(maxsize)
         # (schema id, rules, query) -> (the document validated, its errors)
         self.validations: _LRU[
@@ -194,7 +210,7 @@ class DocumentCache:
         if document is None:
             document = parse(query, max_tokens=self.max_tokens)  # raises GraphQLError
             if len(query) <= MAX_CACHED_DOCUMENT:
-                self.documents.put(query, document)
+                self.documents.put(query, document, keep=query in self.trusted)
         return document
 
     def validate(
@@ -213,7 +229,7 @@ class DocumentCache:
             error.message = without_suggestions(error.message)
         if query is not None and len(query) <= MAX_CACHED_DOCUMENT:
             # The document is kept with the errors: a hit must be for that very object.
-            self.validations.put(key, (document, errors))
+            self.validations.put(key, (document, errors), keep=query in self.trusted)
         return errors
 
 
@@ -298,7 +314,7 @@ class Pipeline:
                 _CollectedFields() if _collection_is_fixed(document) else None,
             )
             if len(query) <= MAX_CACHED_DOCUMENT:
-                self.plans.put(key, plan)
+                self.plans.put(key, plan, keep=query in self.documents.trusted)
         return plan
 
     async def run(

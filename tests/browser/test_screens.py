@@ -29,6 +29,7 @@ def test_reseller_screens_api_tokens_and_audit_export(app: App) -> None:
     expect(dialog.get_by_text("Choose at least one permission.")).to_be_visible()
     dialog.get_by_label("Members view").check()
     dialog.get_by_label("Customers manage").check()
+    dialog.get_by_label("Only the admin app's operations").check()
     app.check_a11y(page, "api-token-dialog")
     dialog.get_by_role("button", name="Create token").click()
     shown = page.get_by_role("dialog", name='Token "Billing sync" created')
@@ -36,6 +37,7 @@ def test_reseller_screens_api_tokens_and_audit_export(app: App) -> None:
     shown.get_by_role("button", name="Done").click()
     row = page.get_by_role("row").filter(has_text="Billing sync")
     expect(row.get_by_text("Active")).to_be_visible()
+    expect(row.get_by_text("Only the admin app's operations")).to_be_visible()
     app.check_a11y(page, "api-tokens")
     row.get_by_role("button", name="Revoke Billing sync").click()
     page.get_by_role("dialog", name='Revoke "Billing sync"?').get_by_role(

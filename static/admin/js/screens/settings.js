@@ -55,9 +55,11 @@ export async function organisationSettings(section) {
         ? { title: t("Reactivate {name}?", { name: org.name }), message: t("Its members can sign in again."), confirmLabel: t("Reactivate") }
         : { title: t("Suspend {name}?", { name: org.name }), message: t("Nobody in it or below it can sign in until you reactivate it. Nothing is deleted."), confirmLabel: t("Suspend"), danger: true });
       if (!ok) return;
-      const field = suspended ? "reactivateOrganisation" : "suspendOrganisation";
-      const payload = await mutate(`mutation Status($input: OrganisationInput!) { ${field}(input: $input) { ${ORG_FIELDS} } }`,
-        { input: { organisationId: org.id } }, field);
+      // Each operation written out in full: the trusted-documents manifest needs its exact text.
+      const [field, query] = suspended
+        ? ["reactivateOrganisation", `mutation Reactivate($input: OrganisationInput!) { reactivateOrganisation(input: $input) { ${ORG_FIELDS} } }`]
+        : ["suspendOrganisation", `mutation Suspend($input: OrganisationInput!) { suspendOrganisation(input: $input) { ${ORG_FIELDS} } }`];
+      const payload = await mutate(query, { input: { organisationId: org.id } }, field);
       if (payload.errors.length) toast(payload.errors[0].message);
       else after(suspended ? t("Reactivated.") : t("Suspended."));
     };

@@ -9,7 +9,7 @@ import { scimCard } from "./scim.js";
 
 const TOKENS = `query Tokens($org: ID!) {
   apiTokens(organisationId: $org, first: 100) {
-    nodes { id name hint createdAt expiresAt lastUsedAt revokedAt active permissions createdBy { displayName } }
+    nodes { id name hint createdAt expiresAt lastUsedAt revokedAt active permissions restrictedToTrustedDocuments createdBy { displayName } }
   }
 }`;
 
@@ -42,13 +42,19 @@ function createDialog(org, onDone) {
       { name: "name", label: t("Name"), required: true, autofocus: true, hint: t("What uses it, e.g. \"Billing sync\".") },
       { name: "expiresOn", label: t("Expires on"), type: "date", required: true, value: inDays(90), min: inDays(1), max: inDays(365) },
       fieldset,
+      {
+        name: "restricted",
+        label: t("Only the admin app's operations"),
+        type: "checkbox",
+        hint: t("When the server enforces trusted documents, the token may send only the operations this app sends."),
+      },
     ],
-    onSubmit: ({ name, expiresOn }) => {
+    onSubmit: ({ name, expiresOn, restricted }) => {
       const chosen = boxes.filter(({ box }) => box.checked).map(({ p }) => p);
       if (!chosen.length) return { errors: [{ field: null, message: t("Choose at least one permission.") }] };
       return mutate(`mutation Create($input: CreateApiTokenInput!) {
         createApiToken(input: $input) { secret apiToken { id name } ${USER_ERROR} } }`, {
-        input: { organisationId: org.id, name: name.trim(), permissions: chosen, expiresAt: new Date(`${expiresOn}T23:59:59`).toISOString() },
+        input: { organisationId: org.id, name: name.trim(), permissions: chosen, expiresAt: new Date(`${expiresOn}T23:59:59`).toISOString(), restrictedToTrustedDocuments: restricted },
       }, "createApiToken");
     },
     onSuccess: (payload) => {
@@ -88,7 +94,8 @@ export async function list(section, params, { current }) {
     rerender();
   };
   const rows = apiTokens.nodes.map((token) => [
-    h("span", {}, token.name, h("span", { class: "sub" }, h("code", {}, `${token.hint}…`))),
+    h("span", {}, token.name, h("span", { class: "sub" }, h("code", {}, `${token.hint}…`)),
+      token.restrictedToTrustedDocuments ? h("span", { class: "sub" }, t("Only the admin app's operations")) : null),
     status(token),
     h("span", {}, tn("{count} permission", "{count} permissions", token.permissions.length, { count: token.permissions.length }),
       h("span", { class: "sub" }, token.permissions.map(humanise).join(", "))),
