@@ -5,7 +5,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0012_search')]
+    dependencies = [('models', '0013_api_token_trusted_documents')]
 
     initial = False
 

@@ -81,7 +81,7 @@ async def forward(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0012_search")]
+    dependencies = [("models", "0014_scim")]
 
     initial = False
 
