@@ -114,7 +114,8 @@ def update_catalogues() -> list[Path]:
         catalogue.creation_date = created
         catalogue.obsolete.clear()  # the file keeps what the app says now, nothing else
         with path.open("wb") as file:
-            write_po(file, catalogue, width=100)
+            # No line numbers: every app change would renumber them and branches would conflict.
+            write_po(file, catalogue, width=100, include_lineno=False)
         written.append(path)
     return written
 
