@@ -148,13 +148,19 @@ class Document:
             return Sql(
                 f"{key} IN (SELECT rowid FROM {self.fts} WHERE {self.fts} MATCH {{}})", query
             )
-        if short:
-            where = f"(' ' || {self.expression}) LIKE {{}} ESCAPE '\\'"
-            pattern = "% " + _like_escape(word) + "%"
-        else:
-            where = f"{self.expression} LIKE {{}} ESCAPE '\\'"
-            pattern = "%" + _like_escape(word) + "%"
-        return Sql(f'{key} IN (SELECT "id" FROM "{self.table}" WHERE {where})', pattern)
+        where = text_contains(self.expression, word)
+        return Sql(
+            f'{key} IN (SELECT "id" FROM "{self.table}" WHERE {where.template})', *where.values
+        )
+
+
+def text_contains(expression: str, word: str) -> Sql:
+    """PostgreSQL: the folded text `expression` contains the word (a trigram
+    index on the expression answers it), or for a short word has a word
+    starting with it."""
+    if len(word) < MIN_TRIGRAM:
+        return Sql(f"(' ' || {expression}) LIKE {{}} ESCAPE '\\'", "% " + _like_escape(word) + "%")
+    return Sql(f"{expression} LIKE {{}} ESCAPE '\\'", "%" + _like_escape(word) + "%")
 
 
 def _like_escape(word: str) -> str:

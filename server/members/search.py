@@ -5,6 +5,11 @@ organisation's name. A pending member (INVITED) shows only the address the
 inviter typed (`User.as_invitee`), so for them only the email and the
 organisation's name match, and only the email ranks: a search must never
 confirm a name the list would not show.
+
+On PostgreSQL each membership carries that text itself (`search_document` and
+the ranked columns, kept by the triggers of migration 0016), so a search reads
+one trigram index and ranks from the row it found. SQLite matches the person's
+and the organisation's FTS5 tables (migration 0012).
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ from server.core.search import (
     Sql,
     fold_sql,
     folded_phrase,
+    is_sqlite,
+    rank_case,
     ranked_by,
     searched,
+    text_contains,
 )
 
 _USER = '"membership"."user_id"'
@@ -43,8 +51,18 @@ def _match(word: str) -> Sql:
     )
 
 
+_DOCUMENT = '"membership"."search_document"'
+_ROW_NAME = '"membership"."search_name"'
+_ROW_LAST_NAME = '"membership"."search_last_name"'
+_ROW_EMAIL = '"membership"."search_email"'
+
+
 def search_members(members: QuerySet[Membership], words: list[str]) -> QuerySet[Membership]:
     phrase = folded_phrase(words)
+    if not is_sqlite():
+        # The names are NULL for a pending invitation: only its email ranks.
+        rank = rank_case([_ROW_NAME, _ROW_EMAIL], [_ROW_NAME, _ROW_LAST_NAME, _ROW_EMAIL], phrase)
+        return searched(members, words, lambda word: text_contains(_DOCUMENT, word), rank)
     person = ranked_by("user", _USER, [_NAME, _EMAIL], [_NAME, _LAST_NAME, _EMAIL], phrase)
     invitee = ranked_by("user", _USER, [_EMAIL], [_EMAIL], phrase)
     rank = Sql(

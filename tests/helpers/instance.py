@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 COMMAND_TIMEOUT = 60
-STARTUP_TIMEOUT = 30
+STARTUP_TIMEOUT = 90  # a bound for a loaded machine, not a timing check
 PASSWORD_LINE = re.compile(r"^\s*Password:\s+(\S+)", re.MULTILINE)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.accounts.models import MembershipStatus, User
+from server.accounts.models import Membership, MembershipStatus, User
 from server.core.permissions import Role
 from tests.helpers.fixtures import GraphQLClient, Tree, add_person, gid
 
@@ -195,3 +195,20 @@ async def test_found_by_new_text_after_an_edit_and_gone_when_deleted(tree, sign_
     await _person(tree, tree.acme, "fay@acme.example.com", "Fay", "Other")
     assert await _emails(admin, tree.reseller, "newname") == []
     assert await _emails(admin, tree.reseller, "fay other") == ["fay@acme.example.com"]
+
+
+async def test_what_a_row_shows_follows_its_status_and_organisation(tree, sign_in):
+    """The searchable text is the row's (PostgreSQL keeps it on the membership):
+    an accepted invitation shows, and so matches, the name; a moved membership
+    matches its new organisation's name."""
+    pending = await add_person(
+        tree.acme, "quentin@acme.example.com", Role.MEMBER, status=MembershipStatus.INVITED
+    )
+    await User.filter(id=pending.user.id).update(first_name="Quentin", last_name="Newbie")
+    admin = await sign_in(tree["reseller.admin"].email)
+    assert await _emails(admin, tree.reseller, "newbie") == []
+    await Membership.filter(id=pending.membership.id).update(status=MembershipStatus.ACTIVE)
+    assert await _emails(admin, tree.reseller, "newbie") == ["quentin@acme.example.com"]
+    assert await _emails(admin, tree.reseller, "newbie globex") == []
+    await Membership.filter(id=pending.membership.id).update(organisation_id=tree.globex.id)
+    assert await _emails(admin, tree.reseller, "newbie globex") == ["quentin@acme.example.com"]

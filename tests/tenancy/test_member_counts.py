@@ -161,13 +161,16 @@ async def test_a_search_counts_up_to_the_limit_and_says_when_there_are_more(tree
     assert everyone["members"] == {"totalCount": many + 3, "totalCountIsExact": True}
 
 
-# Rows written before 0015, then migrated: the counters start right.
+# Rows written before 0015, then migrated: the counters start right, and search finds them.
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
     from tortoise import Tortoise
     from tortoise.migrations.api.migrate import migrate
     from server import db
+    from server.accounts.models import Membership
+    from server.core.search import search_words
+    from server.members.search import search_members
     from server.tenancy.models import Organisation
     from tests.helpers.old_rows import insert_row
 
@@ -190,6 +193,10 @@ SCRIPT = textwrap.dedent(
         await db.init_db(url)
         try:
             print(sorted((o.name, o.member_count) for o in await Organisation.all()))
+            # ...and the members search (0016 on PostgreSQL) finds the rows there were.
+            for search in ("p4@", "p4 org 1", "p2@ 2", "nobody"):
+                found = search_members(Membership.all(), search_words(search))
+                print(search, await found.count())
         finally:
             await db.close_db()
 
@@ -225,4 +232,10 @@ async def test_the_migration_counts_existing_members(database):
     )
     assert done.returncode == 0, done.stderr
     # Five people: in the first organisation all, the second 3, the third 1.
-    assert done.stdout.strip().splitlines()[-1] == "[('Org 0', 5), ('Org 1', 3), ('Org 2', 1)]"
+    assert done.stdout.strip().splitlines()[-5:] == [
+        "[('Org 0', 5), ('Org 1', 3), ('Org 2', 1)]",
+        "p4@ 2",
+        "p4 org 1 1",
+        "p2@ 2 1",
+        "nobody 0",
+    ]
