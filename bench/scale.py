@@ -26,6 +26,7 @@ from server import db
 from server.accounts.models import Membership
 from server.auth.sessions import create_session
 from server.core.actor import RequestMeta
+from server.core.pagination import encode_cursor
 from server.core.permissions import Role
 from server.settings import get_settings
 from server.tenancy.models import Organisation
@@ -35,8 +36,9 @@ SEARCH = "sofia"
 SUBSTRING = "ofia"
 FULL_NAME = "Sofia Abbott"
 MEMBERS = (
-    "query($org: ID!, $first: Int!, $search: String) { members(organisationId: $org, "
-    "includeDescendants: true, search: $search, first: $first) { totalCount "
+    "query($org: ID!, $first: Int!, $search: String, $after: String) { members("
+    "organisationId: $org, includeDescendants: true, search: $search, first: $first, "
+    "after: $after) { totalCount "
     "pageInfo { hasNextPage endCursor } nodes { id role status user { email displayName } "
     "organisation { name } } } }"
 )
@@ -61,6 +63,8 @@ async def prepare() -> dict[str, Any]:
                 "org": str(GlobalID("Organisation", str(organisation.id))),
                 "token": token,
                 "path": organisation.path,
+                # a cursor into the middle of the table, for a page deep in the list
+                "halfway": encode_cursor(await Membership.all().count() // 2),
             }
         return found
     finally:
@@ -81,6 +85,10 @@ def queries(scopes: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
             )  # fmt: skip
         found[f"{scope}: page of 50 across descendants"] = (
             s["token"], {"org": s["org"], "first": 50, "search": None},
+        )  # fmt: skip
+        # Any page reached by cursor costs the same as the first (keyset on id).
+        found[f"{scope}: page of 50 across descendants, halfway by cursor"] = (
+            s["token"], {"org": s["org"], "first": 50, "search": None, "after": s["halfway"]},
         )  # fmt: skip
     return found
 
@@ -138,8 +146,9 @@ async def explain(captured: dict[str, list[tuple[str, Any]]]) -> dict[str, list[
 
 def measure(
     env: dict[str, str], work: Path, scopes: dict[str, Any], counts: dict[str, Any], seconds: float
-) -> dict[str, Any]:
-    """p50/p95 of each query, one client after another (wrk -c1)."""
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """p50/p95 of each query, one client after another (wrk -c1), and the
+    server's peak and current resident memory (KiB) after them."""
     server = Server.frontdesk(env, work)
     results: dict[str, Any] = {}
     try:
@@ -163,9 +172,10 @@ def measure(
                 "total_count": check["data"]["members"]["totalCount"],
                 "statements": counts[name][50],
             }
+        memory = server.status()
     finally:
         server.stop()
-    return results
+    return results, memory
 
 
 def main() -> None:
@@ -198,12 +208,13 @@ def main() -> None:
     plans = asyncio.run(explain(captured))
 
     label = "postgres" if db.is_postgres(url) else "sqlite"
-    results = measure(env, work, scopes, counts, seconds)
+    results, memory = measure(env, work, scopes, counts, seconds)
     out.write_text(json.dumps({
         "backend": label,
         "seed_seconds": seed_seconds,
         "seed_output": seeded.stdout.splitlines()[:1],
         "queries": results,
+        "server_memory": memory,
         "statements": {k: {str(s): n for s, n in v.items()} for k, v in counts.items()},
         "plans": plans,
     }, indent=2))  # fmt: skip
