@@ -50,6 +50,8 @@ async def prepare() -> dict[str, Any]:
     await db.init_db(get_settings().database_url)
     try:
         found = {}
+        # a cursor into the middle of the table, for a page deep in the list
+        halfway = encode_cursor(await Membership.all().count() // 2)
         for label, name in (("reseller", "Scale Reseller 1"), ("provider", "Scale Provider")):
             organisation = await Organisation.get(name=name)
             owner = (
@@ -63,8 +65,7 @@ async def prepare() -> dict[str, Any]:
                 "org": str(GlobalID("Organisation", str(organisation.id))),
                 "token": token,
                 "path": organisation.path,
-                # a cursor into the middle of the table, for a page deep in the list
-                "halfway": encode_cursor(await Membership.all().count() // 2),
+                "halfway": halfway,
             }
         return found
     finally:

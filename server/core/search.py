@@ -8,7 +8,10 @@ removed, lower case; no transliteration, so "müller" finds "Müller" and
 alone too ("+442079460000" finds "+44 20 7946 0000").
 
 - PostgreSQL: a `pg_trgm` GIN index on each document expression (migration
-  0012); a word is `document LIKE '%word%'`, which the index answers.
+  0012); a word is `document LIKE '%word%'` (`text_contains`), which the index
+  answers. The members list matches a column of the membership instead
+  (migration 0016, server/members/search.py), so PERSON and PERSON_EMAIL serve
+  SQLite only there.
 - SQLite: an FTS5 table per document with the trigram tokenizer, kept in sync
   by triggers; a word is `MATCH '"word"'` (a substring of the document).
 
@@ -193,7 +196,8 @@ def folded_phrase(words: list[str]) -> str:
     return " ".join(words)
 
 
-# --- the documents (PostgreSQL expressions must equal migration 0012's indexes) ---
+# --- the documents (PostgreSQL expressions must equal migration 0012's indexes,
+# except PERSON and PERSON_EMAIL, whose indexes migration 0016 dropped) ---
 
 PERSON = Document(
     table="user",

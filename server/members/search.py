@@ -37,6 +37,11 @@ _PENDING = '"membership"."status" = \'INVITED\''
 _NAME = fold_sql('trim("ranked"."first_name" || \' \' || "ranked"."last_name")')
 _LAST_NAME = fold_sql('"ranked"."last_name"')
 _EMAIL = fold_sql('"ranked"."email"')
+# PostgreSQL: the membership's own search columns (migration 0016).
+_DOCUMENT = '"membership"."search_document"'
+_ROW_NAME = '"membership"."search_name"'
+_ROW_LAST_NAME = '"membership"."search_last_name"'
+_ROW_EMAIL = '"membership"."search_email"'
 
 
 def _match(word: str) -> Sql:
@@ -49,12 +54,6 @@ def _match(word: str) -> Sql:
             ORGANISATION.contains(_ORGANISATION, word),
         ],
     )
-
-
-_DOCUMENT = '"membership"."search_document"'
-_ROW_NAME = '"membership"."search_name"'
-_ROW_LAST_NAME = '"membership"."search_last_name"'
-_ROW_EMAIL = '"membership"."search_email"'
 
 
 def search_members(members: QuerySet[Membership], words: list[str]) -> QuerySet[Membership]:

@@ -18,8 +18,9 @@ Here each membership carries what its list row shows, folded as search folds it
 
 One trigram GIN index on `search_document` answers every word of a search, and
 the rank is read from the same row. The person's own indexes of migration 0012
-(`user_search`, `user_email_search`) answered nothing else and go. SQLite keeps migration 0012's FTS5 tables
-(its search is not the large-provider path; see the README).
+(`user_search`, `user_email_search`) answered nothing else and go. SQLite keeps
+migration 0012's FTS5 tables (its search is not the large-provider path; see
+the README).
 
 The SQL is written out here (not imported) so that this migration keeps meaning
 what it meant.
