@@ -21,6 +21,7 @@ from server.api_tokens import schema as api_tokens
 from server.api_tokens.schema import ApiTokenType
 from server.audit import schema as audit
 from server.audit.types import AuditEventType
+from server.auth import passkey_schema as passkeys
 from server.auth import schema as auth
 from server.auth.types import IDENTITY_FIELDS
 from server.branding import schema as branding
@@ -106,6 +107,7 @@ Query = merge_types(
     (
         NodeQuery,
         auth.Query,
+        passkeys.Query,
         organisations.Query,
         branding.Query,
         members.Query,
@@ -124,6 +126,7 @@ Mutation = merge_types(
     "Mutation",
     (
         auth.Mutation,
+        passkeys.Mutation,
         organisations.Mutation,
         branding.Mutation,
         members.Mutation,

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _env(name: str, default: str = "") -> str:
@@ -150,6 +151,17 @@ class Settings:
     @property
     def mail_path(self) -> Path:
         return Path(self.mail_dir)
+
+    @property
+    def passkey_origin(self) -> str:
+        """The origin browsers sign passkey answers for: the public URL's."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def passkey_rp_id(self) -> str:
+        """The WebAuthn relying party id: the public URL's host name."""
+        return urlsplit(self.public_url).hostname or ""
 
 
 @lru_cache(maxsize=1)

@@ -56,6 +56,8 @@ class User(Model):
     # The last accepted time step: each code works once (pyotp does not track it).
     totp_last_step = fields.BigIntField(default=0)
     email_two_factor = fields.BooleanField(default=False)
+    # How many passkeys the person has (server/auth/passkeys.py keeps it with them).
+    passkey_count = fields.IntField(default=0, db_default=0)
     # "en", "de" (server/core/i18n.py LANGUAGES); None: the organisation's, then the browser's.
     language = fields.CharField(max_length=8, null=True)
     status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.INVITED)
@@ -88,7 +90,7 @@ class User(Model):
 
     @property
     def has_second_factor(self) -> bool:
-        return self.has_totp or self.email_two_factor
+        return self.has_totp or self.email_two_factor or self.passkey_count > 0
 
     @property
     def display_name(self) -> str:

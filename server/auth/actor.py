@@ -19,8 +19,12 @@ def satisfies_two_factor_policy(membership: Membership, second_factor: str | Non
     if organisation.require_two_factor and second_factor is None:
         return False
     admin = membership.role.administers
+    if organisation.require_passkeys_for_admins and admin and second_factor != "passkey":
+        return False  # phishing-resistant: nothing but a passkey
     return not (
-        organisation.require_totp_for_admins and admin and second_factor not in ("totp", "recovery")
+        organisation.require_totp_for_admins
+        and admin
+        and second_factor not in ("totp", "recovery", "passkey")
     )
 
 

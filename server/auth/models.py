@@ -131,3 +131,61 @@ class LoginThrottle(Model):
 
     class Meta:
         table = "login_throttle"
+
+
+@viewable(OwnSession())
+class Passkey(Model):
+    """A WebAuthn credential of one person (server/auth/passkeys.py): a second
+    factor, and a way to sign in without a password."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="passkeys", on_delete=fields.CASCADE
+    )
+    # The authenticator's credential id, base64url (at most 1,023 bytes: 1,364 characters).
+    credential_id = fields.CharField(max_length=1400, unique=True)
+    # The COSE public key, base64url.
+    public_key = fields.TextField()
+    # The authenticator's signature counter: a use must move it forward (0: it keeps none).
+    sign_count = fields.BigIntField(default=0)
+    # Comma-separated hints for the browser ("internal,hybrid", "usb"...).
+    transports = fields.CharField(max_length=255, default="")
+    name = fields.CharField(max_length=100)
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+
+    user_id: int
+
+    class Meta:
+        table = "passkey"
+        indexes = (("user_id",),)
+
+
+class PasskeyPurpose(StrEnum):
+    REGISTER = "register"
+    SIGN_IN = "sign_in"  # without a password
+    SECOND_FACTOR = "second_factor"  # the second step of a log-in
+    REAUTH = "reauth"  # step-up
+
+
+class PasskeyChallenge(Model):
+    """A WebAuthn challenge handed to the browser: single use, short-lived. Only
+    its SHA-256 is kept; the browser's signed answer carries the challenge itself."""
+
+    id = fields.IntField(primary_key=True)
+    challenge_hash = fields.CharField(max_length=64, unique=True)
+    purpose = fields.CharEnumField(PasskeyPurpose, max_length=16)
+    # Whose it is (None: a sign-in without a password, anyone's passkey may answer).
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="passkey_challenges", null=True, on_delete=fields.CASCADE
+    )
+    # SECOND_FACTOR: the log-in challenge it completes.
+    login_challenge_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    user_id: int | None
+
+    class Meta:
+        table = "passkey_challenge"
+        indexes = (("expires_at",),)

@@ -33,7 +33,7 @@ from tortoise.transactions import in_transaction
 from server.accounts.mails import account_mail
 from server.accounts.models import User, UserStatus, usable_memberships
 from server.audit import service as audit
-from server.auth import throttle
+from server.auth import passkeys, throttle
 from server.auth.devices import remember
 from server.auth.models import ChallengePurpose, LoginChallenge, RecoveryCode, Session
 from server.auth.people import record_sign_in
@@ -66,6 +66,9 @@ class TwoFactorMethod(Enum):
     TOTP = "TOTP"
     EMAIL = "EMAIL"
     RECOVERY_CODE = "RECOVERY_CODE"
+    PASSKEY = strawberry.enum_value(
+        "PASSKEY", description="A passkey: `beginPasskeyTwoFactor`, then `verifyTwoFactorPasskey`."
+    )
 
 
 def methods_of(user: User) -> list[TwoFactorMethod]:
@@ -76,6 +79,8 @@ def methods_of(user: User) -> list[TwoFactorMethod]:
         methods.append(TwoFactorMethod.EMAIL)
     if user.has_totp:  # recovery codes come with the app
         methods.append(TwoFactorMethod.RECOVERY_CODE)
+    if user.passkey_count > 0:
+        methods.append(TwoFactorMethod.PASSKEY)
     return methods
 
 
@@ -302,12 +307,12 @@ async def start_challenge(user: User, purpose: ChallengePurpose) -> tuple[str, L
         created_at=now,
         expires_at=now + CHALLENGE_LIFETIME,
     )
-    if purpose is ChallengePurpose.LOGIN and methods_of(user) == [TwoFactorMethod.EMAIL]:
-        await _send_email_code(challenge, user)  # the only way in: send it at once
+    if purpose is ChallengePurpose.LOGIN and user.email_two_factor and not user.has_totp:
+        await _send_email_code(challenge, user)  # the only code that gets in: send it at once
     return raw, challenge
 
 
-async def _open_challenge(raw: str, purpose: ChallengePurpose) -> LoginChallenge:
+async def open_challenge(raw: str, purpose: ChallengePurpose) -> LoginChallenge:
     challenge = await LoginChallenge.get_or_none(token_hash=hash_token(raw), purpose=purpose)
     if (
         challenge is None
@@ -323,7 +328,7 @@ async def _open_challenge(raw: str, purpose: ChallengePurpose) -> LoginChallenge
     return challenge
 
 
-def _too_many_wrong_codes() -> DomainError:
+def too_many_wrong_codes() -> DomainError:
     return DomainError(
         ErrorCode.CHALLENGE_INVALID,
         "Too many wrong codes: sign in again with your password.",
@@ -331,7 +336,7 @@ def _too_many_wrong_codes() -> DomainError:
     )
 
 
-async def _wrong_code(challenge: LoginChallenge) -> bool:
+async def wrong_code(challenge: LoginChallenge) -> bool:
     """Count a wrong code against the challenge; True when that killed it.
     Counted atomically: parallel guesses get five between them, not five each."""
     counted = await LoginChallenge.filter(
@@ -344,7 +349,7 @@ async def _wrong_code(challenge: LoginChallenge) -> bool:
 
 
 async def resend_email_code(raw: str) -> None:
-    challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
+    challenge = await open_challenge(raw, ChallengePurpose.LOGIN)
     user = await User.get(id=challenge.user_id)
     if not user.email_two_factor:
         raise DomainError(ErrorCode.INVALID_STATE, "Codes by email are not turned on.")
@@ -369,7 +374,7 @@ async def verify_login(
     """Complete a log-in challenge with a second factor; opens the session.
     Returns its token, the session and the browser's new device cookie (None:
     keep the one it has)."""
-    challenge = await _open_challenge(raw, ChallengePurpose.LOGIN)
+    challenge = await open_challenge(raw, ChallengePurpose.LOGIN)
     user = await User.get(id=challenge.user_id)
     if user.status is not UserStatus.ACTIVE or not await usable_memberships(user.id):
         # Disabled or suspended since the password step: the sign-in is over.
@@ -383,11 +388,11 @@ async def verify_login(
         if factor is None:
             await attempt.fail()
             metrics.login("failed")
-            dead = await _wrong_code(challenge)
+            dead = await wrong_code(challenge)
             await record_sign_in(
                 "auth.two_factor_failed", user=user, meta=meta, details={"challengeEnded": dead}
             )
-            raise _too_many_wrong_codes() if dead else _invalid_code()
+            raise too_many_wrong_codes() if dead else _invalid_code()
         async with in_transaction():
             completed = await LoginChallenge.filter(id=challenge.id, completed_at=None).update(
                 completed_at=clock.now()
@@ -452,13 +457,17 @@ async def _reauthenticate_check(
         if not code:
             if user.has_totp:
                 raise DomainError(ErrorCode.REQUIRED, "Enter the code of your app.", "code")
+            if not user.email_two_factor:  # passkeys only: `reauthenticateWithPasskey`
+                raise DomainError(
+                    ErrorCode.REQUIRED, "Confirm it is you with your passkey.", "code"
+                )
             if challenge is None:
                 _, challenge = await start_challenge(user, ChallengePurpose.REAUTH)
             await _send_email_code(challenge, user)
             return False
         factor = await _check_code(user, code, challenge)
         if factor is None:
-            dead = challenge is not None and await _wrong_code(challenge)
+            dead = challenge is not None and await wrong_code(challenge)
             await audit.record("auth.reauth_failed", actor=actor, subject_user_id=user.id)
             if dead:
                 raise DomainError(
@@ -490,6 +499,7 @@ async def _clear_factors(user: User) -> None:
         ]
     )
     await RecoveryCode.filter(user_id=user.id).delete()
+    await passkeys.clear(user)
 
 
 async def disable_two_factor(actor: Actor) -> User:

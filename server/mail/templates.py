@@ -48,6 +48,8 @@ SECURITY_CHANGES = {
     "email_codes_off": N_("Codes by email were turned off."),
     "two_factor_off": N_("Two-factor sign-in was turned off."),
     "two_factor_reset": N_("{actor_name} reset your two-factor sign-in."),
+    "passkey_added": N_("A passkey was added to your account."),
+    "passkey_removed": N_("A passkey was removed from your account."),
 }
 
 

@@ -27,6 +27,7 @@ SETTINGS = (
     "require_two_factor",
     "allow_email_codes",
     "require_totp_for_admins",
+    "require_passkeys_for_admins",
     "ticket_access_after_first_sign_in",
 )
 
@@ -38,6 +39,7 @@ class UpdateOrganisationInput:
     require_two_factor: bool | None = None
     allow_email_codes: bool | None = None
     require_totp_for_admins: bool | None = None
+    require_passkeys_for_admins: bool | None = None
     ticket_access_after_first_sign_in: bool | None = None
 
 

@@ -61,7 +61,11 @@ class OrganisationType(relay.Node):
         description="Emailed codes count as a second factor here."
     )
     require_totp_for_admins: bool = strawberry.field(
-        description="Owners and admins must use an authenticator app."
+        description="Owners and admins must use an authenticator app (or a passkey)."
+    )
+    require_passkeys_for_admins: bool = strawberry.field(
+        description="Owners and admins must sign in with a passkey (phishing-resistant): "
+        "sessions signed in otherwise wait in `viewer.awaitingTwoFactor` there."
     )
     ticket_access_after_first_sign_in: bool = strawberry.field(
         description="Ticket access is given only to people who have signed in once "

@@ -55,6 +55,8 @@ class Organisation(Model):
     # may insist on an authenticator app for its owners and admins.
     allow_email_codes = fields.BooleanField(default=True)
     require_totp_for_admins = fields.BooleanField(default=False)
+    # Phishing-resistant: owners and admins must sign in with a passkey.
+    require_passkeys_for_admins = fields.BooleanField(default=False, db_default=False)
     # UKCloud: ticket access is granted only once the person has signed in.
     ticket_access_after_first_sign_in = fields.BooleanField(default=False)
     # Seats: members plus pending invitations may not exceed this (None: no limit).
