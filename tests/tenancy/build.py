@@ -17,7 +17,7 @@ from server.accounts.models import Membership, MembershipStatus, User, UserStatu
 from server.api_tokens.models import ApiToken
 from server.audit import service as audit
 from server.audit.models import AuditEvent
-from server.auth.models import Session
+from server.auth.models import Passkey, Session
 from server.auth.sessions import create_session
 from server.contacts.models import Contact
 from server.core import clock
@@ -80,6 +80,7 @@ class Built:
     calls: list[tuple[int, CallRecord]] = field(default_factory=list)  # (extension, call)
     events: list[AuditEvent] = field(default_factory=list)  # one per organisation
     sessions: list[tuple[int, Session]] = field(default_factory=list)  # (person, session)
+    passkeys: list[tuple[int, Passkey]] = field(default_factory=list)  # (person, passkey)
     endpoints: list[WebhookEndpoint] = field(default_factory=list)
     # (endpoint, organisation of the event, delivery)
     deliveries: list[tuple[int, int, WebhookDelivery]] = field(default_factory=list)
@@ -107,6 +108,8 @@ class Built:
             found[("CallRecord", call.id)] = i
         for i, (_, session) in enumerate(self.sessions):
             found[("Session", session.id)] = i
+        for i, (_, passkey) in enumerate(self.passkeys):
+            found[("Passkey", passkey.id)] = i
         for i, (_, _, delivery) in enumerate(self.deliveries):
             found[("WebhookDelivery", delivery.id)] = i
         return found
@@ -270,6 +273,15 @@ async def build(world: World) -> Built:
     for person in world.other_sessions:
         _, session = await create_session(built.users[person], RequestMeta())
         built.sessions.append((person, session))
+        # ...and a passkey (only its person may rename or remove it).
+        passkey = await Passkey.create(
+            user=built.users[person],
+            credential_id=f"credential-{person}",
+            public_key="pQECAyYgASFYIA",
+            name=f"Passkey of {person}",
+            created_at=clock.now(),
+        )
+        built.passkeys.append((person, passkey))
     return built
 
 

@@ -265,8 +265,12 @@ class Check(Reads):
                 if refusal is not None:
                     outright.setdefault(mutation.name, (field, refusal))
                     break
-                if mutation.target == "Session":
-                    person, _ = self.built.sessions[i]
+                if mutation.target in ("Session", "Passkey"):
+                    person, _ = (
+                        self.built.sessions[i]
+                        if mutation.target == "Session"
+                        else self.built.passkeys[i]
+                    )
                     if person != m.user:
                         out_of_reach.append((f"x{n}_{i}", field))
                     continue

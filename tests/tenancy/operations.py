@@ -372,6 +372,23 @@ MUTATIONS = (
         not_impersonating=True,
         not_for_tokens=True,
     ),
+    # passkeys: only one's own
+    _m(
+        "renamePasskey",
+        "Passkey",
+        None,
+        '{passkeyId: "$ID", name: "Stolen"}',
+        not_impersonating=True,
+        not_for_tokens=True,
+    ),
+    _m(
+        "removePasskey",
+        "Passkey",
+        None,
+        '{passkeyId: "$ID"}',
+        not_impersonating=True,
+        not_for_tokens=True,
+    ),
 )
 # Mutations whose input holds an id but that need no test here, and why.
 EXEMPT_MUTATIONS = {
@@ -380,6 +397,8 @@ EXEMPT_MUTATIONS = {
     "confirmSenderAddress": "takes a secret token, not an id",
     "verifyTwoFactor": "takes a secret challenge, not an id",
     "sendTwoFactorEmail": "takes a secret challenge, not an id",
+    "beginPasskeyTwoFactor": "takes a secret challenge, not an id",
+    "verifyTwoFactorPasskey": "takes a secret challenge, not an id",
     "retryMail": "the installation's outbox, the provider's owners only (tests/mail/test_dead_mails.py)",
 }
 # Queries with an id argument, and where the property covers them.

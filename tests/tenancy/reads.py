@@ -68,6 +68,8 @@ class Reads:
             return gid(type_name, b.calls[i][1].id)
         if type_name == "Session":
             return gid(type_name, b.sessions[i][1].id)
+        if type_name == "Passkey":
+            return gid(type_name, b.passkeys[i][1].id)
         if type_name == "WebhookDelivery":
             return gid(type_name, b.deliveries[i][2].id)
         if type_name == "WebhookEndpoint":
@@ -122,6 +124,7 @@ class Reads:
             "CallRecord": len(b.calls),
             "AuditEvent": len(w.orgs),
             "Session": len(b.sessions),
+            "Passkey": len(b.passkeys),
             "WebhookEndpoint": len(b.endpoints),
             "WebhookDelivery": len(b.deliveries),
         }

@@ -6,7 +6,7 @@ from typing import Any
 
 from server.accounts.models import Membership, User
 from server.audit.models import AuditEvent
-from server.auth.models import Session
+from server.auth.models import Passkey, Session
 from server.invitations.models import Invitation
 from server.mail.models import OutboxMail
 from server.tenancy.models import Organisation
@@ -175,6 +175,7 @@ async def snapshot() -> dict[str, Any]:
         "memberships": await Membership.all().order_by("id").values(),
         "invitations": await Invitation.all().order_by("id").values(),
         "sessions": await Session.all().order_by("id").values("id", "user_id"),
+        "passkeys": await Passkey.all().order_by("id").values(),
         "outbox": await OutboxMail.all().count(),
         "audit": await AuditEvent.all().count(),
     }
