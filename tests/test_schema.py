@@ -19,6 +19,10 @@ PUBLIC_MUTATIONS = {
     "resetPassword",
     "verifyTwoFactor",
     "sendTwoFactorEmail",
+    "beginPasskeySignIn",  # a sign-in without a password
+    "signInWithPasskey",
+    "beginPasskeyTwoFactor",  # the second step of a log-in: the challenge is the proof
+    "verifyTwoFactorPasskey",
     "confirmInvitation",
     "confirmEmailChange",  # the token mailed to the new address is the proof
     "confirmSenderAddress",

@@ -8,6 +8,7 @@ import { buildForm, openDialog } from "./forms.js";
 import {
   chosenLanguage, language, LANGUAGES, N_, negotiate, rememberLanguage, t, tn, tx, useLanguage,
 } from "./i18n.js";
+import { passkeysSupported, reauthenticateWithPasskey } from "./passkeys.js";
 import { match, navigate, reload, route, start } from "./router.js";
 import { defaultLanding, signOut } from "./session.js";
 import {
@@ -259,9 +260,22 @@ function stepUp() {
           close();
         },
       });
+      const withPasskey = async () => {
+        try {
+          const payload = await reauthenticateWithPasskey();
+          if (form.showErrors(payload.errors)) return;
+          done = true;
+          close();
+        } catch (error) {
+          form.setError(error.message);
+        }
+      };
       return h("div", {},
         h("p", {}, t("For your security, this action needs a recent sign-in. Enter your password to continue.")),
-        form.el);
+        form.el,
+        methods.includes("PASSKEY") && passkeysSupported()
+          ? h("div", { class: "actions" }, h("button", { type: "button", class: "link-button", onclick: withPasskey }, t("Use a passkey instead")))
+          : null);
     }, {
       onClose: () => {
         pendingStepUp = null;

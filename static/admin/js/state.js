@@ -15,7 +15,7 @@ const VIEWER = `query Viewer {
       id role ticketAccess canImpersonate
       organisation { id name kind viewerPermissions brand { effective { portalName logoUrl colour language } } }
     }
-    awaitingTwoFactor { id role organisation { id name requireTotpForAdmins allowEmailCodes } }
+    awaitingTwoFactor { id role organisation { id name requireTotpForAdmins requirePasskeysForAdmins allowEmailCodes } }
     impersonation { impersonatorName impersonatorEmail reason expiresAt organisation { id name } }
     twoFactor { totpEnabled emailEnabled methods recoveryCodesLeft }
   }
@@ -23,7 +23,7 @@ const VIEWER = `query Viewer {
 
 const ORGANISATION = `query Organisation($id: ID!) {
   organisation(id: $id) {
-    id name kind status requireTwoFactor allowEmailCodes requireTotpForAdmins ticketAccessAfterFirstSignIn viewerPermissions
+    id name kind status requireTwoFactor allowEmailCodes requireTotpForAdmins requirePasskeysForAdmins ticketAccessAfterFirstSignIn viewerPermissions
     parent { id name }
     seats { limit used available }
   }

@@ -3,12 +3,13 @@
 
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { clear, formatDateTime, h, table, timeEl, toast } from "../dom.js";
-import { buildForm, confirmDialog } from "../forms.js";
+import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { LANGUAGES, rememberLanguage, t, tn, tx } from "../i18n.js";
 import { navigate, reload } from "../router.js";
 import { signOut } from "../session.js";
 import { impersonating, loadViewer, state } from "../state.js";
 import { ownEmailCard } from "./person.js";
+import { passkeysSupported, registerPasskey } from "../passkeys.js";
 
 const RECOVERY = `recoveryCodes ${USER_ERROR}`;
 
@@ -66,6 +67,7 @@ function showRecoveryCodes(container, codes, onDone) {
 
 export async function forcedEnrolment(section) {
   const v = state.viewer;
+  if (v.awaitingTwoFactor.some(needsPasskey)) return passkeyEnrolment(section);
   const names = v.awaitingTwoFactor.map((m) => m.organisation.name).join(", ");
   const steps = h("div", { class: "card" });
   clear(section,
@@ -86,6 +88,38 @@ export async function forcedEnrolment(section) {
       navigate("/admin/", { replace: true });
     },
   });
+}
+
+function needsPasskey(m) {
+  return m.organisation.requirePasskeysForAdmins && (m.role === "OWNER" || m.role === "ADMIN");
+}
+
+/** An organisation wants its owners and admins signed in with a passkey: add one. */
+function passkeyEnrolment(section) {
+  const names = state.viewer.awaitingTwoFactor.filter(needsPasskey).map((m) => m.organisation.name).join(", ");
+  const error = h("p", { class: "form-error", role: "alert", tabindex: "-1" });
+  const add = async () => {
+    error.textContent = "";
+    try {
+      const payload = await registerPasskey(null);
+      if (payload.errors.length) throw new Error(payload.errors[0].message);
+      await loadViewer();
+      toast(t("Passkey added."));
+      navigate("/admin/", { replace: true });
+    } catch (problem) {
+      if (problem.code !== "CANCELLED") error.textContent = problem.message;
+      error.focus();
+    }
+  };
+  clear(section,
+    h("h1", {}, t("Add a passkey")),
+    h("p", { class: "notice" }, t("{names} requires owners and admins to sign in with a passkey. Add one to continue.", { names })),
+    h("div", { class: "card" }, error,
+      h("p", {}, t("Your browser or phone will ask you to confirm with your fingerprint, face, screen lock or security key.")),
+      passkeysSupported()
+        ? h("div", { class: "actions" }, h("button", { type: "button", class: "primary", onclick: add }, t("Add a passkey")))
+        : h("p", { class: "notice warn" }, t("This browser cannot use passkeys."))),
+    h("button", { type: "button", class: "link-button", onclick: signOut }, t("Sign out")));
 }
 
 // --- my account ----------------------------------------------------------------
@@ -217,6 +251,64 @@ function twoFactorCard(rerender) {
     body);
 }
 
+/** Passkeys: add (named), rename, remove (step-up); when each was last used. */
+async function passkeysCard(rerender) {
+  const data = await gql("query { passkeys { id name createdAt lastUsedAt } }");
+  const failed = (error) => {
+    if (error.code !== "CANCELLED") toast(error.message);
+    return null;
+  };
+  const add = () => formDialog(t("Add a passkey"), {
+    label: t("Add a passkey"),
+    submitLabel: t("Create passkey"),
+    intro: t("Your browser or phone will ask you to confirm with your fingerprint, face, screen lock or security key."),
+    fields: [{ name: "name", label: t("Passkey name"), hint: t("For example: Work laptop, Phone."), autocomplete: "off", autofocus: true }],
+    onSubmit: ({ name }) => registerPasskey(name.trim()),
+    onSuccess: () => {
+      toast(t("Passkey added."));
+      rerender();
+    },
+  });
+  const rename = (p) => formDialog(t("Rename passkey"), {
+    label: t("Rename passkey"),
+    submitLabel: t("Save"),
+    fields: [{ name: "name", label: t("Passkey name"), value: p.name, required: true, autocomplete: "off", autofocus: true }],
+    onSubmit: ({ name }) => mutate(`mutation RenamePasskey($input: RenamePasskeyInput!) {
+      renamePasskey(input: $input) { passkey { id name } ${USER_ERROR} } }`, { input: { passkeyId: p.id, name } }, "renamePasskey"),
+    onSuccess: () => rerender(),
+  });
+  const remove = async (p) => {
+    const ok = await confirmDialog({
+      title: t("Remove the passkey {name}?", { name: p.name }),
+      message: t("It will no longer sign you in, and your other sessions will be signed out."),
+      confirmLabel: t("Remove passkey"),
+      danger: true,
+    });
+    if (!ok) return;
+    const payload = await mutate(`mutation RemovePasskey($input: PasskeyInput!) {
+      removePasskey(input: $input) { ${USER_ERROR} } }`, { input: { passkeyId: p.id } }, "removePasskey").catch(failed);
+    if (!payload) return;
+    toast(payload.errors.length ? payload.errors[0].message : t("Passkey removed."));
+    rerender();
+  };
+  const { el } = table([t("Name"), t("Added"), t("Last used"), ""],
+    data.passkeys.map((p) => [
+      p.name,
+      timeEl(p.createdAt),
+      p.lastUsedAt ? timeEl(p.lastUsedAt) : t("Never"),
+      h("div", { class: "actions" },
+        h("button", { type: "button", onclick: () => rename(p), "aria-label": t("Rename the passkey {name}", { name: p.name }) }, t("Rename")),
+        h("button", { type: "button", class: "danger", onclick: () => remove(p), "aria-label": t("Remove the passkey {name}", { name: p.name }) }, t("Remove"))),
+    ]), { caption: t("Your passkeys"), empty: t("No passkeys yet.") });
+  return h("section", { class: "card", "aria-labelledby": "passkeys-h" },
+    h("h2", { id: "passkeys-h" }, t("Passkeys")),
+    h("p", { class: "muted" }, t("A passkey signs you in without a password and counts as your second step. It cannot be phished: it only works on this site.")),
+    el,
+    passkeysSupported()
+      ? h("div", { class: "actions" }, h("button", { type: "button", class: data.passkeys.length ? "" : "primary", onclick: add }, t("Add a passkey")))
+      : h("p", { class: "hint" }, t("This browser cannot use passkeys.")));
+}
+
 function browserName(agent) {
   if (!agent) return t("Unknown client");
   const found = /(Edg|Firefox|Chrome|Chromium|Safari|curl|python-httpx)\/[\d.]+/.exec(agent);
@@ -263,6 +355,7 @@ export async function myAccount(section) {
     cards.push(h("p", { class: "notice" }, t("Sign-in address, password, two-step verification and sessions are not available while you view someone else's portal.")));
   } else {
     cards.push(ownEmailCard(state.viewer.user, { onDone: rerender }), passwordCard(), twoFactorCard(rerender), await sessionsCard(rerender));
+    cards.splice(cards.length - 1, 0, await passkeysCard(rerender));
   }
   const focused = section.contains(document.activeElement);
   clear(section, h("h1", {}, t("My account")), cards);

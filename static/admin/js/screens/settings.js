@@ -9,7 +9,7 @@ import { can, ownMembership, refreshOrganisation, state } from "../state.js";
 import { reload } from "../router.js";
 import { brandCard } from "./brand.js";
 
-const ORG_FIELDS = `organisation { id name status requireTwoFactor allowEmailCodes requireTotpForAdmins ticketAccessAfterFirstSignIn seats { limit used available } } ${USER_ERROR}`;
+const ORG_FIELDS = `organisation { id name status requireTwoFactor allowEmailCodes requireTotpForAdmins requirePasskeysForAdmins ticketAccessAfterFirstSignIn seats { limit used available } } ${USER_ERROR}`;
 
 export async function organisationSettings(section) {
   const org = state.org;
@@ -27,6 +27,7 @@ export async function organisationSettings(section) {
       { name: "requireTwoFactor", label: t("Members must use two-step verification"), type: "checkbox", value: org.requireTwoFactor },
       { name: "allowEmailCodes", label: t("Emailed codes count as a second factor"), type: "checkbox", value: org.allowEmailCodes },
       { name: "requireTotpForAdmins", label: t("Owners and admins must use an authenticator app"), type: "checkbox", value: org.requireTotpForAdmins },
+      { name: "requirePasskeysForAdmins", label: t("Owners and admins must sign in with a passkey"), type: "checkbox", value: org.requirePasskeysForAdmins, hint: t("Phishing-resistant: an app, a code or a password alone no longer opens this organisation to them.") },
       h("h3", {}, t("Tickets")),
       { name: "ticketAccessAfterFirstSignIn", label: t("Grant ticket access only once a person has signed in"), type: "checkbox", value: org.ticketAccessAfterFirstSignIn, hint: t("Ticket access chosen when adding someone waits for their first sign-in.") },
     ],

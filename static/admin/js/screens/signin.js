@@ -9,6 +9,7 @@ import { t, tx } from "../i18n.js";
 import { navigate } from "../router.js";
 import { afterSignIn, signOut } from "../session.js";
 import { loadViewer, state } from "../state.js";
+import { passkeysSupported, signInWithPasskey, verifyWithPasskey } from "../passkeys.js";
 
 const LOGIN = `mutation Login($input: LoginInput!) {
   login(input: $input) { challenge { token methods } viewer { mustChangePassword } ${USER_ERROR} }
@@ -53,14 +54,67 @@ export async function signIn(section) {
     h("div", { class: "sign-in-brand" }, brandMark(brand, { href: "/admin/sign-in" })),
     h("h1", {}, t("Sign in to {portal}", { portal: brand.portalName })),
     reset ? h("p", { class: "notice ok" }, t("Your password was changed. Sign in with the new one.")) : null,
-    h("div", { class: "card" }, form.el,
+    h("div", { class: "card" }, form.el, passkeySignIn(),
       h("p", {}, h("a", { href: "/admin/forgot-password" }, t("Forgot your password?"))),
       brand.supportContact ? h("p", { class: "hint" }, t("Help: {contact}", { contact: brand.supportContact })) : null));
 }
 
-/** Step two: a code from the app, an emailed code or a recovery code. */
+/** "Sign in with a passkey": no email, no password (the browser offers this site's passkeys). */
+function passkeySignIn() {
+  if (!passkeysSupported()) return null;
+  const error = h("p", { class: "form-error", role: "alert" });
+  const start = async () => {
+    error.textContent = "";
+    try {
+      const payload = await signInWithPasskey();
+      if (payload.errors.length) error.textContent = payload.errors[0].message;
+      else await signedIn(payload, null);
+    } catch (problem) {
+      error.textContent = problem.message;
+    }
+  };
+  return h("div", { class: "passkey-sign-in" }, error,
+    h("button", { type: "button", onclick: start }, t("Sign in with a passkey")));
+}
+
+/** Step two with a passkey: a button (the browser asks for the passkey). */
+function passkeyStep(challenge, password, onError) {
+  return h("button", {
+    type: "button",
+    class: "link-button",
+    onclick: async () => {
+      try {
+        const payload = await verifyWithPasskey(challenge.token);
+        if (payload.errors.length) onError(payload.errors[0].message);
+        else await signedIn(payload, password);
+      } catch (problem) {
+        onError(problem.message);
+      }
+    },
+  }, t("Use a passkey"));
+}
+
+/** Step two when a passkey is the only factor. */
+function passkeyOnly(section, challenge, password) {
+  const error = h("p", { class: "form-error", role: "alert", tabindex: "-1" });
+  const button = passkeyStep(challenge, password, (message) => { error.textContent = message; error.focus(); });
+  button.className = "primary";
+  clear(section,
+    h("h1", { tabindex: "-1" }, t("Two-step verification")),
+    h("div", { class: "card" }, error,
+      h("p", {}, t("Confirm with your passkey: your browser or phone will ask for it.")),
+      h("div", { class: "actions" }, button),
+      h("p", {}, h("a", { href: "/admin/sign-in" }, t("Start again")))));
+  section.querySelector("h1").focus();
+}
+
+/** Step two: a code from the app, an emailed code or a recovery code (or a passkey). */
 function secondFactor(section, challenge, password) {
   const { methods } = challenge;
+  if (methods.includes("PASSKEY") && !methods.includes("TOTP") && !methods.includes("EMAIL")) {
+    passkeyOnly(section, challenge, password);
+    return;
+  }
   const hasApp = methods.includes("TOTP");
   const hasEmail = methods.includes("EMAIL");
   let mode = hasApp ? "TOTP" : "EMAIL";
@@ -98,7 +152,8 @@ function secondFactor(section, challenge, password) {
     hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, t("Use the authenticator app")) : null,
     hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }, hasApp ? t("Email me a code instead") : t("Send a new code")) : null,
     methods.includes("RECOVERY_CODE")
-      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, t("Use a recovery code")) : null);
+      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, t("Use a recovery code")) : null,
+    methods.includes("PASSKEY") && passkeysSupported() ? passkeyStep(challenge, password, (message) => form.setError(message)) : null);
   clear(section,
     h("h1", {}, t("Two-step verification")),
     h("div", { class: "card" }, form.el, h("h2", { class: "visually-hidden" }, t("Other ways to verify")), others,
