@@ -192,9 +192,21 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 @pytest.fixture(scope="package")
 def server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("browser-server")
+    yield from _serve(smtp, tmp_path_factory.mktemp("browser-server"), "127.0.0.1")
+
+
+@pytest.fixture(scope="package")
+def localhost_server(
+    smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """A second server whose public URL is http://localhost:PORT: WebAuthn needs a
+    domain for its relying party id (Chromium refuses an IP address such as 127.0.0.1)."""
+    yield from _serve(smtp, tmp_path_factory.mktemp("browser-localhost"), "localhost")
+
+
+def _serve(smtp: SMTPServer, work: Path, host: str) -> Iterator[Server]:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     database = work / "frontdesk.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
     env.update(
@@ -223,7 +235,7 @@ def server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     password = re.search(r"Password:\s+(\S+)", seeded)
     assert password, seeded
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "server.log").open("w")
+    log = (ARTIFACTS / ("server.log" if host == "127.0.0.1" else f"server-{host}.log")).open("w")
     process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
         [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,

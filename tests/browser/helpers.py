@@ -63,7 +63,7 @@ class App:
         page.goto("/admin/sign-in")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password or self.server.password)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
     def sign_out(self, page: Page) -> None:

@@ -19,7 +19,7 @@ def sign_in_with(page: Page, password: str) -> None:
     page.goto("/admin/sign-in")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_the_dialog_matches_the_choice_and_the_initial_password_is_asked_once(

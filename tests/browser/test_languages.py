@@ -37,12 +37,12 @@ def test_german_browser_gets_german_then_switches_to_english(app: App) -> None:
     app.check_a11y(page, "sign-in-german")
 
     # A required field left empty: the app's own message, in German.
-    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("button", name="Anmelden", exact=True).click()
     expect(page.get_by_text("Bitte füllen Sie „E-Mail“ aus.")).to_be_visible()
 
     page.get_by_label("E-Mail").fill("owner@acme.example.com")
     page.get_by_label("Passwort").fill(app.server.password)
-    page.get_by_role("button", name="Anmelden").click()
+    page.get_by_role("button", name="Anmelden", exact=True).click()
     expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
     expect(page.get_by_role("heading", name="Benutzer", exact=True)).to_be_visible()
     main_nav = page.get_by_role("navigation", name="Hauptnavigation")
@@ -118,7 +118,7 @@ def test_the_organisations_default_language_applies_to_its_people(app: App) -> N
     member.goto("/admin/sign-in")  # signed out, on the server's own host: the browser's English
     member.get_by_label("Email").fill("carol@globex.example.com")
     member.get_by_label("Password").fill(app.server.password)
-    member.get_by_role("button", name="Sign in").click()
+    member.get_by_role("button", name="Sign in", exact=True).click()
     expect(member.get_by_role("button", name="Abmelden")).to_be_visible()
 
     # A person's own choice beats the organisation's.

@@ -101,7 +101,7 @@ def test_my_calls_admin_sets_ticket_access_from_their_own_list(app: App) -> None
     page.goto("/admin/sign-in")
     page.get_by_label("Email").fill("max@acme.example.com")
     page.get_by_label("Password").fill(INITIAL)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.get_by_label("New password", exact=True).fill(OWN)
     page.get_by_label("Repeat the new password").fill(OWN)
     page.get_by_role("button", name="Change password").click()

@@ -76,7 +76,7 @@ def test_invited_person_sets_a_password_enrols_totp_and_signs_in_with_it(
     app.sign_out(person)
     person.get_by_label("Email").fill("nina@acme.example.com")
     person.get_by_label("Password").fill(NEW_PASSWORD)
-    person.get_by_role("button", name="Sign in").click()
+    person.get_by_role("button", name="Sign in", exact=True).click()
     expect(person.get_by_role("heading", name="Two-step verification")).to_be_visible()
     app.check_a11y(person, "two-step-verification")
     person.get_by_label("Code from your authenticator app").fill(totp_code(secret, ahead=1))
