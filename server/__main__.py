@@ -135,6 +135,19 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print("Database migrated.")
 
 
+def cmd_oidc_rotate_key(args: argparse.Namespace) -> None:
+    from server.oidc import keys
+
+    async def work() -> None:
+        key = await keys.rotate()
+        print(
+            f"New OpenID Connect signing key {key.kid}; the previous one stays published "
+            f"for {int(keys.ID_TOKEN_LIFETIME.total_seconds() // 60)} minutes."
+        )
+
+    _with_database(work)
+
+
 def cmd_create_admin(args: argparse.Namespace) -> None:
     from server.seed import create_admin
 
@@ -284,6 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         run=cmd_migrate
     )
 
+    commands.add_parser(
+        "oidc-rotate-key", help="sign ID tokens with a new key (the old one stays published)"
+    ).set_defaults(run=cmd_oidc_rotate_key)
     admin = commands.add_parser("create-admin", help="create the provider and its first owner")
     admin.add_argument("--email", required=True)
     admin.add_argument("--organisation", default="Provider", help="provider name if none exists")
