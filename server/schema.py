@@ -48,6 +48,8 @@ from server.members import schema as members
 from server.ops import metrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
+from server.oidc import schema as oidc
+from server.oidc.schema import OidcClientType
 from server.scim import schema as scim
 from server.scim.schema import ScimTokenType
 from server.settings import get_settings
@@ -75,6 +77,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
     "AuditEvent": AuditEventType,
     "ApiToken": ApiTokenType,
     "ScimToken": ScimTokenType,
+    "OidcClient": OidcClientType,
     "WebhookEndpoint": WebhookEndpointType,
     "WebhookDelivery": WebhookDeliveryType,
     "Contact": ContactType,
@@ -113,6 +116,7 @@ Query = merge_types(
         audit.Query,
         api_tokens.Query,
         scim.Query,
+        oidc.Query,
         contacts.Query,
         tickets.Query,
         telephony.Query,
@@ -131,6 +135,7 @@ Mutation = merge_types(
         impersonation.Mutation,
         api_tokens.Mutation,
         scim.Mutation,
+        oidc.Mutation,
         contacts.Mutation,
         tickets.Mutation,
         telephony.Mutation,
