@@ -45,11 +45,11 @@ from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
 from server.mail.audience import use_brand_lookup
 from server.members import schema as members
+from server.oidc import schema as oidc
+from server.oidc.schema import OidcClientType
 from server.ops import metrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
-from server.oidc import schema as oidc
-from server.oidc.schema import OidcClientType
 from server.scim import schema as scim
 from server.scim.schema import ScimTokenType
 from server.settings import get_settings

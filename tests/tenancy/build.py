@@ -26,8 +26,8 @@ from server.core.passwords import hash_password
 from server.core.permissions import Role, TicketAccess
 from server.core.tokens import hash_token, new_token
 from server.invitations.models import Invitation
-from server.organisations import service as organisations
 from server.oidc.models import OidcClient
+from server.organisations import service as organisations
 from server.scim.models import ScimToken
 from server.telephony.models import CallDirection, CallRecord, Extension
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
