@@ -2,7 +2,7 @@
 tokens, refresh tokens (rotated, with reuse detection), ID tokens, subjects.
 
 Every secret here is 256 random bits with a recognisable prefix, kept as its
-SHA-256 only. A code lives a minute and is used once; using it again revokes
+SHA-256 only. A code lives a minute (FRONTDESK_OIDC_CODE_SECONDS) and is used once; using it again revokes
 what it was exchanged for. A refresh token is used once too: each use gives a
 new one in the same family, and presenting a used one again revokes the whole
 family (someone copied it).
@@ -28,11 +28,11 @@ from server.oidc import keys
 from server.oidc.discovery import ACR_TWO_FACTOR
 from server.oidc.models import OidcAuthorizationCode, OidcClient, OidcSubject, OidcToken
 from server.oidc.rules import person_claims, reachable_memberships
+from server.settings import get_settings
 
 CODE_PREFIX = "fdac_"
 ACCESS_PREFIX = "fdat_"  # noqa: S105 - a prefix, not a secret
 REFRESH_PREFIX = "fdrt_"  # noqa: S105 - a prefix, not a secret
-CODE_LIFETIME = timedelta(seconds=60)
 ACCESS_LIFETIME = timedelta(minutes=10)
 REFRESH_LIFETIME = timedelta(days=30)
 
@@ -82,7 +82,7 @@ async def issue_code(
         auth_time=auth_time,
         acr=acr,
         created_at=now,
-        expires_at=now + CODE_LIFETIME,
+        expires_at=now + timedelta(seconds=get_settings().oidc_code_seconds),
     )
     return raw
 

@@ -117,6 +117,14 @@ def _bearer(request: Request) -> str:
     return credentials.strip() if scheme.lower() == "bearer" else ""
 
 
+async def _from_our_page(request: Request, settings: Settings) -> bool:
+    """A form sent from our own page: its Origin, or, where our no-referrer policy
+    makes the browser send `Origin: null`, its Sec-Fetch-Site."""
+    if request.headers.get("sec-fetch-site") == "same-origin":
+        return True
+    return await own_origin(request.headers.get("origin"), settings)
+
+
 def _logout_token(fields: dict[str, str]) -> str:
     text = "\n".join(f"{k}={fields.get(k, '')}" for k in _LOGOUT_FIELDS)
     return hmac.new(derived_key("oidc-logout"), text.encode(), hashlib.sha256).hexdigest()
@@ -147,7 +155,7 @@ def oidc_routes(settings: Settings) -> list[BaseRoute]:
         return await authorization(request).handle(request, params, repeated)
 
     async def consent(request: Request) -> Response:
-        if not await own_origin(request.headers.get("origin"), settings):
+        if not await _from_our_page(request, settings):
             return pages.error_page("This form must be sent from this site.", 403)
         try:
             params, repeated = await _form(request)
@@ -265,7 +273,7 @@ def oidc_routes(settings: Settings) -> list[BaseRoute]:
         return pages.logout_page(client.name if client else "", fields)
 
     async def logout_confirm(request: Request) -> Response:
-        if not await own_origin(request.headers.get("origin"), settings):
+        if not await _from_our_page(request, settings):
             return pages.error_page("This form must be sent from this site.", 403)
         try:
             params, _ = await _form(request)

@@ -5,10 +5,11 @@ script (a strict Content-Security-Policy goes with them)."""
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
-CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'{}; frame-ancestors 'none'"
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;"
     "color:#1a1a1a}button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}"
@@ -23,7 +24,15 @@ SCOPE_TEXT = {
 }
 
 
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _origin(uri: str) -> str:
+    parts = urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def page(title: str, body: str, status: int = 200, *, form_target: str = "") -> HTMLResponse:
+    """`form_target`: where the page's form may end up after our redirect (browsers
+    apply form-action to redirects too): the client's address."""
+    origin = _origin(form_target)
     html = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -33,7 +42,10 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         html,
         status_code=status,
-        headers={"content-security-policy": CSP, "cache-control": "no-store"},
+        headers={
+            "content-security-policy": CSP.format(f" {origin}" if origin else ""),
+            "cache-control": "no-store",
+        },
     )
 
 
@@ -67,6 +79,7 @@ def consent_page(client_name: str, scopes: list[str], fields: dict[str, str]) ->
         f'<form method="post" action="/oidc/consent">{_hidden(fields)}'
         '<button type="submit" name="decision" value="allow">Allow</button>'
         '<button type="submit" name="decision" value="deny">Deny</button></form>',
+        form_target=fields.get("redirect_uri", ""),
     )
 
 
@@ -77,6 +90,7 @@ def logout_page(client_name: str, fields: dict[str, str]) -> HTMLResponse:
         f"<p>Sign out of Frontdesk{who}?</p>"
         f'<form method="post" action="/oidc/logout/confirm">{_hidden(fields)}'
         '<button type="submit">Sign out</button></form>',
+        form_target=fields.get("post_logout_redirect_uri", ""),
     )
 
 
