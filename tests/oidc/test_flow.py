@@ -396,3 +396,25 @@ async def test_revocation_and_logout(tree, sign_in, http):
         "/oidc/userinfo", headers={"authorization": f"Bearer {tokens['access_token']}"}
     )
     assert info.status_code == 401
+
+
+async def test_asking_for_two_step_sign_in_refuses_people_without_a_second_factor(
+    tree, sign_in, http
+):
+    admin = await sign_in(tree["reseller.admin"].email)
+    client_id, _ = await registered(admin, tree.reseller.id, firstParty=True)
+    await browser_sign_in(http, tree["acme.member"].email)
+    _, challenge = pkce()
+    params = authorize_params(client_id, challenge, acr_values="urn:frontdesk:acr:2fa")
+    answer = await authorize(http, params)
+    found = query_of(answer.headers["location"])
+    assert found["error"] == "access_denied" and "code" not in found
+
+
+async def test_prompt_none_never_shows_a_page(tree, sign_in, http):
+    admin = await sign_in(tree["reseller.admin"].email)
+    client_id, _ = await registered(admin, tree.reseller.id)  # third-party: consent needed
+    await browser_sign_in(http, tree["acme.member"].email)
+    _, challenge = pkce()
+    answer = await authorize(http, authorize_params(client_id, challenge, prompt="none"))
+    assert query_of(answer.headers["location"])["error"] == "consent_required"
