@@ -1,5 +1,5 @@
 """The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, seed-scale,
-prune-audit, mail (list, retry), export-schema, export-documents."""
+prune-audit, mail (list, retry), oidc-rotate-key, export-schema, export-documents."""
 
 from __future__ import annotations
 

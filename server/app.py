@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, SCIM under /scim/v2/, the admin SPA under /admin/,
+"""The ASGI application: /graphql, SCIM under /scim/v2/, the OpenID Connect provider
+(/.well-known/openid-configuration, /oidc/…), the admin SPA under /admin/,
 /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
