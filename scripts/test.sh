@@ -57,7 +57,7 @@ ensure_chromium() {
 # GraphQL Code Generator and TypeScript for the typed client example
 # (examples/typescript, tests/test_typescript_example.py).
 # `npm ci` again only when a lockfile changed.
-NODE_PACKAGE_DIRS=(tests/core/graphql_http_audit examples/typescript)
+NODE_PACKAGE_DIRS=(tests/core/graphql_http_audit examples/typescript tests/oidc/rp)
 ensure_node_packages() {
     local dir
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

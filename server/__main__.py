@@ -1,5 +1,5 @@
 """The `frontdesk` command: serve, worker, migrate, create-admin, seed-demo, seed-scale,
-prune-audit, mail (list, retry), export-schema, export-documents."""
+prune-audit, mail (list, retry), oidc-rotate-key, export-schema, export-documents."""
 
 from __future__ import annotations
 
@@ -133,6 +133,19 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     except db.MigrationRefused as refused:
         sys.exit(f"frontdesk migrate: {refused}")
     print("Database migrated.")
+
+
+def cmd_oidc_rotate_key(args: argparse.Namespace) -> None:
+    from server.oidc import keys
+
+    async def work() -> None:
+        key = await keys.rotate()
+        print(
+            f"New OpenID Connect signing key {key.kid}; the previous one stays published "
+            f"for {int(keys.ID_TOKEN_LIFETIME.total_seconds() // 60)} minutes."
+        )
+
+    _with_database(work)
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
@@ -284,6 +297,9 @@ def main(argv: list[str] | None = None) -> None:
         run=cmd_migrate
     )
 
+    commands.add_parser(
+        "oidc-rotate-key", help="sign ID tokens with a new key (the old one stays published)"
+    ).set_defaults(run=cmd_oidc_rotate_key)
     admin = commands.add_parser("create-admin", help="create the provider and its first owner")
     admin.add_argument("--email", required=True)
     admin.add_argument("--organisation", default="Provider", help="provider name if none exists")

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, SCIM under /scim/v2/, the admin SPA under /admin/,
+"""The ASGI application: /graphql, SCIM under /scim/v2/, the OpenID Connect provider
+(/.well-known/openid-configuration, /oidc/…), the admin SPA under /admin/,
 /healthz, /readyz, /metrics."""
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from server.core.context import Context, current_request_id
 from server.core.pipeline import OperationNotFound
 from server.core.policy import MASKED_MESSAGE
 from server.http import authenticate, request_meta
+from server.oidc.http import oidc_routes
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
 from server.ops.logs import log_line
@@ -517,6 +519,7 @@ def create_app(
         Route("/audit/export.csv", export_csv),
         Route("/admin/locale/{language}.json", catalogue_endpoint),
         Mount("/scim/v2", routes=scim_routes(settings)),
+        *oidc_routes(settings),
         Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
     ]
     if settings.metrics_enabled:

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "server.telephony.models",
     "server.webhooks.models",
     "server.scim.models",
+    "server.oidc.models",
 ]
 
 

@@ -11,6 +11,8 @@ from starlette.requests import Request
 from server.auth.actor import actor_from_token
 from server.branding.service import organisation_for_host
 from server.core.actor import Actor, RequestMeta
+from server.oidc.grants import ACCESS_PREFIX as OIDC_ACCESS_PREFIX
+from server.oidc.principal import actor_for_access_token
 from server.settings import Settings
 
 
@@ -99,6 +101,12 @@ async def authenticate(
     )
     tokens = session_tokens(request, settings, navigation=navigation, from_our_pages=from_our_pages)
     for token, via_cookie in tokens:
+        if token.startswith(OIDC_ACCESS_PREFIX):
+            # An OpenID Connect client's access token: a bearer credential only.
+            oidc_actor = None if via_cookie else await actor_for_access_token(token, meta)
+            if oidc_actor is not None:
+                return oidc_actor, token, via_cookie
+            continue
         actor = await actor_from_token(token, meta, lazy=lazy, sessions_only=via_cookie)
         if actor is not None:
             return actor, token, via_cookie

@@ -46,6 +46,8 @@ from server.invitations import schema as invitations
 from server.invitations.types import InvitationType
 from server.mail.audience import use_brand_lookup
 from server.members import schema as members
+from server.oidc import schema as oidc
+from server.oidc.schema import OidcClientType
 from server.ops import metrics
 from server.organisations import schema as organisations
 from server.organisations.types import OrganisationType
@@ -76,6 +78,7 @@ NODE_TYPES: dict[str, type[relay.Node]] = {
     "AuditEvent": AuditEventType,
     "ApiToken": ApiTokenType,
     "ScimToken": ScimTokenType,
+    "OidcClient": OidcClientType,
     "WebhookEndpoint": WebhookEndpointType,
     "WebhookDelivery": WebhookDeliveryType,
     "Contact": ContactType,
@@ -115,6 +118,7 @@ Query = merge_types(
         audit.Query,
         api_tokens.Query,
         scim.Query,
+        oidc.Query,
         contacts.Query,
         tickets.Query,
         telephony.Query,
@@ -134,6 +138,7 @@ Mutation = merge_types(
         impersonation.Mutation,
         api_tokens.Mutation,
         scim.Mutation,
+        oidc.Mutation,
         contacts.Mutation,
         tickets.Mutation,
         telephony.Mutation,

@@ -122,6 +122,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_timeout: float = 10.0
     webhook_allow_private: bool = False
+    # OpenID Connect (server/oidc): how long an authorization code may wait for its exchange.
+    oidc_code_seconds: int = 60
     # Both default to on in development and off in production.
     introspection: bool = True
     graphiql: bool = True
@@ -222,6 +224,7 @@ def get_settings() -> Settings:
         webhook_max_attempts=_env_int("WEBHOOK_MAX_ATTEMPTS", Settings.webhook_max_attempts),
         webhook_timeout=float(_env("WEBHOOK_TIMEOUT", str(Settings.webhook_timeout))),
         webhook_allow_private=_env_bool("WEBHOOK_ALLOW_PRIVATE", development),
+        oidc_code_seconds=max(1, _env_int("OIDC_CODE_SECONDS", Settings.oidc_code_seconds)),
         introspection=_env_bool("INTROSPECTION", development),
         graphiql=_env_bool("GRAPHIQL", development),
         graphql_engine=_env_choice("GRAPHQL_ENGINE", ("fast", "stock")),

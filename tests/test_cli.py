@@ -134,3 +134,11 @@ def test_the_served_app_accepts_the_renewed_demo_password(migrated, tmp_path):
         assert viewer == {"data": {"viewer": {"user": {"email": DEMO_OWNER}}}}
         # The password printed by the first run no longer works.
         assert login(old) == {"token": None, "errors": [{"code": "INVALID_CREDENTIALS"}]}
+
+
+def test_oidc_rotate_key_adds_a_signing_key_and_retires_the_old_one(migrated, tmp_path):
+    instance = fresh(migrated, tmp_path)
+    first = instance.ok("oidc-rotate-key")
+    assert "New OpenID Connect signing key" in first and "10 minutes" in first
+    instance.ok("oidc-rotate-key")
+    assert instance.count("oidc_signing_key") == 2

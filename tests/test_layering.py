@@ -34,6 +34,7 @@ ORDER = (
     "invitations",
     "members",
     "scim",
+    "oidc",
     "organisations",
     "impersonation",
     "contacts",

@@ -1,5 +1,5 @@
-"""Feature grants on a membership: ticket access, `canImpersonate` and the
-`restrictRecordingDeletion` restriction. Chosen when an admin adds or invites
+"""Feature grants on a membership: ticket access, `canImpersonate`, `portalAccess`
+and the `restrictRecordingDeletion` restriction. Chosen when an admin adds or invites
 a person, or later (`setFeatureAccess`), by the same rules:
 
 - nobody grants what they do not hold (the actor's `held_grants`);
@@ -7,7 +7,8 @@ a person, or later (`setFeatureAccess`), by the same rules:
 - `canImpersonate` only for admins and owners;
 - an organisation may keep ticket access for people who have signed in once
   (`ticketAccessAfterFirstSignIn`, UKCloud's rule; off by default);
-- a restriction can always be set.
+- a restriction can always be set, and so can portal access (the OpenID Connect
+  clients whose access rule asks for it: server/oidc).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Grants:
     ticket_access: TicketAccess | None = None
     can_impersonate: bool | None = None
     restrict_recording_deletion: bool | None = None
+    # "Portal access": may sign in to the OpenID Connect clients whose access rule asks for it.
+    portal_access: bool | None = None
 
 
 def checked_grants(
@@ -65,4 +68,6 @@ def checked_grants(
         changes["can_impersonate"] = grants.can_impersonate
     if grants.restrict_recording_deletion is not None:
         changes["restrict_recording_deletion"] = grants.restrict_recording_deletion
+    if grants.portal_access is not None:
+        changes["portal_access"] = grants.portal_access
     return changes

@@ -113,6 +113,8 @@ class Membership(Model):
     ticket_access = fields.CharEnumField(TicketAccess, max_length=16, default=TicketAccess.NONE)
     can_impersonate = fields.BooleanField(default=False)
     restrict_recording_deletion = fields.BooleanField(default=False)
+    # "Portal access": may sign in to the OpenID Connect clients whose access rule asks for it.
+    portal_access = fields.BooleanField(default=False, db_default=False)
     # The organisation's identity provider's id for this person (SCIM `externalId`).
     scim_external_id = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -88,6 +88,9 @@ class MembershipType(relay.Node):
         description="May open members' own portal views (admins and owners only)."
     )
     restrict_recording_deletion: bool
+    portal_access: bool = strawberry.field(
+        description="May sign in to the OpenID Connect clients whose access rule asks for it."
+    )
     created_at: datetime
 
     # Not `async def`: the object itself when `prefetch_page` loaded it, else the

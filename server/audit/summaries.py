@@ -328,6 +328,17 @@ SUMMARIES: dict[str, Callable[[Reading], str]] = {
     "api_token.revoked": _simple(N_("{actor} revoked the API token {target}")),
     "scim_token.created": _simple(N_("{actor} created the SCIM token {target}")),
     "scim_token.revoked": _simple(N_("{actor} revoked the SCIM token {target}")),
+    "oidc_client.created": _simple(N_("{actor} registered the OpenID Connect client {target}")),
+    "oidc_client.updated": _simple(N_("{actor} changed the OpenID Connect client {target}")),
+    "oidc_client.secret_rotated": _simple(
+        N_("{actor} gave the OpenID Connect client {target} a new secret")
+    ),
+    "oidc_client.deleted": _simple(N_("{actor} deleted the OpenID Connect client {target}")),
+    "oidc.signed_in": _simple(N_("{actor} signed in to {target}")),
+    "oidc.refused": _simple(N_("{actor} was refused sign-in to {target}")),
+    "oidc.refresh_reuse_detected": _simple(
+        N_("A refresh token of {actor} for {target} was used twice: the sign-in was ended")
+    ),
     "scim.settings_changed": _from_to(
         N_("{actor} changed how SCIM adds people to {target} from {before} to {after}"),
         "newPeople",

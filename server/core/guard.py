@@ -343,7 +343,8 @@ class Guard(Outcome):
 def _principals(impersonation: bool, api_tokens: bool) -> frozenset[PrincipalKind]:
     kinds = set(PEOPLE if impersonation else {PrincipalKind.PERSON})
     if api_tokens:
-        kinds.add(PrincipalKind.API_TOKEN)
+        # An OpenID Connect client's access token goes where API tokens may.
+        kinds |= {PrincipalKind.API_TOKEN, PrincipalKind.OIDC_CLIENT}
     return frozenset(kinds)
 
 

@@ -65,6 +65,8 @@ class Permission(Enum):
     WEBHOOKS_MANAGE = "WEBHOOKS_MANAGE"
     # Create, list and revoke the organisation's SCIM tokens; choose how provisioned people join.
     SCIM_MANAGE = "SCIM_MANAGE"
+    # Register the OpenID Connect clients (other systems) people sign in to (providers, resellers).
+    OIDC_CLIENTS_MANAGE = "OIDC_CLIENTS_MANAGE"
     # Contacts, tickets and phone extensions: see the matrix in the README.
     CONTACTS_VIEW = "CONTACTS_VIEW"
     CONTACTS_MANAGE = "CONTACTS_MANAGE"
@@ -93,6 +95,7 @@ _ADMIN = frozenset(
         Permission.API_TOKENS_MANAGE,
         Permission.WEBHOOKS_MANAGE,
         Permission.SCIM_MANAGE,
+        Permission.OIDC_CLIENTS_MANAGE,
         Permission.CONTACTS_VIEW,
         Permission.CONTACTS_MANAGE,
         Permission.TICKETS_USE,

@@ -37,6 +37,7 @@ class PrincipalKind(Enum):
     IMPERSONATION = "impersonation"
     API_TOKEN = "api_token"  # noqa: S105 - a kind of principal, not a secret
     SCIM_TOKEN = "scim_token"  # noqa: S105 - a kind of principal, not a secret
+    OIDC_CLIENT = "oidc_client"
 
 
 def _recent(session: Session, seconds: int) -> bool:
@@ -138,7 +139,36 @@ class ScimTokenGrant:
         return f'SCIM token "{self.scim_token.name}" ({self.scim_token.hint}…) of {user.email}'
 
 
-Principal = PersonSession | Impersonation | ApiTokenGrant | ScimTokenGrant
+@dataclass(frozen=True, eq=False)
+class OidcClientGrant:
+    """An OpenID Connect client's access token (server/oidc): the person's rights
+    where the client's access rule lets it see them (its organisation's subtree),
+    cut down to the `api:<PERMISSION>` scopes the person granted it and the client
+    was given. Fields closed to API tokens are closed to it too."""
+
+    client_name: str
+    token_hint: str
+    scope_path: str
+    granted: frozenset[Permission]
+    kind: ClassVar[PrincipalKind] = PrincipalKind.OIDC_CLIENT
+    personal: ClassVar[bool] = False
+
+    @property
+    def reach(self) -> str:
+        return self.scope_path
+
+    @property
+    def ceiling(self) -> frozenset[Permission]:
+        return self.granted
+
+    def authenticated_within(self, seconds: int) -> bool:
+        return False  # never what needs a recent sign-in
+
+    def label(self, user: User) -> str:
+        return f'OpenID Connect client "{self.client_name}" ({self.token_hint}…) of {user.email}'
+
+
+Principal = PersonSession | Impersonation | ApiTokenGrant | ScimTokenGrant | OidcClientGrant
 
 # Who may call a field unless it says otherwise: people and the administrators acting as them.
 PEOPLE = frozenset({PrincipalKind.PERSON, PrincipalKind.IMPERSONATION})

@@ -52,6 +52,10 @@ class SetFeatureAccessInput:
     ticket_access: TicketAccess | None = None
     can_impersonate: bool | None = None
     restrict_recording_deletion: bool | None = None
+    portal_access: bool | None = strawberry.field(
+        default=None,
+        description="May sign in to the OpenID Connect clients whose access rule asks for it.",
+    )
 
 
 @strawberry.input(description="Only the fields given change; an empty string clears one.")
@@ -219,6 +223,7 @@ class Mutation:
             ticket_access=input.ticket_access,
             can_impersonate=input.can_impersonate,
             restrict_recording_deletion=input.restrict_recording_deletion,
+            portal_access=input.portal_access,
         )
         return MembershipPayload(membership=result)
 

@@ -178,12 +178,13 @@ async def set_feature_access(
     ticket_access: TicketAccess | None = None,
     can_impersonate: bool | None = None,
     restrict_recording_deletion: bool | None = None,
+    portal_access: bool | None = None,
 ) -> Membership:
     async with in_transaction():
         membership, organisation = await lock_members(membership_id)
         check_rank(actor, membership, organisation)
         user = await User.get(id=membership.user_id)
-        grants = Grants(ticket_access, can_impersonate, restrict_recording_deletion)
+        grants = Grants(ticket_access, can_impersonate, restrict_recording_deletion, portal_access)
         changes = checked_grants(
             actor, organisation, membership.role, grants, signed_in=user.last_login_at is not None
         )

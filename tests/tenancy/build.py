@@ -26,6 +26,7 @@ from server.core.passwords import hash_password
 from server.core.permissions import Role, TicketAccess
 from server.core.tokens import hash_token, new_token
 from server.invitations.models import Invitation
+from server.oidc.models import OidcClient
 from server.organisations import service as organisations
 from server.scim.models import ScimToken
 from server.telephony.models import CallDirection, CallRecord, Extension
@@ -72,6 +73,7 @@ class Built:
     tokens: list[ApiToken] = field(default_factory=list)
     token_secrets: list[str] = field(default_factory=list)
     scim_tokens: list[ScimToken] = field(default_factory=list)  # one per organisation
+    oidc_clients: list[OidcClient] = field(default_factory=list)  # one per organisation
     invitations: list[Invitation] = field(default_factory=list)
     contacts: list[Contact] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
@@ -94,6 +96,7 @@ class Built:
             ("Membership", self.memberships),
             ("ApiToken", self.tokens),
             ("ScimToken", self.scim_tokens),
+            ("OidcClient", self.oidc_clients),
             ("Invitation", self.invitations),
             ("Contact", self.contacts),
             ("Ticket", self.tickets),
@@ -188,6 +191,18 @@ async def build(world: World) -> Built:
                 hint=raw[:13],
                 created_at=now - timedelta(days=40),
                 expires_at=now + timedelta(days=30),
+            )
+        )
+    for k, organisation in enumerate(built.orgs):
+        built.oidc_clients.append(
+            await OidcClient.create(
+                organisation=organisation,
+                name="wiki",
+                client_id=f"fdc_world{k}",
+                secret_hash=hash_token(new_token("fdcs_")[0]),
+                redirect_uris=["https://rp.example.net/cb"],
+                created_at=now - timedelta(days=40),
+                updated_at=now - timedelta(days=40),
             )
         )
     for k, (org, inviter) in enumerate(world.invitations):

@@ -63,6 +63,8 @@ class Check(Reads):
             return "ApiToken", {i for i, t in enumerate(w.tokens) if t.org == o}
         if listing.name == "scimTokens":
             return "ScimToken", {o}  # one per organisation
+        if listing.name == "oidcClients":
+            return "OidcClient", {o}  # one per organisation
         if listing.name == "contacts":
             return "Contact", {i for i, org in enumerate(w.contacts) if org == o}
         if listing.name == "extensions":

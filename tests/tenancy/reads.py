@@ -57,6 +57,7 @@ class Reads:
             "Membership": b.memberships,
             "ApiToken": b.tokens,
             "ScimToken": b.scim_tokens,
+            "OidcClient": b.oidc_clients,
             "Invitation": b.invitations,
             "Contact": b.contacts,
             "Ticket": b.tickets,
@@ -88,7 +89,7 @@ class Reads:
             return w.memberships[i].org
         if type_name == "ApiToken":
             return w.tokens[i].org
-        if type_name == "ScimToken":
+        if type_name in ("ScimToken", "OidcClient"):
             return i
         if type_name == "Invitation":
             return w.invitations[i][0]
@@ -116,6 +117,7 @@ class Reads:
             "Membership": len(w.memberships),
             "ApiToken": len(w.tokens),
             "ScimToken": len(w.orgs),
+            "OidcClient": len(w.orgs),
             "Invitation": len(w.invitations),
             "Contact": len(w.contacts),
             "Ticket": len(w.tickets),
@@ -412,6 +414,7 @@ class Reads:
             "AuditEvent": "AUDIT_VIEW",
             "ApiToken": "API_TOKENS_MANAGE",
             "ScimToken": "SCIM_MANAGE",
+            "OidcClient": "OIDC_CLIENTS_MANAGE",
             "Contact": "CONTACTS_VIEW",
         }[type_name]
         return org is not None and m.can(permission, org)

@@ -10,7 +10,7 @@ import {
 } from "./i18n.js";
 import { passkeysSupported, reauthenticateWithPasskey } from "./passkeys.js";
 import { match, navigate, reload, route, start } from "./router.js";
-import { defaultLanding, signOut } from "./session.js";
+import { defaultLanding, freshSignInAsked, oidcReturn, signOut } from "./session.js";
 import {
   can, impersonating, isSupportDesk, loadOrganisation, loadViewer, orgPath, ownMembership, refreshRights,
   state,
@@ -360,6 +360,13 @@ async function render(location) {
     } catch { /* shown as signed out */ }
     if (!current()) return;
   }
+  // An OpenID Connect sign-in (server/oidc) that finds the person signed in goes straight back.
+  if (state.viewer === null && path === "/admin/sign-in" && oidcReturn() && !freshSignInAsked()) {
+    try {
+      await loadViewer();
+    } catch { /* signed out: the form */ }
+    if (!current()) return;
+  }
   const v = state.viewer;
   if (!v && !found?.options.public) {
     return navigate(`/admin/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
@@ -372,7 +379,8 @@ async function render(location) {
       return navigate("/admin/two-factor-setup", { replace: true });
     }
   }
-  if (v && path === "/admin/sign-in") {
+  if (v && path === "/admin/sign-in" && !freshSignInAsked()) {
+    if (oidcReturn()) return window.location.replace(oidcReturn());
     return navigate(defaultLanding(), { replace: true });
   }
 

@@ -9,6 +9,19 @@ function nextParam() {
   return next && next.startsWith("/admin/") && !next.startsWith("/admin/sign-in") ? next : null;
 }
 
+/** An OpenID Connect authorization waiting for this sign-in (server/oidc): a
+ *  same-site address the browser returns to with a full page load. */
+export function oidcReturn() {
+  const next = new URLSearchParams(window.location.search).get("next");
+  return next && next.startsWith("/oidc/authorize?") ? next : null;
+}
+
+/** The authorization asked for a fresh sign-in (prompt=login, max_age, two-step):
+ *  show the form even to someone signed in. */
+export function freshSignInAsked() {
+  return oidcReturn() !== null && new URLSearchParams(window.location.search).get("fresh") === "1";
+}
+
 /** Where a signed-in person starts (the viewer is loaded). */
 export function defaultLanding() {
   const next = nextParam();
@@ -21,6 +34,11 @@ export function defaultLanding() {
 export function afterSignIn() {
   state.viewer = null;
   state.org = null;
+  const oidc = oidcReturn();
+  if (oidc) {
+    window.location.assign(oidc);
+    return Promise.resolve();
+  }
   return navigate(nextParam() || "/admin/", { replace: true });
 }
 

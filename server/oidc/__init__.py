@@ -1,0 +1,2 @@
+"""OpenID Connect provider: other systems sign people in with Frontdesk (README,
+"The provider's other systems")."""
