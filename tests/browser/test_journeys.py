@@ -448,3 +448,78 @@ def test_sign_in_with_an_emailed_code_beside_an_authenticator_app(
     page.get_by_label("Code from the email").fill(code)
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+# --- tickets and members: the small things of issue 19 ----------------------------------
+
+WIDEST_OPTION_FITS = """select => {
+  const style = getComputedStyle(select);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const widest = Math.max(...[...select.options].map((o) => context.measureText(o.text).width));
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return [Math.round(widest), Math.round(room)];
+}"""
+
+
+def test_raising_a_ticket_shows_whole_choices_and_drops_an_answered_error(app: App) -> None:
+    page = app.page()
+    app.sign_in(page, "owner@provider.example.com")
+    app.open_section(page, "Tickets")
+    page.get_by_role("button", name="Raise a ticket").click()
+    dialog = page.get_by_role("dialog", name="Raise a ticket with Frontdesk Cloud's support")
+    # "Incident (something is broken)" is read whole, not cut at the select's edge.
+    widest, room = dialog.get_by_label("Type").evaluate(WIDEST_OPTION_FITS)
+    assert widest <= room, f"the Type select shows {room}px of its {widest}px choice"
+    dialog.get_by_label("Type").select_option("REQUEST")
+    dialog.get_by_role("button", name="Raise ticket").click()
+    subject = dialog.get_by_label("Subject")
+    expect(subject).to_have_attribute("aria-invalid", "true")
+    expect(dialog.get_by_text("Fill in “Subject”.")).to_be_visible()
+    subject.fill("New starter needs a headset")
+    # Answered: the error goes while typing, not at the next submit.
+    expect(dialog.get_by_text("Fill in “Subject”.")).to_have_count(0)
+    expect(subject).not_to_have_attribute("aria-invalid", "true")
+    app.check_a11y(page, "journey-raise-ticket")
+    dialog.get_by_role("button", name="Raise ticket").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("New starter needs a headset")
+    expect(page.locator("dl.facts")).to_contain_text("Request")
+
+    # Every ticket on screen: the list says how many, not "Showing 1 of 1".
+    app.open_section(page, "Tickets")
+    expect(page.get_by_role("link", name=re.compile("New starter needs a headset"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^\d+ tickets\.$"))).to_be_visible()
+    page.get_by_label("Include customers' tickets").uncheck()  # the provider's own: just this one
+    expect(page.get_by_text("1 ticket.", exact=True)).to_be_visible()
+    expect(page.get_by_text(re.compile("^Showing"))).to_have_count(0)
+
+
+def test_cancelled_step_up_leaves_the_role_as_it_is_and_access_reads_alike(
+    app: App, server: Server
+) -> None:
+    page = app.page()
+    app.sign_in(page, "owner@northwind.example.com")
+    app.open_section(page, "Users")
+    page.get_by_label("Search").fill("Member")
+    page.get_by_role("link", name="Member Northwind").click()
+    expect(page.get_by_role("heading", name="Member Northwind", level=1)).to_be_visible()
+    # The details card and the select name the ticket access in the same words.
+    facts = page.locator("dl.facts")
+    access = page.get_by_role("combobox", name="Ticket access")
+    chosen = access.evaluate("select => select.selectedOptions[0].text")
+    expect(facts).to_contain_text(f"Ticket access{chosen}")
+    assert chosen == "All tickets of the account", chosen
+
+    server.age_session("owner@northwind.example.com", minutes=10)
+    role = page.get_by_role("combobox", name="Role")
+    role.select_option("ADMIN")
+    page.get_by_role("button", name="Change role").click()
+    prompt = page.get_by_role("dialog", name="Confirm it's you")
+    expect(prompt).to_be_visible()
+    prompt.get_by_role("button", name="Cancel").click()
+    expect(prompt).to_be_hidden()
+    # Nothing was saved, and the select says so.
+    expect(role).to_have_value("MEMBER")
+    expect(facts).to_contain_text("Member")
+    page.reload()
+    expect(page.get_by_role("combobox", name="Role")).to_have_value("MEMBER")
