@@ -346,7 +346,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Start setting up an authenticator app: a new secret, pending until "
-        "`confirmTotp` sees a first code from it.",
+        "`confirmTotp` sees a first code from it or `cancelTotpEnrolment` drops it. Asked "
+        "again while one is pending (a reloaded page), it returns the same secret.",
         extensions=[
             authenticated(
                 recent_auth=STEP_UP_SECONDS,
@@ -379,6 +380,15 @@ class Mutation:
         codes = await two_factor.confirm_totp(actor, input.code)
         await _reload_actor(info, actor)
         return RecoveryCodesPayload(recovery_codes=codes, viewer=viewer_of(info))
+
+    @strawberry.mutation(
+        description="Drop the pending authenticator secret of `enrolTotp`; the next set-up "
+        "starts with a new one. An app already turned on stays on. Nothing pending: no change.",
+        extensions=[authenticated(impersonation=False, api_tokens=False)],
+    )
+    async def cancel_totp_enrolment(self, info: Info) -> OkPayload:
+        await two_factor.cancel_totp_enrolment(info.context.require_actor())
+        return OkPayload(ok=True)
 
     @strawberry.mutation(
         description="Turn emailed sign-in codes on or off.",

@@ -126,11 +126,16 @@ async def _use_totp(user: User, code: str) -> bool:
 
 
 async def start_totp_enrolment(actor: Actor) -> TotpEnrolment:
-    """A new seed, pending until `confirm_totp` sees a first valid code from it."""
+    """The pending seed, or a new one: pending until `confirm_totp` sees a first
+    valid code from it or `cancel_totp_enrolment` drops it. Asking again (a
+    reloaded set-up page) shows the same seed, so a code already scanned keeps working."""
     user = actor.user
-    secret = pyotp.random_base32(32)  # 32 base32 characters = 160 bits
-    user.totp_pending_secret = encrypt(secret)
-    await user.save(update_fields=["totp_pending_secret", "updated_at"])
+    if user.totp_pending_secret is not None:
+        secret = decrypt(user.totp_pending_secret)
+    else:
+        secret = pyotp.random_base32(32)  # 32 base32 characters = 160 bits
+        user.totp_pending_secret = encrypt(secret)
+        await user.save(update_fields=["totp_pending_secret", "updated_at"])
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
     buffer = io.BytesIO()
     # A standalone SVG (with its namespace), so it also works as an <img> source.
@@ -167,6 +172,17 @@ async def confirm_totp(actor: Actor, code: str) -> list[str]:
         await _mark_session(actor, "totp")
         await audit.record("two_factor.totp_enabled", actor=actor, subject_user_id=user.id)
     return codes
+
+
+async def cancel_totp_enrolment(actor: Actor) -> bool:
+    """Drop the pending seed (the next enrolment starts with a new one).
+    False when none was pending; a confirmed app stays as it is."""
+    user = actor.user
+    if user.totp_pending_secret is None:
+        return False
+    user.totp_pending_secret = None  # type: ignore[assignment]  # Tortoise types TextField(null=True) as str
+    await user.save(update_fields=["totp_pending_secret", "updated_at"])
+    return True
 
 
 # --- recovery codes ----------------------------------------------------------------

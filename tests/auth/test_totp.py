@@ -64,8 +64,54 @@ async def test_enrolment_gives_a_160_bit_secret_an_otpauth_uri_and_a_qr_code(tre
     assert secret not in user.totp_pending_secret
     assert (await client.data(TWO_FACTOR))["viewer"]["twoFactor"]["totpEnabled"] is False
     assert (await login(GraphQLClient(client.http), email))["token"]
-    # A second enrolment replaces the seed.
-    assert (await client.ok(ENROL))["secret"] != secret
+    # Asking again while it is pending (a reloaded page) shows the same seed.
+    again = await client.ok(ENROL)
+    assert again["secret"] == secret and again["uri"] == payload["uri"]
+
+
+CANCEL = "mutation { cancelTotpEnrolment { ok errors { code field } } }"
+
+
+async def test_the_pending_seed_lasts_until_confirmed_or_cancelled(tree, sign_in, smtp_server):
+    person = tree["acme.member"]
+    client = await sign_in(person.email)
+    scanned = (await client.ok(ENROL))["secret"]
+    # Wrong codes and a reload leave the scanned seed pending; its code then turns it on.
+    assert await client.refused(CONFIRM, {"code": wrong_code(scanned)}) == ["INVALID_CODE"]
+    assert await client.refused(CONFIRM, {"code": "not a code"}) == ["INVALID_CODE"]
+    assert (await client.ok(ENROL))["secret"] == scanned
+    await client.ok(CONFIRM, {"code": code_at(scanned)})
+    user = await User.get(id=person.user.id)
+    assert decrypt(user.totp_secret) == scanned and user.totp_pending_secret is None
+
+    # Setting up a new app: cancelled, its seed is gone, the app in use stays on.
+    replacing = (await client.ok(ENROL))["secret"]
+    assert replacing != scanned
+    assert (await client.ok(CANCEL))["ok"] is True
+    user = await User.get(id=person.user.id)
+    assert user.totp_pending_secret is None and decrypt(user.totp_secret) == scanned
+    assert await client.refused(CONFIRM, {"code": code_at(replacing)}) == ["INVALID_STATE"]
+    # The next set-up starts with a new seed; the cancelled one's codes do not confirm it.
+    fresh = (await client.ok(ENROL))["secret"]
+    assert fresh not in (scanned, replacing)
+    assert await client.refused(CONFIRM, {"code": code_at(replacing)}) == ["INVALID_CODE"]
+    assert (await client.data(TWO_FACTOR))["viewer"]["twoFactor"]["totpEnabled"] is True
+
+
+async def test_cancelling_with_nothing_pending_changes_nothing(tree, sign_in, smtp_server):
+    person = tree["acme.member"]
+    client = await sign_in(person.email)
+    before = await User.get(id=person.user.id)
+    assert (await client.ok(CANCEL))["ok"] is True
+    after = await User.get(id=person.user.id)
+    assert (after.totp_secret, after.totp_pending_secret, after.updated_at) == (
+        None,
+        None,
+        before.updated_at,
+    )
+    assert await smtp_server.deliver() == []
+    # Signed out, nothing to cancel for anyone.
+    assert await GraphQLClient(client.http).error_code(CANCEL) == "UNAUTHENTICATED"
 
 
 async def test_a_wrong_first_code_enables_nothing(tree, sign_in, smtp_server):

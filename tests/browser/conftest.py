@@ -228,6 +228,8 @@ def _serve(smtp: SMTPServer, work: Path, host: str) -> Iterator[Server]:
             # The app as a locked-down deployment runs it: every screen of every browser
             # test sends only the documents of static/admin/documents.json, by id.
             "FRONTDESK_TRUSTED_DOCUMENTS": "enforce",
+            # The webhook journey's receiver listens on 127.0.0.1.
+            "FRONTDESK_WEBHOOK_ALLOW_PRIVATE": "1",
         }
     )
     _run(["migrate"], env)

@@ -103,6 +103,10 @@ async def test_credentials_roles_and_impersonation_are_refused_inside(tree, sign
         == "IMPERSONATION_FORBIDDEN"
     )
     assert (
+        await acting.error_code("mutation { cancelTotpEnrolment { ok errors { code } } }")
+        == "IMPERSONATION_FORBIDDEN"
+    )
+    assert (
         await acting.error_code(
             IMPERSONATE, {"id": tree["acme.admin"].membership_id, "reason": "again"}
         )

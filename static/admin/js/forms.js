@@ -37,6 +37,14 @@ function fieldBlock(spec, registry) {
   const errorId = `${id}-error`;
   const input = control(spec, id, hintId, errorId);
   const error = h("p", { class: "error", id: errorId });
+  // An error about the old value goes once the value changes (not left standing until the next submit).
+  const forget = () => {
+    if (!error.textContent) return;
+    error.textContent = "";
+    input.removeAttribute("aria-invalid");
+  };
+  input.addEventListener("input", forget);
+  input.addEventListener("change", forget);
   registry[spec.name] = { input, error, spec };
   const label = h("label", { for: id }, spec.label);
   const hint = spec.hint ? h("p", { class: "hint", id: hintId }, spec.hint) : null;

@@ -31,12 +31,19 @@ export async function totpEnrolment(container, { onDone, onCancel }) {
     width: "192",
     height: "192",
   });
-  const grouped = secret.match(/.{1,4}/g).join(" ");
+  const groups = secret.match(/.{1,4}/g);
+  const grouped = groups.join(" ");
+  // Lines break between groups of four, never inside one.
+  const key = groups.flatMap((group, i) => [i ? " " : null, h("span", { class: "nowrap" }, group)]).filter(Boolean);
   const form = buildForm({
     label: t("Confirm the authenticator app"),
     submitLabel: t("Turn on"),
     fields: [{ name: "code", label: t("6-digit code from the app"), required: true, autocomplete: "one-time-code", inputmode: "numeric", class: "code-input" }],
-    secondary: onCancel ? [h("button", { type: "button", onclick: onCancel }, t("Cancel"))] : [],
+    // The secret stays pending through a reload until confirmed or cancelled here.
+    secondary: onCancel ? [h("button", { type: "button", onclick: async () => {
+      await mutate(`mutation { cancelTotpEnrolment { ok ${USER_ERROR} } }`, {}, "cancelTotpEnrolment").catch(() => null);
+      onCancel();
+    } }, t("Cancel"))] : [],
     onSubmit: ({ code }) => mutate(`mutation Confirm($input: CodeInput!) { confirmTotp(input: $input) { ${RECOVERY} } }`,
       { input: { code: code.trim() } }, "confirmTotp"),
     onSuccess: (payload) => showRecoveryCodes(container, payload.recoveryCodes, onDone),
@@ -45,7 +52,7 @@ export async function totpEnrolment(container, { onDone, onCancel }) {
     h("ol", {},
       h("li", {}, t("Open an authenticator app on your phone (for example Google Authenticator, Microsoft Authenticator, 1Password or Aegis).")),
       h("li", {}, t("Scan this QR code:"), qr,
-        h("p", {}, tx("Can't scan it? Enter this key instead: {key}", { key: h("code", { class: "secret", "data-secret": secret, "aria-label": t("Secret key {key}", { key: grouped }) }, grouped) }))),
+        h("p", {}, tx("Can't scan it? Enter this key instead: {key}", { key: h("code", { class: "secret", "data-secret": secret, "aria-label": t("Secret key {key}", { key: grouped }) }, key) }))),
       h("li", {}, t("Enter the code the app shows to finish."))),
     form.el);
   form.fields.code.input.focus();

@@ -217,7 +217,7 @@ async function callsCard(ext, { own, current }) {
   return box;
 }
 
-async function adminCards(ext) {
+async function adminCards(ext, rerender) {
   const members = await membersOf(ext.organisation.id);
   const settings = buildForm({
     label: t("Extension settings"),
@@ -236,7 +236,10 @@ async function adminCards(ext) {
     fields: [{ name: "membershipId", label: t("Assigned to"), type: "select", value: ext.member?.id ?? "", options: [["", t("Nobody")], ...members.map((m) => [m.id, `${m.user.displayName} (${m.user.email})`])], hint: t("A member's previous extension is freed.") }],
     onSubmit: ({ membershipId }) => mutate(`mutation Assign($input: AssignExtensionInput!) { assignExtension(input: $input) { extension { id } ${USER_ERROR} } }`,
       { input: { extensionId: ext.id, membershipId: membershipId || null } }, "assignExtension"),
-    onSuccess: () => toast(t("Assignment saved.")),
+    onSuccess: () => {
+      toast(t("Assignment saved."));
+      rerender(); // the page says who has it now
+    },
   });
   const remove = async () => {
     if (!await confirmDialog({ title: t("Delete extension {number}?", { number: ext.number }), message: t("Its forwarding rules and call records go too, and other extensions stop forwarding to it."), confirmLabel: t("Delete extension"), danger: true })) return;
@@ -255,7 +258,7 @@ async function adminCards(ext) {
   ];
 }
 
-async function extensionPage(section, ext, { own, current }) {
+async function extensionPage(section, ext, { own, current, rerender }) {
   const admin = !own && can("EXTENSIONS_MANAGE");
   let headBadge = dndBadge(ext.doNotDisturb);
   const cards = [dndCard(ext, (on) => {
@@ -263,7 +266,7 @@ async function extensionPage(section, ext, { own, current }) {
     headBadge.replaceWith(next);
     headBadge = next;
   }), forwardingCard(ext)];
-  if (admin) cards.push(...await adminCards(ext));
+  if (admin) cards.push(...await adminCards(ext, rerender));
   cards.push(await callsCard(ext, { own, current }));
   if (!current()) return;
   const title = own ? t("My phone: extension {number}", { number: ext.number }) : `${t("Extension {number}", { number: ext.number })}${ext.label ? ` · ${ext.label}` : ""}`;
@@ -281,7 +284,7 @@ export async function detail(section, params, ctx) {
     clear(section, h("h1", {}, t("Extension not found")), h("p", {}, h("a", { href: orgPath("/extensions") }, t("Back to extensions"))));
     return;
   }
-  await extensionPage(section, node, { own: false, current: ctx.current });
+  await extensionPage(section, node, { own: false, current: ctx.current, rerender: () => detail(section, params, ctx) });
 }
 
 export async function myPhone(section, params, ctx) {

@@ -133,12 +133,14 @@ function secondFactor(section, challenge, password) {
   const { input } = form.fields.code;
   const label = form.el.querySelector(`label[for="${input.id}"]`);
   const hint = form.el.querySelector(".hint");
+  let offer = () => {};
   const switchTo = (next) => {
     mode = next;
     label.textContent = labels[mode][0];
     hint.textContent = labels[mode][1];
     input.inputMode = mode === "RECOVERY_CODE" ? "text" : "numeric";
     input.value = "";
+    offer();
     input.focus();
   };
   const sendEmail = async () => {
@@ -148,11 +150,18 @@ function secondFactor(section, challenge, password) {
       toast(t("We emailed you a new code."));
     }
   };
-  const others = h("div", { class: "actions" },
-    hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, t("Use the authenticator app")) : null,
-    hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }, hasApp ? t("Email me a code instead") : t("Send a new code")) : null,
-    methods.includes("RECOVERY_CODE")
-      ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, t("Use a recovery code")) : null,
+  // Only the ways other than the one on screen.
+  const useApp = hasApp ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("TOTP") }, t("Use the authenticator app")) : null;
+  const useEmail = hasEmail ? h("button", { type: "button", class: "link-button", onclick: sendEmail }) : null;
+  const useRecovery = methods.includes("RECOVERY_CODE")
+    ? h("button", { type: "button", class: "link-button", onclick: () => switchTo("RECOVERY_CODE") }, t("Use a recovery code")) : null;
+  offer = () => {
+    if (useApp) useApp.hidden = mode === "TOTP";
+    if (useEmail) useEmail.textContent = mode === "EMAIL" ? t("Send a new code") : t("Email me a code instead");
+    if (useRecovery) useRecovery.hidden = mode === "RECOVERY_CODE";
+  };
+  offer();
+  const others = h("div", { class: "actions" }, useApp, useEmail, useRecovery,
     methods.includes("PASSKEY") && passkeysSupported() ? passkeyStep(challenge, password, (message) => form.setError(message)) : null);
   clear(section,
     h("h1", {}, t("Two-step verification")),

@@ -14,7 +14,14 @@ const LIST = `query TicketAccessMembers($org: ID!, $search: String, $after: Stri
     nodes { membershipId displayName ticketAccess }
   }
 }`;
-const LEVELS = [["NONE", N_("None")], ["OWN", N_("Own tickets")], ["ACCOUNT", N_("All tickets of the account")], ["ADMIN", N_("Ticket administrator")]];
+// The levels in the same words wherever they appear (this list, a member's page, the invite form).
+export const TICKET_ACCESS = [["NONE", N_("None")], ["OWN", N_("Own tickets")], ["ACCOUNT", N_("All tickets of the account")], ["ADMIN", N_("Ticket administrator")]];
+const LEVELS = TICKET_ACCESS;
+
+export function ticketAccessLabel(level) {
+  const found = TICKET_ACCESS.find(([value]) => value === level);
+  return found ? t(found[1]) : level;
+}
 
 export async function list(section, params, { current }) {
   const org = state.org;

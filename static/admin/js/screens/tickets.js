@@ -45,10 +45,9 @@ function raiseDialog(org) {
     label: t("Raise a ticket"),
     submitLabel: t("Raise ticket"),
     fields: [
-      { row: [
-        { name: "type", label: t("Type"), type: "select", options: [["INCIDENT", t("Incident (something is broken)")], ["REQUEST", t("Request (please do something)")]], value: "INCIDENT" },
-        { name: "priority", label: t("Priority"), type: "select", options: options(PRIORITIES), value: "NORMAL" },
-      ] },
+      // Type on a line of its own: its choices explain themselves and need the width.
+      { name: "type", label: t("Type"), type: "select", options: [["INCIDENT", t("Incident (something is broken)")], ["REQUEST", t("Request (please do something)")]], value: "INCIDENT" },
+      { name: "priority", label: t("Priority"), type: "select", options: options(PRIORITIES), value: "NORMAL" },
       { name: "subject", label: t("Subject"), required: true, autofocus: true },
       { name: "description", label: t("Description"), type: "textarea", hint: t("What happened, since when, and who is affected.") },
     ],
@@ -112,7 +111,10 @@ export async function list(section, params, { current }) {
       addRows = listed.addRows;
       shown = tickets.nodes.length;
     }
-    results.show(listed?.el ?? null, tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) }));
+    const counts = { shown: formatNumber(shown), count: formatNumber(tickets.totalCount) };
+    results.show(listed?.el ?? null, shown >= tickets.totalCount
+      ? tn("{count} ticket.", "{count} tickets.", tickets.totalCount, counts)
+      : tn("Showing {shown} of {count} ticket.", "Showing {shown} of {count} tickets.", tickets.totalCount, counts));
     more.hidden = !tickets.pageInfo.hasNextPage;
   }
   more.addEventListener("click", () => load(true));

@@ -10,6 +10,7 @@ import { buildForm, confirmDialog, formDialog } from "../forms.js";
 import { N_, t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
 import { editCards, pendingNotice, PROFILE_NAMES, profileFields } from "./person.js";
+import { TICKET_ACCESS, ticketAccessLabel } from "./ticket-access.js";
 import {
   can, grantableRoles, impersonating, mayImpersonate, orgPath, rank, ROLES, state, viewerRank,
 } from "../state.js";
@@ -56,8 +57,7 @@ export function inviteDialog(org, { role = "MEMBER", onDone } = {}) {
       // What they may do from their first sign-in on (the seed portals' Add User form).
       h("h3", {}, t("Access")),
       { name: "ticketAccess", label: t("Ticket access"), type: "select", value: "", options: [
-        ["", t("The role's default")], ["NONE", t("None")], ["OWN", t("Own tickets")],
-        ["ACCOUNT", t("All tickets of the account")], ["ADMIN", t("Ticket administrator")]] },
+        ["", t("The role's default")], ...TICKET_ACCESS.map(([value, label]) => [value, t(label)])] },
       { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox" },
       { name: "emailTwoFactor", label: t("Confirm each sign-in with a mailed code"), type: "checkbox" },
       { name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", hint: t("Owners and administrators only.") },
@@ -310,7 +310,7 @@ export async function detail(section, params, { current }) {
       m.user.fax ? [h("dt", {}, t("Fax")), h("dd", {}, m.user.fax)] : null,
       h("dt", {}, t("Organisation")), h("dd", {}, m.organisation.name),
       h("dt", {}, t("Role")), h("dd", {}, humanise(m.role)),
-      h("dt", {}, t("Ticket access")), h("dd", {}, humanise(m.ticketAccess)),
+      h("dt", {}, t("Ticket access")), h("dd", {}, ticketAccessLabel(m.ticketAccess)),
       h("dt", {}, t("Two-step verification")), h("dd", {}, m.user.twoFactorEnabled ? t("On") : t("Off")),
       h("dt", {}, t("Last sign-in")), h("dd", {}, timeEl(m.user.lastLoginAt)),
       h("dt", {}, t("Member since")), h("dd", {}, timeEl(m.createdAt, { date: true })),
@@ -323,7 +323,11 @@ export async function detail(section, params, { current }) {
       submitLabel: t("Change role"),
       fields: [{ name: "role", label: t("Role"), type: "select", options: roleOptions(grantableRoles()), value: m.role, hint: t("Owners have every right, including billing and ownership. Admins manage users and configuration. Members use their own extension and tickets. Viewers only look. Support-only users just raise tickets.") }],
       onSubmit: ({ role }) => mutate(`mutation Role($input: ChangeRoleInput!) { changeRole(input: $input) { ${MEMBERSHIP_FIELDS} } }`,
-        { input: { membershipId: m.id, role } }, "changeRole"),
+        { input: { membershipId: m.id, role } }, "changeRole").catch((error) => {
+        // Step-up cancelled: the select shows the role they still have.
+        if (error.code === "CANCELLED") roleForm.fields.role.input.value = m.role;
+        throw error;
+      }),
       onSuccess: (payload) => {
         toast(t(NOW_IN_ROLE[payload.membership.role], { name }));
         rerender();
@@ -336,8 +340,8 @@ export async function detail(section, params, { current }) {
       label: t("Feature access"),
       submitLabel: t("Save feature access"),
       fields: [
-        { name: "ticketAccess", label: t("Ticket access"), type: "select", value: m.ticketAccess, options: [
-          ["NONE", t("None")], ["OWN", t("Own tickets")], ["ACCOUNT", t("All tickets of the account")], ["ADMIN", t("Ticket administrator")]] },
+        { name: "ticketAccess", label: t("Ticket access"), type: "select", value: m.ticketAccess,
+          options: TICKET_ACCESS.map(([value, label]) => [value, t(label)]) },
         ...(rank(m.role) >= rank("ADMIN") ? [{ name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", value: m.canImpersonate }] : []),
         { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox", value: m.restrictRecordingDeletion },
       ],
