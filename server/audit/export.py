@@ -112,7 +112,7 @@ async def export_csv(request: Request) -> Response:
             return PlainTextResponse("Not found.", status_code=404)
         if decision is Decision.FORBIDDEN:
             return PlainTextResponse("You do not have permission to do this.", status_code=403)
-        events = events_visible_to(
+        events = await events_visible_to(
             actor,
             organisation=organisation,
             filters=audit_filter(

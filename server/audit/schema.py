@@ -74,10 +74,20 @@ class Query:
         organisation_id: strawberry.ID,
         include_descendants: bool = False,
         action: str | None = None,
-        actor_id: strawberry.ID | None = None,
+        actor_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Events done by this person (a `User` id): a member of an "
+                "organisation listed, or someone its trail names; anyone else is NOT_FOUND."
+            ),
+        ] = None,
         target_id: Annotated[
             strawberry.ID | None,
-            strawberry.argument(description="Events about this object (any global id)."),
+            strawberry.argument(
+                description="Events about this object (any global id); for a person (a "
+                "`User` id, the same people as `actorId`), also the events about their "
+                "memberships."
+            ),
         ] = None,
         since: datetime | None = None,
         until: datetime | None = None,
@@ -93,7 +103,7 @@ class Query:
         after: str | None = None,
     ) -> Connection[AuditEventNode]:
         target = checked(info).organisation
-        events = service.events_visible_to(
+        events = await service.events_visible_to(
             info.context.require_actor(),
             organisation=target,
             filters=audit_filter(

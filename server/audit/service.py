@@ -24,6 +24,7 @@ from server.audit.refs import (
 )
 from server.core import clock
 from server.core.actor import Actor, RequestMeta
+from server.core.errors import not_found
 from server.core.permissions import Permission
 from server.core.search import AUDIT_EVENT, search_words, searched
 from server.core.subtree import subtree
@@ -176,18 +177,37 @@ class AuditFilter:
     search: str | None = None
 
 
-def events_visible_to(
-    actor: Actor, *, organisation: Organisation, filters: AuditFilter
-) -> QuerySet[AuditEvent]:
-    """Events of an organisation (and, with descendants, of every organisation
-    below it the actor may audit), filtered."""
-    if filters.include_descendants:
+def _scope(actor: Actor, organisation: Organisation, include_descendants: bool) -> Q:
+    """The organisations a list covers: this one, or with descendants every one
+    below it (itself included) the actor may audit."""
+    if include_descendants:
         ids = Organisation.filter(
             actor.organisations_with(Permission.AUDIT_VIEW), subtree(organisation.path)
         ).values("id")
-        events = AuditEvent.filter(organisation_id__in=Subquery(ids))
-    else:
-        events = AuditEvent.filter(organisation_id=organisation.id)
+        return Q(organisation_id__in=Subquery(ids))
+    return Q(organisation_id=organisation.id)
+
+
+async def _known_here(user_id: int, scope: Q) -> bool:
+    """Whether the person belongs to an organisation of the scope, or its trail
+    names them (as actor, impersonator or subject: provider staff, deleted people)."""
+    if await Membership.filter(scope, user_id=user_id).exists():
+        return True
+    return await AuditEvent.filter(
+        scope, Q(actor_id=user_id) | Q(impersonator_id=user_id) | Q(subject_user_id=user_id)
+    ).exists()
+
+
+async def events_visible_to(
+    actor: Actor, *, organisation: Organisation, filters: AuditFilter
+) -> QuerySet[AuditEvent]:
+    """Events of an organisation (and, with descendants, of every organisation
+    below it the actor may audit), filtered. A person named by `actor_id` or as
+    the target must be one the list may name (a member of an organisation of the
+    scope, or someone its trail names); anyone else is "not found", like a
+    missing person."""
+    scope = _scope(actor, organisation, filters.include_descendants)
+    events = AuditEvent.filter(scope)
     if filters.action:
         action = clean_text(filters.action, field="action", max_length=64)
         events = (
@@ -196,8 +216,18 @@ def events_visible_to(
             else events.filter(action=action)
         )
     if filters.actor_id is not None:
+        if not await _known_here(filters.actor_id, scope):
+            raise not_found("actorId", "Person")
         events = events.filter(actor_id=filters.actor_id)
-    if filters.target_type is not None:
+    if filters.target_type == "User" and filters.target_id is not None:
+        # A person: the events about them, their memberships' included.
+        if not await _known_here(filters.target_id, scope):
+            raise not_found("targetId", "Person")
+        events = events.filter(
+            Q(target_type="User", target_id=filters.target_id)
+            | Q(subject_user_id=filters.target_id)
+        )
+    elif filters.target_type is not None:
         events = events.filter(target_type=filters.target_type, target_id=filters.target_id)
     if filters.since is not None:
         events = events.filter(created_at__gte=filters.since)

@@ -1,19 +1,28 @@
-// The audit log: filters, 50 events a page newest first, each as a sentence with
-// its before and after side by side; the same filters as a CSV download. And
+// The audit log: filters (action, dates, who did it and whom it was about, picked
+// by name; a reseller's customers included unless it narrows the view), 50 events
+// a page newest first, each as a sentence with its before and after side by side;
+// the same filters as a CSV download. And
 // "My activity": what was done to the viewer (viewer.auditEvents), for everyone.
 
 import { gql } from "../api.js";
-import { clear, emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
+import { clear, debounce, emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
 import { N_, t, tn } from "../i18n.js";
 import { can, state } from "../state.js";
 
 const FIELDS = "id createdAt action summary clientIp details";
 
-const EVENTS = `query Audit($org: ID!, $descendants: Boolean!, $action: String, $since: DateTime, $until: DateTime, $after: String) {
-  auditEvents(organisationId: $org, includeDescendants: $descendants, action: $action, since: $since, until: $until, first: 50, after: $after) {
+const EVENTS = `query Audit($org: ID!, $descendants: Boolean!, $action: String, $actor: ID, $target: ID, $since: DateTime, $until: DateTime, $after: String) {
+  auditEvents(organisationId: $org, includeDescendants: $descendants, action: $action, actorId: $actor, targetId: $target, since: $since, until: $until, order: NEWEST_FIRST, first: 50, after: $after) {
     totalCount
     pageInfo { hasNextPage endCursor }
     nodes { ${FIELDS} organisation { name } }
+  }
+}`;
+
+// The people a filter may name: the members of the organisations listed.
+const PEOPLE = `query AuditPeople($org: ID!, $descendants: Boolean!, $search: String) {
+  members(organisationId: $org, includeDescendants: $descendants, search: $search, first: 8) {
+    nodes { id user { id displayName email } organisation { name } }
   }
 }`;
 
@@ -137,6 +146,64 @@ function dayStart(value, plusDays = 0) {
   return new Date(y, m - 1, d + plusDays).toISOString();
 }
 
+/** A person picked by name: a search field whose suggestions are the members of
+ * the organisations listed ("Alice Acme (alice@acme.example.com)"). `person()` is
+ * the one chosen (a User id) or null; `onChange` runs when that changes. */
+function personPicker({ id, label, scope, onChange }) {
+  const known = new Map(); // suggestion text → user id
+  const options = h("datalist", { id: `${id}-people` });
+  const hint = h("p", { class: "hint", id: `${id}-hint` }, t("Type a name or address, then choose the person."));
+  const input = h("input", {
+    id, type: "search", list: `${id}-people`, autocomplete: "off", "aria-describedby": `${id}-hint`,
+  });
+  let chosen = null;
+
+  const say = (problem) => {
+    input.setAttribute("aria-invalid", String(!!problem));
+    hint.textContent = problem || t("Type a name or address, then choose the person.");
+  };
+  // A text that names nobody keeps the last choice and says so.
+  const choose = (userId) => {
+    say(input.value.trim() && !userId ? t("Choose a person from the suggestions.") : null);
+    if (userId === chosen || (!userId && input.value.trim())) return;
+    chosen = userId;
+    onChange();
+  };
+  const suggest = debounce(async () => {
+    const text = input.value.trim();
+    if (!text || known.has(text)) return;
+    const { org, descendants } = scope();
+    const found = (await gql(PEOPLE, { org, descendants, search: text.replace(/[()<>,]/g, " ") })).members.nodes;
+    const entries = [];
+    for (const m of found) {
+      const suggestion = descendants
+        ? `${m.user.displayName} (${m.user.email}, ${m.organisation.name})`
+        : `${m.user.displayName} (${m.user.email})`;
+      if (!entries.some(([value]) => value === suggestion)) entries.push([suggestion, m.user.id]);
+    }
+    for (const [value, userId] of entries) known.set(value, userId);
+    if (input.value.trim() !== text) return; // typed on meanwhile
+    clear(options, entries.map(([value]) => h("option", { value })));
+    if (known.has(text)) choose(known.get(text));
+    else say(entries.length ? null : t("Nobody here has this name or address."));
+  }, 200);
+  const update = () => {
+    const text = input.value.trim();
+    if (!text) return choose(null);
+    if (known.has(text)) return choose(known.get(text));
+    suggest();
+  };
+  input.addEventListener("input", update);
+  input.addEventListener("change", () => {
+    const text = input.value.trim();
+    choose(text ? known.get(text) ?? null : null);
+  });
+  return {
+    person: () => chosen,
+    el: h("div", { class: "field person-picker" }, h("label", { for: id }, label), input, options, hint),
+  };
+}
+
 export async function log(section, params, { current }) {
   const org = state.org;
   const reseller = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
@@ -146,12 +213,22 @@ export async function log(section, params, { current }) {
     action: h("input", { id: "audit-action", type: "search", list: "audit-actions", placeholder: t("e.g. member.") }),
     since: h("input", { id: "audit-since", type: "date" }),
     until: h("input", { id: "audit-until", type: "date" }),
-    descendants: reseller ? h("input", { id: "audit-descendants", type: "checkbox" }) : null,
+    // A reseller sees its customers' events too (the customer it just created
+    // included) until it narrows the view to itself.
+    descendants: reseller ? h("input", { id: "audit-descendants", type: "checkbox", checked: true }) : null,
   };
+  const scope = () => ({ org: org.id, descendants: !!controls.descendants?.checked });
+  const pickers = can("MEMBERS_VIEW")
+    ? {
+      actor: personPicker({ id: "audit-actor", label: t("Done by"), scope, onChange: () => list.load() }),
+      target: personPicker({ id: "audit-target", label: t("About"), scope, onChange: () => list.load() }),
+    }
+    : null;
   const filters = () => ({
-    org: org.id,
-    descendants: !!controls.descendants?.checked,
+    ...scope(),
     action: controls.action.value.trim() || null,
+    actor: pickers?.actor.person() ?? null,
+    target: pickers?.target.person() ?? null,
     since: dayStart(controls.since.value),
     until: dayStart(controls.until.value, 1),
   });
@@ -161,7 +238,7 @@ export async function log(section, params, { current }) {
     caption: t("Audit events, newest first"),
     empty: () => {
       const f = filters();
-      return f.action || f.since || f.until
+      return f.action || f.actor || f.target || f.since || f.until
         ? emptyState(t("No events match these filters."), { hint: t("Change or clear the filters to see more.") })
         : emptyState(t("Nothing recorded yet."), { hint: t("Sign-ins and every change to people, settings and tickets are listed here as they happen.") });
     },
@@ -172,6 +249,8 @@ export async function log(section, params, { current }) {
       const query = new URLSearchParams({ organisationId: f.org });
       if (f.descendants) query.set("includeDescendants", "true");
       if (f.action) query.set("action", f.action);
+      if (f.actor) query.set("actorId", f.actor);
+      if (f.target) query.set("targetId", f.target);
       if (f.since) query.set("since", f.since);
       if (f.until) query.set("until", f.until);
       exportLink.href = `/audit/export.csv?${query}`;
@@ -185,6 +264,7 @@ export async function log(section, params, { current }) {
     h("form", { class: "filters", role: "search", "aria-label": t("Filter the audit log"), onsubmit: (e) => { e.preventDefault(); list.load(); } },
       h("div", { class: "field grow" }, h("label", { for: "audit-action" }, t("Action (exact, or a prefix ending in a dot)")), controls.action,
         h("datalist", { id: "audit-actions" }, ACTIONS.map((a) => h("option", { value: a })))),
+      pickers?.actor.el, pickers?.target.el,
       h("div", { class: "field" }, h("label", { for: "audit-since" }, t("From")), controls.since),
       h("div", { class: "field" }, h("label", { for: "audit-until" }, t("To")), controls.until),
       controls.descendants ? h("div", { class: "check" }, controls.descendants, h("label", { for: "audit-descendants" }, t("Include customers"))) : null,
