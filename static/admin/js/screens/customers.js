@@ -183,7 +183,7 @@ export async function tree(section, params, { current }) {
     h("div", { class: "page-head" },
       h("h1", {}, t("Customers of {name}", { name: org.name })),
       create ? h("button", { type: "button", class: "primary", onclick: newCustomer }, t("Create customer")) : null),
-    h("form", { class: "filters", role: "search", "aria-label": t("Search customers"), onsubmit: (e) => e.preventDefault() },
+    h("form", { class: "filters", role: "search", "aria-label": t("Search and sort customers"), onsubmit: (e) => e.preventDefault() },
       h("div", { class: "field grow" }, h("label", { for: "customer-search" }, t("Search customers")), searchInput),
       h("div", { class: "field" }, h("label", { for: "customer-sort" }, t("Sort by")), sortSelect)),
     results.status, results.el);
