@@ -12,7 +12,9 @@ from tests.browser.helpers import App
 
 COLUMNS = ["Customer", "People", "Seats", "Status", "Two-step", "Last activity"]
 STATUS = re.compile(r"^Status: (active|suspended)$")
-POLICY = re.compile(r"^Two-step verification (required of everyone|required of owners and admins|not required)$")
+POLICY = re.compile(
+    r"^Two-step verification (required of everyone|required of owners and admins|not required)$"
+)
 
 
 def _names(page) -> list[str]:  # type: ignore[no-untyped-def]

@@ -59,7 +59,11 @@ def test_cache_headers(app: App) -> None:
     assert headers["cache-control"] == "no-cache" and headers["etag"]
     [bundle] = [part.split('"')[0] for part in index.decode().split('src="')[1:]]
     assert bundle.startswith("/admin/v/") and bundle.endswith("/js/app.js")
-    for path in (bundle, bundle.replace("app.js", "screens/users.js"), bundle.replace("app.js", "api.js")):
+    for path in (
+        bundle,
+        bundle.replace("app.js", "screens/users.js"),
+        bundle.replace("app.js", "api.js"),
+    ):
         _, headers, _ = head(path)
         assert headers["cache-control"] == "public, max-age=31536000, immutable", path
     # Another version's address (a page open across a release) gets today's file, revalidated.
