@@ -29,10 +29,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from server.admin_locale import catalogue_json
+from server.branding.inheritance import brand_for
+from server.branding.service import organisation_for_host
 
 ADMIN_ROOT = Path(__file__).resolve().parent.parent / "static" / "admin"
 ENTRY = "main.js"
@@ -180,13 +183,31 @@ def current(root: Path = ADMIN_ROOT) -> Assets:
     return assets
 
 
-def index_response(request: Request, root: Path = ADMIN_ROOT) -> Response:
+async def _host_brand(host: str | None) -> bytes:
+    """`signInBrand` for this host name, as a JSON data block for index.html (the
+    sign-in page needs no request of its own for it: static/admin/js/brand.js)."""
+    brand = await brand_for(await organisation_for_host(host))
+    data = {
+        "portalName": brand.portal_name,
+        "supportContact": brand.support_contact,
+        "logoUrl": brand.logo_url,
+        "colour": brand.colour,
+        "language": brand.language,
+    }
+    # "<" escaped: no value can close the element or open a comment.
+    text = orjson.dumps(data).replace(b"<", b"\\u003c")
+    return b'<script type="application/json" id="sign-in-brand">' + text + b"</script>\n"
+
+
+async def index_response(request: Request, root: Path = ADMIN_ROOT) -> Response:
     assets = current(root)
-    etag = f'"{hashlib.sha256(assets.index).hexdigest()[:32]}"'
+    brand = await _host_brand(request.headers.get("host"))
+    body = assets.index.replace(b"</head>", brand + b"</head>", 1)
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, "Cache-Control": REVALIDATE}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return Response(assets.index, media_type="text/html; charset=utf-8", headers=headers)
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
 
 
 def versioned_endpoint(root: Path = ADMIN_ROOT) -> Callable[[Request], Awaitable[Response]]:

@@ -463,13 +463,13 @@ class AdminFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if path in ("", ".", "index.html"):
-            return index_response(Request(scope), self.root)
+            return await index_response(Request(scope), self.root)
         try:
             return await super().get_response(path, scope)
         except HTTPException as error:
             if error.status_code != 404:
                 raise
-            return index_response(Request(scope), self.root)
+            return await index_response(Request(scope), self.root)
 
 
 def create_app(

@@ -114,3 +114,23 @@ async def test_the_app_serves_the_admin_files_with_their_caching(http):
         # Not found, or (a path the client normalised) the app's page: never the file.
         served = answer.status_code == 200 and not answer.text.startswith("<!doctype html>")
         assert not served and answer.status_code in (200, 404), outside
+
+
+async def test_the_page_carries_the_brand_of_its_host_name(http, tree):
+    import json
+
+    from server.branding.models import OrganisationBrand
+
+    await OrganisationBrand.create(
+        organisation=tree.reseller,
+        portal_name="R </script><!-- portal",
+        host_name="portal.reseller.example",
+    )
+    page = (await http.get("/admin/sign-in", headers={"host": "portal.reseller.example"})).text
+    block = page.split('<script type="application/json" id="sign-in-brand">')[1].split("</script>")[
+        0
+    ]
+    assert "<" not in block  # escaped: nothing in it can end the element
+    assert json.loads(block)["portalName"] == "R </script><!-- portal"
+    own = (await http.get("/admin/sign-in")).text
+    assert '"portalName":"Frontdesk"' in own
