@@ -137,7 +137,9 @@ def measure(rounds: int, baseline_ref: str, work: Path) -> dict[str, Any]:
             [PYTHON, "-m", "server", *command], cwd=ROOT, env=env, check=True, capture_output=True
         )
     servers = {
-        "eager (before)": AppServer("eager", _checkout(baseline_ref, work / "before"), database, work),
+        "eager (before)": AppServer(
+            "eager", _checkout(baseline_ref, work / "before"), database, work
+        ),
         "lazy (now)": AppServer("lazy", ROOT, database, work),
     }
     runs: dict[str, dict[str, list[Any]]] = {name: {"cold": [], "warm": []} for name in servers}
@@ -189,7 +191,9 @@ def report(results: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--baseline-ref", default=BASELINE_REF)
     parser.add_argument("--json", type=Path, help="write the results here")
