@@ -1,14 +1,16 @@
 """The Frontdesk benchmark: `make bench` (bash bench/run.sh), or
 
     .venv/bin/python -m bench.main [--reps 3] [--seconds 5]
-                                   [--only throughput,instructions,tracing,latency,mail,scale]
+                                   [--only throughput,instructions,tracing,latency,mail,scale,firstload]
 
 Starts the real server (`frontdesk serve`, one worker, FRONTDESK_ENV=production,
 real argon2id parameters) and the hand-written Starlette baseline on a fresh
 SQLite database, drives loopback load with wrk and hey, repeats every
 measurement and prints medians and ratios. The scale part seeds 10,000
 organisations and 100,000 users (`--users`, `--organisations`) on SQLite and on a
-throwaway PostgreSQL (`--scale-on`).
+throwaway PostgreSQL (`--scale-on`). The first-load part opens the admin app's
+sign-in page in Chromium, cold and warm, against the app before lazy loading
+(bench/first_load.py).
 Figures only: nothing here asserts a timing. See BENCHMARKS.md.
 """
 
@@ -534,6 +536,35 @@ def scale(report: Report, database_url: str, label: str, args: argparse.Namespac
         )
 
 
+# --- the admin app's first load (issue 19 point 9) ---------------------------------------------
+
+
+def first_load(report: Report, reps: int) -> None:
+    out = report.work / "first-load.json"
+    print("(first load) the sign-in page in Chromium, eager modules against lazy", flush=True)
+    run_child(
+        [PYTHON, "-m", "bench.first_load", "--rounds", str(max(reps, 5)), "--json", str(out)],
+        cwd=ROOT,
+        timeout=600,
+    )
+    results = json.loads(out.read_text())
+    report.data["first_load"] = results
+    for name, r in results.items():
+        now = name.startswith("lazy")
+        report.row(
+            f"(first load {name}) sign-in ready, cold / warm",
+            f"{r['cold_ms']:.0f} / {r['warm_ms']:.0f} ms",
+            "≤ 150 / ≤ 60 ms" if now else "",
+            verdict(r["cold_ms"] <= 150 and r["warm_ms"] <= 60) if now else "",
+        )
+        report.row(
+            f"(first load {name}) requests cold; warm, from the network",
+            f"{r['cold_requests']:.0f}; {r['warm_requests']:.0f}, {r['warm_network']:.0f}",
+            "≤ 6 cold" if now else "",
+            verdict(r["cold_requests"] <= 6) if now else "",
+        )
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -543,7 +574,9 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each measurement")
     parser.add_argument("--seconds", type=float, default=5, help="length of each load run")
-    parser.add_argument("--only", default="throughput,instructions,tracing,latency,mail,scale")
+    parser.add_argument(
+        "--only", default="throughput,instructions,tracing,latency,mail,scale,firstload"
+    )
     parser.add_argument("--users", type=int, default=100_000, help="people for the scale part")
     parser.add_argument("--organisations", type=int, default=10_000, help="for the scale part")
     parser.add_argument(
@@ -607,6 +640,8 @@ def main() -> None:
                 2000,
                 300,
             )
+        if "firstload" in parts:
+            first_load(report, args.reps)
         if "scale" in parts:
             if "sqlite" in args.scale_on:
                 scale(report, f"sqlite://{work / 'scale.sqlite3'}", "SQLite", args)

@@ -4,11 +4,13 @@
 #   bash bench/run.sh                     # everything, about 6-8 minutes
 #   bash bench/run.sh --only throughput,latency --reps 5 --seconds 8
 #   bash bench/run.sh --only scale --users 1000000 --organisations 100000 --scale-on postgres
+#   bash bench/run.sh --only firstload    # the admin app's sign-in page in Chromium, about a minute
 #
 # Starts the real server and the baselines on loopback, drives them with wrk
 # and hey, counts instructions per request with valgrind (all three installed
 # with apt when missing), runs the mail and scale parts on SQLite and on a
-# throwaway PostgreSQL (scripts/pg.sh on port 54349, stopped at the end) and
+# throwaway PostgreSQL (scripts/pg.sh on port 54349, stopped at the end), loads
+# the admin app's sign-in page in Chromium (/usr/bin/chromium, Playwright) and
 # prints a table of medians and ratios. See BENCHMARKS.md.
 set -euo pipefail
 

@@ -35,6 +35,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
 from server import db, trusted_documents
+from server.admin_assets import index_response, versioned_endpoint
 from server.admin_locale import catalogue_endpoint
 from server.audit.export import export_csv
 from server.core.context import Context, current_request_id
@@ -455,15 +456,22 @@ class RequestGuard:
 
 
 class AdminFiles(StaticFiles):
-    """The admin SPA: unknown paths under /admin/ get index.html (client-side routes)."""
+    """The admin SPA: unknown paths under /admin/ get index.html (client-side routes),
+    which names the app's files at versioned, cached addresses (server/admin_assets.py)."""
+
+    def __init__(self, *, directory: Path) -> None:
+        super().__init__(directory=directory, html=True, check_dir=False)
+        self.root = directory
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if path in ("", ".", "index.html"):
+            return await index_response(Request(scope), self.root)
         try:
             return await super().get_response(path, scope)
         except HTTPException as error:
             if error.status_code != 404:
                 raise
-            return await super().get_response("index.html", scope)
+            return await index_response(Request(scope), self.root)
 
 
 def create_app(
@@ -518,9 +526,10 @@ def create_app(
         Route("/readyz", readyz_endpoint(settings)),
         Route("/audit/export.csv", export_csv),
         Route("/admin/locale/{language}.json", catalogue_endpoint),
+        Route("/admin/v/{version}/{path:path}", versioned_endpoint(static_dir)),
         Mount("/scim/v2", routes=scim_routes(settings)),
         *oidc_routes(settings),
-        Mount("/admin", AdminFiles(directory=static_dir, html=True, check_dir=False)),
+        Mount("/admin", AdminFiles(directory=static_dir)),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics.metrics_endpoint(settings)))

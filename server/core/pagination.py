@@ -76,16 +76,18 @@ class Connection(Generic[NodeType]):
 
 @dataclass(frozen=True)
 class SortKey(Generic[M]):
-    """An order before the id, for keyset paging. A row's position is an int
-    (`position(row)`, what its cursor carries); `beyond(position, row_id)` is the
-    filter for the rows after that one in `order_by`, and raises ValueError for a
-    position that cannot be. `annotations` are what `order_by` needs (a CASE)."""
+    """An order before the id, for keyset paging. A row's position is an int, or
+    with `textual` a string (`position(row)`, what its cursor carries);
+    `beyond(position, row_id)` is the filter for the rows after that one in
+    `order_by`, and raises ValueError for a position that cannot be.
+    `annotations` are what `order_by` needs (a CASE)."""
 
     name: str
     order_by: tuple[str, ...]
-    position: Callable[[M], int]
-    beyond: Callable[[int, int], Q]
+    position: Callable[[M], int | str]
+    beyond: Callable[[Any, int], Q]
     annotations: dict[str, Term] = field(default_factory=dict)
+    textual: bool = False
 
 
 def _encode_keyed(key: SortKey[Any], row: Any) -> str:
@@ -95,11 +97,13 @@ def _encode_keyed(key: SortKey[Any], row: Any) -> str:
 
 def _after_keyed(queryset: QuerySet[M], key: SortKey[M], after: str) -> QuerySet[M]:
     try:
-        kind, name, position, row_id = base64.urlsafe_b64decode(after.encode()).decode().split(":")
+        text = base64.urlsafe_b64decode(after.encode()).decode()
+        kind, name, rest = text.split(":", 2)
+        position, row_id = rest.rsplit(":", 1)  # a textual position may hold colons
         last_id = int(row_id)
         if kind != "k" or name != key.name or not 0 < last_id <= MAX_ID:
             raise ValueError(after)
-        return queryset.filter(key.beyond(int(position), last_id))
+        return queryset.filter(key.beyond(position if key.textual else int(position), last_id))
     except (ValueError, UnicodeError, OverflowError):
         raise DomainError(ErrorCode.INVALID, "Invalid cursor.", "after") from None
 

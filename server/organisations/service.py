@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from enum import Enum
+
+import strawberry
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -10,9 +14,11 @@ from server.audit import service as audit
 from server.auth.models import Session
 from server.core.actor import Actor
 from server.core.errors import DomainError, ErrorCode
+from server.core.pagination import SortKey
 from server.core.permissions import Permission
 from server.core.search import (
     ORGANISATION,
+    Sql,
     fold_sql,
     folded_phrase,
     ranked_by,
@@ -21,6 +27,7 @@ from server.core.search import (
 )
 from server.core.subtree import subtree
 from server.core.validation import clean_text
+from server.core.visibility import rows_visible_to
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
 # Who may create which kind of organisation under which parent.
@@ -54,6 +61,96 @@ def administered_by(
     if status is not None:
         organisations = organisations.filter(status=status)
     return organisations
+
+
+@strawberry.enum(description="The order of a list of customers.")
+class CustomerOrder(Enum):
+    NAME = strawberry.enum_value("NAME", description="By name, A to Z.")
+    PEOPLE = strawberry.enum_value("PEOPLE", description="Most people (memberCount) first.")
+    LAST_ACTIVITY = strawberry.enum_value(
+        "LAST_ACTIVITY", description="Most recent activity (lastActivityAt) first; none last."
+    )
+    NEWEST = strawberry.enum_value("NEWEST", description="Created last first.")
+
+
+# The newest audit event of the organisation (0: none), from the (organisation_id, id) index.
+_LAST_EVENT = "last_event"
+_LAST_EVENT_SQL = Sql(
+    'COALESCE((SELECT MAX("event"."id") FROM "audit_event" AS "event" '
+    'WHERE "event"."organisation_id" = "organisation"."id"), 0)'
+)
+
+
+def _name_beyond(position: str, row_id: int) -> Q:
+    return Q(name__gt=position) | Q(name=position, id__gt=row_id)
+
+
+def _people_beyond(position: int, row_id: int) -> Q:
+    return Q(member_count__lt=position) | Q(member_count=position, id__lt=row_id)
+
+
+def _activity_beyond(position: int, row_id: int) -> Q:
+    return Q(last_event__lt=position) | Q(last_event=position, id__lt=row_id)  # _LAST_EVENT
+
+
+def _newest_beyond(position: int, row_id: int) -> Q:
+    return Q(id__lt=row_id)
+
+
+# Keyset orders of a customers list (core/pagination.py).
+_CUSTOMER_ORDERS: dict[CustomerOrder, SortKey[Organisation]] = {
+    CustomerOrder.NAME: SortKey(
+        name="name",
+        order_by=("name", "id"),
+        position=lambda row: row.name,
+        beyond=_name_beyond,
+        textual=True,
+    ),
+    CustomerOrder.PEOPLE: SortKey(
+        name="people",
+        order_by=("-member_count", "-id"),
+        position=lambda row: row.member_count,
+        beyond=_people_beyond,
+    ),
+    CustomerOrder.LAST_ACTIVITY: SortKey(
+        name="activity",
+        order_by=(f"-{_LAST_EVENT}", "-id"),
+        position=lambda row: int(getattr(row, _LAST_EVENT)),
+        beyond=_activity_beyond,
+        annotations={_LAST_EVENT: _LAST_EVENT_SQL},
+    ),
+    CustomerOrder.NEWEST: SortKey(
+        name="newest",
+        order_by=("-id",),
+        position=lambda row: 0,
+        beyond=_newest_beyond,
+    ),
+}
+
+
+def customers_of(
+    actor: Actor,
+    parent: Organisation,
+    *,
+    search: str | None = None,
+    order: CustomerOrder | None = None,
+) -> tuple[QuerySet[Organisation], SortKey[Organisation] | None]:
+    """The organisations directly below `parent` that the actor may view, with the
+    words of `search` in their name, and how to page them: in `order`, else by
+    relevance for a search, else in the order they were created."""
+    children = Organisation.filter(rows_visible_to(actor, Organisation), parent_id=parent.id)
+    words = search_words(search)
+    if words:
+        name = fold_sql('"ranked"."name"')
+        rank = (
+            ranked_by("organisation", '"organisation"."id"', [name], [name], folded_phrase(words))
+            if order is None
+            else None
+        )
+        children = searched(
+            children, words, lambda word: ORGANISATION.contains('"organisation"."id"', word), rank
+        )
+    return children, None if order is None else _CUSTOMER_ORDERS[order]
 
 
 async def create_root(

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from server.accounts.loaders import seats_used
+from server.audit.loaders import last_activity
 from server.branding.inheritance import effective
 from server.branding.service import own_brand
 from server.branding.types import BrandSettings, EffectiveBrand, brand_rows
@@ -17,9 +18,9 @@ from server.core.guard import requires, source_organisation
 from server.core.nodes import node_of, visible_row
 from server.core.pagination import Connection, paginate
 from server.core.permissions import Permission, Role
-from server.core.visibility import rows_visible_to
 from server.invitations.service import open_invitations
 from server.members.service import members_visible_to
+from server.organisations.service import CustomerOrder, customers_of
 from server.scim.schema import ScimProvisioning, provisioning_of
 from server.tenancy.models import Organisation, OrganisationKind, OrganisationStatus
 
@@ -79,6 +80,22 @@ class OrganisationType(relay.Node):
         if row.parent_id is None:
             return None
         return await visible_row(info, Organisation, row.parent_id)
+
+    @strawberry.field(
+        description="How many people it has: members of every status, pending invitations "
+        "included (what its seats count)."
+    )
+    @staticmethod
+    def member_count(row: strawberry.Parent[Organisation]) -> int:
+        return row.member_count
+
+    @strawberry.field(
+        description="When something last happened in it: the time of the newest event of "
+        "its audit trail (a sign-in, a failed attempt, a change); null when there is none."
+    )
+    @staticmethod
+    async def last_activity_at(row: strawberry.Parent[Organisation], info: Info) -> datetime | None:
+        return await info.context.loaders.of(last_activity).load(row.id)
 
     @strawberry.field(description="Seats: members of every status plus pending invitations.")
     @staticmethod
@@ -160,19 +177,22 @@ class OrganisationType(relay.Node):
         return await paginate(open_invitations(row), first=first, after=after)
 
     @strawberry.field(
-        description="Organisations directly below this one.",
+        description="Organisations directly below this one (its customers): those whose "
+        "name has every word of `search`, in `sort` order (without one: a search's best "
+        "matches first, else the order they were created in).",
         extensions=[requires(Permission.ORGANISATION_VIEW, on=source_organisation)],
     )
     @staticmethod
     async def children(
         row: strawberry.Parent[Organisation],
         info: Info,
+        search: str | None = None,
+        sort: CustomerOrder | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[OrganisationNode]:
-        visible = rows_visible_to(info.context.require_actor(), Organisation)
-        children = Organisation.filter(visible, parent_id=row.id)
-        return await paginate(children, first=first, after=after)
+        children, key = customers_of(info.context.require_actor(), row, search=search, order=sort)
+        return await paginate(children, first=first, after=after, key=key)
 
 
 if TYPE_CHECKING:

@@ -10,9 +10,20 @@ import { ownMembership, state } from "./state.js";
 const DEFAULT = { portalName: "Frontdesk", logoUrl: null, colour: null };
 let signInBrand = null;
 
-/** The brand of the sign-in page for this host name (asked once per page load). */
+/** The brand in the page itself (index.html as the server sends it), if any. */
+function pageBrand() {
+  try {
+    return JSON.parse(document.getElementById("sign-in-brand")?.textContent || "null");
+  } catch {
+    return null;
+  }
+}
+
+/** The brand of the sign-in page for this host name: the server writes it into the
+ * page; else (the plain index.html) asked once per page load. */
 export async function hostBrand() {
-  signInBrand ??= gql("{ signInBrand { portalName supportContact logoUrl colour language } }")
+  const inPage = pageBrand();
+  signInBrand ??= inPage ? Promise.resolve(inPage) : gql("{ signInBrand { portalName supportContact logoUrl colour language } }")
     .then((data) => data.signInBrand)
     .catch(() => ({ ...DEFAULT, supportContact: null }));
   return signInBrand;

@@ -87,7 +87,9 @@ export function negotiate(...preferences) {
 function fetchMessages(lang) {
   if (lang === DEFAULT_LANGUAGE) return Promise.resolve({});
   if (!loaded.has(lang)) {
-    const request = fetch(`/admin/locale/${lang}.json`, { credentials: "same-origin" })
+    // Beside the module: /admin/v/<version>/locale/… (cached for good) from the
+    // versioned bundle, /admin/locale/… from the plain source.
+    const request = fetch(new URL(`../locale/${lang}.json`, import.meta.url), { credentials: "same-origin" })
       .then((response) => (response.ok ? response.json() : { messages: {} }))
       .then((body) => body.messages || {})
       .catch(() => {

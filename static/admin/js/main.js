@@ -15,21 +15,60 @@ import {
   can, impersonating, isSupportDesk, loadOrganisation, loadViewer, orgPath, ownMembership, refreshRights,
   state,
 } from "./state.js";
-import * as account from "./screens/account.js";
-import * as audit from "./screens/audit.js";
-import * as brand from "./screens/brand.js";
-import * as contacts from "./screens/contacts.js";
-import * as customers from "./screens/customers.js";
-import * as extensions from "./screens/extensions.js";
-import * as invitation from "./screens/invitation.js";
-import * as settings from "./screens/settings.js";
-import * as signin from "./screens/signin.js";
-import * as tickets from "./screens/tickets.js";
-import * as tokens from "./screens/tokens.js";
-import * as users from "./screens/users.js";
-import * as webhooks from "./screens/webhooks.js";
-import * as person from "./screens/person.js";
-import * as ticketAccess from "./screens/ticket-access.js";
+
+// --- screens, loaded on first use -------------------------------------------
+
+// Each screen is a module of its own, imported when a route first needs it (the
+// server bundles the first screen with this shell: server/admin_assets.py). The
+// specifiers are literal so that the bundle can find them.
+const SCREENS = {
+  account: () => import("./screens/account.js"),
+  audit: () => import("./screens/audit.js"),
+  brand: () => import("./screens/brand.js"),
+  contacts: () => import("./screens/contacts.js"),
+  customers: () => import("./screens/customers.js"),
+  extensions: () => import("./screens/extensions.js"),
+  invitation: () => import("./screens/invitation.js"),
+  person: () => import("./screens/person.js"),
+  settings: () => import("./screens/settings.js"),
+  signin: () => import("./screens/signin.js"),
+  ticketAccess: () => import("./screens/ticket-access.js"),
+  tickets: () => import("./screens/tickets.js"),
+  tokens: () => import("./screens/tokens.js"),
+  users: () => import("./screens/users.js"),
+  webhooks: () => import("./screens/webhooks.js"),
+};
+const PATHS = {
+  account: "./screens/account.js", audit: "./screens/audit.js", brand: "./screens/brand.js",
+  contacts: "./screens/contacts.js", customers: "./screens/customers.js", extensions: "./screens/extensions.js",
+  invitation: "./screens/invitation.js", person: "./screens/person.js", settings: "./screens/settings.js",
+  signin: "./screens/signin.js", ticketAccess: "./screens/ticket-access.js", tickets: "./screens/tickets.js",
+  tokens: "./screens/tokens.js", users: "./screens/users.js", webhooks: "./screens/webhooks.js",
+};
+const loadedScreens = new Map(); // name → Promise of the module
+let retries = 0;
+
+/** A screen's module. A failed import (offline, a dropped connection) is the app's
+ * network error, so the offline page shows; the next attempt asks the server again. */
+function loadScreen(name) {
+  let loading = loadedScreens.get(name);
+  if (!loading) {
+    // After a failure the browser may keep the failed address: retry at a fresh one.
+    loading = (retries ? import(`${PATHS[name]}?retry=${retries}`) : SCREENS[name]()).catch(() => {
+      loadedScreens.delete(name);
+      throw new ApiError("NETWORK", t("The server cannot be reached. Check your connection and try again."));
+    });
+    loadedScreens.set(name, loading);
+  }
+  return loading;
+}
+
+/** A route handler calling `name`'s export `fn`, loading the module first. */
+function lazy(name, fn) {
+  const handler = async (...args) => (await loadScreen(name))[fn](...args);
+  handler.preload = () => loadScreen(name).catch(() => {});
+  return handler;
+}
 
 // Navigation of an organisation: shown only where the viewer holds the permission.
 const SECTIONS = [
@@ -68,30 +107,30 @@ function orgHome(org = state.org) {
 // --- routes ---------------------------------------------------------------
 
 const PUBLIC = { public: true, bare: true };
-route("/admin/sign-in", signin.signIn, PUBLIC);
-route("/admin/forgot-password", signin.forgotPassword, PUBLIC);
-route("/admin/reset-password", signin.resetPassword, PUBLIC);
-route("/admin/verify-sender", brand.verifySender, PUBLIC);
-route("/admin/accept-invitation", invitation.acceptInvitation, { ...PUBLIC, allowSignedIn: true });
-route("/admin/change-password", signin.forcedPasswordChange, { bare: true, forced: true });
-route("/admin/two-factor-setup", account.forcedEnrolment, { bare: true, forced: true });
-route("/admin/confirm-email", person.confirmEmail, { ...PUBLIC, allowSignedIn: true });
-route("/admin/account", account.myAccount);
-route("/admin/o/:org/users", users.list, { org: true, section: "/users" });
-route("/admin/o/:org/users/:member", users.detail, { org: true, section: "/users" });
-route("/admin/o/:org/customers", customers.tree, { org: true, section: "/customers" });
-route("/admin/o/:org/settings", settings.organisationSettings, { org: true, section: "/settings" });
-route("/admin/o/:org/audit", audit.log, { org: true, section: "/audit", wide: true });
-route("/admin/activity", audit.myActivity, { wide: true });
-route("/admin/o/:org/tokens", tokens.list, { org: true, section: "/tokens" });
-route("/admin/o/:org/webhooks", webhooks.list, { org: true, section: "/webhooks" });
-route("/admin/o/:org/contacts", contacts.list, { org: true, section: "/contacts" });
-route("/admin/o/:org/tickets", tickets.list, { org: true, section: "/tickets" });
-route("/admin/o/:org/tickets/:ticket", tickets.detail, { org: true, section: "/tickets" });
-route("/admin/o/:org/ticket-access", ticketAccess.list, { org: true, section: "/ticket-access" });
-route("/admin/o/:org/extensions", extensions.list, { org: true, section: "/extensions" });
-route("/admin/o/:org/extensions/:extension", extensions.detail, { org: true, section: "/extensions" });
-route("/admin/o/:org/phone", extensions.myPhone, { org: true, section: "/phone" });
+route("/admin/sign-in", lazy("signin", "signIn"), PUBLIC);
+route("/admin/forgot-password", lazy("signin", "forgotPassword"), PUBLIC);
+route("/admin/reset-password", lazy("signin", "resetPassword"), PUBLIC);
+route("/admin/verify-sender", lazy("brand", "verifySender"), PUBLIC);
+route("/admin/accept-invitation", lazy("invitation", "acceptInvitation"), { ...PUBLIC, allowSignedIn: true });
+route("/admin/change-password", lazy("signin", "forcedPasswordChange"), { bare: true, forced: true });
+route("/admin/two-factor-setup", lazy("account", "forcedEnrolment"), { bare: true, forced: true });
+route("/admin/confirm-email", lazy("person", "confirmEmail"), { ...PUBLIC, allowSignedIn: true });
+route("/admin/account", lazy("account", "myAccount"));
+route("/admin/o/:org/users", lazy("users", "list"), { org: true, section: "/users" });
+route("/admin/o/:org/users/:member", lazy("users", "detail"), { org: true, section: "/users" });
+route("/admin/o/:org/customers", lazy("customers", "tree"), { org: true, section: "/customers" });
+route("/admin/o/:org/settings", lazy("settings", "organisationSettings"), { org: true, section: "/settings" });
+route("/admin/o/:org/audit", lazy("audit", "log"), { org: true, section: "/audit", wide: true });
+route("/admin/activity", lazy("audit", "myActivity"), { wide: true });
+route("/admin/o/:org/tokens", lazy("tokens", "list"), { org: true, section: "/tokens" });
+route("/admin/o/:org/webhooks", lazy("webhooks", "list"), { org: true, section: "/webhooks" });
+route("/admin/o/:org/contacts", lazy("contacts", "list"), { org: true, section: "/contacts" });
+route("/admin/o/:org/tickets", lazy("tickets", "list"), { org: true, section: "/tickets" });
+route("/admin/o/:org/tickets/:ticket", lazy("tickets", "detail"), { org: true, section: "/tickets" });
+route("/admin/o/:org/ticket-access", lazy("ticketAccess", "list"), { org: true, section: "/ticket-access" });
+route("/admin/o/:org/extensions", lazy("extensions", "list"), { org: true, section: "/extensions" });
+route("/admin/o/:org/extensions/:extension", lazy("extensions", "detail"), { org: true, section: "/extensions" });
+route("/admin/o/:org/phone", lazy("extensions", "myPhone"), { org: true, section: "/phone" });
 
 // --- frame ------------------------------------------------------------------
 
@@ -339,6 +378,21 @@ function notFound(section) {
     h("p", {}, t("This page does not exist or you cannot see it."), " ", h("a", { href: "/admin/" }, t("Go to the start page"))));
 }
 
+/** The server could not be reached (a request failed, or a screen's module did not
+ * load): say so, with a button that tries the same page again. */
+function offline(section, error) {
+  clear(section, h("h1", { tabindex: "-1" }, t("You seem to be offline")),
+    h("p", { class: "notice danger", role: "alert" }, error.message),
+    h("p", {}, h("button", {
+      type: "button",
+      class: "primary",
+      onclick: () => {
+        retries += 1;
+        reload();
+      },
+    }, t("Try again"))));
+}
+
 function noOrganisation(section) {
   clear(section, h("h1", { tabindex: "-1" }, t("No organisation yet")),
     h("p", {}, t("Your account is not active in any organisation. When someone invites you, the link in their mail brings you in.")),
@@ -350,6 +404,8 @@ async function render(location) {
   const current = () => mine === generation;
   const path = location.pathname.replace(/\/+$/, "") || "/admin";
   let found = match(path);
+  // The screen's module loads while the viewer and organisation do.
+  found?.handler.preload?.();
   const hadViewer = state.viewer !== null;
   const rightsFresh = rightsJustChecked;
   rightsJustChecked = false;
@@ -444,7 +500,8 @@ async function render(location) {
     } catch (error) {
       if (!current()) return;
       if (error instanceof ApiError && error.code === "UNAUTHENTICATED") return;
-      clear(section, h("h1", { tabindex: "-1" }, t("Something went wrong")),
+      if (error instanceof ApiError && error.code === "NETWORK") offline(section, error);
+      else clear(section, h("h1", { tabindex: "-1" }, t("Something went wrong")),
         h("p", { class: "notice danger", role: "alert" }, error.message || String(error)));
     } finally {
       clearTimeout(slow);
@@ -457,6 +514,7 @@ async function render(location) {
   // After a navigation, move focus to the new page's heading (screen readers
   // announce it); on the first load, leave it at the top (the skip link comes first).
   const moveFocus = !firstRender;
+  if (firstRender) performance.mark("frontdesk-ready"); // the first page is shown (bench/first_load.py)
   firstRender = false;
   if (heading && moveFocus && !main.contains(document.activeElement)) {
     heading.setAttribute("tabindex", "-1");

@@ -1,76 +1,96 @@
-// Customers of a reseller (or the provider): a tree to browse, a search
-// across every level, and creating a customer (then inviting its owner).
+// A reseller's console (or the provider's): its customers with their people,
+// seats, status, two-step policy and last activity; search and sort; creating a
+// customer (then inviting its owner).
 
 import { gql, mutate, USER_ERROR } from "../api.js";
-import { badge, clear, debounce, emptyState, h, humanise, loadingNote, table } from "../dom.js";
+import { clear, debounce, emptyState, formatNumber, h, humanise, listRegion, table, timeEl } from "../dom.js";
 import { formDialog, openDialog } from "../forms.js";
-import { t, tn } from "../i18n.js";
+import { N_, t, tn } from "../i18n.js";
 import { navigate, reload } from "../router.js";
 import { can, loadOrganisation, orgPath, state } from "../state.js";
 import { inviteDialog } from "./users.js";
 
-const CHILDREN = `query Children($id: ID!, $after: String) {
+const PAGE = 50;
+const CUSTOMERS = `query Customers($id: ID!, $search: String, $sort: CustomerOrder, $after: String) {
   organisation(id: $id) {
-    children(first: 100, after: $after) {
+    children(search: $search, sort: $sort, first: ${PAGE}, after: $after) {
+      totalCount
       pageInfo { hasNextPage endCursor }
-      nodes { id name kind status children { totalCount } }
+      nodes {
+        id name kind status requireTwoFactor requireTotpForAdmins memberCount lastActivityAt
+        seats { used limit }
+      }
     }
   }
 }`;
 
-const SEARCH = `query Search($search: String!) {
-  organisations(search: $search, first: 50) {
-    totalCount
-    nodes { id name kind status parent { id name } }
-  }
-}`;
+const SORTS = [
+  ["NAME", N_("Name")],
+  ["PEOPLE", N_("Most people")],
+  ["LAST_ACTIVITY", N_("Last activity")],
+  ["NEWEST", N_("Newest")],
+];
 
-async function childrenOf(id) {
-  const all = [];
-  let after = null;
-  do {
-    const { organisation } = await gql(CHILDREN, { id, after });
-    const page = organisation.children;
-    all.push(...page.nodes);
-    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-  } while (after);
-  return all;
+const SVG = "http://www.w3.org/2000/svg";
+const PATHS = {
+  // A circle with a tick (active) or a pause sign (suspended).
+  ACTIVE: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3z",
+  SUSPENDED: "M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM9 8h2v8H9V8zm4 0h2v8h-2V8z",
+  // The shield: whole (required), half (owners and admins), outline (not required).
+  REQUIRED: "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3zm-1.2 14.2-3.5-3.5 1.4-1.4 2.1 2.1 4.9-4.9 1.4 1.4-6.3 6.3z",
+  ADMINS: "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3zm0 2.2 6 2.2V11c0 3.9-2.5 7.6-6 8.9V4.2z",
+  OPTIONAL: "M12 2 4 5v6c0 5 3.4 9.7 8 11 4.6-1.3 8-6 8-11V5l-8-3zm0 2.2 6 2.2V11c0 3.9-2.5 7.6-6 8.9-3.5-1.3-6-5-6-8.9V6.4l6-2.2z",
+};
+
+/** An icon that says something: an image whose name is `label` (its tooltip too). */
+function icon(shape, label) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "18");
+  svg.setAttribute("height", "18");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", label);
+  svg.setAttribute("focusable", "false");
+  const title = document.createElementNS(SVG, "title");
+  title.textContent = label;
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("fill-rule", "evenodd");
+  path.setAttribute("d", PATHS[shape]);
+  svg.append(title, path);
+  return svg;
 }
 
-function orgLabel(org) {
+/** The status as a badge: green with a tick when active, red when suspended. */
+function statusIcon(status) {
+  const active = status === "ACTIVE";
+  return h("span", { class: `badge status-icon ${active ? "ok" : "danger"}` },
+    icon(active ? "ACTIVE" : "SUSPENDED", active ? t("Status: active") : t("Status: suspended")));
+}
+
+/** The two-step policy as the shield: required of everyone, of owners and admins, or not. */
+function policyIcon(org) {
+  if (org.requireTwoFactor) return h("span", { class: "shield" }, icon("REQUIRED", t("Two-step verification required of everyone")));
+  if (org.requireTotpForAdmins) return h("span", { class: "shield" }, icon("ADMINS", t("Two-step verification required of owners and admins")));
+  return h("span", { class: "shield off" }, icon("OPTIONAL", t("Two-step verification not required")));
+}
+
+function seatsText({ used, limit }) {
+  return limit === null
+    ? t("{used} (no limit)", { used: formatNumber(used) })
+    : t("{used} of {limit}", { used: formatNumber(used), limit: formatNumber(limit) });
+}
+
+function customerRow(org) {
   return [
-    h("a", { href: orgPath("", org.id) }, org.name),
-    org.kind !== "CUSTOMER" ? h("span", { class: "badge info" }, humanise(org.kind)) : null,
-    org.status !== "ACTIVE" ? badge(org.status) : null,
+    h("span", {}, h("a", { href: orgPath("", org.id) }, org.name),
+      org.kind !== "CUSTOMER" ? [" ", h("span", { class: "badge info" }, humanise(org.kind))] : null),
+    formatNumber(org.memberCount),
+    seatsText(org.seats),
+    statusIcon(org.status),
+    policyIcon(org),
+    timeEl(org.lastActivityAt),
   ];
-}
-
-/** One tree level: a list whose items expand (disclosure buttons) to their children. */
-function treeLevel(nodes) {
-  return h("ul", { role: "list" }, nodes.map((org) => {
-    const count = org.children?.totalCount ?? 0;
-    const item = h("li", {});
-    const childBox = h("div", { hidden: true });
-    const toggle = count
-      ? h("button", {
-        type: "button",
-        class: "toggle",
-        "aria-expanded": "false",
-        "aria-label": tn("Show the customer of {name}", "Show the {count} customers of {name}", count, { count, name: org.name }),
-        onclick: async (e) => {
-          const button = e.currentTarget;
-          const open = button.getAttribute("aria-expanded") === "true";
-          button.setAttribute("aria-expanded", String(!open));
-          button.textContent = open ? "▸" : "▾";
-          if (!open && !childBox.firstChild) childBox.append(treeLevel(await childrenOf(org.id)));
-          childBox.hidden = open;
-        },
-      }, "▸")
-      : h("span", { class: "toggle-spacer", "aria-hidden": "true" });
-    item.append(h("div", { class: "node" }, toggle, orgLabel(org),
-      count ? h("span", { class: "muted" }, tn("{count} customer", "{count} customers", count, { count })) : null), childBox);
-    return item;
-  }));
 }
 
 export function createCustomerDialog(parent, { onCreated } = {}) {
@@ -114,51 +134,58 @@ function createdDialog(org) {
 
 export async function tree(section, params, { current }) {
   const org = state.org;
-  const results = h("div", {});
-  const treeBox = h("div", { class: "card tree" });
-  const search = async (text) => {
-    if (!text.trim()) {
-      results.hidden = true;
-      treeBox.hidden = false;
+  const create = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
+  const results = listRegion(t("Loading customers…"), h("p", { class: "visually-hidden", "aria-live": "polite" }));
+  const searchInput = h("input", { id: "customer-search", type: "search", placeholder: t("Customer name"), oninput: debounce(() => load()) });
+  const sortSelect = h("select", { id: "customer-sort", onchange: () => load() },
+    SORTS.map(([value, label]) => h("option", { value }, t(label))));
+  const newCustomer = () => createCustomerDialog(org, { onCreated: () => load() });
+  const columns = [t("Customer"), t("People"), t("Seats"), t("Status"), t("Two-step"), t("Last activity")];
+  let asked = 0;
+
+  async function load() {
+    const mine = ++asked;
+    const search = searchInput.value.trim();
+    const variables = { id: org.id, search: search || null, sort: sortSelect.value, after: null };
+    results.loading();
+    let page;
+    try {
+      page = (await gql(CUSTOMERS, variables)).organisation.children;
+    } catch (error) {
+      if (mine !== asked || !current()) return;
+      results.show(h("p", { class: "notice danger", role: "alert" }, error.message), error.message);
       return;
     }
-    results.setAttribute("aria-busy", "true");
-    status.textContent = t("Searching…");
-    const { organisations } = await gql(SEARCH, { search: text.trim() });
-    if (!current()) return;
-    results.removeAttribute("aria-busy");
-    // The search spans everything the viewer sees; keep this organisation's subtree.
-    const rows = organisations.nodes.filter((o) => o.id !== org.id).map((o) => [
-      h("span", {}, orgLabel(o)), o.parent?.name ?? "—", badge(o.status)]);
-    clear(results, h("h2", {}, tn("{count} match", "{count} matches", rows.length, { count: rows.length })),
-      table([t("Organisation"), t("Parent"), t("Status")], rows, { caption: t("Matching organisations"), empty: emptyState(t("No organisation matches."), { hint: t("Try another part of the name.") }) }).el);
-    status.textContent = tn("{count} match", "{count} matches", rows.length, { count: rows.length });
-    results.hidden = false;
-    treeBox.hidden = true;
-  };
-  const create = can("CUSTOMERS_MANAGE") && org.kind !== "CUSTOMER";
-  const status = h("p", { class: "visually-hidden", "aria-live": "polite" });
-  const newCustomer = () => createCustomerDialog(org, { onCreated: reloadTree });
-  const reloadTree = async () => {
-    treeBox.setAttribute("aria-busy", "true");
-    if (!treeBox.firstChild) treeBox.append(loadingNote(t("Loading customers…")));
-    status.textContent = t("Loading customers…");
-    const children = await childrenOf(org.id);
-    treeBox.removeAttribute("aria-busy");
-    status.textContent = tn("{count} customer", "{count} customers", children.length, { count: children.length });
-    clear(treeBox, children.length ? treeLevel(children) : emptyState(t("No customers yet."), create
-      ? { hint: t("Create the first customer, then invite its owner."), action: h("button", { type: "button", onclick: newCustomer }, t("Create the first customer")) }
-      : {}));
-  };
+    if (mine !== asked || !current()) return;
+    const empty = search
+      ? emptyState(t("No customer matches."), { hint: t("Try another part of the name.") })
+      : emptyState(t("No customers yet."), create
+        ? { hint: t("Create the first customer, then invite its owner."), action: h("button", { type: "button", onclick: newCustomer }, t("Create the first customer")) }
+        : {});
+    const list = table(columns, page.nodes.map(customerRow), { caption: t("Customers of {name}", { name: org.name }), empty });
+    const more = h("p", {});
+    const showMore = (info) => clear(more, info.hasNextPage ? h("button", {
+      type: "button",
+      onclick: async (e) => {
+        e.currentTarget.disabled = true;
+        const next = (await gql(CUSTOMERS, { ...variables, after: info.endCursor })).organisation.children;
+        if (mine !== asked || !current()) return;
+        list.addRows(next.nodes.map(customerRow));
+        showMore(next.pageInfo);
+      },
+    }, t("Load more")) : null);
+    showMore(page.pageInfo);
+    const count = tn("{count} customer", "{count} customers", page.totalCount, { count: page.totalCount });
+    results.show(h("div", {}, list.el, more), search ? tn("{count} match", "{count} matches", page.totalCount, { count: page.totalCount }) : count);
+  }
+
   clear(section,
     h("div", { class: "page-head" },
       h("h1", {}, t("Customers of {name}", { name: org.name })),
       create ? h("button", { type: "button", class: "primary", onclick: newCustomer }, t("Create customer")) : null),
-    h("form", { class: "filters", role: "search", "aria-label": t("Search customers"), onsubmit: (e) => e.preventDefault() },
-      h("div", { class: "field grow" },
-        h("label", { for: "customer-search" }, t("Search all levels")),
-        h("input", { id: "customer-search", type: "search", placeholder: t("Customer name"), oninput: debounce((e) => search(e.target.value)) }))),
-    status, results, treeBox);
-  results.hidden = true;
-  await reloadTree();
+    h("form", { class: "filters", role: "search", "aria-label": t("Search and sort customers"), onsubmit: (e) => e.preventDefault() },
+      h("div", { class: "field grow" }, h("label", { for: "customer-search" }, t("Search customers")), searchInput),
+      h("div", { class: "field" }, h("label", { for: "customer-sort" }, t("Sort by")), sortSelect)),
+    results.status, results.el);
+  await load();
 }
