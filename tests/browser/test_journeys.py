@@ -379,7 +379,7 @@ def test_forgotten_password_reset_by_mailed_link_works_once(
     # The old password no longer opens the account; the new one does.
     page.get_by_label("Email").fill("viewer@acme.example.com")
     page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("Email or password is incorrect.")).to_be_visible()
     app.sign_in(page, "viewer@acme.example.com", NEW_PASSWORD)
 
@@ -427,7 +427,7 @@ def test_sign_in_with_an_emailed_code_beside_an_authenticator_app(
     # Signing in: the app's code is asked first; the other ways are offered, not the one on screen.
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_label("Code from your authenticator app")).to_be_visible()
     use_app = page.get_by_role("button", name="Use the authenticator app")
     expect(use_app).to_be_hidden()
