@@ -64,7 +64,15 @@ def test_the_console_shows_each_customer_and_searches_and_sorts(app: App) -> Non
     page.get_by_label("Sort by").select_option(label="Most people")
     people = page.locator("tbody tr td:nth-child(2)")
     expect(people).to_have_count(len(names))
-    page.wait_for_load_state("networkidle")
+    # The rows are replaced in place (same count): wait for the new order, not for quiet.
+    page.wait_for_function(
+        """(count) => {
+            const people = [...document.querySelectorAll("tbody tr td:nth-child(2)")]
+                .map((cell) => parseInt(cell.innerText, 10));
+            return people.length === count && people.every((n, i) => i === 0 || people[i - 1] >= n);
+        }""",
+        arg=len(names),
+    )
     counts = [int(text) for text in people.all_inner_texts()]
     assert counts == sorted(counts, reverse=True), counts
 

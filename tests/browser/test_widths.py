@@ -6,12 +6,15 @@ waited), so the whole file stays quick."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import _FAILED, ARTIFACTS, Server, _serve
 from tests.browser.helpers import App
+from tests.helpers.smtp import SMTPServer
 
 WIDTHS = (360, 390, 414)
 
@@ -93,6 +96,24 @@ def screens(page: Page) -> list[tuple[str, str]]:
     )
     assert links, "no navigation links"
     return [(name, href) for name, href in links]
+
+
+@pytest.fixture(scope="module")
+def seed_server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own, with the seed as seeded: the journeys change some of these
+    people's passwords and second steps on the shared one."""
+    yield from _serve(smtp, tmp_path_factory.mktemp("browser-widths"), "127.0.0.1")
+
+
+@pytest.fixture
+def app(browser: Any, seed_server: Server, request: pytest.FixtureRequest) -> Iterator[App]:
+    portal = App(browser, seed_server, name=request.node.name)
+    try:
+        yield portal
+        if request.node.stash.get(_FAILED, False):
+            portal.shoot_all("failure")
+    finally:
+        portal.close()
 
 
 @pytest.mark.parametrize("email", PROFILES)
