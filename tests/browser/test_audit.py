@@ -162,3 +162,5 @@ def test_wide_screens_show_every_column(app: App) -> None:
         expect(sides).to_have_count(2)
         for side in sides.all():
             expect(side).to_be_in_viewport()
+        if width == 1366:
+            app.doc_shot(page, "audit")

@@ -42,6 +42,7 @@ def test_the_console_shows_each_customer_and_searches_and_sorts(app: App) -> Non
     # Acme's owner signed in: a time, not "Never".
     expect(cells.nth(5).locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
     app.check_a11y(page, "customers-console")
+    app.doc_shot(page, "customers")
 
     # Every customer row has both icons.
     rows = page.locator("tbody tr")
