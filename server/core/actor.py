@@ -258,6 +258,20 @@ class Actor:
         reach = self.principal.reach
         return Q() if reach is None else subtree(reach, prefix)
 
+    def holds_throughout(self, permission: Permission, organisation: Organisation) -> bool:
+        """The actor holds `permission` in `organisation` and in every organisation
+        below it, through a membership at or above it that passes it down: then
+        `organisations_with(permission)` takes in the whole subtree."""
+        ceiling = self.principal.ceiling
+        if (ceiling is not None and permission not in ceiling) or not self.reaches(organisation):
+            return False
+        above: list[Membership] = []
+        if permission in DELEGATED_PERMISSIONS:
+            above += self._loaded.delegating
+        if permission in DELEGATED_VIEW_PERMISSIONS:
+            above += self._loaded.viewing
+        return any(organisation.is_within(m.organisation.path) for m in above)
+
     def visible_organisations(self, prefix: str = "") -> Q:
         """Filter for every organisation this actor can see (`prefix` for a related field)."""
         query = _ids((m.organisation_id for m in self.memberships), f"{prefix}id")

@@ -82,7 +82,10 @@ def members_visible_to(
     async def counted() -> int:
         if not include_descendants:
             return organisation.member_count
-        # One row per organisation of the subtree, read from the path index alone.
+        if actor.holds_throughout(Permission.MEMBERS_VIEW, organisation):
+            return organisation.subtree_member_count
+        # Part of the subtree only: one row per organisation the actor may list,
+        # read from the path index alone.
         [summed] = await (
             Organisation.filter(
                 actor.organisations_with(Permission.MEMBERS_VIEW), subtree(organisation.path)

@@ -71,6 +71,9 @@ class Organisation(Model):
     # (migration 0015). Read-only here; the seats in use and the members list's
     # unfiltered totalCount.
     member_count = fields.IntField(default=0, db_default=0)
+    # The memberships of this organisation and of every one below it, kept by the
+    # same triggers (migration 0019): a whole subtree's totalCount in one read.
+    subtree_member_count = fields.IntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

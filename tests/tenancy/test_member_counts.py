@@ -1,7 +1,7 @@
-"""Per-organisation member counts (migration 0015): kept by the database in the
-transaction that adds, removes or moves a membership, whatever the path; the
-members list's unfiltered totalCount read from them, for the viewer's reach
-only; a search counting up to SEARCH_COUNT_LIMIT and then saying so."""
+"""Per-organisation member counts (migration 0015) and per-subtree ones
+(migration 0019): kept by the database in the transaction that adds, removes or
+moves a membership, whatever the path; the members list's unfiltered totalCount
+read from them, for the viewer's reach only; a search counting up to SEARCH_COUNT_LIMIT and then saying so."""
 
 from __future__ import annotations
 
@@ -40,15 +40,19 @@ MEMBERS = """query($org: ID!, $descendants: Boolean!, $search: String, $status: 
 
 
 async def assert_counts_true() -> None:
-    """Every organisation's counter equals its memberships, counted."""
+    """Every organisation's counters equal its memberships, and its subtree's, counted."""
     for organisation in await Organisation.all():
         actual = await Membership.filter(organisation_id=organisation.id).count()
         assert organisation.member_count == actual, organisation.name
+        below = await Membership.filter(organisation__path__startswith=organisation.path).count()
+        assert organisation.subtree_member_count == below, organisation.name
 
 
 async def test_counts_follow_every_way_a_membership_comes_and_goes(tree, sign_in, smtp_server):
     await assert_counts_true()
     assert (await Organisation.get(id=tree.acme.id)).member_count == 3
+    everyone = await Membership.all().count()
+    assert (await Organisation.get(id=tree.provider.id)).subtree_member_count == everyone
     admin = await sign_in(tree["reseller.admin"].email)
     acme = gid("Organisation", tree.acme.id)
     invited = await admin.ok(INVITE, {"org": acme, "email": "inv@acme.example.com"})
@@ -87,6 +91,7 @@ async def test_counts_follow_every_way_a_membership_comes_and_goes(tree, sign_in
         async with in_transaction():
             await Membership.filter(organisation_id=tree.globex.id).delete()
             assert (await Organisation.get(id=tree.globex.id)).member_count == 0
+            await assert_counts_true()
             raise RuntimeError("roll back")
     except RuntimeError:
         pass
@@ -106,6 +111,12 @@ async def test_unfiltered_totals_come_from_the_counters_within_the_viewers_reach
     assert listed == {"totalCount": everyone, "totalCountIsExact": True}
     own = (await admin.data(MEMBERS, {"org": reseller, "descendants": False}))["members"]
     assert own["totalCount"] == 3
+    # The admin may list the whole subtree: its total is the reseller's subtree
+    # counter, read as it is (a counter set off by 1,000 shows).
+    await Organisation.filter(id=tree.reseller.id).update(subtree_member_count=everyone + 1000)
+    off = (await admin.data(MEMBERS, {"org": reseller, "descendants": True}))["members"]
+    assert off["totalCount"] == everyone + 1000
+    await Organisation.filter(id=tree.reseller.id).update(subtree_member_count=everyone)
 
     # A token that may list the reseller's own people only: its customers do not count.
     created = await create_token(admin, tree.reseller.id, ["MEMBERS_VIEW"])
@@ -165,7 +176,7 @@ async def test_a_search_counts_up_to_the_limit_and_says_when_there_are_more(tree
 SCRIPT = textwrap.dedent(
     """
     import asyncio, sys
-    from tortoise import Tortoise
+    from tortoise import Tortoise, connections
     from tortoise.migrations.api.migrate import migrate
     from server import db
     from server.accounts.models import Membership
@@ -181,6 +192,11 @@ SCRIPT = textwrap.dedent(
         try:
             orgs = [await insert_row("organisation", name=f"Org {i}", path="/", kind="CUSTOMER",
                                      status="ACTIVE") for i in range(3)]
+            # A chain: Org 0 above Org 1 above Org 2.
+            for depth, org in enumerate(orgs):
+                path = "/" + "/".join(str(o) for o in orgs[: depth + 1]) + "/"
+                await connections.get("default").execute_script(
+                    f"UPDATE organisation SET path = '{path}' WHERE id = {org}")
             for i in range(5):
                 user = await insert_row("user", email=f"p{i}@example.com", status="ACTIVE")
                 for org in orgs[: i % 3 + 1]:
@@ -192,7 +208,8 @@ SCRIPT = textwrap.dedent(
         await Tortoise.close_connections()
         await db.init_db(url)
         try:
-            print(sorted((o.name, o.member_count) for o in await Organisation.all()))
+            print(sorted((o.name, o.member_count, o.subtree_member_count)
+                         for o in await Organisation.all()))
             # ...and the members search (0016 on PostgreSQL) finds the rows there were.
             for search in ("p4@", "p4 org 1", "p2@ 2", "nobody"):
                 found = search_members(Membership.all(), search_words(search))
@@ -231,9 +248,10 @@ async def test_the_migration_counts_existing_members(database):
         timeout=180,
     )
     assert done.returncode == 0, done.stderr
-    # Five people: in the first organisation all, the second 3, the third 1.
+    # Five people: in the first organisation all, the second 3, the third 1; each
+    # organisation's subtree counts those below it too.
     assert done.stdout.strip().splitlines()[-5:] == [
-        "[('Org 0', 5), ('Org 1', 3), ('Org 2', 1)]",
+        "[('Org 0', 5, 9), ('Org 1', 3, 4), ('Org 2', 1, 1)]",
         "p4@ 2",
         "p4 org 1 1",
         "p2@ 2 1",
