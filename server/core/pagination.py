@@ -9,6 +9,13 @@ A search ranks its matches (server/core/search.py): a queryset annotated with
 `SEARCH_RANK` is ordered by (rank, id) and its cursors carry both, so paging
 through a search neither repeats nor skips a row while rows are added.
 
+Ranking every match costs as much as the matches: a common name among a million
+people is tens of thousands of rows to rank for a page of 50. A search whose
+database can answer each rank from an index of its own (the members search on
+PostgreSQL) brings its `RankTier`s instead: the page reads the best rank in id
+order, then the next, and stops when it is full (in one statement), and only
+those rows are ranked.
+
 Counting is what grows with the tree. A list may bring its own `total` (the
 members list's unfiltered count is a sum of per-organisation counters); a
 search counts its matches up to `SEARCH_COUNT_LIMIT` and beyond that says "at
@@ -23,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from pypika_tortoise.context import SqlContext
 from pypika_tortoise.terms import Term
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
+from tortoise.queryset import QuerySet, ValuesQuery
 
 from server.core.errors import DomainError, ErrorCode
 from server.core.nodes import MAX_ID
@@ -88,6 +96,17 @@ class SortKey(Generic[M]):
     beyond: Callable[[Any, int], Q]
     annotations: dict[str, Term] = field(default_factory=dict)
     textual: bool = False
+
+
+@dataclass(frozen=True)
+class RankTier(Generic[M]):
+    """The matches of one rank of a search (the first tier rank 0, and so on), in
+    the order of `order`: the id, or an annotation equal to it that keeps the
+    database off the primary key's order (for a rank that is small, where
+    walking every row in id order to find its few would be the slow plan)."""
+
+    rows: QuerySet[M]
+    order: str = "id"
 
 
 def _encode_keyed(key: SortKey[Any], row: Any) -> str:
@@ -152,6 +171,45 @@ async def _capped_count(queryset: QuerySet[M], id_field: str) -> tuple[int, bool
     return min(len(ids), SEARCH_COUNT_LIMIT), len(ids) <= SEARCH_COUNT_LIMIT
 
 
+class _FirstOfTiers(Term):
+    """The first `limit` ids of the tiers read in turn, as a subquery for
+    `id__in`: UNION ALL stops reading once it has them, so a later tier is never
+    read when the earlier ones fill the page."""
+
+    def __init__(self, tiers: list[ValuesQuery[Any]], limit: int) -> None:
+        super().__init__()
+        self.tiers, self.limit = tiers, limit
+
+    def get_sql(self, ctx: SqlContext) -> str:
+        inner = ctx.copy(with_alias=False)
+        parts = " UNION ALL ".join(f"({Subquery(tier).get_sql(inner)})" for tier in self.tiers)
+        # The limit is an int: nothing from a request is spliced in.
+        return f"(SELECT * FROM ({parts}) AS tiers LIMIT {self.limit:d})"  # noqa: S608
+
+
+def _tiered(
+    queryset: QuerySet[M], rank: Sql, tiers: list[RankTier[M]], size: int, after: str | None,
+    id_field: str,
+) -> QuerySet[M]:  # fmt: skip
+    """The page of a search from its tiers: the first size + 1 ids rank by rank,
+    then only those rows ranked and ordered."""
+    last_rank, last_id = _decode(after, ranked=True) if after is not None else (0, 0)
+    reads: list[ValuesQuery[Any]] = []
+    for rank_of_tier, tier in enumerate(tiers):
+        if rank_of_tier < last_rank:
+            continue
+        rows = tier.rows
+        if rank_of_tier == last_rank and after is not None:
+            rows = rows.filter(**{f"{id_field}__gt": last_id})
+        reads.append(rows.order_by(tier.order).limit(size + 1).values(id_field))
+    first = _FirstOfTiers(reads, size + 1)
+    return (
+        queryset.model.filter(**{f"{id_field}__in": first})
+        .annotate(**{SEARCH_RANK: rank})
+        .order_by(SEARCH_RANK, id_field)
+    )
+
+
 async def paginate(
     queryset: QuerySet[M],
     *,
@@ -161,10 +219,12 @@ async def paginate(
     newest_first: bool = False,
     key: SortKey[M] | None = None,
     total: Callable[[], Awaitable[int]] | None = None,
+    tiers: list[RankTier[M]] | None = None,
 ) -> Connection[M]:
     """One page in id order (`newest_first`: descending; `after` then pages backwards),
     or in `key`'s order (a search lists its best matches first either way).
-    `total` counts the rows when the list knows a cheaper way than COUNT."""
+    `total` counts the rows when the list knows a cheaper way than COUNT;
+    `tiers` are a ranked search's matches rank by rank (`RankTier`)."""
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
@@ -175,7 +235,9 @@ async def paginate(
         count, exact = await _capped_count(queryset, id_field)
     else:
         count, exact = await queryset.count(), True
-    if isinstance(rank, Sql):
+    if isinstance(rank, Sql) and tiers is not None:
+        page = _tiered(queryset, rank, tiers, size, after, id_field)
+    elif isinstance(rank, Sql):
         # A search lists its best matches first, whatever the list's own order.
         page = queryset.order_by(SEARCH_RANK, id_field)
         if after is not None:

@@ -175,17 +175,45 @@ def all_words(words: list[str], match: Callable[[str], Sql]) -> Sql:
     return Sql.join(" AND ", [match(word) for word in words])
 
 
+def _equal_to(exact: list[str], phrase: str) -> Sql:
+    return Sql(" OR ".join(f"{e} = {{}}" for e in exact), *([phrase] * len(exact)))
+
+
+def _starting_with(prefix: list[str], phrase: str) -> Sql:
+    starts = _like_escape(phrase) + "%"
+    begins = " OR ".join(f"{e} LIKE {{}} ESCAPE '\\'" for e in prefix)
+    return Sql(begins, *([starts] * len(prefix)))
+
+
 def rank_case(exact: list[str], prefix: list[str], phrase: str) -> Sql:
     """0 when one of the `exact` (folded SQL expressions) is the whole search,
     1 when one starts with it, else 2: best matches first."""
-    starts = _like_escape(phrase) + "%"
-    equal = " OR ".join(f"{e} = {{}}" for e in exact)
-    begins = " OR ".join(f"{e} LIKE {{}} ESCAPE '\\'" for e in prefix)
+    equal, begins = _equal_to(exact, phrase), _starting_with(prefix, phrase)
     return Sql(
-        f"CASE WHEN {equal} THEN 0 WHEN {begins} THEN 1 ELSE 2 END",
-        *([phrase] * len(exact)),
-        *([starts] * len(prefix)),
+        f"CASE WHEN {equal.template} THEN 0 WHEN {begins.template} THEN 1 ELSE 2 END",
+        *equal.values,
+        *begins.values,
     )
+
+
+def rank_conditions(exact: list[str], prefix: list[str], phrase: str) -> tuple[Sql, Sql, Sql]:
+    """The rows of `rank_case`'s 0, 1 and 2 apart, each a condition an index of
+    its own can answer (an expression of `exact` or `prefix` may be NULL: the
+    CASE counts that as no)."""
+    equal, begins = _equal_to(exact, phrase), _starting_with(prefix, phrase)
+    return (
+        equal,
+        Sql(f"({begins.template}) AND NOT COALESCE({equal.template}, FALSE)", *begins.values,
+            *equal.values),
+        Sql(f"NOT COALESCE({begins.template}, FALSE)", *begins.values),
+    )  # fmt: skip
+
+
+def where(queryset: QuerySet[M], name: str, condition: Sql) -> QuerySet[M]:
+    """The rows of `queryset` for which `condition` holds (`name`: the annotation
+    that carries it, unique in the queryset)."""
+    found = Condition(f"({condition.template})", *condition.values)
+    return queryset.annotate(**{name: found}).filter(**{name: True})
 
 
 def fold_sql(expression: str) -> str:
@@ -251,10 +279,7 @@ def searched(
 ) -> QuerySet[M]:
     """The rows where every word matches, ranked (best first when paginated;
     without a rank, in the list's own order)."""
-    hit = all_words(words, match)
-    found = queryset.annotate(**{SEARCH_HIT: Condition(hit.template, *hit.values)}).filter(
-        **{SEARCH_HIT: True}
-    )
+    found = where(queryset, SEARCH_HIT, all_words(words, match))
     return found if rank is None else found.annotate(**{SEARCH_RANK: rank})
 
 

@@ -186,7 +186,9 @@ class Query:
             status=status,
             two_factor=two_factor,
         )
-        page = await paginate(members.rows, first=first, after=after, total=members.total)
+        page = await paginate(
+            members.rows, first=first, after=after, total=members.total, tiers=members.tiers
+        )
         await prefetch_page(info, page)
         return page
 

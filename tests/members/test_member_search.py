@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from server import db
 from server.accounts.models import Membership, MembershipStatus, User
+from server.core.pagination import paginate
 from server.core.permissions import Role
+from server.core.search import search_words
+from server.members.search import member_rank_tiers, search_members
+from tests.conftest import DATABASE_URL
 from tests.helpers.fixtures import GraphQLClient, Tree, add_person, gid
 
 MEMBERS = """
@@ -212,3 +219,41 @@ async def test_what_a_row_shows_follows_its_status_and_organisation(tree, sign_i
     assert await _emails(admin, tree.reseller, "newbie globex") == []
     await Membership.filter(id=pending.membership.id).update(organisation_id=tree.globex.id)
     assert await _emails(admin, tree.reseller, "newbie globex") == ["quentin@acme.example.com"]
+
+
+async def test_rank_by_rank_pages_list_what_ranking_every_match_lists(tree, database):
+    """PostgreSQL reads a search's page rank by rank (members/search.py,
+    `member_rank_tiers`); paged two at a time it lists exactly what ranking every
+    match at once lists, pending invitations (ranked by their email) included."""
+    if not db.is_postgres(DATABASE_URL):
+        pytest.skip("SQLite ranks every match: there is no second way to compare")
+    await _person(tree, tree.acme, "ann@acme.example.com", "Ann", "")  # whole name
+    await _person(tree, tree.globex, "a.lee@globex.example.com", "Ann", "Lee")  # name starts
+    await _person(tree, tree.acme, "lee.ann@acme.example.com", "Lee", "Annick")  # last name
+    await _person(tree, tree.globex, "jo@globex.example.com", "Joanne", "Bann")  # inside
+    await add_person(
+        tree.acme, "ann.t@acme.example.com", Role.MEMBER, status=MembershipStatus.INVITED
+    )
+    await add_person(
+        tree.globex, "ann", Role.MEMBER, status=MembershipStatus.INVITED
+    )  # the whole email
+    below = Membership.filter(organisation__path__startswith=tree.reseller.path)
+    for search in ("ann", "ann lee", "lee", "an", "annick lee", "globex ann", "nobody"):
+        words = search_words(search)
+        found = search_members(below, words)
+        everything = await paginate(found, first=100, after=None)
+        expected = [edge.node.id for edge in everything.edges]
+        tiers = member_rank_tiers(below, found, words)
+        assert tiers is not None
+        seen: list[int] = []
+        after = None
+        while True:
+            page = await paginate(found, first=2, after=after, tiers=tiers)
+            seen += [edge.node.id for edge in page.edges]
+            if not page.page_info.has_next_page:
+                break
+            after = page.page_info.end_cursor
+        assert seen == expected, search
+        assert [edge.cursor for edge in everything.edges][:2] == [
+            edge.cursor for edge in (await paginate(found, first=2, after=None, tiers=tiers)).edges
+        ], search

@@ -182,6 +182,7 @@ SCRIPT = textwrap.dedent(
     from server.accounts.models import Membership
     from server.core.search import search_words
     from server.members.search import search_members
+    from server.members.service import members_below
     from server.tenancy.models import Organisation
     from tests.helpers.old_rows import insert_row
 
@@ -214,6 +215,9 @@ SCRIPT = textwrap.dedent(
             for search in ("p4@", "p4 org 1", "p2@ 2", "nobody"):
                 found = search_members(Membership.all(), search_words(search))
                 print(search, await found.count())
+            # ...and the memberships below Org 0 (0020 on PostgreSQL: each row's own path).
+            top = await Organisation.get(name="Org 0")
+            print("below", await members_below(top).count())
         finally:
             await db.close_db()
 
@@ -250,10 +254,11 @@ async def test_the_migration_counts_existing_members(database):
     assert done.returncode == 0, done.stderr
     # Five people: in the first organisation all, the second 3, the third 1; each
     # organisation's subtree counts those below it too.
-    assert done.stdout.strip().splitlines()[-5:] == [
+    assert done.stdout.strip().splitlines()[-6:] == [
         "[('Org 0', 5, 9), ('Org 1', 3, 4), ('Org 2', 1, 1)]",
         "p4@ 2",
         "p4 org 1 1",
         "p2@ 2 1",
         "nobody 0",
+        "below 9",
     ]
