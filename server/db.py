@@ -55,11 +55,16 @@ def _connection(database_url: str) -> str | dict[str, Any]:
     transactions take the write lock first (server/sqlite.py). PostgreSQL runs
     without JIT compilation: a search's plan looks expensive to the planner
     (it cannot tell how few rows a trigram match leaves), and compiling it
-    took 13 s for a query that runs in under one (BENCHMARKS.md, "Search")."""
+    took 13 s for a query that runs in under one (BENCHMARKS.md, "Search").
+    And it plans every statement with its values (`force_custom_plan`): after
+    five runs of a prepared statement PostgreSQL may keep one generic plan,
+    and a generic plan cannot use an index for `LIKE $1` (a search's page went
+    from 3 ms to 80 ms; BENCHMARKS.md, "A million users")."""
     database_url = with_sqlite_defaults(database_url)
     if is_postgres(database_url):
         config = expand_db_url(database_url)
-        config["credentials"].setdefault("server_settings", {})["jit"] = "off"
+        settings = config["credentials"].setdefault("server_settings", {})
+        settings.update(jit="off", plan_cache_mode="force_custom_plan")
         return config
     if not database_url.startswith("sqlite://"):
         return database_url

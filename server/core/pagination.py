@@ -43,8 +43,9 @@ from server.core.search import SEARCH_RANK, Sql
 DEFAULT_PAGE = 50
 MAX_PAGE = 100
 # A search's totalCount is exact up to this many matches; beyond, it is this
-# figure and totalCountIsExact is false ("1,000+").
-SEARCH_COUNT_LIMIT = 1000
+# figure and totalCountIsExact is false ("200+"): finding 1,001 matches of a
+# common word in a reseller's subtree cost twice as much as finding 201 (BENCHMARKS.md).
+SEARCH_COUNT_LIMIT = 200
 NodeType = TypeVar("NodeType")
 M = TypeVar("M", bound=Model)
 
@@ -74,7 +75,7 @@ class Connection(Generic[NodeType]):
     total_count_is_exact: bool = strawberry.field(
         default=True,
         description="False when totalCount is a lower bound: a search with more matches "
-        "than are counted. Show it as “1,000+”; narrow the search to count exactly.",
+        "than are counted. Show it as “200+”; narrow the search to count exactly.",
     )
 
     @strawberry.field

@@ -130,7 +130,7 @@ export function formatDate(iso) {
 }
 
 export const formatNumber = (n) => formatter("number").format(n);
-/** A connection's totalCount as a person reads it: "1,000+" when the server only
+/** A connection's totalCount as a person reads it: "200+" when the server only
  * counted that far (a search with many matches: totalCountIsExact false). */
 export const formatTotal = (page) =>
   formatNumber(page.totalCount) + (page.totalCountIsExact === false ? "+" : "");
