@@ -29,7 +29,7 @@ CALLBACK = f"{APP_URL}/callback"  # redirect URI (registered exactly)
 SIGNED_OUT = f"{APP_URL}/signed-out"  # post-logout redirect URI (registered exactly)
 
 oauth = OAuth()
-oauth.register(
+frontdesk: Any = oauth.register(
     "frontdesk",
     client_id=os.environ["FRONTDESK_CLIENT_ID"],
     client_secret=os.environ["FRONTDESK_CLIENT_SECRET"],
@@ -40,7 +40,6 @@ oauth.register(
         "token_endpoint_auth_method": "client_secret_basic",
     },
 )
-frontdesk: Any = oauth.create_client("frontdesk")
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -99,6 +98,7 @@ async def callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
+    # A POST: with the Lax session cookie, no other site can sign people out.
     id_token = request.session.get("id_token")
     request.session.clear()  # signed out here first, whatever Frontdesk answers
     if not id_token:
