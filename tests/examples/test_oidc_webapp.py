@@ -16,15 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ROOT
-from tests.helpers.oidc_server import (
-    Server,
-    bearer,
-    create_client,
-    organisation_ids,
-    stop,
-    wait_for,
-)
+from tests.helpers.live_server import ARTIFACTS, ROOT, stop, wait_for
+from tests.helpers.oidc_server import Server, bearer, create_client, organisation_ids
 from tests.helpers.smtp import free_port
 
 APP_DIR = ROOT / "examples" / "oidc_webapp"
