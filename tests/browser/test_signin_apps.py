@@ -8,6 +8,7 @@ that member has no Sign-in apps entry."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -168,8 +169,6 @@ def test_portal_access_is_granted_on_a_member_who_sees_no_sign_in_apps(app: App)
     admin.get_by_role("button", name="Save feature access").click()
     expect(admin.get_by_text("Feature access saved.")).to_be_visible()
     expect(grant).to_be_checked()
-    from urllib.parse import unquote
-
     assert api(admin, MEMBER, {"id": unquote(membership)})["node"]["portalAccess"] is True
 
     member = app.page()
