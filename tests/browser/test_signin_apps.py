@@ -113,6 +113,8 @@ def test_provider_creates_edits_rotates_and_deletes_a_sign_in_app(app: App, serv
     expect(edit).to_be_hidden()
     row = page.get_by_role("row").filter(has_text="Ticket desk EU")
     expect(row).to_contain_text("First party")
+    expect(row).to_contain_text("Everyone in the organisation and below · Admin")
+    expect(row).to_contain_text("API: Members view")
     expect(row).to_contain_text("https://eu.desk.example.com/callback")
     [edited] = clients(page, org)
     assert edited["name"] == "Ticket desk EU" and edited["firstParty"] is True

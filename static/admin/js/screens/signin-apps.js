@@ -6,7 +6,7 @@
 import { gql, mutate, USER_ERROR } from "../api.js";
 import { badge, clear, emptyState, h, humanise, nextId, table, timeEl, toast } from "../dom.js";
 import { confirmDialog, formDialog, openDialog } from "../forms.js";
-import { t, tn } from "../i18n.js";
+import { t } from "../i18n.js";
 import { impersonating, ROLES, state } from "../state.js";
 
 const CLIENT_FIELDS = `id name clientId public firstParty secretHint redirectUris postLogoutRedirectUris createdAt apiPermissions
@@ -46,8 +46,8 @@ function checkGroup(legend, hint, items, chosen = []) {
   return { fieldset, chosen: () => boxes.filter(({ box }) => box.checked).map(({ value }) => value) };
 }
 
-function copyButton(value, label, done) {
-  return h("button", { type: "button", "aria-label": label, onclick: async () => {
+function copyButton(value, label, done, className = null) {
+  return h("button", { type: "button", class: className, "aria-label": label, onclick: async () => {
     await navigator.clipboard?.writeText(value).catch(() => {});
     toast(done);
   } }, t("Copy"));
@@ -187,21 +187,19 @@ export async function list(section, params, { current }) {
   };
 
   const rows = oidcClients.nodes.map((client) => [
-    h("span", {}, h("strong", {}, client.name),
-      h("span", { class: "sub" }, h("code", {}, client.clientId), " ",
-        copyButton(client.clientId, t("Copy the client ID of {name}", { name: client.name }), t("Client ID copied."))),
-      h("span", { class: "sub" }, whoMaySignIn(client))),
-    h("span", {},
+    h("span", {}, h("strong", {}, client.name), " ",
       client.public ? badge("PENDING", t("Public")) : badge("ACTIVE", t("Confidential")),
       client.firstParty ? [" ", badge("", t("First party"))] : null,
-      client.secretHint ? h("span", { class: "sub" }, h("code", {}, `${client.secretHint}…`)) : null),
+      h("span", { class: "sub" }, h("code", {}, client.clientId), " ",
+        copyButton(client.clientId, t("Copy the client ID of {name}", { name: client.name }), t("Client ID copied."), "link-button")),
+      client.secretHint ? h("span", { class: "sub" }, t("Secret {hint}", { hint: `${client.secretHint}…` })) : null),
     uriList(client.redirectUris),
-    h("span", {}, client.apiPermissions.length
-      ? [tn("{count} permission", "{count} permissions", client.apiPermissions.length, { count: client.apiPermissions.length }),
-        h("span", { class: "sub" }, client.apiPermissions.map(humanise).join(", "))]
-      : h("span", { class: "muted" }, t("Sign-in only"))),
+    h("span", {}, whoMaySignIn(client),
+      h("span", { class: "sub" }, client.apiPermissions.length
+        ? t("API: {permissions}", { permissions: client.apiPermissions.map(humanise).join(", ") })
+        : t("Sign-in only"))),
     h("span", {}, timeEl(client.createdAt, { date: true }), client.createdBy ? h("span", { class: "sub" }, client.createdBy.displayName) : null),
-    readOnly ? "" : h("div", { class: "actions" },
+    readOnly ? "" : h("div", { class: "actions stack" },
       h("button", { type: "button", "aria-label": t("Edit {name}", { name: client.name }), onclick: () => clientDialog(org, organisations, client, rerender) }, t("Edit")),
       client.public ? null : h("button", { type: "button", "aria-label": t("Rotate the secret of {name}", { name: client.name }), onclick: () => rotate(client) }, t("Rotate secret")),
       h("button", { type: "button", class: "danger", "aria-label": t("Delete {name}", { name: client.name }), onclick: () => remove(client) }, t("Delete"))),
@@ -213,10 +211,10 @@ export async function list(section, params, { current }) {
       h("h1", {}, t("Sign-in apps")),
       readOnly ? null : h("button", { type: "button", class: "primary", onclick: create }, t("Create app"))),
     h("p", { class: "muted" }, t("Systems whose people sign in with their {name} account (OpenID Connect single sign-on).", { name: org.name })),
-    h("div", { class: "field" }, h("label", { for: discoveryId }, t("Discovery URL")),
+    h("div", { class: "field discovery" }, h("label", { for: discoveryId }, t("Discovery URL")),
       h("div", { class: "copy-row" }, h("input", { id: discoveryId, readonly: true, value: discoveryUrl() }),
         copyButton(discoveryUrl(), t("Copy the discovery URL"), t("Discovery URL copied.")))),
-    table([t("App"), t("Kind"), t("Redirect URIs"), t("API permissions"), t("Created"), ""], rows, {
+    table([t("App"), t("Redirect URIs"), t("Who may sign in"), t("Created"), ""], rows, {
       caption: t("Sign-in apps"),
       empty: emptyState(t("No sign-in apps yet."), {
         hint: t("Register each system that should let people sign in with Frontdesk: a customer portal, a ticket desk, a wiki."),
