@@ -55,7 +55,7 @@ function copyButton(value, label, done, className = null) {
 
 /** A read-only value with a copy button beside it. */
 function copyField(id, label, value, { secret = false, copyLabel, copied } = {}) {
-  return h("div", { class: "field" }, h("label", { for: id }, label),
+  return h("div", { class: "field copy-field" }, h("label", { for: id }, label),
     h("div", { class: "copy-row" }, h("input", { id, readonly: true, value, class: secret ? "secret" : null }),
       copyButton(value, copyLabel, copied)));
 }
