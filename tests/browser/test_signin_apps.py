@@ -3,7 +3,7 @@ creates one (the secret shown once, with the discovery address), a redirect
 address the server refuses shows on its field and creates nothing, then edits
 it, rotates the secret behind the step-up prompt and deletes it; each change
 read back through the API. A reseller's admin grants a member portal access;
-that member has no Sign-in apps entry."""
+that member has no Sign-in apps entry, nor has a customer's admin."""
 
 from __future__ import annotations
 
@@ -177,4 +177,11 @@ def test_portal_access_is_granted_on_a_member_who_sees_no_sign_in_apps(app: App)
     app.sign_in(member, "member@northwind.example.com")
     nav = member.get_by_role("navigation", name="Main")
     expect(nav.get_by_role("link").first).to_be_visible()
+    expect(nav.get_by_role("link", name="Sign-in apps")).to_have_count(0)
+
+    # A customer's admin holds the permission, but only providers and resellers register apps.
+    customer = app.page()
+    app.sign_in(customer, "admin@acme.example.com")
+    nav = customer.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Users")).to_be_visible()
     expect(nav.get_by_role("link", name="Sign-in apps")).to_have_count(0)
