@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.live_server import DemoServer, demo_server
+from tests.helpers.live_server import DemoServer, demo_server, skip_below
 from tests.helpers.smtp import SMTPServer
 
 CHROMIUM = os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium")
@@ -59,12 +59,7 @@ def _skip_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = _skip_reason()
-    if reason is None:
-        return
-    for item in items:
-        if _HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    skip_below(_HERE, items, _skip_reason())
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import oidc_server
+from tests.helpers.live_server import skip_below
 from tests.helpers.oidc_server import Server
 
 HERE = Path(__file__).resolve().parent
@@ -31,12 +32,7 @@ def _skip_reason() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = _skip_reason()
-    if reason is None:
-        return
-    for item in items:
-        if Path(str(item.fspath)).resolve().parent == HERE:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    skip_below(HERE, items, _skip_reason())
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
 
 from tests.helpers.smtp import free_port
@@ -115,3 +116,14 @@ def demo_server(
             yield DemoServer(url=url, database=database, password=password.group(1))
         finally:
             stop(process)
+
+
+def skip_below(folder: Path, items: list[pytest.Item], reason: str | None) -> None:
+    """Mark the collected tests in `folder` and below it skipped for `reason`
+    (None: they run). For a conftest's `pytest_collection_modifyitems`."""
+    if reason is None:
+        return
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        if path.parent == folder or folder in path.parents:
+            item.add_marker(pytest.mark.skip(reason=reason))
