@@ -27,7 +27,11 @@ from server.oidc.models import OidcClient, OidcSubject
 from server.oidc.rules import person_claims, reachable_memberships
 from server.settings import Settings
 
-_PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
+# Discovery and the JWKS are public documents: any origin's browser code may read
+# them (no credentials). The token, revocation and userinfo endpoints send no CORS
+# headers at all, and the app's CORS_ORIGINS never reach OIDC_PATHS (server/app.py).
+_PUBLIC_CACHE = {"cache-control": "public, max-age=300", "access-control-allow-origin": "*"}
+OIDC_PATHS = ("/oidc/", "/.well-known/openid-configuration")
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 _LOGOUT_FIELDS = ("client_id", "post_logout_redirect_uri", "state", "sub")
 
