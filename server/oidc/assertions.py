@@ -39,6 +39,8 @@ MAX_LIFETIME = timedelta(minutes=5)
 MAX_KEYS = 5
 MIN_RSA_BITS = 2048
 _MAX_ASSERTION = 8000
+# A client's clock a little ahead of ours (nbf "now" by its clock) is no error.
+_LEEWAY = 30
 # Members that only a private or symmetric key has (RFC 7518 §6.2.2, 6.3.2, 6.4; RFC 8037).
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _ALGS_FOR = {
@@ -211,7 +213,7 @@ async def authenticate(client: OidcClient, assertion: str, audiences: tuple[str,
     limit = MAX_LIFETIME.total_seconds()
     if exp - stamp > limit or (iat is not None and exp - iat > limit):
         raise AssertionError_("The client assertion may live at most 5 minutes.")
-    if nbf is not None and nbf > stamp:
+    if nbf is not None and nbf > stamp + _LEEWAY:
         raise AssertionError_("The client assertion is not valid yet.")
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 255:
