@@ -377,3 +377,22 @@ async def test_discovery_names_private_key_jwt(http):
     algs = found["token_endpoint_auth_signing_alg_values_supported"]
     assert "ES256" in algs and "RS256" in algs
     assert not any(a == "none" or a.startswith("HS") for a in algs)
+
+
+async def test_authlib_assertions_work_when_short_lived(tree, sign_in, http):
+    """Authlib's PrivateKeyJWT signs for an hour by default: refused (at most five
+    minutes). Its signing function with expires_in (README) is accepted."""
+    from authlib.oauth2.rfc7523 import private_key_jwt_sign
+
+    admin = await sign_in(tree["reseller.admin"].email)
+    key = ECKey.generate_key("P-256", private=True)
+    created = await register(admin, tree.reseller.id, public_set(key))
+    client_id = created["oidcClient"]["clientId"]
+    await browser_sign_in(http, tree["acme.member"].email)
+    code, verifier = await code_and_verifier(http, tree, client_id)
+    hour = private_key_jwt_sign(key, client_id, TOKEN_URL, alg="ES256")
+    refused = await http.post("/oidc/token", data={**grant(code, verifier), **signed_form(hour)})
+    assert refused.status_code == 401 and "5 minutes" in refused.json()["error_description"]
+    short = private_key_jwt_sign(key, client_id, TOKEN_URL, alg="ES256", expires_in=60)
+    answer = await http.post("/oidc/token", data={**grant(code, verifier), **signed_form(short)})
+    assert answer.status_code == 200, answer.text
