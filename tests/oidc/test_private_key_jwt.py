@@ -4,6 +4,7 @@ at the token and revocation endpoints; its keys are checked when registered."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -396,3 +397,18 @@ async def test_authlib_assertions_work_when_short_lived(tree, sign_in, http):
     short = private_key_jwt_sign(key, client_id, TOKEN_URL, alg="ES256", expires_in=60)
     answer = await http.post("/oidc/token", data={**grant(code, verifier), **signed_form(short)})
     assert answer.status_code == 200, answer.text
+
+
+async def test_one_assertion_sent_ten_times_at_once_authenticates_once(tree, sign_in, http):
+    admin = await sign_in(tree["reseller.admin"].email)
+    key = ECKey.generate_key("P-256", private=True)
+    client_id = (await register(admin, tree.reseller.id, public_set(key)))["oidcClient"]["clientId"]
+    token = assertion(key, client_id, aud=ISSUER + "/oidc/revoke")
+    answers = await asyncio.gather(
+        *(
+            http.post("/oidc/revoke", data={"token": "fdrt_unknown", **signed_form(token)})
+            for _ in range(10)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200] + [401] * 9
+    assert await OidcUsedAssertion.all().count() == 1
