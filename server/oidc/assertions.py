@@ -50,7 +50,7 @@ _ALGS_FOR = {
 }
 
 
-class AssertionError_(Exception):  # noqa: N801 - not the builtin AssertionError
+class AssertionRefused(Exception):
     """The assertion does not authenticate the client (invalid_client)."""
 
 
@@ -141,16 +141,16 @@ def unverified_subject(assertion: str) -> str:
     """Who the assertion says it is (`sub`, else `iss`), read before verifying it
     to find the client whose keys verify it."""
     if len(assertion) > _MAX_ASSERTION:
-        raise AssertionError_("The client assertion is too long.")
+        raise AssertionRefused("The client assertion is too long.")
     try:
         claims = json.loads(extract_compact(assertion.encode()).payload)
     except (JoseError, ValueError, UnicodeDecodeError):
-        raise AssertionError_("The client assertion is not a signed JWT.") from None
+        raise AssertionRefused("The client assertion is not a signed JWT.") from None
     if not isinstance(claims, dict):
-        raise AssertionError_("The client assertion has no claims.")
+        raise AssertionRefused("The client assertion has no claims.")
     subject = claims.get("sub", claims.get("iss"))
     if not isinstance(subject, str) or not subject:
-        raise AssertionError_("The client assertion names no client (sub).")
+        raise AssertionRefused("The client assertion names no client (sub).")
     return subject
 
 
@@ -158,10 +158,10 @@ def _verified(assertion: str, client: OidcClient) -> dict[str, Any]:
     try:
         header = extract_compact(assertion.encode()).protected
     except (JoseError, ValueError, UnicodeDecodeError):
-        raise AssertionError_("The client assertion is not a signed JWT.") from None
+        raise AssertionRefused("The client assertion is not a signed JWT.") from None
     alg = header.get("alg")
     if alg not in ALGORITHMS:
-        raise AssertionError_(f"The assertion's alg must be one of {', '.join(ALGORITHMS)}.")
+        raise AssertionRefused(f"The assertion's alg must be one of {', '.join(ALGORITHMS)}.")
     kid = header.get("kid")
     candidates = [
         k
@@ -179,7 +179,7 @@ def _verified(assertion: str, client: OidcClient) -> dict[str, Any]:
         except (JoseError, ValueError, TypeError):
             continue
         return dict(decoded.claims)
-    raise AssertionError_("The client assertion's signature does not verify.")
+    raise AssertionRefused("The client assertion's signature does not verify.")
 
 
 def _number(claims: dict[str, Any], name: str) -> float | None:
@@ -187,37 +187,37 @@ def _number(claims: dict[str, Any], name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AssertionError_(f"{name} must be a number.")
+        raise AssertionRefused(f"{name} must be a number.")
     return float(value)
 
 
 async def authenticate(client: OidcClient, assertion: str, audiences: tuple[str, ...]) -> None:
     """Verifies the assertion for this client and spends its jti; raises
-    AssertionError_ when it does not authenticate the client."""
+    AssertionRefused when it does not authenticate the client."""
     if client.public or client.jwks is None:
-        raise AssertionError_("This client does not authenticate with private_key_jwt.")
+        raise AssertionRefused("This client does not authenticate with private_key_jwt.")
     claims = _verified(assertion, client)
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
-        raise AssertionError_("iss and sub must both be the client_id.")
+        raise AssertionRefused("iss and sub must both be the client_id.")
     aud = claims.get("aud")
     given = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
     if not any(a in audiences for a in given if isinstance(a, str)):
-        raise AssertionError_("aud must be the token endpoint's URL (or the issuer).")
+        raise AssertionRefused("aud must be the token endpoint's URL (or the issuer).")
     now = clock.now()
     stamp = now.timestamp()
     exp, iat, nbf = _number(claims, "exp"), _number(claims, "iat"), _number(claims, "nbf")
     if exp is None:
-        raise AssertionError_("exp is required.")
+        raise AssertionRefused("exp is required.")
     if exp <= stamp:
-        raise AssertionError_("The client assertion has expired.")
+        raise AssertionRefused("The client assertion has expired.")
     limit = MAX_LIFETIME.total_seconds()
     if exp - stamp > limit or (iat is not None and exp - iat > limit):
-        raise AssertionError_("The client assertion may live at most 5 minutes.")
+        raise AssertionRefused("The client assertion may live at most 5 minutes.")
     if nbf is not None and nbf > stamp + _LEEWAY:
-        raise AssertionError_("The client assertion is not valid yet.")
+        raise AssertionRefused("The client assertion is not valid yet.")
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti or len(jti) > 255:
-        raise AssertionError_("jti is required (a unique string).")
+        raise AssertionRefused("jti is required (a unique string).")
     digest = hashlib.sha256(jti.encode()).hexdigest()
     await OidcUsedAssertion.filter(expires_at__lt=now).delete()
     try:
@@ -228,4 +228,4 @@ async def authenticate(client: OidcClient, assertion: str, audiences: tuple[str,
             created_at=now,
         )
     except IntegrityError:
-        raise AssertionError_("This client assertion was used before (jti).") from None
+        raise AssertionRefused("This client assertion was used before (jti).") from None

@@ -145,12 +145,12 @@ async def _asserted_client(params: dict[str, str], audiences: tuple[str, ...]) -
     try:
         client_id = assertions.unverified_subject(assertion)
         if params.get("client_id", client_id) != client_id:
-            raise assertions.AssertionError_("client_id differs from the assertion's sub.")
+            raise assertions.AssertionRefused("client_id differs from the assertion's sub.")
         client = await OidcClient.get_or_none(client_id=client_id[:64])
         if client is None:
-            raise assertions.AssertionError_("Client authentication failed.")
+            raise assertions.AssertionRefused("Client authentication failed.")
         await assertions.authenticate(client, assertion, audiences)
-    except assertions.AssertionError_ as error:
+    except assertions.AssertionRefused as error:
         raise ClientError("invalid_client", str(error), 401) from None
     return client
 
