@@ -195,6 +195,10 @@ async def test_bad_assertions_are_invalid_client(tree, sign_in, http):
         key,
     )
     assert "exp" in await refused(signed_form(no_exp))
+    not_a_number = assertion(key, client_id, exp=float("nan"))
+    assert "exp must be a number" in await refused(signed_form(not_a_number))
+    in_the_future = assertion(key, client_id, nbf=now + 120)
+    assert "not valid yet" in await refused(signed_form(in_the_future))
     no_jti = jwt.encode(
         {"alg": "ES256"},
         {"iss": client_id, "sub": client_id, "aud": TOKEN_URL, "exp": now + 60},
