@@ -173,7 +173,11 @@ async def seed_scale(
     started = time.perf_counter()
     now = clock.now()
     password_hash = await hash_password(password)
-    async with in_transaction():
+    async with in_transaction() as conn:
+        if is_postgres(get_settings().database_url):
+            # The membership triggers run a query per row: let PostgreSQL keep their
+            # plans (the server's connections plan every statement afresh, server/db.py).
+            await conn.execute_script("SET LOCAL plan_cache_mode = auto")
         org_id = await _next_id("organisation")
         user_id = await _next_id("user")
         membership_id = await _next_id("membership")

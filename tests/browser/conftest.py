@@ -17,10 +17,7 @@ import logging
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,12 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
-from tests.helpers.smtp import SMTPServer, free_port
+from tests.helpers.live_server import DemoServer, demo_server
+from tests.helpers.smtp import SMTPServer
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -145,11 +140,7 @@ def mailbox(smtp: SMTPServer) -> Mailbox:
 
 
 @dataclass
-class Server:
-    url: str
-    database: Path
-    password: str  # every demo user's
-
+class Server(DemoServer):
     def age_session(self, email: str, minutes: int = 10) -> None:
         """Make the person's sessions look signed in `minutes` ago (step-up tests).
 
@@ -176,20 +167,6 @@ def _parse(stamp: Any):
     return datetime.fromisoformat(str(stamp))
 
 
-def _run(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
-        [sys.executable, "-m", "server", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"frontdesk {args} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
 @pytest.fixture(scope="package")
 def server(smtp: SMTPServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _serve(smtp, tmp_path_factory.mktemp("browser-server"), "127.0.0.1")
@@ -205,67 +182,20 @@ def localhost_server(
 
 
 def _serve(smtp: SMTPServer, work: Path, host: str) -> Iterator[Server]:
-    port = free_port()
-    url = f"http://{host}:{port}"
-    database = work / "frontdesk.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        {
-            "FRONTDESK_DATABASE_URL": f"sqlite://{database}",
-            "FRONTDESK_PUBLIC_URL": url,
-            "FRONTDESK_SECRET_KEY": Fernet.generate_key().decode(),
-            "FRONTDESK_SMTP_HOST": "127.0.0.1",
-            "FRONTDESK_SMTP_PORT": str(smtp.port),
-            "FRONTDESK_SMTP_SECURITY": "none",
-            "FRONTDESK_MAIL_POLL_SECONDS": "0.2",
-            "FRONTDESK_MAIL_DIR": str(work / "mail"),
-            # Cheap hashes; the production parameters are the benchmarks' business.
-            "FRONTDESK_ARGON2_MEMORY_KIB": "1024",
-            "FRONTDESK_ARGON2_TIME_COST": "1",
-            # Every sign-in of the suite comes from 127.0.0.1.
-            "FRONTDESK_THROTTLE_ADDRESS_ATTEMPTS": "100000",
-            "FRONTDESK_THROTTLE_ACCOUNT_ATTEMPTS": "1000",
-            # The app as a locked-down deployment runs it: every screen of every browser
-            # test sends only the documents of static/admin/documents.json, by id.
-            "FRONTDESK_TRUSTED_DOCUMENTS": "enforce",
-            # The webhook journey's receiver listens on 127.0.0.1.
-            "FRONTDESK_WEBHOOK_ALLOW_PRIVATE": "1",
-        }
-    )
-    _run(["migrate"], env)
-    seeded = _run(["seed-demo"], env)
-    password = re.search(r"Password:\s+(\S+)", seeded)
-    assert password, seeded
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / ("server.log" if host == "127.0.0.1" else f"server-{host}.log")).open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start; see {ARTIFACTS / 'server.log'}")
-            time.sleep(0.1)
-        yield Server(url=url, database=database, password=password.group(1))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    settings = {
+        "FRONTDESK_SMTP_HOST": "127.0.0.1",
+        "FRONTDESK_SMTP_PORT": str(smtp.port),
+        "FRONTDESK_SMTP_SECURITY": "none",
+        "FRONTDESK_MAIL_POLL_SECONDS": "0.2",
+        # The app as a locked-down deployment runs it: every screen of every browser
+        # test sends only the documents of static/admin/documents.json, by id.
+        "FRONTDESK_TRUSTED_DOCUMENTS": "enforce",
+        # The webhook journey's receiver listens on 127.0.0.1.
+        "FRONTDESK_WEBHOOK_ALLOW_PRIVATE": "1",
+    }
+    log_name = "server.log" if host == "127.0.0.1" else f"server-{host}.log"
+    with demo_server(work, log_name=log_name, host=host, env=settings) as started:
+        yield Server(url=started.url, database=started.database, password=started.password)
 
 
 # --- the browser --------------------------------------------------------------------

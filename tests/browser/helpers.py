@@ -14,7 +14,8 @@ import pyotp
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import ARTIFACTS, ROOT, Server
+from tests.browser.conftest import Server
+from tests.helpers.live_server import ARTIFACTS, ROOT
 
 expect.set_options(timeout=10_000)
 

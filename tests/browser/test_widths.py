@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import _FAILED, ARTIFACTS, Server, _serve
+from tests.browser.conftest import _FAILED, Server, _serve
 from tests.browser.helpers import App
+from tests.helpers.live_server import ARTIFACTS
 from tests.helpers.smtp import SMTPServer
 
 WIDTHS = (360, 390, 414)

@@ -91,7 +91,7 @@ const LABELS = {
   MEMBERS_VIEW: N_("Members view"), MEMBERS_MANAGE: N_("Members manage"), CUSTOMERS_MANAGE: N_("Customers manage"),
   AUDIT_VIEW: N_("Audit view"), BILLING_MANAGE: N_("Billing manage"), OWNERSHIP_MANAGE: N_("Ownership manage"),
   MEMBERS_IMPERSONATE: N_("Members impersonate"), API_TOKENS_MANAGE: N_("Api tokens manage"),
-  WEBHOOKS_MANAGE: N_("Webhooks manage"), SCIM_MANAGE: N_("SCIM manage"), CONTACTS_VIEW: N_("Contacts view"), CONTACTS_MANAGE: N_("Contacts manage"),
+  WEBHOOKS_MANAGE: N_("Webhooks manage"), OIDC_CLIENTS_MANAGE: N_("Sign-in apps manage"), SCIM_MANAGE: N_("SCIM manage"), CONTACTS_VIEW: N_("Contacts view"), CONTACTS_MANAGE: N_("Contacts manage"),
   TICKETS_USE: N_("Tickets use"), EXTENSIONS_VIEW: N_("Extensions view"), EXTENSIONS_MANAGE: N_("Extensions manage"),
   OWN_EXTENSION: N_("Own extension"), RECORDINGS_DELETE: N_("Recordings delete"),
 };

@@ -32,6 +32,7 @@ const SCREENS = {
   person: () => import("./screens/person.js"),
   settings: () => import("./screens/settings.js"),
   signin: () => import("./screens/signin.js"),
+  signinApps: () => import("./screens/signin-apps.js"),
   ticketAccess: () => import("./screens/ticket-access.js"),
   tickets: () => import("./screens/tickets.js"),
   tokens: () => import("./screens/tokens.js"),
@@ -42,7 +43,7 @@ const PATHS = {
   account: "./screens/account.js", audit: "./screens/audit.js", brand: "./screens/brand.js",
   contacts: "./screens/contacts.js", customers: "./screens/customers.js", extensions: "./screens/extensions.js",
   invitation: "./screens/invitation.js", person: "./screens/person.js", settings: "./screens/settings.js",
-  signin: "./screens/signin.js", ticketAccess: "./screens/ticket-access.js", tickets: "./screens/tickets.js",
+  signin: "./screens/signin.js", signinApps: "./screens/signin-apps.js", ticketAccess: "./screens/ticket-access.js", tickets: "./screens/tickets.js",
   tokens: "./screens/tokens.js", users: "./screens/users.js", webhooks: "./screens/webhooks.js",
 };
 const loadedScreens = new Map(); // name → Promise of the module
@@ -83,6 +84,8 @@ const SECTIONS = [
   { path: "/audit", label: N_("Audit log"), permission: "AUDIT_VIEW" },
   { path: "/tokens", label: N_("API tokens"), permission: "API_TOKENS_MANAGE" },
   { path: "/webhooks", label: N_("Webhooks"), permission: "WEBHOOKS_MANAGE" },
+  // A provider or reseller registers them (the server refuses a customer).
+  { path: "/sign-in-apps", label: N_("Sign-in apps"), permission: "OIDC_CLIENTS_MANAGE", notKind: "CUSTOMER" },
   { path: "/settings", label: N_("Settings"), permission: "ORGANISATION_MANAGE" },
 ];
 
@@ -124,6 +127,7 @@ route("/admin/o/:org/audit", lazy("audit", "log"), { org: true, section: "/audit
 route("/admin/activity", lazy("audit", "myActivity"), { wide: true });
 route("/admin/o/:org/tokens", lazy("tokens", "list"), { org: true, section: "/tokens" });
 route("/admin/o/:org/webhooks", lazy("webhooks", "list"), { org: true, section: "/webhooks" });
+route("/admin/o/:org/sign-in-apps", lazy("signinApps", "list"), { org: true, section: "/sign-in-apps" });
 route("/admin/o/:org/contacts", lazy("contacts", "list"), { org: true, section: "/contacts" });
 route("/admin/o/:org/tickets", lazy("tickets", "list"), { org: true, section: "/tickets" });
 route("/admin/o/:org/tickets/:ticket", lazy("tickets", "detail"), { org: true, section: "/tickets" });

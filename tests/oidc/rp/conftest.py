@@ -1,27 +1,21 @@
 """A real server (subprocess, its own SQLite database, the demo data), Chromium,
 and the npm `openid-client` relying party in this folder (`npm ci` here:
-scripts/test.sh does it). Runs in the SQLite pass, as tests/browser does."""
+scripts/test.sh does it). Runs in the SQLite pass, as tests/browser does. The
+server and the browser come from tests/helpers/oidc_server.py."""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _run
+from tests.helpers import oidc_server
+from tests.helpers.oidc_server import Server
 from tests.helpers.smtp import free_port
 
 HERE = Path(__file__).resolve().parent
@@ -30,12 +24,9 @@ CODE_SECONDS = 4
 
 
 def _skip_reason() -> str | None:
-    if os.environ.get("FRONTDESK_BROWSER_TESTS", "1") == "0":
-        return "FRONTDESK_BROWSER_TESTS=0"
-    if os.environ.get("FRONTDESK_TEST_DATABASE_URL"):
-        return "the relying party runs in the SQLite pass only (its server has its own database)"
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    reason = oidc_server.skip_reason()
+    if reason is not None:
+        return reason
     if shutil.which("node") is None:
         return "node is missing (apt-get install nodejs npm)"
     if not (HERE / "node_modules" / "openid-client").is_dir():
@@ -87,74 +78,15 @@ def rp_pages() -> Iterator[None]:
         pages.server_close()
 
 
-@dataclass
-class Server:
-    url: str
-    password: str  # every demo user's
-
-
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    work = tmp_path_factory.mktemp("oidc-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    env.update(
-        {
-            "FRONTDESK_DATABASE_URL": f"sqlite://{work / 'frontdesk.sqlite3'}",
-            "FRONTDESK_PUBLIC_URL": url,
-            "FRONTDESK_SECRET_KEY": Fernet.generate_key().decode(),
-            "FRONTDESK_MAIL_DIR": str(work / "mail"),
-            "FRONTDESK_ARGON2_MEMORY_KIB": "1024",
-            "FRONTDESK_ARGON2_TIME_COST": "1",
-            "FRONTDESK_THROTTLE_ADDRESS_ATTEMPTS": "100000",
-            "FRONTDESK_THROTTLE_ACCOUNT_ATTEMPTS": "1000",
-            "FRONTDESK_OIDC_CODE_SECONDS": str(CODE_SECONDS),
-        }
+    yield from oidc_server.serve(
+        tmp_path_factory.mktemp("oidc-server"),
+        log_name="oidc-server.log",
+        extra_env={"FRONTDESK_OIDC_CODE_SECONDS": str(CODE_SECONDS)},
     )
-    _run(["migrate"], env)
-    seeded = _run(["seed-demo"], env)
-    password = re.search(r"Password:\s+(\S+)", seeded)
-    assert password, seeded
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "oidc-server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start; see test-artifacts/browser")
-            time.sleep(0.1)
-        yield Server(url=url, password=password.group(1))
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+    yield from oidc_server.chromium()

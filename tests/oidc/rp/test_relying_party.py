@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import httpx
 import pyotp
 import pytest
 
-from tests.oidc.rp.conftest import CODE_SECONDS, RP_PORT, Server
+from tests.helpers.oidc_server import Server, bearer, create_client, graphql, organisation_ids
+from tests.oidc.rp.conftest import CODE_SECONDS, RP_PORT
 
 HERE = Path(__file__).resolve().parent
 # The relying party's own pages, on another site than the server's (localhost, not 127.0.0.1).
@@ -28,11 +28,6 @@ CALLBACK = f"http://localhost:{RP_PORT}/callback"
 BYE = f"http://localhost:{RP_PORT}/bye"
 ALICE = "alice@acme.example.com"
 OUTSIDER = "owner@globex.example.com"
-
-LOGIN = """mutation($email: String!, $password: String!) {
-  login(input: {email: $email, password: $password}) { token errors { code } } }"""
-CREATE = """mutation($input: CreateOidcClientInput!) { createOidcClient(input: $input) {
-  clientSecret oidcClient { clientId } errors { field code } } }"""
 
 
 def rp(step: str, **given: Any) -> dict[str, Any]:
@@ -50,50 +45,22 @@ def rp(step: str, **given: Any) -> dict[str, Any]:
     return result
 
 
-def graphql(server: Server, query: str, variables: dict[str, Any], token: str = "") -> Any:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    answer = httpx.post(
-        f"{server.url}/graphql",
-        json={"query": query, "variables": variables},
-        headers={**headers, "origin": server.url},
-        timeout=30,
-    )
-    body = answer.json()
-    assert not body.get("errors"), body
-    return body["data"]
-
-
-def bearer(server: Server, email: str) -> str:
-    token: str = graphql(server, LOGIN, {"email": email, "password": server.password})["login"][
-        "token"
-    ]
-    assert token
-    return token
-
-
 @pytest.fixture(scope="module")
 def setup(server: Server) -> dict[str, Any]:
     """Northwind's admin registers the client (Acme's people may use it); Alice
     sets up an authenticator app."""
     admin = bearer(server, "admin@northwind.example.com")
-    orgs = graphql(server, "{ organisations(first: 50) { nodes { id name } } }", {}, admin)
-    ids = {o["name"]: o["id"] for o in orgs["organisations"]["nodes"]}
-    created = graphql(
+    ids = organisation_ids(server, admin)
+    client_id, client_secret = create_client(
         server,
-        CREATE,
-        {
-            "input": {
-                "organisationId": ids["Northwind Hosting"],
-                "name": "Team wiki",
-                "redirectUris": [CALLBACK],
-                "postLogoutRedirectUris": [BYE],
-                "firstParty": True,
-                "accessRule": {"organisationIds": [ids["Acme Ltd"]]},
-            }
-        },
         admin,
-    )["createOidcClient"]
-    assert created["errors"] == []
+        organisationId=ids["Northwind Hosting"],
+        name="Team wiki",
+        redirectUris=[CALLBACK],
+        postLogoutRedirectUris=[BYE],
+        firstParty=True,
+        accessRule={"organisationIds": [ids["Acme Ltd"]]},
+    )
     alice = bearer(server, ALICE)
     secret = graphql(server, "mutation { enrolTotp { secret } }", {}, alice)["enrolTotp"]["secret"]
     confirmed = graphql(
@@ -105,8 +72,8 @@ def setup(server: Server) -> dict[str, Any]:
     assert confirmed["confirmTotp"]["errors"] == []
     return {
         "issuer": server.url,
-        "clientId": created["oidcClient"]["clientId"],
-        "secret": created["clientSecret"],
+        "clientId": client_id,
+        "secret": client_secret,
         "totp": secret,
     }
 

@@ -40,6 +40,7 @@ const ACTIONS = ["member.", "invitation.", "organisation.", "auth.", "two_factor
 const FIELD_WORDS = {
   canImpersonate: N_("May open members' portals"),
   restrictRecordingDeletion: N_("May not delete call recordings"),
+  portalAccess: N_("Portal access"),
   doNotDisturb: N_("Do not disturb"),
   ticketAccess: N_("Ticket access"),
   seatLimit: N_("Seat limit"),

@@ -229,7 +229,7 @@ export async function list(section, params, { current }) {
 const MEMBER = `query Member($id: ID!) {
   node(id: $id) {
     ... on Membership {
-      id role status ticketAccess canImpersonate restrictRecordingDeletion createdAt
+      id role status ticketAccess canImpersonate restrictRecordingDeletion portalAccess createdAt
       organisation { id name }
       user {
         id email pendingEmail displayName firstName lastName title officePhone mobilePhone fax status lastLoginAt createdAt twoFactorEnabled
@@ -257,7 +257,7 @@ async function invitationOf(orgId, membershipId) {
   return null;
 }
 
-const MEMBERSHIP_FIELDS = `membership { id role status ticketAccess canImpersonate restrictRecordingDeletion } ${USER_ERROR}`;
+const MEMBERSHIP_FIELDS = `membership { id role status ticketAccess canImpersonate restrictRecordingDeletion portalAccess } ${USER_ERROR}`;
 
 export async function detail(section, params, { current }) {
   const data = await gql(MEMBER, { id: params.member });
@@ -344,6 +344,8 @@ export async function detail(section, params, { current }) {
           options: TICKET_ACCESS.map(([value, label]) => [value, t(label)]) },
         ...(rank(m.role) >= rank("ADMIN") ? [{ name: "canImpersonate", label: t("May open members' portals (impersonation)"), type: "checkbox", value: m.canImpersonate }] : []),
         { name: "restrictRecordingDeletion", label: t("May not delete call recordings"), type: "checkbox", value: m.restrictRecordingDeletion },
+        { name: "portalAccess", label: t("Portal access: may sign in to the sign-in apps that ask for it"), type: "checkbox", value: m.portalAccess,
+          hint: t("Sign-in apps whose access rule says “Only people with portal access” let in only the people given this.") },
       ],
       onSubmit: (values) => {
         const changes = { membershipId: m.id };
