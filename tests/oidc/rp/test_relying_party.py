@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 import pytest
+from joserfc.jwk import ECKey
 
 from tests.helpers.oidc_server import Server, bearer, create_client, graphql, organisation_ids
 from tests.oidc.rp.conftest import CODE_SECONDS, RP_PORT
@@ -200,31 +201,22 @@ def test_private_key_jwt_with_a_real_relying_party(browser, server, setup, rp_pa
     """openid-client signs its assertions (aud: the issuer, exp: a minute) with a
     key Frontdesk knows only the public half of; the code, refresh and
     revocation calls carry no secret."""
-    from joserfc.jwk import ECKey
-
     key = ECKey.generate_key("P-256", parameters={"kid": "rp-1"}, private=True)
     admin = bearer(server, "admin@northwind.example.com")
-    orgs = graphql(server, "{ organisations(first: 50) { nodes { id name } } }", {}, admin)
-    ids = {o["name"]: o["id"] for o in orgs["organisations"]["nodes"]}
-    created = graphql(
+    client_id, secret = create_client(
         server,
-        CREATE,
-        {
-            "input": {
-                "organisationId": ids["Northwind Hosting"],
-                "name": "Ticket tool",
-                "redirectUris": [CALLBACK],
-                "firstParty": True,
-                "tokenEndpointAuthMethod": "PRIVATE_KEY_JWT",
-                "jwks": {"keys": [key.as_dict(private=False)]},
-            }
-        },
         admin,
-    )["createOidcClient"]
-    assert created["errors"] == [] and created["clientSecret"] is None
+        organisationId=organisation_ids(server, admin)["Northwind Hosting"],
+        name="Ticket tool",
+        redirectUris=[CALLBACK],
+        firstParty=True,
+        tokenEndpointAuthMethod="PRIVATE_KEY_JWT",
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    assert secret is None
     client = {
         "issuer": server.url,
-        "clientId": created["oidcClient"]["clientId"],
+        "clientId": client_id,
         "privateJwk": key.as_dict(private=True),
     }
     start = rp("authorize", **client, redirectUri=CALLBACK)
