@@ -42,7 +42,7 @@ from server.core.context import Context, current_request_id
 from server.core.pipeline import OperationNotFound
 from server.core.policy import MASKED_MESSAGE
 from server.http import authenticate, request_meta
-from server.oidc.http import oidc_routes
+from server.oidc.http import OIDC_PATHS, oidc_routes
 from server.ops import metrics
 from server.ops.health import healthz, readyz_endpoint
 from server.ops.logs import log_line
@@ -455,6 +455,19 @@ class RequestGuard:
         return None
 
 
+class ApiCors(CORSMiddleware):
+    """CORS_ORIGINS for the API, never for the OpenID Connect provider: its token,
+    revocation and userinfo endpoints answer no origin's browser code (a browser
+    app needs a backend), and discovery and the JWKS are open to every origin
+    on their own (server/oidc/http.py)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(OIDC_PATHS):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 class AdminFiles(StaticFiles):
     """The admin SPA: unknown paths under /admin/ get index.html (client-side routes),
     which names the app's files at versioned, cached addresses (server/admin_assets.py)."""
@@ -538,7 +551,7 @@ def create_app(
         # Other origins may call the API with bearer tokens, never with our cookie.
         middleware.append(
             Middleware(
-                CORSMiddleware,
+                ApiCors,
                 allow_origins=settings.cors_origins,
                 allow_methods=["POST"],
                 allow_headers=["Authorization", "Content-Type", "X-Request-ID"],

@@ -13,6 +13,13 @@ at once (a same-site navigation, cookie included) or after signing in.
 `prompt=login`, `max_age` and `acr_values` asking for two-step sign-in send
 the person to sign in afresh; the return address then carries the time after
 which the sign-in must have happened (`fd_fresh_after`) instead.
+
+`prompt=none` never shows a page (once the client and redirect URI are known):
+without a usable session, and always for a navigation from another site
+(`Sec-Fetch-Site: cross-site`, the cookie ignored even if it came along),
+`login_required`; a sign-in too old or not two-step enough, `login_required`;
+consent not yet given, `consent_required`; outside the access rule,
+`access_denied`.
 """
 
 from __future__ import annotations
@@ -181,7 +188,11 @@ class Authorization:
             except (ValueError, OverflowError, OSError):
                 raise Refused("invalid_request", "Malformed sign-in marker.") from None
 
-        session = await own_session(request, self.settings)
+        # A navigation from another site never carries our SameSite=Strict cookie;
+        # should one come along anyway (a client that is not a browser, a browser
+        # that ignores SameSite), it does not count either.
+        cross_site = request.headers.get("sec-fetch-site") == "cross-site"
+        session = None if cross_site else await own_session(request, self.settings)
         now = clock.now()
         must_sign_in = session is None
         fresh = False
@@ -219,6 +230,8 @@ class Authorization:
                 organisation_id=client.organisation_id,
                 target=client,
             )
+            if "none" in prompt:  # no page at all with prompt=none (Core §3.1.2.1)
+                raise Refused("access_denied", "This person may not sign in to this client.")
             return pages.refusal_page(client.name)
         if consent == "deny":
             raise Refused("access_denied", "The person did not allow it.")

@@ -4,6 +4,9 @@ reseller's owners and admins (OIDC_CLIENTS_MANAGE), for their own subtree.
 - A confidential client gets a secret, shown once and kept as its SHA-256 (it is
   256 random bits); a public client (a single-page or mobile app) has none and
   must use PKCE, which every client must anyway.
+- A confidential client may instead register its public JSON Web Key Set and
+  authenticate with `private_key_jwt` (server/oidc/assertions.py): then it has
+  no secret at all, and only public keys are stored.
 - Redirect URIs are compared exactly: no wildcards, no fragments, https (or
   http on a loopback address, for development).
 - The access rule says who may sign in to it: people with an active membership
@@ -16,7 +19,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
 from ipaddress import ip_address
+from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.queryset import QuerySet
@@ -29,6 +34,7 @@ from server.core.errors import DomainError, ErrorCode, not_found
 from server.core.permissions import Permission, Role
 from server.core.tokens import hash_token
 from server.core.validation import clean_text
+from server.oidc.assertions import check_jwks
 from server.oidc.models import OidcClient
 from server.tenancy.models import Organisation, OrganisationKind
 
@@ -37,6 +43,14 @@ SECRET_PREFIX = "fdcs_"  # noqa: S105 - a prefix, not a secret
 MAX_URIS = 10
 MAX_URI_LENGTH = 2000
 _LOOPBACK_NAMES = {"localhost"}
+
+
+class AuthMethod(Enum):
+    """How a client authenticates at the token and revocation endpoints."""
+
+    CLIENT_SECRET = "client_secret"  # noqa: S105 - client_secret_basic or client_secret_post
+    PRIVATE_KEY_JWT = "private_key_jwt"
+    NONE = "none"  # a public client
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,8 @@ class Changes:
     first_party: bool | None = None
     api_permissions: list[Permission] | None = None
     access: AccessRule | None = None
+    auth_method: AuthMethod | None = None
+    jwks: Any = None
 
 
 def _loopback(host: str) -> bool:
@@ -138,8 +154,11 @@ async def create(
     post_logout_redirect_uris: list[str],
     api_permissions: list[Permission],
     access: AccessRule,
+    auth_method: AuthMethod | None = None,
+    jwks: Any = None,
 ) -> tuple[OidcClient, str | None]:
-    """A new client and its secret (None for a public client), shown this once."""
+    """A new client and its secret (None for a public or a private_key_jwt
+    client), shown this once."""
     if owner.kind is OrganisationKind.CUSTOMER:
         raise DomainError(
             ErrorCode.NOT_RESELLER,
@@ -152,7 +171,17 @@ async def create(
         post_logout_redirect_uris, "postLogoutRedirectUris", required=False
     )
     check_access(owner, access)
-    secret, digest, hint = _new_secret() if not public else (None, None, None)
+    method = auth_method or (AuthMethod.NONE if public else AuthMethod.CLIENT_SECRET)
+    if public != (method is AuthMethod.NONE):
+        raise DomainError(
+            ErrorCode.INVALID,
+            "A public client authenticates with none; a confidential one with a secret or "
+            "private_key_jwt.",
+            "tokenEndpointAuthMethod",
+        )
+    keys = _keys_for(method, jwks)
+    with_secret = method is AuthMethod.CLIENT_SECRET
+    secret, digest, hint = _new_secret() if with_secret else (None, None, None)
     now = clock.now()
     client = OidcClient(
         organisation=owner,
@@ -165,6 +194,7 @@ async def create(
         redirect_uris=uris,
         post_logout_redirect_uris=logout_uris,
         api_permissions=sorted({p.value for p in api_permissions}),
+        jwks=keys,
         created_by=actor.user,
         created_at=now,
         updated_at=now,
@@ -177,13 +207,54 @@ async def create(
             actor=actor,
             organisation_id=owner.id,
             target=client,
-            details={"clientId": client.client_id, "public": public, "firstParty": first_party},
+            details={
+                "clientId": client.client_id,
+                "public": public,
+                "firstParty": first_party,
+                "authMethod": method.value,
+            },
         )
     return client, secret
 
 
+def _keys_for(method: AuthMethod, jwks: Any) -> dict[str, list[dict[str, Any]]] | None:
+    if method is not AuthMethod.PRIVATE_KEY_JWT:
+        if jwks is not None:
+            raise DomainError(
+                ErrorCode.INVALID, "Only a private_key_jwt client has public keys.", "jwks"
+            )
+        return None
+    if jwks is None:
+        raise DomainError(
+            ErrorCode.REQUIRED, "A private_key_jwt client needs its public keys.", "jwks"
+        )
+    return check_jwks(jwks)
+
+
+def _method_change(client: OidcClient, changes: Changes) -> list[str]:
+    """Keys given, or a confidential client moving from its secret to
+    private_key_jwt (the secret stops at once). Checked before anything changes."""
+    current = AuthMethod(client.auth_method)
+    method = changes.auth_method or current
+    if method is current and changes.jwks is None:
+        return []
+    if method is not current and not (
+        current is AuthMethod.CLIENT_SECRET and method is AuthMethod.PRIVATE_KEY_JWT
+    ):
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "A client can move from a secret to private_key_jwt only; register a new "
+            "client for any other change of authentication.",
+            "tokenEndpointAuthMethod",
+        )
+    client.jwks = _keys_for(method, changes.jwks if changes.jwks is not None else client.jwks)
+    client.secret_hash = client.secret_hint = None
+    return ["jwks", "secret_hash", "secret_hint"]
+
+
 async def update(*, actor: Actor, client: OidcClient, changes: Changes) -> OidcClient:
     fields: list[str] = []
+    fields += _method_change(client, changes)
     if changes.name is not None:
         client.name = clean_text(changes.name, field="name", required=True)
         fields.append("name")
@@ -227,6 +298,13 @@ async def rotate_secret(*, actor: Actor, client: OidcClient) -> str:
     """A new secret for a confidential client; the old one stops working at once."""
     if client.public:
         raise DomainError(ErrorCode.INVALID_STATE, "A public client has no secret.", "oidcClientId")
+    if client.jwks is not None:
+        raise DomainError(
+            ErrorCode.INVALID_STATE,
+            "This client authenticates with private_key_jwt and has no secret: change its "
+            "public keys instead (updateOidcClient jwks).",
+            "oidcClientId",
+        )
     secret, digest, hint = _new_secret()
     client.secret_hash, client.secret_hint, client.updated_at = digest, hint, clock.now()
     async with in_transaction():

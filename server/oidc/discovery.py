@@ -36,6 +36,12 @@ ACR_TWO_FACTOR = "urn:frontdesk:acr:2fa"
 ACR_PASSWORD = "urn:frontdesk:acr:pwd"  # noqa: S105 - a name, not a secret
 
 
+# Client authentication at the token and revocation endpoints.
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+# private_key_jwt: what a client may sign its assertion with (server/oidc/assertions.py).
+ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "Ed25519", "EdDSA")
+
+
 def issuer(settings: Settings) -> str:
     return settings.public_url.rstrip("/")
 
@@ -56,16 +62,10 @@ def configuration(settings: Settings) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        "revocation_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": list(CLAIMS),
         "acr_values_supported": [ACR_PASSWORD, ACR_TWO_FACTOR],

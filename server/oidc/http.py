@@ -20,14 +20,18 @@ from server.auth.sessions import end_session
 from server.core.encryption import derived_key
 from server.core.tokens import hash_token
 from server.http import own_origin, request_meta
-from server.oidc import grants, keys, pages
+from server.oidc import assertions, grants, keys, pages
 from server.oidc.authorize import Authorization, form_token, own_session, with_query
 from server.oidc.discovery import ACR_TWO_FACTOR, configuration, issuer
 from server.oidc.models import OidcClient, OidcSubject
 from server.oidc.rules import person_claims, reachable_memberships
 from server.settings import Settings
 
-_PUBLIC_CACHE = {"cache-control": "public, max-age=300"}
+# Discovery and the JWKS are public documents: any origin's browser code may read
+# them (no credentials). The token, revocation and userinfo endpoints send no CORS
+# headers at all, and the app's CORS_ORIGINS never reach OIDC_PATHS (server/app.py).
+_PUBLIC_CACHE = {"cache-control": "public, max-age=300", "access-control-allow-origin": "*"}
+OIDC_PATHS = ("/oidc/", "/.well-known/openid-configuration")
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 _LOGOUT_FIELDS = ("client_id", "post_logout_redirect_uri", "state", "sub")
 
@@ -65,10 +69,18 @@ async def _form(request: Request) -> tuple[dict[str, str], bool]:
     return _single(items)
 
 
-async def authenticate_client(request: Request, params: dict[str, str]) -> OidcClient:
-    """client_secret_basic, client_secret_post, or none (public clients); one at a time."""
+async def authenticate_client(
+    request: Request, params: dict[str, str], audiences: tuple[str, ...]
+) -> OidcClient:
+    """client_secret_basic, client_secret_post, private_key_jwt (a confidential
+    client registered with its public keys), or none (public clients); one at a
+    time. `audiences`: what a client assertion's `aud` may name."""
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
+    if "client_assertion" in params or "client_assertion_type" in params:
+        if scheme.lower() == "basic" or "client_secret" in params:
+            raise ClientError("invalid_request", "Use one client authentication method.")
+        return await _asserted_client(params, audiences)
     basic_id = basic_secret = None
     if scheme.lower() == "basic":
         try:
@@ -101,6 +113,13 @@ async def authenticate_client(request: Request, params: dict[str, str]) -> OidcC
         if secret:
             raise ClientError("invalid_client", "A public client sends no secret.", 401)
         return client
+    if client.jwks is not None:
+        raise ClientError(
+            "invalid_client",
+            "This client authenticates with private_key_jwt (a client assertion).",
+            401,
+            basic_id is not None,
+        )
     if (
         not secret
         or client.secret_hash is None
@@ -109,6 +128,30 @@ async def authenticate_client(request: Request, params: dict[str, str]) -> OidcC
         raise ClientError(
             "invalid_client", "Client authentication failed.", 401, basic_id is not None
         )
+    return client
+
+
+async def _asserted_client(params: dict[str, str], audiences: tuple[str, ...]) -> OidcClient:
+    """private_key_jwt: the client the assertion names, if it verifies (RFC 7523 §3)."""
+    if params.get("client_assertion_type") != assertions.ASSERTION_TYPE:
+        raise ClientError(
+            "invalid_client",
+            f"client_assertion_type must be {assertions.ASSERTION_TYPE}.",
+            401,
+        )
+    assertion = params.get("client_assertion", "")
+    if not assertion:
+        raise ClientError("invalid_client", "client_assertion is required.", 401)
+    try:
+        client_id = assertions.unverified_subject(assertion)
+        if params.get("client_id", client_id) != client_id:
+            raise assertions.AssertionRefused("client_id differs from the assertion's sub.")
+        client = await OidcClient.get_or_none(client_id=client_id[:64])
+        if client is None:
+            raise assertions.AssertionRefused("Client authentication failed.")
+        await assertions.authenticate(client, assertion, audiences)
+    except assertions.AssertionRefused as error:
+        raise ClientError("invalid_client", str(error), 401) from None
     return client
 
 
@@ -132,6 +175,12 @@ def _logout_token(fields: dict[str, str]) -> str:
 
 def oidc_routes(settings: Settings) -> list[BaseRoute]:
     own_issuer = issuer(settings)
+    endpoints = configuration(settings)
+    # What a client assertion's aud may name (RFC 7523 §3; OpenID Connect Core §9):
+    # the token endpoint's URL (at the revocation endpoint too, as libraries send
+    # it), the endpoint called, or the issuer.
+    token_audiences = (endpoints["token_endpoint"], own_issuer)
+    revocation_audiences = (*token_audiences, endpoints["revocation_endpoint"])
 
     async def discovery(request: Request) -> Response:
         return JSONResponse(configuration(settings), headers=_PUBLIC_CACHE)
@@ -172,7 +221,7 @@ def oidc_routes(settings: Settings) -> list[BaseRoute]:
     async def token(request: Request) -> Response:
         try:
             params, repeated = await _form(request)
-            client = await authenticate_client(request, params)
+            client = await authenticate_client(request, params, token_audiences)
             if repeated:
                 raise ClientError("invalid_request", "A parameter was given more than once.")
             meta = request_meta(request, settings)
@@ -233,7 +282,7 @@ def oidc_routes(settings: Settings) -> list[BaseRoute]:
     async def revoke(request: Request) -> Response:
         try:
             params, _ = await _form(request)
-            client = await authenticate_client(request, params)
+            client = await authenticate_client(request, params, revocation_audiences)
             if not params.get("token"):
                 raise ClientError("invalid_request", "token is required.")
         except ClientError as error:

@@ -58,6 +58,9 @@ class OidcClient(Model):
     access_organisation_ids: fields.JSONField[list[int]] = fields.JSONField(default=list)
     access_roles: fields.JSONField[list[str]] = fields.JSONField(default=list)
     access_requires_portal_grant = fields.BooleanField(default=False)
+    # private_key_jwt: the client's public JSON Web Key Set ({"keys": [...]}, public
+    # halves only, checked in assertions.check_jwks); such a client has no secret.
+    jwks: fields.JSONField[dict[str, list[dict[str, str]]] | None] = fields.JSONField(null=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="oidc_clients", null=True, on_delete=fields.SET_NULL
     )
@@ -69,6 +72,13 @@ class OidcClient(Model):
 
     class Meta:
         table = "oidc_client"
+
+    @property
+    def auth_method(self) -> str:
+        """How it authenticates at the token and revocation endpoints."""
+        if self.public:
+            return "none"
+        return "private_key_jwt" if self.jwks is not None else "client_secret"
 
 
 class OidcAuthorizationCode(Model):
@@ -165,3 +175,22 @@ class OidcSubject(Model):
 
     class Meta:
         table = "oidc_subject"
+
+
+class OidcUsedAssertion(Model):
+    """A `private_key_jwt` client assertion already used: its `jti` (as SHA-256)
+    is kept until the assertion expires, so it cannot be presented again."""
+
+    id = fields.IntField(primary_key=True)
+    client: fields.ForeignKeyRelation[OidcClient] = fields.ForeignKeyField(
+        "models.OidcClient", related_name="used_assertions", on_delete=fields.CASCADE
+    )
+    jti_hash = fields.CharField(max_length=64)
+    expires_at = fields.DatetimeField(db_index=True)
+    created_at = fields.DatetimeField()
+
+    client_id: int
+
+    class Meta:
+        table = "oidc_used_assertion"
+        unique_together = (("client", "jti_hash"),)

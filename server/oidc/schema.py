@@ -5,10 +5,11 @@ admins (OIDC_CLIENTS_MANAGE); never through API tokens or impersonation."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from server.accounts.models import User
 from server.accounts.types import UserNode
@@ -30,6 +31,12 @@ from server.oidc import clients as service
 from server.oidc.models import OidcClient
 from server.tenancy.models import Organisation
 from server.tenancy.refs import OrganisationRef
+
+OidcTokenEndpointAuthMethod = strawberry.enum(
+    service.AuthMethod,
+    name="OidcTokenEndpointAuthMethod",
+    description="How a client authenticates at the token and revocation endpoints.",
+)
 
 
 @strawberry.type(description="Who may sign in to a client.")
@@ -64,12 +71,28 @@ class OidcClientType(relay.Node):
     )
     first_party: bool = strawberry.field(description="Our own system: no consent page.")
     secret_hint: str | None = strawberry.field(
-        description="The secret's first characters, to tell secrets apart (null: public)."
+        description="The secret's first characters, to tell secrets apart (null: no secret)."
     )
     redirect_uris: list[str]
     post_logout_redirect_uris: list[str]
     created_at: datetime
     updated_at: datetime
+
+    @strawberry.field(
+        description="CLIENT_SECRET: `client_secret_basic` or `client_secret_post`; "
+        "PRIVATE_KEY_JWT: a JWT signed with one of its `jwks` keys; NONE: a public client."
+    )
+    @staticmethod
+    def token_endpoint_auth_method(row: strawberry.Parent[OidcClient]) -> service.AuthMethod:
+        return service.AuthMethod(row.auth_method)
+
+    @strawberry.field(
+        description="PRIVATE_KEY_JWT: its public JSON Web Key Set (public keys only); "
+        "otherwise null."
+    )
+    @staticmethod
+    def jwks(row: strawberry.Parent[OidcClient]) -> JSON | None:
+        return cast(JSON | None, row.jwks)
 
     @strawberry.field(description="What its access tokens may do in /graphql at most.")
     @staticmethod
@@ -127,6 +150,17 @@ class CreateOidcClientInput:
         description="Permissions its access tokens may request as `api:<PERMISSION>` scopes.",
     )
     access_rule: OidcAccessRuleInput | None = None
+    token_endpoint_auth_method: service.AuthMethod | None = strawberry.field(
+        default=None,
+        description="Left out: NONE for a public client, CLIENT_SECRET otherwise. "
+        "PRIVATE_KEY_JWT needs `jwks` and gives no secret.",
+    )
+    jwks: JSON | None = strawberry.field(
+        default=None,
+        description='PRIVATE_KEY_JWT: the client\'s public keys, `{"keys": [...]}` (RSA of '
+        "2048 bits or more, EC P-256 or Ed25519; a kid each when more than one). "
+        "Private key material is refused.",
+    )
 
 
 @strawberry.input(description="What to change; fields left out stay as they are.")
@@ -138,6 +172,15 @@ class UpdateOidcClientInput:
     first_party: bool | None = strawberry.UNSET
     api_permissions: list[Permission] | None = strawberry.UNSET
     access_rule: OidcAccessRuleInput | None = strawberry.UNSET
+    token_endpoint_auth_method: service.AuthMethod | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Only from CLIENT_SECRET to PRIVATE_KEY_JWT (with `jwks`): the secret "
+        "stops at once.",
+    )
+    jwks: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="PRIVATE_KEY_JWT: the new public key set (replaces the old one).",
+    )
 
 
 @strawberry.input
@@ -165,6 +208,10 @@ class DeleteOidcClientPayload(Payload):
 
 def _given(value: object) -> bool:
     return value is not None and value is not strawberry.UNSET
+
+
+def _json(value: object) -> Any:
+    return value if _given(value) else None
 
 
 async def _access(rule: OidcAccessRuleInput | None) -> service.AccessRule:
@@ -232,6 +279,8 @@ class Mutation:
             post_logout_redirect_uris=input.post_logout_redirect_uris,
             api_permissions=input.api_permissions,
             access=await _access(input.access_rule),
+            auth_method=input.token_endpoint_auth_method,
+            jwks=input.jwks,
         )
         return OidcClientSecretPayload(client_secret=secret, oidc_client=client)
 
@@ -259,6 +308,10 @@ class Mutation:
             first_party=input.first_party if _given(input.first_party) else None,
             api_permissions=input.api_permissions if _given(input.api_permissions) else None,
             access=await _access(input.access_rule) if _given(input.access_rule) else None,
+            auth_method=input.token_endpoint_auth_method
+            if _given(input.token_endpoint_auth_method)
+            else None,
+            jwks=_json(input.jwks),
         )
         client = await service.update(
             actor=info.context.require_actor(),

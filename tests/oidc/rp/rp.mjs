@@ -11,14 +11,25 @@ const input = JSON.parse(raw || "{}");
 async function configure() {
   const metadata = { id_token_signed_response_alg: "ES256" };
   if (input.secret) metadata.client_secret = input.secret;
-  const auth = input.secret ? client.ClientSecretBasic(input.secret) : client.None();
+  let auth = input.secret ? client.ClientSecretBasic(input.secret) : client.None();
+  if (input.privateJwk) {
+    // private_key_jwt: the client's own key signs an assertion at each token call.
+    const key = await crypto.subtle.importKey(
+      "jwk", input.privateJwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+    auth = client.PrivateKeyJwt({ key, kid: input.privateJwk.kid });
+  }
   return client.discovery(new URL(input.issuer), input.clientId, metadata, auth, {
     execute: [client.allowInsecureRequests], // the test server speaks http on 127.0.0.1
   });
 }
 
 function failure(error) {
-  return { ok: false, error: error.error ?? error.code ?? error.name, message: error.message };
+  return {
+    ok: false,
+    error: error.error ?? error.code ?? error.name,
+    status: error.status,
+    message: error.message,
+  };
 }
 
 async function run() {

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pyotp
 import pytest
+from joserfc.jwk import ECKey
 
 from tests.helpers.oidc_server import Server, bearer, create_client, graphql, organisation_ids
 from tests.oidc.rp.conftest import CODE_SECONDS, RP_PORT
@@ -193,4 +194,54 @@ def test_someone_outside_the_access_rule_is_refused(browser, server, setup, rp_p
     page.get_by_role("heading", name="Access not granted").wait_for()
     assert page.url.startswith(f"{server.url}/oidc/authorize")
     assert "Team wiki" in page.content()
+    page.context.close()
+
+
+def test_private_key_jwt_with_a_real_relying_party(browser, server, setup, rp_pages):  # type: ignore[no-untyped-def]
+    """openid-client signs its assertions (aud: the issuer, exp: a minute) with a
+    key Frontdesk knows only the public half of; the code, refresh and
+    revocation calls carry no secret."""
+    key = ECKey.generate_key("P-256", parameters={"kid": "rp-1"}, private=True)
+    admin = bearer(server, "admin@northwind.example.com")
+    client_id, secret = create_client(
+        server,
+        admin,
+        organisationId=organisation_ids(server, admin)["Northwind Hosting"],
+        name="Ticket tool",
+        redirectUris=[CALLBACK],
+        firstParty=True,
+        tokenEndpointAuthMethod="PRIVATE_KEY_JWT",
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    assert secret is None
+    client = {
+        "issuer": server.url,
+        "clientId": client_id,
+        "privateJwk": key.as_dict(private=True),
+    }
+    start = rp("authorize", **client, redirectUri=CALLBACK)
+    page = _page(browser, server)
+    page.goto(start["url"])
+    page.get_by_label("Email").fill(OUTSIDER)
+    page.get_by_label("Password").fill(server.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(CALLBACK + "**")
+    state = {k: start[k] for k in ("verifier", "state", "nonce")}
+    done = rp("callback", **client, callbackUrl=page.url, **state)
+    assert done["ok"], done
+    assert done["claims"]["email"] == OUTSIDER and done["claims"]["aud"] == client["clientId"]
+    refreshed = rp("refresh", **client, refreshToken=done["refreshToken"])
+    assert refreshed["ok"], refreshed
+    assert rp("revoke", **client, token=refreshed["refreshToken"])["ok"]
+    gone = rp("refresh", **client, refreshToken=refreshed["refreshToken"])
+    assert gone["ok"] is False and gone["error"] == "invalid_grant"
+    # Another key (not registered) is refused at the token endpoint.
+    stranger = {
+        **client,
+        "privateJwk": ECKey.generate_key("P-256", private=True).as_dict(private=True),
+    }
+    refused = rp("refresh", **stranger, refreshToken=done["refreshToken"])
+    # (401 with a WWW-Authenticate challenge: openid-client reports the challenge.)
+    assert refused["ok"] is False and refused["status"] == 401, refused
+    assert rp("refresh", **client, refreshToken=done["refreshToken"])["ok"] is False
     page.context.close()
