@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import FieldExtension
 from strawberry.scalars import JSON
 
 from server.accounts.models import User
@@ -229,6 +230,21 @@ async def _access(rule: OidcAccessRuleInput | None) -> service.AccessRule:
     )
 
 
+def _managing_the_client(recent_auth: int | None = None) -> list[FieldExtension]:
+    """OIDC_CLIENTS_MANAGE in the client's organisation, by a person signed in
+    (never through an API token or an impersonation). A new guard per field: an
+    extension instance belongs to one field."""
+    return [
+        requires(
+            Permission.OIDC_CLIENTS_MANAGE,
+            on=owner_of("input.oidc_client_id", OidcClient),
+            recent_auth=recent_auth,
+            impersonation=False,
+            api_tokens=False,
+        )
+    ]
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -286,15 +302,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change a client: its name, addresses, consent, API permissions, access rule.",
-        extensions=[
-            requires(
-                Permission.OIDC_CLIENTS_MANAGE,
-                on=owner_of("input.oidc_client_id", OidcClient),
-                recent_auth=STEP_UP_SECONDS,
-                impersonation=False,
-                api_tokens=False,
-            )
-        ],
+        extensions=_managing_the_client(recent_auth=STEP_UP_SECONDS),
     )
     async def update_oidc_client(
         self, info: Info, input: UpdateOidcClientInput
@@ -322,15 +330,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="A new secret for a confidential client; the old one stops at once.",
-        extensions=[
-            requires(
-                Permission.OIDC_CLIENTS_MANAGE,
-                on=owner_of("input.oidc_client_id", OidcClient),
-                recent_auth=STEP_UP_SECONDS,
-                impersonation=False,
-                api_tokens=False,
-            )
-        ],
+        extensions=_managing_the_client(recent_auth=STEP_UP_SECONDS),
     )
     async def rotate_oidc_client_secret(
         self, info: Info, input: OidcClientInput
@@ -341,14 +341,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Remove a client: its tokens stop working at once.",
-        extensions=[
-            requires(
-                Permission.OIDC_CLIENTS_MANAGE,
-                on=owner_of("input.oidc_client_id", OidcClient),
-                impersonation=False,
-                api_tokens=False,
-            )
-        ],
+        extensions=_managing_the_client(),
     )
     async def delete_oidc_client(
         self, info: Info, input: OidcClientInput

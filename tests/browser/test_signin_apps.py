@@ -7,10 +7,12 @@ that member has no Sign-in apps entry, nor has a customer's admin."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
+from joserfc.jwk import ECKey
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server
@@ -20,7 +22,7 @@ from tests.browser.test_live_pages import api
 
 OWNER = "owner@provider.example.com"
 CLIENTS = """query($org: ID!) { oidcClients(organisationId: $org, first: 50) { nodes {
-  id name clientId public firstParty secretHint redirectUris postLogoutRedirectUris apiPermissions
+  id name clientId public firstParty tokenEndpointAuthMethod jwks secretHint redirectUris postLogoutRedirectUris apiPermissions
   accessRule { roles requiresPortalAccess organisations { name } } } } }"""
 MEMBER = """query($id: ID!) { node(id: $id) { ... on Membership { portalAccess } } }"""
 
@@ -150,6 +152,50 @@ def test_provider_creates_edits_rotates_and_deletes_a_sign_in_app(app: App, serv
     ).click()
     expect(page.get_by_text("No sign-in apps yet.")).to_be_visible()
     assert clients(page, org) == []
+
+
+def test_an_app_that_signs_with_its_own_key_registers_its_public_keys(app: App) -> None:
+    """private_key_jwt: the key set goes in as JSON; something that is not JSON, or
+    a private key, is refused on the field and creates nothing; the app has no
+    secret to show or rotate."""
+    key = ECKey.generate_key("P-256", private=True)
+    page = app.page()
+    app.sign_in(page, OWNER)
+    app.open_section(page, "Sign-in apps")
+    org = org_id_of(page)
+    page.get_by_role("button", name="Create app").first.click()
+    dialog = page.get_by_role("dialog", name="New sign-in app for Frontdesk Cloud")
+    keys = dialog.get_by_label("Public keys (JWKS)")
+    expect(keys).to_be_hidden()  # only for an app that signs with its own key
+    dialog.get_by_label("Name", exact=True).fill("Billing")
+    dialog.get_by_label("Redirect URIs", exact=True).fill("https://billing.example.com/cb")
+    dialog.get_by_label("Kind").select_option("PRIVATE_KEY_JWT")
+    expect(keys).to_be_visible()
+    create = dialog.get_by_role("button", name="Create app")
+
+    keys.fill("not json")
+    create.click()
+    expect(keys).to_have_attribute("aria-invalid", "true")
+    keys.fill(json.dumps({"keys": [key.as_dict(private=True)]}))
+    create.click()
+    expect(keys).to_have_attribute("aria-invalid", "true")
+    assert clients(page, org) == []
+
+    keys.fill(json.dumps({"keys": [key.as_dict(private=False)]}))
+    create.click()
+    shown = page.get_by_role("dialog", name='"Billing" created')
+    expect(shown.get_by_role("textbox", name="Client ID")).to_be_visible()
+    expect(shown.get_by_role("textbox", name="Client secret")).to_have_count(0)
+    shown.get_by_role("button", name="Done").click()
+    [billing] = [c for c in clients(page, org) if c["name"] == "Billing"]
+    assert billing["tokenEndpointAuthMethod"] == "PRIVATE_KEY_JWT"
+    assert billing["secretHint"] is None and "d" not in billing["jwks"]["keys"][0]
+    row = page.get_by_role("row").filter(has_text="Billing")
+    expect(row).to_contain_text("Signs with its own key (private_key_jwt)")
+    expect(row.get_by_role("button", name="Rotate the secret of Billing")).to_have_count(0)
+    row.get_by_role("button", name="Delete Billing").click()
+    page.get_by_role("dialog", name="Delete Billing?").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("No sign-in apps yet.")).to_be_visible()
 
 
 def test_portal_access_is_granted_on_a_member_who_sees_no_sign_in_apps(app: App) -> None:

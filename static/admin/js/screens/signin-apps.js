@@ -9,7 +9,7 @@ import { confirmDialog, formDialog, openDialog } from "../forms.js";
 import { t } from "../i18n.js";
 import { impersonating, ROLES, state } from "../state.js";
 
-const CLIENT_FIELDS = `id name clientId public firstParty secretHint redirectUris postLogoutRedirectUris createdAt apiPermissions
+const CLIENT_FIELDS = `id name clientId public firstParty tokenEndpointAuthMethod jwks secretHint redirectUris postLogoutRedirectUris createdAt apiPermissions
   accessRule { roles requiresPortalAccess organisations { id name } } createdBy { displayName }`;
 
 const CLIENTS = `query SignInApps($org: ID!) {
@@ -72,6 +72,8 @@ function showSecret(title, client, secret) {
     h("div", { class: "actions end" }, h("button", { type: "button", class: "primary", onclick: close }, t("Done")))));
 }
 
+const signsWithKey = (client) => client?.tokenEndpointAuthMethod === "PRIVATE_KEY_JWT";
+
 /** The create and edit dialog; `client` null creates. */
 function clientDialog(org, organisations, client, onDone) {
   const permissions = checkGroup(t("API permissions"),
@@ -83,16 +85,20 @@ function clientDialog(org, organisations, client, onDone) {
   const roles = checkGroup(t("Roles"), t("None ticked: any role."),
     ROLES.map((r) => [r, humanise(r)]), client?.accessRule.roles ?? []);
   const accessRule = h("fieldset", {}, h("legend", {}, t("Who may sign in")), orgs.fieldset, roles.fieldset);
-  formDialog(client ? t("Edit {name}", { name: client.name }) : t("New sign-in app for {name}", { name: org.name }), {
+  const { form } = formDialog(client ? t("Edit {name}", { name: client.name }) : t("New sign-in app for {name}", { name: org.name }), {
     label: client ? t("Edit sign-in app") : t("Create a sign-in app"),
     submitLabel: client ? t("Save changes") : t("Create app"),
     intro: client ? null : t("Register a system whose people sign in with their {name} account (OpenID Connect).", { name: org.name }),
     fields: [
       { name: "name", label: t("Name"), required: true, autofocus: true, value: client?.name, hint: t("People see it on the consent page, e.g. \"Ticket desk\".") },
-      client ? null : { name: "kind", label: t("Kind"), type: "select", value: "CONFIDENTIAL", options: [
-        ["CONFIDENTIAL", t("Confidential: a server-side app that keeps a secret")],
-        ["PUBLIC", t("Public: a browser or mobile app, no secret (PKCE)")],
+      client ? null : { name: "kind", label: t("Kind"), type: "select", value: "CLIENT_SECRET", options: [
+        ["CLIENT_SECRET", t("Confidential: a server-side app that keeps a secret")],
+        ["PRIVATE_KEY_JWT", t("Confidential: a server-side app that signs with its own key (private_key_jwt)")],
+        ["NONE", t("Public: a browser or mobile app, no secret (PKCE)")],
       ] },
+      signsWithKey(client) || !client ? { name: "jwks", label: t("Public keys (JWKS)"), type: "textarea",
+        value: client?.jwks ? JSON.stringify(client.jwks, null, 2) : "",
+        hint: t("The app's public JSON Web Key Set: a JSON object with a \"keys\" list. Never paste a private key.") } : null,
       { name: "firstParty", label: t("First party: our own system, no consent page"), type: "checkbox", value: client?.firstParty },
       { name: "redirectUris", label: t("Redirect URIs"), type: "textarea", required: true, value: client?.redirectUris.join("\n"),
         hint: t("One per line, compared exactly: https (http only for localhost), no wildcards.") },
@@ -103,7 +109,16 @@ function clientDialog(org, organisations, client, onDone) {
       { name: "requiresPortalAccess", label: t("Only people with portal access"), type: "checkbox", value: client?.accessRule.requiresPortalAccess,
         hint: t("Each person's portal access is granted on their page under Users, Feature access.") },
     ].filter(Boolean),
-    onSubmit: ({ name, kind, firstParty, redirectUris, postLogoutRedirectUris, requiresPortalAccess }) => {
+    onSubmit: ({ name, kind, jwks, firstParty, redirectUris, postLogoutRedirectUris, requiresPortalAccess }) => {
+      const method = client ? client.tokenEndpointAuthMethod : kind;
+      let keys = null;
+      if (method === "PRIVATE_KEY_JWT") {
+        try {
+          keys = JSON.parse(jwks);
+        } catch {
+          return { errors: [{ field: "jwks", message: t("Paste the key set as JSON: an object with a \"keys\" list.") }] };
+        }
+      }
       const common = {
         name: name.trim(),
         firstParty,
@@ -111,6 +126,7 @@ function clientDialog(org, organisations, client, onDone) {
         postLogoutRedirectUris: lines(postLogoutRedirectUris),
         apiPermissions: permissions.chosen(),
         accessRule: { organisationIds: orgs.chosen(), roles: roles.chosen(), requiresPortalAccess },
+        ...(keys ? { jwks: keys } : {}),
       };
       if (client) {
         return mutate(`mutation UpdateSignInApp($input: UpdateOidcClientInput!) {
@@ -119,7 +135,7 @@ function clientDialog(org, organisations, client, onDone) {
       }
       return mutate(`mutation CreateSignInApp($input: CreateOidcClientInput!) {
         createOidcClient(input: $input) { clientSecret oidcClient { id name clientId } ${USER_ERROR} } }`,
-      { input: { organisationId: org.id, public: kind === "PUBLIC", ...common } }, "createOidcClient");
+      { input: { organisationId: org.id, public: kind === "NONE", tokenEndpointAuthMethod: kind, ...common } }, "createOidcClient");
     },
     onSuccess: (payload) => {
       onDone();
@@ -127,6 +143,13 @@ function clientDialog(org, organisations, client, onDone) {
       else showSecret(t("\"{name}\" created", { name: payload.oidcClient.name }), payload.oidcClient, payload.clientSecret);
     },
   });
+  // The key set only for an app that signs with its own key.
+  const kind = form.fields.kind?.input;
+  if (kind) {
+    const showKeys = () => { form.fields.jwks.input.closest(".field").hidden = kind.value !== "PRIVATE_KEY_JWT"; };
+    kind.addEventListener("change", showKeys);
+    showKeys();
+  }
 }
 
 function uriList(uris) {
@@ -192,7 +215,8 @@ export async function list(section, params, { current }) {
       client.firstParty ? [" ", badge("", t("First party"))] : null,
       h("span", { class: "sub" }, h("code", {}, client.clientId), " ",
         copyButton(client.clientId, t("Copy the client ID of {name}", { name: client.name }), t("Client ID copied."), "link-button")),
-      client.secretHint ? h("span", { class: "sub" }, t("Secret {hint}", { hint: `${client.secretHint}…` })) : null),
+      client.secretHint ? h("span", { class: "sub" }, t("Secret {hint}", { hint: `${client.secretHint}…` })) : null,
+      signsWithKey(client) ? h("span", { class: "sub" }, t("Signs with its own key (private_key_jwt)")) : null),
     uriList(client.redirectUris),
     h("span", {}, whoMaySignIn(client),
       h("span", { class: "sub" }, client.apiPermissions.length
@@ -201,7 +225,7 @@ export async function list(section, params, { current }) {
     h("span", {}, timeEl(client.createdAt, { date: true }), client.createdBy ? h("span", { class: "sub" }, client.createdBy.displayName) : null),
     readOnly ? "" : h("div", { class: "actions stack" },
       h("button", { type: "button", "aria-label": t("Edit {name}", { name: client.name }), onclick: () => clientDialog(org, organisations, client, rerender) }, t("Edit")),
-      client.public ? null : h("button", { type: "button", "aria-label": t("Rotate the secret of {name}", { name: client.name }), onclick: () => rotate(client) }, t("Rotate secret")),
+      client.tokenEndpointAuthMethod !== "CLIENT_SECRET" ? null : h("button", { type: "button", "aria-label": t("Rotate the secret of {name}", { name: client.name }), onclick: () => rotate(client) }, t("Rotate secret")),
       h("button", { type: "button", class: "danger", "aria-label": t("Delete {name}", { name: client.name }), onclick: () => remove(client) }, t("Delete"))),
   ]);
 
