@@ -17,7 +17,8 @@ order, then the next, and stops when it is full (in one statement), and only
 those rows are ranked.
 
 Counting is what grows with the tree. A list may bring its own `total` (the
-members list's unfiltered count is a sum of per-organisation counters); a
+members list's unfiltered count is read from per-organisation or per-subtree
+counters); a
 search counts its matches up to `SEARCH_COUNT_LIMIT` and beyond that says "at
 least" (`totalCountIsExact: false`), as counting every match of a common word
 among a million rows costs more than the page itself."""
