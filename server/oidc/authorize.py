@@ -118,15 +118,22 @@ class Authorization:
             return pages.error_page(
                 "This application asked to return to an address it may not use."
             )
-        state = params.get("state")
         try:
             return await self._checked(request, client, params, repeated, consent)
         except Refused as refused:
-            values = {"error": refused.error, "error_description": refused.description}
-            if state is not None:
-                values["state"] = state
-            values["iss"] = self.issuer
-            return RedirectResponse(with_query(redirect_uri, values), status_code=303)
+            return RedirectResponse(self._refusal(params, refused), status_code=303)
+
+    def _to_client(self, params: dict[str, str], values: dict[str, str]) -> str:
+        """The client's (checked) redirect URI carrying `values`, its `state` and our
+        `iss` (RFC 6749 §4.1.2, RFC 9207)."""
+        if "state" in params:
+            values = {**values, "state": params["state"]}
+        return with_query(params["redirect_uri"], {**values, "iss": self.issuer})
+
+    def _refusal(self, params: dict[str, str], refused: Refused) -> str:
+        return self._to_client(
+            params, {"error": refused.error, "error_description": refused.description}
+        )
 
     def _scopes(self, client: OidcClient, params: dict[str, str]) -> list[str]:
         scopes = list(dict.fromkeys(params.get("scope", "").split()))
@@ -230,9 +237,10 @@ class Authorization:
                 organisation_id=client.organisation_id,
                 target=client,
             )
+            denied = Refused("access_denied", "This person may not sign in to this client.")
             if "none" in prompt:  # no page at all with prompt=none (Core §3.1.2.1)
-                raise Refused("access_denied", "This person may not sign in to this client.")
-            return pages.refusal_page(client.name)
+                raise denied
+            return pages.refusal_page(client.name, back=self._refusal(params, denied))
         if consent == "deny":
             raise Refused("access_denied", "The person did not allow it.")
         if not client.first_party and consent != "allow":
@@ -263,11 +271,7 @@ class Authorization:
             target=client,
             details={"scope": " ".join(scopes)},
         )
-        values = {"code": code}
-        if "state" in params:
-            values["state"] = params["state"]
-        values["iss"] = self.issuer
-        return RedirectResponse(with_query(params["redirect_uri"], values), status_code=303)
+        return RedirectResponse(self._to_client(params, {"code": code}), status_code=303)
 
     async def _remember_consent(self, client: OidcClient, user: User, scopes: list[str]) -> None:
         given = await OidcConsent.get_or_none(client_id=client.id, user_id=user.id)

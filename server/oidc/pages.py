@@ -54,11 +54,14 @@ def error_page(message: str, status: int = 400) -> HTMLResponse:
     return page("Sign-in cannot continue", f"<p>{escape(message)}</p>", status)
 
 
-def refusal_page(client_name: str) -> HTMLResponse:
+def refusal_page(client_name: str, back: str) -> HTMLResponse:
+    """`back`: the client's redirect URI answering `access_denied`, so the person
+    is not left on our page and the client learns the outcome."""
     return page(
         "Access not granted",
         f"<p>Your account may not sign in to <strong>{escape(client_name)}</strong>.</p>"
-        "<p>Ask an administrator of your organisation for access.</p>",
+        "<p>Ask an administrator of your organisation for access.</p>"
+        f'<p><a href="{escape(back)}">Back to {escape(client_name)}</a></p>',
         403,
     )
 

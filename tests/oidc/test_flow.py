@@ -269,6 +269,12 @@ async def test_people_outside_the_access_rule_get_a_refusal_page(tree, sign_in, 
         await browser_sign_in(http, tree[outsider].email)
         answer = await authorize(http, params)
         assert answer.status_code == 403 and "Access not granted" in answer.text, outsider
+    # The page leads back to the client, which learns the outcome (and its state).
+    [back] = re.findall(r'<a href="([^"]+)">Back to ', answer.text)
+    returned = urlsplit(html.unescape(back))
+    assert f"{returned.scheme}://{returned.netloc}{returned.path}" == params["redirect_uri"]
+    query = parse_qs(returned.query)
+    assert query["error"] == ["access_denied"] and query["state"] == [params["state"]]
     http.cookies.clear()
     await browser_sign_in(http, tree["acme.admin"].email)
     assert (await authorize(http, params)).status_code == 303
