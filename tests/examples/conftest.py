@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import oidc_server
-from tests.helpers.live_server import skip_below
+from tests.helpers.live_server import demo_server, skip_below
 from tests.helpers.oidc_server import Server
 
 HERE = Path(__file__).resolve().parent
@@ -43,9 +43,10 @@ def clean_database() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from oidc_server.serve(
+    with demo_server(
         tmp_path_factory.mktemp("examples-server"), log_name="examples-server.log"
-    )
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")

@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from tests.helpers.live_server import ARTIFACTS, ROOT, stop, wait_for
-from tests.helpers.oidc_server import Server, bearer, create_client, organisation_ids
+from tests.helpers.oidc_server import (
+    Server,
+    bearer,
+    create_client,
+    organisation_ids,
+    sign_in_at_frontdesk,
+)
 from tests.helpers.smtp import free_port
 
 APP_DIR = ROOT / "examples" / "oidc_webapp"
@@ -83,18 +89,11 @@ def _page(browser: Any) -> Any:
     return context.new_page()
 
 
-def _sign_in_at_frontdesk(page: Any, server: Server, email: str) -> None:
-    page.wait_for_url(f"{server.url}/admin/sign-in?**")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
-
-
 def test_sign_in_and_out_through_frontdesk(browser, server, app_url):  # type: ignore[no-untyped-def]
     page = _page(browser)
     page.goto(app_url)
     page.get_by_role("link", name="Sign in with Frontdesk").click()
-    _sign_in_at_frontdesk(page, server, ALICE)
+    sign_in_at_frontdesk(page, server, ALICE)
     # A third-party client: Frontdesk asks once what the app may learn.
     page.get_by_role("heading", name="Sign in to Ticket desk").wait_for()
     page.get_by_role("button", name="Allow").click()
@@ -126,7 +125,7 @@ def test_someone_outside_the_access_rule_gets_no_session(browser, server, app_ur
     page = _page(browser)
     page.goto(app_url)
     page.get_by_role("link", name="Sign in with Frontdesk").click()
-    _sign_in_at_frontdesk(page, server, OUTSIDER)
+    sign_in_at_frontdesk(page, server, OUTSIDER)
     page.get_by_role("heading", name="Access not granted").wait_for()
     assert page.url.startswith(f"{server.url}/oidc/authorize")
     # Back to the app, which hears access_denied for the request it started.

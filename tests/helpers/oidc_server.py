@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers.live_server import DemoServer, demo_server
+from tests.helpers.live_server import DemoServer
 
 LOGIN = """mutation($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { token errors { code } } }"""
@@ -36,12 +36,13 @@ def skip_reason() -> str | None:
     return None
 
 
-def serve(
-    work: Path, *, log_name: str, extra_env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """The demo server on 127.0.0.1 (tests/helpers/live_server.py); yields it, then stops it."""
-    with demo_server(work, log_name=log_name, env=extra_env) as server:
-        yield server
+def sign_in_at_frontdesk(page: Any, server: Server, email: str) -> None:
+    """On Frontdesk's own sign-in screen (where the authorization request sent the
+    browser): the person's email and the demo password."""
+    page.wait_for_url(f"{server.url}/admin/sign-in?**")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(server.password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def chromium() -> Iterator[Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import oidc_server
-from tests.helpers.live_server import skip_below
+from tests.helpers.live_server import demo_server, skip_below
 from tests.helpers.oidc_server import Server
 from tests.helpers.smtp import free_port
 
@@ -76,11 +76,12 @@ def rp_pages() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from oidc_server.serve(
+    with demo_server(
         tmp_path_factory.mktemp("oidc-server"),
         log_name="oidc-server.log",
-        extra_env={"FRONTDESK_OIDC_CODE_SECONDS": str(CODE_SECONDS)},
-    )
+        env={"FRONTDESK_OIDC_CODE_SECONDS": str(CODE_SECONDS)},
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="package")

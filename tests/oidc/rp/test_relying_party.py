@@ -20,7 +20,14 @@ import pyotp
 import pytest
 from joserfc.jwk import ECKey
 
-from tests.helpers.oidc_server import Server, bearer, create_client, graphql, organisation_ids
+from tests.helpers.oidc_server import (
+    Server,
+    bearer,
+    create_client,
+    graphql,
+    organisation_ids,
+    sign_in_at_frontdesk,
+)
 from tests.oidc.rp.conftest import CODE_SECONDS, RP_PORT
 
 HERE = Path(__file__).resolve().parent
@@ -112,10 +119,7 @@ def test_the_code_flow_with_a_real_relying_party(browser, server, setup, rp_page
 
     # Our sign-in screen, with the password and the app's code, then back to the client.
     page.goto(start["url"])
-    page.wait_for_url("**/admin/sign-in?**")
-    page.get_by_label("Email").fill(ALICE)
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in_at_frontdesk(page, server, ALICE)
     page.get_by_label("Code from your authenticator app").fill(_next_totp(setup["totp"]))
     page.get_by_role("button", name="Verify").click()
     page.wait_for_url(CALLBACK + "**")
@@ -188,9 +192,7 @@ def test_someone_outside_the_access_rule_is_refused(browser, server, setup, rp_p
     start = rp("authorize", **client, redirectUri=CALLBACK)
     page = _page(browser, server)
     page.goto(start["url"])
-    page.get_by_label("Email").fill(OUTSIDER)
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in_at_frontdesk(page, server, OUTSIDER)
     page.get_by_role("heading", name="Access not granted").wait_for()
     assert page.url.startswith(f"{server.url}/oidc/authorize")
     assert "Team wiki" in page.content()
@@ -222,9 +224,7 @@ def test_private_key_jwt_with_a_real_relying_party(browser, server, setup, rp_pa
     start = rp("authorize", **client, redirectUri=CALLBACK)
     page = _page(browser, server)
     page.goto(start["url"])
-    page.get_by_label("Email").fill(OUTSIDER)
-    page.get_by_label("Password").fill(server.password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    sign_in_at_frontdesk(page, server, OUTSIDER)
     page.wait_for_url(CALLBACK + "**")
     state = {k: start[k] for k in ("verifier", "state", "nonce")}
     done = rp("callback", **client, callbackUrl=page.url, **state)
