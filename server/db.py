@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
+
+if TYPE_CHECKING:
+    import asyncpg
 
 MODEL_MODULES = [
     "server.tenancy.models",
@@ -50,6 +53,16 @@ def with_sqlite_defaults(database_url: str) -> str:
     return database_url
 
 
+async def end_transaction_only(connection: asyncpg.Connection) -> None:
+    """What a pooled connection needs between two users here: no transaction
+    left open. asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL` after every statement outside a transaction, a
+    round trip each; Frontdesk holds no session-level locks, cursors, listeners
+    or settings (a setting it changes is `SET LOCAL`)."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
 def _connection(database_url: str) -> str | dict[str, Any]:
     """Tortoise's connection settings; SQLite through our backend, whose
     transactions take the write lock first (server/sqlite.py). PostgreSQL runs
@@ -65,6 +78,7 @@ def _connection(database_url: str) -> str | dict[str, Any]:
         config = expand_db_url(database_url)
         settings = config["credentials"].setdefault("server_settings", {})
         settings.update(jit="off", plan_cache_mode="force_custom_plan")
+        config["credentials"]["reset"] = end_transaction_only
         return config
     if not database_url.startswith("sqlite://"):
         return database_url

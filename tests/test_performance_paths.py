@@ -13,8 +13,10 @@ import uuid
 import pytest
 import strawberry
 from graphql import parse, specified_rules
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from server import db
 from server.accounts.models import Membership, MembershipStatus, User, UserStatus
 from server.auth.models import Session
 from server.auth.types import IDENTITY_FIELDS
@@ -456,3 +458,29 @@ async def test_direct_resolvers_answer_like_strawberrys(tree, sign_in) -> None:
         }
     ]
     assert data["node"] == {"id": gid("Organisation", tree.acme.id), "name": "Acme"}
+
+
+# --- pooled connections ------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not db.is_postgres(get_settings().database_url), reason="PostgreSQL's connection pool"
+)
+async def test_a_pooled_connection_goes_back_without_a_transaction_and_nothing_else() -> None:
+    """The pool's reset (server/db.py) ends an open transaction and sends nothing
+    when there is none: asyncpg's own reset was a round trip after every statement."""
+    config = db.tortoise_config(get_settings().database_url)
+    assert config["connections"]["default"]["credentials"]["reset"] is db.end_transaction_only
+    async with connections.get("default").acquire_connection() as raw:
+        await raw.execute("BEGIN")
+        await raw.execute("SELECT 1")
+        assert raw.is_in_transaction()
+        await db.end_transaction_only(raw)
+        assert not raw.is_in_transaction()
+        # Outside a transaction it sends nothing: not even asyncpg's RESET ALL.
+        await raw.execute("SET application_name = 'kept'")
+        try:
+            await db.end_transaction_only(raw)
+            assert await raw.fetchval("SHOW application_name") == "kept"
+        finally:
+            await raw.execute("RESET application_name")
