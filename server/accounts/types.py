@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, TypeAlias
 
 import strawberry
 from strawberry import relay
@@ -149,12 +149,11 @@ async def _invitee(info: Info, membership: Membership) -> User:
     return user.as_invitee(membership.created_at)
 
 
-async def prefetch_page(info: Info, page: Connection[Any]) -> None:
+async def prefetch_page(info: Info, rows: list[Membership]) -> None:
     """Load a page of memberships' users and organisations in one batch each,
     when the query asks for them (the same queries the nested fields would
     make), so that those fields resolve without an awaitable per row."""
     wanted = selected_below(info, ["nodes"], ["edges", "node"])
-    rows = [edge.node for edge in page.edges]
     loads = []
     if "user" in wanted:
         loads.append(info.context.loaders.by_id(User).load_many([m.user_id for m in rows]))

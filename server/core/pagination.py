@@ -21,12 +21,15 @@ members list's unfiltered count is read from per-organisation or per-subtree
 counters); a
 search counts its matches up to `SEARCH_COUNT_LIMIT` and beyond that says "at
 least" (`totalCountIsExact: false`), as counting every match of a common word
-among a million rows costs more than the page itself."""
+among a million rows costs more than the page itself. The count runs while the
+page is read (on PostgreSQL on a connection of its own), and a list that knows
+`totalCount` is not selected does not count at all."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -65,19 +68,47 @@ class Edge(Generic[NodeType]):
     node: NodeType
 
 
+class _Count:
+    """A list's (count, exact), counted once: beside the page, or on first use
+    when the list was told nobody asks (`paginate(counted=False)`)."""
+
+    def __init__(self, count: Callable[[], Coroutine[Any, Any, tuple[int, bool]]]) -> None:
+        self._count = count
+        self._task: asyncio.Future[tuple[int, bool]] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._count())
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def result(self) -> tuple[int, bool]:
+        self.start()
+        assert self._task is not None
+        return await self._task
+
+
 @strawberry.type
 class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     page_info: PageInfo
-    total_count: int = strawberry.field(
+    counted: strawberry.Private[_Count]
+
+    @strawberry.field(
         description="How many there are; for a search with more than "
         f"{SEARCH_COUNT_LIMIT:,} matches, {SEARCH_COUNT_LIMIT:,} (see totalCountIsExact)."
     )
-    total_count_is_exact: bool = strawberry.field(
-        default=True,
+    async def total_count(self) -> int:
+        return (await self.counted.result())[0]
+
+    @strawberry.field(
         description="False when totalCount is a lower bound: a search with more matches "
         "than are counted. Show it as “200+”; narrow the search to count exactly.",
     )
+    async def total_count_is_exact(self) -> bool:
+        return (await self.counted.result())[1]
 
     @strawberry.field
     def nodes(self) -> list[NodeType]:
@@ -222,21 +253,28 @@ async def paginate(
     key: SortKey[M] | None = None,
     total: Callable[[], Awaitable[int]] | None = None,
     tiers: list[RankTier[M]] | None = None,
+    counted: bool = True,
+    load: Callable[[list[M]], Awaitable[object]] | None = None,
 ) -> Connection[M]:
     """One page in id order (`newest_first`: descending; `after` then pages backwards),
     or in `key`'s order (a search lists its best matches first either way).
     `total` counts the rows when the list knows a cheaper way than COUNT;
-    `tiers` are a ranked search's matches rank by rank (`RankTier`)."""
+    `tiers` are a ranked search's matches rank by rank (`RankTier`).
+    The count runs beside the page and `load` (what the page's rows need from
+    elsewhere); `counted=False` (totalCount is not selected) counts only if asked."""
     size = DEFAULT_PAGE if first is None else first
     if size < 0 or size > MAX_PAGE:
         raise DomainError(ErrorCode.INVALID, f"`first` must be between 0 and {MAX_PAGE}.", "first")
     rank = queryset._annotations.get(SEARCH_RANK)
-    if total is not None:
-        count, exact = await total(), True
-    elif isinstance(rank, Sql):
-        count, exact = await _capped_count(queryset, id_field)
-    else:
-        count, exact = await queryset.count(), True
+    ranked = isinstance(rank, Sql)
+
+    async def count() -> tuple[int, bool]:
+        if total is not None:
+            return await total(), True
+        if ranked:
+            return await _capped_count(queryset, id_field)
+        return await queryset.count(), True
+
     if isinstance(rank, Sql) and tiers is not None:
         page = _tiered(queryset, rank, tiers, size, after, id_field)
     elif isinstance(rank, Sql):
@@ -253,10 +291,20 @@ async def paginate(
         if after is not None:
             beyond = "lt" if newest_first else "gt"
             page = page.filter(**{f"{id_field}__{beyond}": decode_cursor(after)})
-    rows = await page.limit(size + 1)
-    has_next = len(rows) > size
-    rows = rows[:size]
-    ranked = isinstance(rank, Sql)
+    counting = _Count(count)
+    if counted:
+        counting.start()
+    try:
+        rows = await page.limit(size + 1)
+        has_next = len(rows) > size
+        rows = rows[:size]
+        if load is not None:
+            await load(rows)
+        if counted:
+            await counting.result()
+    except BaseException:
+        counting.cancel()
+        raise
     edges = [
         Edge(
             cursor=_encode_keyed(key, row)
@@ -276,6 +324,5 @@ async def paginate(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=count,
-        total_count_is_exact=exact,
+        counted=counting,
     )

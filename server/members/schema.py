@@ -26,6 +26,7 @@ from server.core.guard import (
     public,
     requires,
 )
+from server.core.lookahead import selected_below
 from server.core.pagination import paginate
 from server.core.permissions import Permission, Role, TicketAccess
 from server.members import email_change, service
@@ -186,11 +187,15 @@ class Query:
             status=status,
             two_factor=two_factor,
         )
-        page = await paginate(
-            members.rows, first=first, after=after, total=members.total, tiers=members.tiers
+        return await paginate(
+            members.rows,
+            first=first,
+            after=after,
+            total=members.total,
+            tiers=members.tiers,
+            counted=bool({"totalCount", "totalCountIsExact"} & selected_below(info, [])),
+            load=lambda rows: prefetch_page(info, rows),
         )
-        await prefetch_page(info, page)
-        return page
 
 
 @strawberry.type

@@ -171,3 +171,40 @@ async def test_who_is_signed_in_costs_one_statement(tree, sign_in, statements):
         ("OWNER", "Acme")
     ]
     assert len(statements.statements) > 1
+
+
+PAGE_OF_SEARCH = """
+query($org: ID!, $search: String!) {
+  members(organisationId: $org, includeDescendants: true, search: $search, first: 2) {
+    %s
+    pageInfo { hasNextPage }
+    nodes { user { email } }
+  }
+}"""
+COUNTED = PAGE_OF_SEARCH % "...Count"
+UNCOUNTED = PAGE_OF_SEARCH % ""
+COUNT = "fragment Count on MembershipConnection { totalCount totalCountIsExact }"
+
+
+async def test_a_search_counts_only_when_asked_how_many(tree, sign_in, statements):
+    """Counting a search's matches is a statement of its own (on a million rows
+    the dearest one): a page that does not select totalCount does not run it,
+    and the page is the same."""
+    admin = await sign_in(tree["reseller.admin"].email)
+    org = gid("Organisation", tree.reseller.id)
+    pages, counts = {}, {}
+    for with_count in (True, False):
+        query = COUNTED + COUNT if with_count else UNCOUNTED
+        variables = {"org": org, "search": "example"}
+        await admin.data(query, variables)  # warm-up
+        async with statements.recording_one_request():
+            data = await admin.data(query, variables)
+        pages[with_count] = (data["members"]["nodes"], data["members"]["pageInfo"])
+        counts[with_count] = len(statements.statements)
+        if with_count:
+            assert data["members"]["totalCount"] > 2
+            assert data["members"]["totalCountIsExact"] is True
+        else:
+            assert "totalCount" not in data["members"]
+    assert pages[True] == pages[False]
+    assert counts[False] == counts[True] - 1, counts
