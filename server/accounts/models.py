@@ -184,12 +184,18 @@ async def usable_memberships(user_id: int) -> list[Membership]:
     return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]
 
 
+# Whether a page's pending members may be named asks this of each of them.
+_MEMBERSHIPS_OF_USERS = PreparedSelect(
+    Membership,
+    lambda user_ids: (
+        Membership.filter(user_id__in=user_ids).select_related("organisation").order_by("id")
+    ),
+)
+
+
 async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
     grouped: dict[int, list[Membership]] = defaultdict(list)
-    rows = (
-        Membership.filter(user_id__in=list(user_ids)).select_related("organisation").order_by("id")
-    )
-    for membership in await rows:
+    for membership in await _MEMBERSHIPS_OF_USERS.fetch(list(user_ids)):
         grouped[membership.user_id].append(membership)
     return [grouped[i] for i in user_ids]
 
