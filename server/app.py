@@ -232,8 +232,7 @@ class FrontdeskGraphQL(GraphQL):
             )
         # Strawberry's own path: the same policy runs as a schema extension;
         # memberships are loaded up front (the pipeline loads them when needed).
-        if context.actor is not None:
-            await context.actor.load_memberships()
+        await context.load_actor()
         try:
             return await self.schema.execute(
                 query,

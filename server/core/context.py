@@ -38,5 +38,16 @@ class Context:
             raise Unauthenticated()
         return self.actor
 
+    async def load_actor(self) -> None:
+        """The actor's memberships, before the fields that check them. Their
+        organisations came with them: a field naming one of them (an admin's
+        own organisation, the usual case) finds it loaded."""
+        if self.actor is None:
+            return
+        await self.actor.load_memberships()
+        organisations = self.loaders.organisation
+        for membership in self.actor.memberships:
+            organisations.prime(membership.organisation_id, membership.organisation)
+
 
 Info = StrawberryInfo[Context, None]

@@ -345,8 +345,8 @@ class Pipeline:
             if errors:
                 result = ExecutionResult(None, errors)
             else:
-                if plan.needs_memberships and context.actor is not None:
-                    await context.actor.load_memberships()
+                if plan.needs_memberships:
+                    await context.load_actor()
                 result = await self._execute(
                     document, plan, variables, operation_name, extensions, context
                 )

@@ -208,3 +208,21 @@ async def test_a_search_counts_only_when_asked_how_many(tree, sign_in, statement
             assert "totalCount" not in data["members"]
     assert pages[True] == pages[False]
     assert counts[False] == counts[True] - 1, counts
+
+
+MEMBER_COUNT = "query($org: ID!) { members(organisationId: $org) { totalCount } }"
+
+
+async def test_the_viewers_own_organisation_is_not_loaded_twice(tree, sign_in, statements):
+    """The actor's memberships bring their organisations: a field naming one of
+    them finds it loaded; an organisation below needs its own statement."""
+    admin = await sign_in(tree["reseller.admin"].email)
+    costs = {}
+    for label, organisation in (("own", tree.reseller), ("below", tree.acme)):
+        variables = {"org": gid("Organisation", organisation.id)}
+        await admin.data(MEMBER_COUNT, variables)  # warm-up
+        async with statements.recording_one_request():
+            data = await admin.data(MEMBER_COUNT, variables)
+        assert data["members"]["totalCount"] > 0
+        costs[label] = len(statements.statements)
+    assert costs["own"] == costs["below"] - 1, costs
