@@ -506,7 +506,7 @@ def scale(report: Report, database_url: str, label: str, args: argparse.Namespac
     report.data[f"scale_{label}"] = results
     report.row(f"(scale {label}) seed-scale", f"{results['seed_seconds']:.0f} s")
     # Issue 16's targets hold for PostgreSQL at 1,000,000 users; other runs print them for scale.
-    judged = label == "postgres" and args.users >= 1_000_000
+    judged = label == "PostgreSQL" and args.users >= 1_000_000
     for name, r in results["queries"].items():
         target = next((t for part, t in SCALE_TARGETS.items() if name.startswith(part)), None)
         report.row(
