@@ -94,21 +94,21 @@ class _Count:
 class Connection(Generic[NodeType]):
     edges: list[Edge[NodeType]]
     page_info: PageInfo
-    counted: strawberry.Private[_Count]
+    total: strawberry.Private[_Count]
 
     @strawberry.field(
         description="How many there are; for a search with more than "
         f"{SEARCH_COUNT_LIMIT:,} matches, {SEARCH_COUNT_LIMIT:,} (see totalCountIsExact)."
     )
     async def total_count(self) -> int:
-        return (await self.counted.result())[0]
+        return (await self.total.result())[0]
 
     @strawberry.field(
         description="False when totalCount is a lower bound: a search with more matches "
         "than are counted. Show it as “200+”; narrow the search to count exactly.",
     )
     async def total_count_is_exact(self) -> bool:
-        return (await self.counted.result())[1]
+        return (await self.total.result())[1]
 
     @strawberry.field
     def nodes(self) -> list[NodeType]:
@@ -324,5 +324,5 @@ async def paginate(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        counted=counting,
+        total=counting,
     )
