@@ -34,7 +34,20 @@ class MembershipStatus(Enum):
     DISABLED = "DISABLED"
 
 
-@viewable(PersonRule(lambda: memberships_by_user()))
+async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
+    grouped: dict[int, list[Membership]] = defaultdict(list)
+    for membership in await _MEMBERSHIPS_OF_USERS.fetch(list(user_ids)):
+        grouped[membership.user_id].append(membership)
+    return [grouped[i] for i in user_ids]
+
+
+def memberships_by_user() -> DataLoader[int, list[Membership]]:
+    """Each person's memberships (any status), with their organisations: one
+    loader for the view rule below and the `memberships` field alike."""
+    return DataLoader(load_fn=_memberships_by_user)
+
+
+@viewable(PersonRule(memberships_by_user))
 class User(Model):
     """One person. The email is the log-in name, stored normalised."""
 
@@ -191,15 +204,3 @@ _MEMBERSHIPS_OF_USERS = PreparedSelect(
         Membership.filter(user_id__in=user_ids).select_related("organisation").order_by("id")
     ),
 )
-
-
-async def _memberships_by_user(user_ids: Sequence[int]) -> list[list[Membership]]:
-    grouped: dict[int, list[Membership]] = defaultdict(list)
-    for membership in await _MEMBERSHIPS_OF_USERS.fetch(list(user_ids)):
-        grouped[membership.user_id].append(membership)
-    return [grouped[i] for i in user_ids]
-
-
-def memberships_by_user() -> DataLoader[int, list[Membership]]:
-    """Each person's memberships (any status), with their organisations."""
-    return DataLoader(load_fn=_memberships_by_user)

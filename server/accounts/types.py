@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, TypeAlias
 
@@ -154,9 +155,14 @@ async def prefetch_page(info: Info, rows: list[Membership]) -> None:
     when the query asks for them (the same queries the nested fields would
     make), so that those fields resolve without an awaitable per row."""
     wanted = selected_below(info, ["nodes"], ["edges", "node"])
-    loads = []
+    loads: list[Awaitable[object]] = []
     if "user" in wanted:
         loads.append(info.context.loaders.by_id(User).load_many([m.user_id for m in rows]))
+        # Whether the viewer may see an invited person's name (`_invitee`) asks
+        # for their memberships: in the same round as the people, not after it.
+        invited = [m.user_id for m in rows if m.status is MembershipStatus.INVITED]
+        if invited:
+            loads.append(info.context.loaders.of(memberships_by_user).load_many(invited))
     if "organisation" in wanted:
         loads.append(info.context.loaders.organisation.load_many([m.organisation_id for m in rows]))
     if loads:
