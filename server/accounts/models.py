@@ -197,7 +197,7 @@ async def usable_memberships(user_id: int) -> list[Membership]:
     return [m for m in memberships if suspended.isdisjoint(m.organisation.ancestor_ids)]
 
 
-# Whether a page's pending members may be named asks this of each of them.
+# memberships_by_user's batches: the SQL is built once (server/core/prepared.py).
 _MEMBERSHIPS_OF_USERS = PreparedSelect(
     Membership,
     lambda user_ids: (

@@ -151,9 +151,10 @@ async def _invitee(info: Info, membership: Membership) -> User:
 
 
 async def prefetch_page(info: Info, rows: list[Membership]) -> None:
-    """Load a page of memberships' users and organisations in one batch each,
-    when the query asks for them (the same queries the nested fields would
-    make), so that those fields resolve without an awaitable per row."""
+    """Load a page of memberships' users and organisations in one batch each
+    (and the invited users' memberships), when the query asks for them (the
+    same queries the nested fields would make), so that those fields resolve
+    without waiting on a statement per row."""
     wanted = selected_below(info, ["nodes"], ["edges", "node"])
     loads: list[Awaitable[object]] = []
     if "user" in wanted:
