@@ -54,7 +54,11 @@ async def prepare() -> dict[str, Any]:
         found = {}
         # a cursor into the middle of the table, for a page deep in the list
         halfway = encode_cursor(await Membership.all().count() // 2)
-        for label, name in (("reseller", "Scale Reseller 1"), ("provider", "Scale Provider")):
+        for label, name in (
+            ("reseller", "Scale Reseller 1"),
+            ("provider", "Scale Provider"),
+            ("customer", "Customer 1 of Reseller 1"),
+        ):
             organisation = await Organisation.get(name=name)
             owner = (
                 await Membership.filter(organisation_id=organisation.id, role=Role.OWNER)
@@ -96,6 +100,14 @@ def queries(scopes: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any], str]
         found[f"{scope}: page of 50 across descendants, halfway by cursor"] = (
             s["token"], {"org": s["org"], "first": 50, "search": None, "after": s["halfway"]},
             MEMBERS,
+        )  # fmt: skip
+    # A small organisation (ten people) below the reseller: its subtree is found
+    # by index, not by walking the table in id order (migration 0022).
+    s = scopes["customer"]
+    for search in (None, SEARCH):
+        what = f"search '{search}'" if search else "page of 50"
+        found[f"customer: {what} across descendants"] = (
+            s["token"], {"org": s["org"], "first": 50, "search": search}, MEMBERS,
         )  # fmt: skip
     return found
 

@@ -253,13 +253,15 @@ async def paginate(
     key: SortKey[M] | None = None,
     total: Callable[[], Awaitable[int]] | None = None,
     tiers: list[RankTier[M]] | None = None,
+    counted_rows: QuerySet[M] | None = None,
     counted: bool = True,
     load: Callable[[list[M]], Awaitable[object]] | None = None,
 ) -> Connection[M]:
     """One page in id order (`newest_first`: descending; `after` then pages backwards),
     or in `key`'s order (a search lists its best matches first either way).
     `total` counts the rows when the list knows a cheaper way than COUNT;
-    `tiers` are a ranked search's matches rank by rank (`RankTier`).
+    `tiers` are a ranked search's matches rank by rank (`RankTier`), and
+    `counted_rows` its matches again, written for an index that counts them sooner.
     The count runs beside the page and `load` (what the page's rows need from
     elsewhere); `counted=False` (totalCount is not selected) counts only if asked."""
     size = DEFAULT_PAGE if first is None else first
@@ -272,7 +274,7 @@ async def paginate(
         if total is not None:
             return await total(), True
         if ranked:
-            return await _capped_count(queryset, id_field)
+            return await _capped_count(queryset if counted_rows is None else counted_rows, id_field)
         return await queryset.count(), True
 
     if isinstance(rank, Sql) and tiers is not None:

@@ -193,6 +193,7 @@ class Query:
             after=after,
             total=members.total,
             tiers=members.tiers,
+            counted_rows=members.counted_rows,
             counted=bool({"totalCount", "totalCountIsExact"} & selected_below(info, [])),
             load=lambda rows: prefetch_page(info, rows),
         )

@@ -14,6 +14,7 @@ from server.accounts.models import Membership, MembershipStatus, User
 from server.core.pagination import paginate
 from server.core.permissions import Role
 from server.core.search import search_words
+from server.members import service
 from server.members.search import member_rank_tiers, search_members
 from tests.conftest import DATABASE_URL
 from tests.helpers.fixtures import GraphQLClient, Tree, add_person, gid
@@ -257,3 +258,59 @@ async def test_rank_by_rank_pages_list_what_ranking_every_match_lists(tree, data
         assert [edge.cursor for edge in everything.edges][:2] == [
             edge.cursor for edge in (await paginate(found, first=2, after=None, tiers=tiers)).edges
         ], search
+
+
+async def test_every_way_to_read_a_subtree_reads_the_same_rows(tree):
+    """A small subtree is read through its organisations, a large one (PostgreSQL)
+    from the memberships' own paths, and a large one's search counted from the
+    GIN index over the path's segments (members/service.py): the same rows."""
+    if not db.is_postgres(DATABASE_URL):
+        pytest.skip("SQLite reads every subtree through its organisations")
+    # Matches in every organisation, and one just outside the reseller's subtree.
+    for organisation in (tree.provider, tree.reseller, tree.acme, tree.globex):
+        for n in range(3):
+            await _person(
+                tree, organisation, f"s{n}@{organisation.id}.example.com", "Sofia", f"N{n}"
+            )
+    words = search_words("sofia")
+    for organisation in (tree.provider, tree.reseller, tree.acme, tree.globex):
+        forms = (
+            service.members_of_organisations_below(organisation),
+            service.members_by_own_path_below(organisation),
+            service.members_below_by_index(organisation),
+        )
+        below = [sorted(await form.values_list("id", flat=True)) for form in forms]
+        assert below[0] == below[1] == below[2] and below[0], organisation.name
+        found = [
+            sorted(await search_members(form, words).values_list("id", flat=True)) for form in forms
+        ]
+        assert found[0] == found[1] == found[2] and len(found[0]) >= 3, organisation.name
+    assert not service.large_subtree(tree.reseller)  # a few people: through its organisations
+
+
+async def test_a_large_subtree_lists_and_counts_what_a_small_one_does(tree, sign_in, monkeypatch):
+    """The same members queries with every subtree taken as large (PostgreSQL:
+    the page from the memberships' own paths, a search's count from the index)."""
+    await _person(tree, tree.acme, "ann@acme.example.com", "Ann", "")
+    await _person(tree, tree.globex, "a.lee@globex.example.com", "Ann", "Lee")
+    await _person(tree, tree.acme, "jo@acme.example.com", "Joanne", "Bann")
+    await _person(tree, tree.provider, "ann@provider.example.com", "Ann", "")  # above it
+    admin = await sign_in(tree["reseller.admin"].email)
+
+    async def listed() -> list[tuple[int, list[str]]]:
+        pages = []
+        for search in (None, "ann", "globex ann", "nobody"):
+            data = await admin.data(
+                MEMBERS, {"org": gid("Organisation", tree.reseller.id), "search": search,
+                          "descendants": True, "first": 100},
+            )  # fmt: skip
+            members = data["members"]
+            pages.append((members["totalCount"], [n["user"]["email"] for n in members["nodes"]]))
+        return pages
+
+    small = await listed()
+    assert small[1] == (3, ["ann@acme.example.com", "a.lee@globex.example.com",
+                            "jo@acme.example.com"])  # fmt: skip
+    monkeypatch.setattr(service, "SMALL_SUBTREE", -1)
+    assert service.large_subtree(tree.reseller) == db.is_postgres(DATABASE_URL)
+    assert await listed() == small
